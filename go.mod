@@ -1,0 +1,3 @@
+module github.com/relutune/relutune
+
+go 1.26.0
