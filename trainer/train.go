@@ -1,0 +1,309 @@
+package trainer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/relutune/relutune/kernels"
+)
+
+// ErrDiverged is wrapped (as a *DivergedError) by the error Train returns
+// when a training or validation loss is NaN or infinite.
+var ErrDiverged = errors.New("trainer: diverged")
+
+// DivergedError reports the epoch (1-based) and the loss at which training diverged.
+type DivergedError struct {
+	Epoch int
+	Loss  float64
+}
+
+func (e *DivergedError) Error() string {
+	return fmt.Sprintf("trainer: diverged in epoch %d: loss %v", e.Epoch, e.Loss)
+}
+
+// Unwrap makes errors.Is(err, ErrDiverged) true.
+func (e *DivergedError) Unwrap() error { return ErrDiverged }
+
+// LayerStats are the diagnostics of one hidden layer, measured at the end of
+// an epoch on a fixed probe batch: the first 1024 validation examples (all of
+// them when there are fewer).
+type LayerStats struct {
+	// DeadFraction is the fraction of units whose output is exactly 0 for every
+	// probe example (for a convolution, a unit is a channel, dead when it is 0
+	// at every position).
+	DeadFraction float64 `json:"dead_fraction"`
+	// Saturation is the fraction of outputs in the flat tails: sigmoid outputs
+	// below 0.01 or above 0.99, tanh outputs beyond ±0.99; 0 for other activations.
+	Saturation float64 `json:"saturation"`
+	// ActMean and ActStd are the mean and standard deviation of all outputs.
+	ActMean float64 `json:"act_mean"`
+	ActStd  float64 `json:"act_std"`
+	// GradNorm is the L2 norm of the gradient of the mean probe loss with
+	// respect to the layer's weights and biases.
+	GradNorm float64 `json:"grad_norm"`
+	// PReLUSlope is the layer's learned slope (prelu only).
+	PReLUSlope *float64 `json:"prelu_slope,omitempty"`
+}
+
+// EpochMetrics are what Train reports after each epoch.
+type EpochMetrics struct {
+	// Epoch is 1-based.
+	Epoch int `json:"epoch"`
+	// TrainLoss is the mean cross-entropy over the epoch's training batches.
+	TrainLoss float64 `json:"train_loss"`
+	// ValLoss and ValAccuracy are measured on the whole validation split.
+	ValLoss     float64 `json:"val_loss"`
+	ValAccuracy float64 `json:"val_accuracy"`
+	// SamplesPerSec is the training throughput of the epoch (evaluation excluded).
+	SamplesPerSec float64 `json:"train_samples_per_sec"`
+	// LR is the learning rate of the epoch's last step.
+	LR float64 `json:"lr"`
+	// Layers has one entry per hidden layer, input side first.
+	Layers []LayerStats `json:"layers"`
+}
+
+// Result summarises a finished training run.
+type Result struct {
+	// Epochs is the number of epochs completed.
+	Epochs int `json:"epochs"`
+	// Final is the last epoch's metrics.
+	Final EpochMetrics `json:"final"`
+	// BestValLoss and BestValAccuracy are the best values over all epochs.
+	BestValLoss     float64 `json:"best_val_loss"`
+	BestValAccuracy float64 `json:"best_val_accuracy"`
+	// TestAccuracy is measured on the test split with the final weights.
+	TestAccuracy float64 `json:"test_accuracy"`
+	// EarlyStopped is true when patience ran out before the last epoch.
+	EarlyStopped bool `json:"early_stopped"`
+}
+
+// Options are the hooks of a Train call.
+type Options struct {
+	// Report is called after every epoch; a non-nil error stops training and
+	// Train returns it (wrapped).
+	Report func(ctx context.Context, m EpochMetrics) error
+	// Checkpoint, when set, is called at each epoch end (after Report) with a
+	// function that writes the full training state (weights, optimizer state,
+	// RNG state, epoch) to w. write is valid only during the call.
+	Checkpoint func(epoch int, write func(w io.Writer) error) error
+	// Resume, when non-nil, is a checkpoint to continue from; training
+	// continues at the next epoch and reproduces the uninterrupted run
+	// bit-for-bit (on the same machine, kernel path and thread count).
+	Resume io.Reader
+}
+
+// probeSize is the number of validation examples the diagnostics use.
+const probeSize = 1024
+
+// workspaceFloats bounds the floats of activation buffers a network
+// allocates for evaluation chunks (the training batch is always allowed).
+const workspaceFloats = 16 << 20
+
+// RNG streams derived from Config.Seed.
+const (
+	streamInit    = 1
+	streamShuffle = 2
+)
+
+// state is everything that evolves during training and is checkpointed.
+type state struct {
+	cfg       Config
+	net       *network
+	opt       *optimizer
+	pcg       *rand.PCG // data order
+	rng       *rand.Rand
+	epoch     int // epochs completed
+	bestLoss  float64
+	bestAcc   float64
+	sinceBest int
+	stopped   bool
+	last      EpochMetrics
+}
+
+// Train trains the configured network on ds. cfg is completed with
+// WithDefaults and validated; an invalid cfg returns an error wrapping
+// ErrInvalidConfig. Training is deterministic from cfg.Seed. Cancelling ctx
+// stops training between batches and Train returns ctx.Err(); a NaN or
+// infinite loss returns a *DivergedError. Both come with the Result of the
+// epochs completed so far.
+func Train(ctx context.Context, cfg Config, ds *Dataset, opts Options) (Result, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return Result{}, err
+	}
+	if ds == nil {
+		return Result{}, fmt.Errorf("%w: dataset: nil", ErrInvalidConfig)
+	}
+	if ds.Name != cfg.Dataset {
+		return Result{}, fmt.Errorf("%w: dataset: config names %q but the data set given is %q", ErrInvalidConfig, cfg.Dataset, ds.Name)
+	}
+	if ds.Train.Len() == 0 || ds.Val.Len() == 0 {
+		return Result{}, fmt.Errorf("%w: %s: empty training or validation split", ErrDataset, ds.Name)
+	}
+	st, err := newState(cfg, ds)
+	if err != nil {
+		return Result{}, err
+	}
+	if opts.Resume != nil {
+		if err := st.restore(opts.Resume); err != nil {
+			return Result{}, err
+		}
+	}
+	return st.run(ctx, ds, opts)
+}
+
+func newState(cfg Config, ds *Dataset) (*state, error) {
+	capRows, err := workspaceRows(cfg, ds)
+	if err != nil {
+		return nil, err
+	}
+	net, err := newNetwork(cfg, ds, capRows, rand.New(rand.NewPCG(cfg.Seed, streamInit)))
+	if err != nil {
+		return nil, err
+	}
+	pcg := rand.NewPCG(cfg.Seed, streamShuffle)
+	return &state{
+		cfg: cfg, net: net,
+		opt:      newOptimizer(cfg, len(net.params), net.segs),
+		pcg:      pcg,
+		rng:      rand.New(pcg),
+		bestLoss: math.Inf(1),
+	}, nil
+}
+
+// workspaceRows is the number of rows the network's buffers hold: the batch
+// size, or more for evaluation chunks when memory allows.
+func workspaceRows(cfg Config, ds *Dataset) (int, error) {
+	per := ds.Features
+	if cfg.Model == CNN {
+		h, w, ch := ds.Height, ds.Width, ds.Channels
+		for _, c := range cfg.Conv {
+			per += h*w*9*ch + 3*h*w*c + (h/2)*(w/2)*c*3
+			h, w, ch = h/2, w/2, c
+		}
+	}
+	for _, width := range cfg.Hidden {
+		per += 3 * width
+	}
+	per += 2 * ds.Classes
+	rows := min(probeSize, max(1, workspaceFloats/per))
+	return max(rows, cfg.BatchSize), nil
+}
+
+func (st *state) run(ctx context.Context, ds *Dataset, opts Options) (Result, error) {
+	cfg, net := st.cfg, st.net
+	ntrain := ds.Train.Len()
+	perm := make([]int32, ntrain)
+	stepsPerEpoch := (ntrain + cfg.BatchSize - 1) / cfg.BatchSize
+	pr := newProber(net, ds)
+	result := func() Result {
+		return Result{Epochs: st.epoch, Final: st.last, BestValLoss: st.bestLoss, BestValAccuracy: st.bestAcc, EarlyStopped: st.stopped}
+	}
+	for !st.stopped && st.epoch < cfg.Epochs {
+		epoch := st.epoch + 1
+		for i := range perm {
+			perm[i] = int32(i)
+		}
+		for i := ntrain - 1; i > 0; i-- {
+			j := st.rng.IntN(i + 1)
+			perm[i], perm[j] = perm[j], perm[i]
+		}
+		start := time.Now()
+		var sum float64
+		var lr float64
+		for b := 0; b < stepsPerEpoch; b++ {
+			if err := ctx.Err(); err != nil {
+				return result(), err
+			}
+			idx := perm[b*cfg.BatchSize : min((b+1)*cfg.BatchSize, ntrain)]
+			lr = learningRate(cfg, st.opt.stepCount(), stepsPerEpoch)
+			loss := st.step(&ds.Train, idx, float32(lr))
+			if !finite(loss) {
+				return result(), &DivergedError{Epoch: epoch, Loss: loss / float64(len(idx))}
+			}
+			sum += loss
+		}
+		elapsed := time.Since(start).Seconds()
+		valLoss, valAcc := evaluate(net, &ds.Val)
+		if !finite(valLoss) {
+			return result(), &DivergedError{Epoch: epoch, Loss: valLoss}
+		}
+		m := EpochMetrics{
+			Epoch:         epoch,
+			TrainLoss:     sum / float64(ntrain),
+			ValLoss:       valLoss,
+			ValAccuracy:   valAcc,
+			SamplesPerSec: float64(ntrain) / max(elapsed, 1e-9),
+			LR:            lr,
+			Layers:        pr.stats(&ds.Val),
+		}
+		st.epoch = epoch
+		st.last = m
+		if valLoss < st.bestLoss {
+			st.bestLoss, st.sinceBest = valLoss, 0
+		} else {
+			st.sinceBest++
+		}
+		st.bestAcc = max(st.bestAcc, valAcc)
+		if cfg.Patience > 0 && st.sinceBest >= cfg.Patience && epoch < cfg.Epochs {
+			st.stopped = true
+		}
+		if opts.Report != nil {
+			if err := opts.Report(ctx, m); err != nil {
+				return result(), fmt.Errorf("trainer: report of epoch %d: %w", epoch, err)
+			}
+		}
+		if opts.Checkpoint != nil {
+			if err := opts.Checkpoint(epoch, st.write); err != nil {
+				return result(), fmt.Errorf("trainer: checkpoint of epoch %d: %w", epoch, err)
+			}
+		}
+	}
+	r := result()
+	_, r.TestAccuracy = evaluate(net, &ds.Test)
+	return r, nil
+}
+
+func (o *optimizer) stepCount() int { return int(o.step) }
+
+// step trains on one batch and returns its summed loss. It allocates nothing.
+func (st *state) step(split *Split, idx []int32, lr float32) float64 {
+	net := st.net
+	rows := len(idx)
+	split.gather(net.x, net.labels, idx, net.inDim)
+	net.forward(rows)
+	loss := net.loss(rows, 1/float32(rows))
+	if !finite(loss) {
+		return loss
+	}
+	net.backward(rows)
+	if c := st.cfg.ClipNorm; c > 0 {
+		if norm := math.Sqrt(kernels.SumSquares(net.grads)); norm > c {
+			kernels.Scale(float32(c/norm), net.grads)
+		}
+	}
+	st.opt.update(net.params, net.grads, lr)
+	return loss
+}
+
+// evaluate returns the mean loss and the accuracy of net on split.
+func evaluate(net *network, split *Split) (loss, acc float64) {
+	n := split.Len()
+	if n == 0 {
+		return 0, 0
+	}
+	correct := 0
+	for lo := 0; lo < n; lo += net.capRows {
+		rows := min(net.capRows, n-lo)
+		split.gatherRange(net.x, net.labels, lo, rows, net.inDim)
+		net.forward(rows)
+		loss += net.loss(rows, 0)
+		correct += net.correct(rows)
+	}
+	return loss / float64(n), float64(correct) / float64(n)
+}
