@@ -1,0 +1,72 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/relutune/relutune/internal/config"
+	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/trainer"
+	"github.com/relutune/relutune/workflows"
+)
+
+// WorkerConfig configures a training worker.
+type WorkerConfig struct {
+	config.Connections
+	TrialsQueue   string        // default workflows.TrialsQueue
+	Events        events.Config // stream and subject prefix
+	Name          string        // worker name in metrics and trial rows
+	Concurrency   int           // trials trained at once; default 1
+	CheckpointDir string        // empty disables checkpoints
+	HTTPAddr      string        // /healthz; empty disables
+}
+
+// RunWorker trains trials from the trials task queue until ctx is done.
+func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
+	if cfg.TrialsQueue == "" {
+		cfg.TrialsQueue = workflows.TrialsQueue
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 1
+	}
+	h := &health{}
+	if err := serveHealth(ctx, cfg.HTTPAddr, h, log); err != nil {
+		return err
+	}
+	nc, js, err := events.Connect(cfg.NATSURL, "relutune-worker-"+cfg.Name)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if _, err := events.EnsureStream(ctx, js, cfg.Events); err != nil {
+		return err
+	}
+	tc, err := DialTemporal(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	w := worker.New(tc, cfg.TrialsQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize: cfg.Concurrency,
+		Identity:                           cfg.Name,
+	})
+	w.RegisterActivityWithOptions(&workflows.WorkerActivities{
+		Publisher:     events.NewPublisher(js, cfg.Events),
+		Datasets:      trainer.LoadDataset,
+		CheckpointDir: cfg.CheckpointDir,
+		Worker:        cfg.Name,
+		Log:           log,
+	}, activity.RegisterOptions{})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start Temporal worker on %s: %w", cfg.TrialsQueue, err)
+	}
+	defer w.Stop()
+	h.ready.Store(true)
+	log.Info("worker running", "name", cfg.Name, "task_queue", cfg.TrialsQueue, "concurrency", cfg.Concurrency)
+	<-ctx.Done()
+	return nil
+}
