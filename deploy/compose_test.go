@@ -495,6 +495,9 @@ func TestNATSJetStream(t *testing.T) {
 	if m := flagValues(cmd, "-m"); !slices.Equal(m, []string{"8222"}) {
 		t.Errorf("-m = %v, want [8222] (the healthcheck's port)", m)
 	}
+	if s.HealthCheck == nil {
+		t.Fatalf("nats has no healthcheck")
+	}
 	test := strings.Join(s.HealthCheck.Test, " ")
 	if !strings.Contains(test, "http://127.0.0.1:8222/healthz?js-enabled-only=true") {
 		t.Errorf("healthcheck %q does not ask the monitoring port whether JetStream is up", test)
