@@ -60,9 +60,18 @@ RELUTUNE_NATS_URL, RELUTUNE_TEMPORAL_ADDRESS and RELUTUNE_TEMPORAL_NAMESPACE.`,
 
 // Execute runs tunectl with args and returns the process exit code.
 func Execute(ctx context.Context, io *cmdutil.IOStreams, args []string) int {
+	return ExecuteWith(ctx, io, args, nil)
+}
+
+// ExecuteWith is Execute with a hook that adjusts the factory after flags
+// are bound (tests point it at their own stream).
+func ExecuteWith(ctx context.Context, io *cmdutil.IOStreams, args []string, configure func(*cmdutil.Factory)) int {
 	f := &cmdutil.Factory{IO: io}
 	defer f.Close()
 	cmd := NewCmdRoot(f)
+	if configure != nil {
+		configure(f)
+	}
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
 	if err != nil {
