@@ -12,16 +12,16 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/relutune/relutune/internal/events"
-	"github.com/relutune/relutune/internal/store"
+	"github.com/relutune/relutune/internal/records"
 	"github.com/relutune/relutune/search"
 )
 
 // Store is what the controller's activities need of Postgres.
 type Store interface {
-	CreateStudy(ctx context.Context, n store.NewStudy) (store.Study, bool, error)
-	Trials(ctx context.Context, studyID int64) ([]store.Trial, error)
-	InsertTrials(ctx context.Context, studyID int64, ts []store.NewTrial) ([]store.Trial, error)
-	RecordOutcome(ctx context.Context, o store.Outcome) (bool, error)
+	CreateStudy(ctx context.Context, n records.NewStudy) (records.Study, bool, error)
+	Trials(ctx context.Context, studyID int64) ([]records.Trial, error)
+	InsertTrials(ctx context.Context, studyID int64, ts []records.NewTrial) ([]records.Trial, error)
+	RecordOutcome(ctx context.Context, o records.Outcome) (bool, error)
 	FinishStudy(ctx context.Context, id int64, status string) error
 }
 
@@ -46,11 +46,11 @@ type CreateStudyOutput struct {
 // CreateStudy stores the study row (idempotent for the same spec).
 func (a *ControllerActivities) CreateStudy(ctx context.Context, in CreateStudyInput) (CreateStudyOutput, error) {
 	sp := in.Spec
-	st, created, err := a.Store.CreateStudy(ctx, store.NewStudy{
+	st, created, err := a.Store.CreateStudy(ctx, records.NewStudy{
 		Name: sp.Name, Spec: sp.Canonical(), SpecHash: sp.Hash(),
 		Metric: sp.Objective.Metric, Direction: string(sp.Objective.Direction),
 	})
-	if errors.Is(err, store.ErrSpecConflict) {
+	if errors.Is(err, records.ErrSpecConflict) {
 		return CreateStudyOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
 	}
 	if err != nil {
@@ -89,7 +89,7 @@ func (a *ControllerActivities) Suggest(ctx context.Context, in SuggestInput) (Su
 		return SuggestOutput{}, err
 	}
 	seeds := search.ReplicateSeeds(sp.Search.Seed, replicates)
-	var news []store.NewTrial
+	var news []records.NewTrial
 	assign := map[int]TrialAssignment{}
 	number := in.FirstNumber
 	for _, c := range configs {
@@ -102,7 +102,7 @@ func (a *ControllerActivities) Suggest(ctx context.Context, in SuggestInput) (Su
 			if err != nil {
 				return SuggestOutput{}, err
 			}
-			news = append(news, store.NewTrial{Number: number, ConfigHash: c.Hash(), Params: params, Replicate: r, Seed: int64(seeds[r])})
+			news = append(news, records.NewTrial{Number: number, ConfigHash: c.Hash(), Params: params, Replicate: r, Seed: int64(seeds[r])})
 			assign[number] = TrialAssignment{Number: number, Replicate: r, Seed: seeds[r], ConfigHash: c.Hash(), Params: c, Config: tc}
 			number++
 		}
@@ -136,7 +136,7 @@ func (a *ControllerActivities) Suggest(ctx context.Context, in SuggestInput) (Su
 
 // samplerHistory turns stored trials into what samplers see: one entry per
 // configuration, whose objective is the mean over its completed replicates.
-func samplerHistory(rows []store.Trial, before int) ([]search.Trial, error) {
+func samplerHistory(rows []records.Trial, before int) ([]search.Trial, error) {
 	type agg struct {
 		t     search.Trial
 		sum   float64
@@ -190,7 +190,7 @@ func (a *ControllerActivities) Record(ctx context.Context, in RecordInput) (Tria
 	if obj != nil && (math.IsNaN(*obj) || math.IsInf(*obj, 0)) {
 		obj = nil
 	}
-	changed, err := a.Store.RecordOutcome(ctx, store.Outcome{
+	changed, err := a.Store.RecordOutcome(ctx, records.Outcome{
 		TrialID: r.TrialID, Attempt: r.Attempt, Status: r.Status, Objective: obj,
 		EpochsDone: r.EpochsDone, Error: r.Error, Worker: r.Worker,
 	})

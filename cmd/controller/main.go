@@ -14,7 +14,7 @@ import (
 	"syscall"
 
 	"github.com/relutune/relutune/internal/config"
-	"github.com/relutune/relutune/internal/service"
+	"github.com/relutune/relutune/internal/controller"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
@@ -22,7 +22,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
 func run(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("controller", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var cfg service.ControllerConfig
+	var cfg controller.Config
 	cfg.Connections.Register(fs, true)
 	fs.StringVar(&cfg.StudiesQueue, "task-queue", "relutune-studies", "Temporal task queue of study workflows")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", config.Env(config.EnvHTTPAddr, ""), "address of the /healthz endpoint, empty for none (env "+config.EnvHTTPAddr+")")
@@ -40,7 +40,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := service.RunController(ctx, cfg, log.With("process", "controller")); err != nil {
+	if err := controller.Run(ctx, cfg, log.With("process", "controller")); err != nil {
 		log.Error("controller stopped", "err", err)
 		return 1
 	}

@@ -10,12 +10,12 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/relutune/relutune/internal/store"
+	"github.com/relutune/relutune/internal/records"
 )
 
-// MetricWriter stores metric rows idempotently (store.Store does).
+// MetricWriter stores metric rows idempotently (records.Store does).
 type MetricWriter interface {
-	WriteMetrics(ctx context.Context, rows []store.MetricRow) (int64, error)
+	WriteMetrics(ctx context.Context, rows []records.MetricRow) (int64, error)
 }
 
 // Sink moves metrics from the stream into Postgres through a durable pull
@@ -99,7 +99,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	}()
 
 	for msgs := range batches {
-		rows := make([]store.MetricRow, 0, len(msgs))
+		rows := make([]records.MetricRow, 0, len(msgs))
 		keep := msgs[:0]
 		for _, m := range msgs {
 			row, err := DecodeMetricRow(m.Data())
@@ -133,19 +133,19 @@ func (s *Sink) Run(ctx context.Context) error {
 }
 
 // DecodeMetricRow turns a metrics message into a database row.
-func DecodeMetricRow(data []byte) (store.MetricRow, error) {
+func DecodeMetricRow(data []byte) (records.MetricRow, error) {
 	var m EpochMetrics
 	if err := json.Unmarshal(data, &m); err != nil {
-		return store.MetricRow{}, err
+		return records.MetricRow{}, err
 	}
 	if m.TrialID <= 0 || m.Epoch < 1 {
-		return store.MetricRow{}, fmt.Errorf("trial_id %d, epoch %d: both must be positive", m.TrialID, m.Epoch)
+		return records.MetricRow{}, fmt.Errorf("trial_id %d, epoch %d: both must be positive", m.TrialID, m.Epoch)
 	}
 	layers, err := json.Marshal(m.Layers)
 	if err != nil {
-		return store.MetricRow{}, err
+		return records.MetricRow{}, err
 	}
-	return store.MetricRow{
+	return records.MetricRow{
 		TrialID: m.TrialID, Epoch: m.Epoch, Attempt: m.Attempt,
 		TrainLoss: m.TrainLoss, ValLoss: m.ValLoss, ValAccuracy: m.ValAccuracy,
 		DeadFraction: m.DeadFraction, Saturation: m.Saturation, GradNorm: m.GradNorm,

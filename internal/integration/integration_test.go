@@ -25,6 +25,7 @@ import (
 	"github.com/relutune/relutune/internal/cli/cmdutil"
 	"github.com/relutune/relutune/internal/cli/root"
 	"github.com/relutune/relutune/internal/config"
+	"github.com/relutune/relutune/internal/controller"
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/service"
 )
@@ -79,7 +80,7 @@ func Start(t *testing.T, workers int) *Env {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		errs <- service.RunController(ctx, service.ControllerConfig{
+		errs <- controller.Run(ctx, controller.Config{
 			Connections: e.Conn, StudiesQueue: e.StudiesQueue, Events: e.Events, SinkDurable: "sink-" + tag,
 		}, log.With("process", "controller"))
 	}()

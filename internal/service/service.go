@@ -1,6 +1,8 @@
-// Package service wires relutune's long-running processes, the controller
-// and the training worker, from their configuration. The binaries in cmd/
-// parse flags and call these; the integration tests run them in-process.
+// Package service wires the training worker process from its configuration
+// and holds what the long-running processes share (the Temporal client and
+// the health endpoint). The binaries in cmd/ parse flags and call these; the
+// integration tests run them in-process. It imports no database driver:
+// workers never touch Postgres.
 package service
 
 import (
@@ -32,10 +34,14 @@ func DialTemporal(ctx context.Context, address, namespace string, log *slog.Logg
 	return c, nil
 }
 
-// health serves /healthz: 200 once ready, 503 before.
-type health struct{ ready atomic.Bool }
+// Health serves /healthz: 200 once ready, 503 before.
+type Health struct{ ready atomic.Bool }
 
-func (h *health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// SetReady makes /healthz answer 200.
+func (h *Health) SetReady() { h.ready.Store(true) }
+
+// ServeHTTP implements http.Handler.
+func (h *Health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.ready.Load() {
 		http.Error(w, "starting", http.StatusServiceUnavailable)
 		return
@@ -43,8 +49,8 @@ func (h *health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// serveHealth serves h on addr until ctx is done; an empty addr disables it.
-func serveHealth(ctx context.Context, addr string, h *health, log *slog.Logger) error {
+// ServeHealth serves h on addr until ctx is done; an empty addr disables it.
+func ServeHealth(ctx context.Context, addr string, h *Health, log *slog.Logger) error {
 	if addr == "" {
 		return nil
 	}

@@ -33,8 +33,8 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 1
 	}
-	h := &health{}
-	if err := serveHealth(ctx, cfg.HTTPAddr, h, log); err != nil {
+	h := &Health{}
+	if err := ServeHealth(ctx, cfg.HTTPAddr, h, log); err != nil {
 		return err
 	}
 	nc, js, err := events.Connect(cfg.NATSURL, "relutune-worker-"+cfg.Name)
@@ -65,7 +65,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
 		return fmt.Errorf("start Temporal worker on %s: %w", cfg.TrialsQueue, err)
 	}
 	defer w.Stop()
-	h.ready.Store(true)
+	h.SetReady()
 	log.Info("worker running", "name", cfg.Name, "task_queue", cfg.TrialsQueue, "concurrency", cfg.Concurrency)
 	<-ctx.Done()
 	return nil

@@ -7,23 +7,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// MetricRow is one epoch of one trial attempt.
-type MetricRow struct {
-	TrialID       int64
-	Epoch         int
-	Attempt       int
-	TrainLoss     *float64
-	ValLoss       *float64
-	ValAccuracy   *float64
-	DeadFraction  *float64
-	Saturation    *float64
-	GradNorm      *float64
-	SamplesPerSec *float64
-	LR            *float64
-	Layers        []byte // JSON array
-	Worker        string
-}
-
 var metricColumns = []string{"trial_id", "epoch", "attempt", "train_loss", "val_loss", "val_accuracy",
 	"dead_fraction", "saturation", "grad_norm", "samples_per_sec", "lr", "layers", "worker"}
 

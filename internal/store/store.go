@@ -15,13 +15,25 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/relutune/relutune/internal/records"
 	"github.com/relutune/relutune/migrations"
 )
 
 // Errors callers test for with errors.Is.
 var (
-	ErrNotFound     = errors.New("store: not found")
-	ErrSpecConflict = errors.New("store: a study with this name exists with a different spec")
+	ErrNotFound     = records.ErrNotFound
+	ErrSpecConflict = records.ErrSpecConflict
+)
+
+// The row types live in internal/records so that packages without a
+// database driver can use them.
+type (
+	Study     = records.Study
+	NewStudy  = records.NewStudy
+	NewTrial  = records.NewTrial
+	Trial     = records.Trial
+	Outcome   = records.Outcome
+	MetricRow = records.MetricRow
 )
 
 // Store wraps a connection pool.

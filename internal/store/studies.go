@@ -4,32 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
-
-// Study is a row of the studies table.
-type Study struct {
-	ID         int64      `json:"id"`
-	Name       string     `json:"name"`
-	Spec       []byte     `json:"-"`
-	SpecHash   string     `json:"spec_hash"`
-	Metric     string     `json:"metric"`
-	Direction  string     `json:"direction"`
-	Status     string     `json:"status"`
-	CreatedAt  time.Time  `json:"created_at"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
-}
-
-// NewStudy is what CreateStudy stores.
-type NewStudy struct {
-	Name      string
-	Spec      []byte // canonical JSON
-	SpecHash  string
-	Metric    string
-	Direction string
-}
 
 // CreateStudy inserts a study, or returns the existing one when a study with
 // the same name and spec hash exists. A different spec under the same name is

@@ -3,38 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
-
-// NewTrial is a suggested trial to store as pending.
-type NewTrial struct {
-	Number     int
-	ConfigHash string
-	Params     []byte // JSON object
-	Replicate  int
-	Seed       int64
-}
-
-// Trial is a row of the trials table.
-type Trial struct {
-	ID         int64      `json:"id"`
-	StudyID    int64      `json:"study_id"`
-	Number     int        `json:"number"`
-	ConfigHash string     `json:"config_hash"`
-	Params     []byte     `json:"-"`
-	Replicate  int        `json:"replicate"`
-	Seed       int64      `json:"seed"`
-	Status     string     `json:"status"`
-	Objective  *float64   `json:"objective"`
-	EpochsDone int        `json:"epochs_done"`
-	Attempt    int        `json:"attempt"`
-	Error      *string    `json:"error,omitempty"`
-	Worker     *string    `json:"worker,omitempty"`
-	StartedAt  *time.Time `json:"started_at,omitempty"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
-}
 
 const trialColumns = `id, study_id, number, config_hash, params, replicate, seed, status, objective, epochs_done, attempt, error, worker, started_at, finished_at`
 
@@ -86,18 +57,6 @@ func (s *Store) Trials(ctx context.Context, studyID int64) ([]Trial, error) {
 		return nil, fmt.Errorf("store: trials: %w", err)
 	}
 	return ts, nil
-}
-
-// Outcome is the final result of a trial, as reported by its TrainTrial
-// activity.
-type Outcome struct {
-	TrialID    int64
-	Attempt    int
-	Status     string
-	Objective  *float64 // must be finite or nil
-	EpochsDone int
-	Error      string
-	Worker     string
 }
 
 // RecordOutcome writes a trial's final status. Only a trial that is not

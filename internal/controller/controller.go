@@ -1,4 +1,6 @@
-package service
+// Package controller wires the controller process: migrations, the study
+// workflows, the Postgres activities and the metrics sink.
+package controller
 
 import (
 	"context"
@@ -11,12 +13,13 @@ import (
 
 	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/service"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/workflows"
 )
 
-// ControllerConfig configures the controller process.
-type ControllerConfig struct {
+// Config configures the controller process.
+type Config struct {
 	config.Connections
 	StudiesQueue string        // default workflows.StudiesQueue
 	Events       events.Config // stream and subject prefix
@@ -24,14 +27,14 @@ type ControllerConfig struct {
 	HTTPAddr     string        // /healthz; empty disables
 }
 
-// RunController applies migrations, then runs the study workflows, the
+// Run applies migrations, then runs the study workflows, the
 // controller activities and the metrics sink until ctx is done.
-func RunController(ctx context.Context, cfg ControllerConfig, log *slog.Logger) error {
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.StudiesQueue == "" {
 		cfg.StudiesQueue = workflows.StudiesQueue
 	}
-	h := &health{}
-	if err := serveHealth(ctx, cfg.HTTPAddr, h, log); err != nil {
+	h := &service.Health{}
+	if err := service.ServeHealth(ctx, cfg.HTTPAddr, h, log); err != nil {
 		return err
 	}
 	if err := store.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
@@ -57,7 +60,7 @@ func RunController(ctx context.Context, cfg ControllerConfig, log *slog.Logger) 
 	if _, err := events.EnsureStream(ctx, js, cfg.Events); err != nil {
 		return err
 	}
-	tc, err := DialTemporal(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, log)
+	tc, err := service.DialTemporal(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, log)
 	if err != nil {
 		return err
 	}
@@ -78,7 +81,7 @@ func RunController(ctx context.Context, cfg ControllerConfig, log *slog.Logger) 
 	go func() {
 		sinkErr <- (&events.Sink{JS: js, Config: cfg.Events, Writer: st, Log: log.With("component", "sink"), Durable: cfg.SinkDurable}).Run(ctx)
 	}()
-	h.ready.Store(true)
+	h.SetReady()
 	log.Info("controller running", "task_queue", cfg.StudiesQueue, "temporal", cfg.TemporalAddress)
 	select {
 	case <-ctx.Done():
