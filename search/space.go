@@ -36,6 +36,10 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
 
+// maxExactInt is the largest integer bound: every integer up to 2^53 is
+// exactly a float64.
+const maxExactInt = 1 << 53
+
 // ErrInvalidSpace is wrapped by every space validation error.
 var ErrInvalidSpace = errors.New("search: invalid space")
 
@@ -156,6 +160,12 @@ func (p Param) validate() error {
 		}
 		if p.Kind == Int && (p.Low != math.Trunc(p.Low) || p.High != math.Trunc(p.High)) {
 			return bad("bounds [%v, %v] must be integers", p.Low, p.High)
+		}
+		if p.Kind == Int && (math.Abs(p.Low) > maxExactInt || math.Abs(p.High) > maxExactInt) {
+			return bad("bounds [%v, %v] must be within ±%v", p.Low, p.High, float64(maxExactInt))
+		}
+		if math.IsInf(p.High-p.Low, 0) {
+			return bad("width of [%v, %v] overflows a float64", p.Low, p.High)
 		}
 	case Categorical:
 		if len(p.Choices) == 0 {
