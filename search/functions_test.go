@@ -34,12 +34,12 @@ var branin = testFunction{
 	f: func(c Config) float64 {
 		x1, x2 := c["x1"].Float(), c["x2"].Float()
 		const (
-			a = 1
-			b = 5.1 / (4 * math.Pi * math.Pi)
+			a  = 1
+			b  = 5.1 / (4 * math.Pi * math.Pi)
 			cc = 5 / math.Pi
-			r = 6
-			s = 10
-			t = 1 / (8 * math.Pi)
+			r  = 6
+			s  = 10
+			t  = 1 / (8 * math.Pi)
 		)
 		return a*math.Pow(x2-b*x1*x1+cc*x1-r, 2) + s*(1-t)*math.Cos(x1) + s
 	},
