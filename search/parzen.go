@@ -36,7 +36,7 @@ func newParzen(obs, w []float64, low, high, step, priorWeight float64) *parzen {
 	high += step / 2
 	width := high - low
 	n := len(obs)
-	prior := 0.5 * (low + high)
+	prior := 0.5*low + 0.5*high // low+high may overflow
 
 	mus := make([]float64, n+1)
 	copy(mus, obs)

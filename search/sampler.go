@@ -179,6 +179,9 @@ func Suggest(s Sampler, space *Space, history []Trial, dir Direction, n int, see
 			if err != nil {
 				return out, err
 			}
+			if err := space.Contains(c); err != nil {
+				return out, fmt.Errorf("search: %s suggested %v outside the space: %w", s.Name(), c, err)
+			}
 			if !seen[c.Hash()] {
 				found = true
 				break
@@ -217,13 +220,15 @@ func (Random) Sample(space *Space, _ []Trial, _ Direction, rng *rand.Rand) (Conf
 func SampleUniform(p Param, rng *rand.Rand) Value {
 	switch p.Kind {
 	case Float:
-		return Num(p.Low + rng.Float64()*(p.High-p.Low))
+		return Num(clamp(p.Low+rng.Float64()*(p.High-p.Low), p.Low, p.High))
 	case LogFloat:
 		lo, hi := math.Log(p.Low), math.Log(p.High)
 		return Num(clamp(math.Exp(lo+rng.Float64()*(hi-lo)), p.Low, p.High))
 	case Int:
-		span := int64(p.High-p.Low) + 1
-		return Num(p.Low + float64(rng.Int64N(span)))
+		// Integer arithmetic: bounds up to ±2^53 are exact, their
+		// difference as a float64 may not be.
+		lo := int64(p.Low)
+		return Num(float64(lo + rng.Int64N(int64(p.High)-lo+1)))
 	case Categorical:
 		return p.Choices[rng.IntN(len(p.Choices))]
 	}
@@ -326,9 +331,12 @@ func gridPoint(p Param, t float64) float64 {
 		lo, hi := math.Log(p.Low), math.Log(p.High)
 		return clamp(math.Exp(lo+t*(hi-lo)), p.Low, p.High)
 	case Int:
-		return math.Round(p.Low + t*(p.High-p.Low))
+		lo, hi := int64(p.Low), int64(p.High)
+		return float64(min(lo+int64(math.Round(t*float64(hi-lo))), hi))
 	}
-	return p.Low + t*(p.High-p.Low)
+	// Clamped: with bounds of very different magnitude the sum can round
+	// outside them.
+	return clamp(p.Low+t*(p.High-p.Low), p.Low, p.High)
 }
 
 // ReplicateSeeds returns the k paired seeds of a study: replicate r of every

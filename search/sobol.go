@@ -159,7 +159,8 @@ func FromUnit(p Param, u float64) Value {
 		lo, hi := math.Log(p.Low), math.Log(p.High)
 		return Num(clamp(math.Exp(lo+u*(hi-lo)), p.Low, p.High))
 	case Int:
-		return Num(math.Min(p.Low+math.Floor(u*(p.High-p.Low+1)), p.High))
+		lo, hi := int64(p.Low), int64(p.High)
+		return Num(float64(min(lo+int64(u*float64(hi-lo+1)), hi)))
 	case Categorical:
 		return p.Choices[min(int(u*float64(len(p.Choices))), len(p.Choices)-1)]
 	}
