@@ -53,15 +53,27 @@ func equalInts(a, b []int) bool {
 	return true
 }
 
+// continueCase is one Continue decision at a fixed epoch.
+type continueCase struct {
+	name  string
+	value float64
+	peers []float64
+	dir   Direction
+	want  bool
+}
+
+func checkContinue(t *testing.T, s Scheduler, epoch int, tests []continueCase) {
+	t.Helper()
+	for _, tt := range tests {
+		if got := s.Continue(epoch, tt.value, tt.peers, tt.dir); got != tt.want {
+			t.Errorf("%s: Continue(%v, %v) = %v, want %v", tt.name, tt.value, tt.peers, got, tt.want)
+		}
+	}
+}
+
 func TestASHAContinue(t *testing.T) {
 	asha := ASHA{MinEpochs: 1, MaxEpochs: 27, Reduction: 3}
-	tests := []struct {
-		name  string
-		value float64
-		peers []float64
-		dir   Direction
-		want  bool
-	}{
+	tests := []continueCase{
 		{"alone at the rung", 0.1, []float64{0.1}, Maximize, true},
 		// 2 values: k = max(2/3, 1) = 1, so only the best continues.
 		{"second of two, worse", 0.5, []float64{0.9, 0.5}, Maximize, false},
@@ -78,11 +90,7 @@ func TestASHAContinue(t *testing.T) {
 		{"NaN value stops", math.NaN(), []float64{0.1, math.NaN()}, Maximize, false},
 		{"NaN peers ignored", 0.5, []float64{math.NaN(), math.NaN(), 0.5}, Maximize, true},
 	}
-	for _, tt := range tests {
-		if got := asha.Continue(3, tt.value, tt.peers, tt.dir); got != tt.want {
-			t.Errorf("%s: Continue(%v, %v) = %v, want %v", tt.name, tt.value, tt.peers, got, tt.want)
-		}
-	}
+	checkContinue(t, asha, 3, tests)
 }
 
 // TestASHAArrivalSequence feeds one rung nine trials in arrival order,
@@ -119,13 +127,7 @@ func TestMedianRule(t *testing.T) {
 			t.Errorf("Rung(%d) = %v, want %v", e, got, want)
 		}
 	}
-	tests := []struct {
-		name  string
-		value float64
-		peers []float64
-		dir   Direction
-		want  bool
-	}{
+	tests := []continueCase{
 		{"too few values", 0.1, []float64{0.9, 0.1}, Maximize, true},
 		// Median of 0.9 0.5 0.1 is 0.5; 0.1 is worse.
 		{"below median", 0.1, []float64{0.9, 0.5, 0.1}, Maximize, false},
@@ -137,11 +139,7 @@ func TestMedianRule(t *testing.T) {
 		{"minimize above median loss", 0.6, []float64{0.2, 0.4, 0.6, 0.8}, Minimize, false},
 		{"NaN stops", math.NaN(), []float64{0.2, 0.4, 0.6}, Maximize, false},
 	}
-	for _, tt := range tests {
-		if got := m.Continue(5, tt.value, tt.peers, tt.dir); got != tt.want {
-			t.Errorf("%s: Continue(%v, %v) = %v, want %v", tt.name, tt.value, tt.peers, got, tt.want)
-		}
-	}
+	checkContinue(t, m, 5, tests)
 }
 
 func TestNoneScheduler(t *testing.T) {
