@@ -280,6 +280,7 @@ func (s *Spec) TrialConfig(c search.Config, seed uint64) (trainer.Config, error)
 		WeightDecay:  s.Optimizer.WeightDecay,
 		ClipNorm:     s.Optimizer.ClipNorm,
 		Epochs:       s.Schedule.MaxEpochs,
+		Patience:     s.Schedule.Patience,
 		Seed:         seed,
 		Threads:      1,
 		LearningRate: 1e-3,

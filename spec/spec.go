@@ -80,6 +80,20 @@ type Schedule struct {
 	MinEpochs int    `yaml:"min_epochs" json:"min_epochs"`
 	MaxEpochs int    `yaml:"max_epochs" json:"max_epochs"`
 	Reduction int    `yaml:"reduction" json:"reduction"`
+	// MinTrials and WarmupEpochs tune the median rule (defaults 5 and 0).
+	MinTrials    int `yaml:"min_trials" json:"min_trials,omitempty"`
+	WarmupEpochs int `yaml:"warmup_epochs" json:"warmup_epochs,omitempty"`
+	// Patience stops a trial whose validation loss has not improved for
+	// this many epochs (0: off).
+	Patience int `yaml:"patience" json:"patience,omitempty"`
+}
+
+// SchedulerSpec returns the early-stopping scheduler's settings.
+func (s *Spec) SchedulerSpec() search.SchedulerSpec {
+	return search.SchedulerSpec{
+		Kind: s.Schedule.Kind, MinEpochs: s.Schedule.MinEpochs, MaxEpochs: s.Schedule.MaxEpochs,
+		Reduction: s.Schedule.Reduction, MinTrials: s.Schedule.MinTrials, WarmupEpochs: s.Schedule.WarmupEpochs,
+	}
 }
 
 // Optimizer configures the optimizer fields that the space does not search.
@@ -235,6 +249,12 @@ func (s *Spec) Validate() error {
 	}
 	if s.Schedule.Reduction < 2 || s.Schedule.Reduction > 100 {
 		return invalid("schedule.reduction", s.Schedule.Reduction, "must be in [2, 100]")
+	}
+	if s.Schedule.MinTrials < 0 || s.Schedule.WarmupEpochs < 0 || s.Schedule.Patience < 0 {
+		return invalid("schedule", fmt.Sprintf("min_trials %d, warmup_epochs %d, patience %d", s.Schedule.MinTrials, s.Schedule.WarmupEpochs, s.Schedule.Patience), "must all be >= 0")
+	}
+	if _, err := search.NewScheduler(s.SchedulerSpec()); err != nil {
+		return fmt.Errorf("%w: schedule: %v", ErrInvalid, err)
 	}
 	if _, err := trainer.ParseOptimizer(s.Optimizer.Kind); err != nil {
 		return invalid("optimizer.kind", fmt.Sprintf("%q", s.Optimizer.Kind), "is not an optimizer: "+err.Error())

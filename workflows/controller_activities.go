@@ -138,10 +138,11 @@ func (a *ControllerActivities) Suggest(ctx context.Context, in SuggestInput) (Su
 // configuration, whose objective is the mean over its completed replicates.
 func samplerHistory(rows []records.Trial, before int) ([]search.Trial, error) {
 	type agg struct {
-		t     search.Trial
-		sum   float64
-		n     int
-		state search.State
+		t      search.Trial
+		sum    float64
+		n      int
+		state  search.State
+		pruned *float64 // best objective a pruned replicate reached
 	}
 	byHash := map[string]*agg{}
 	var order []string
@@ -163,6 +164,11 @@ func samplerHistory(rows []records.Trial, before int) ([]search.Trial, error) {
 			g.sum += *r.Objective
 			g.n++
 		}
+		if r.Status == string(search.Pruned) && r.Objective != nil && g.pruned == nil {
+			v := *r.Objective
+			g.pruned = &v
+		}
+		g.t.Epochs = max(g.t.Epochs, r.EpochsDone)
 		// A configuration counts as complete once any replicate is;
 		// otherwise it keeps the state of its latest replicate.
 		if g.state != search.Complete {
@@ -173,10 +179,14 @@ func samplerHistory(rows []records.Trial, before int) ([]search.Trial, error) {
 	for _, h := range order {
 		g := byHash[h]
 		g.t.State = g.state
-		if g.n > 0 {
+		switch {
+		case g.n > 0:
 			mean := g.sum / float64(g.n)
 			g.t.Objective = &mean
 			g.t.State = search.Complete
+		case g.pruned != nil:
+			g.t.Objective = g.pruned
+			g.t.State = search.Pruned
 		}
 		out = append(out, g.t)
 	}

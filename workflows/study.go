@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -122,6 +123,43 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 				}
 				if st.Budget+req.Trials > 100000 {
 					return fmt.Errorf("trials: %d would raise the budget to %d, above the limit 100000", req.Trials, st.Budget+req.Trials)
+				}
+				return nil
+			},
+		}); err != nil {
+		return StudyResult{}, err
+	}
+
+	sched, err := search.NewScheduler(sp.SchedulerSpec())
+	if err != nil {
+		return StudyResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+	}
+	if st.Reports == nil {
+		st.Reports = map[int]map[int]float64{}
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReport,
+		func(ctx workflow.Context, r RungReport) (RungDecision, error) {
+			if !sched.Rung(r.Epoch) {
+				return RungDecision{Continue: true}, nil
+			}
+			at := st.Reports[r.Epoch]
+			if at == nil {
+				at = map[int]float64{}
+				st.Reports[r.Epoch] = at
+			}
+			at[r.Trial] = r.Value
+			peers := make([]float64, 0, len(at))
+			for _, n := range sortedKeys(at) {
+				peers = append(peers, at[n])
+			}
+			return RungDecision{Continue: sched.Continue(r.Epoch, r.Value, peers, sp.Objective.Direction)}, nil
+		}, workflow.UpdateHandlerOptions{
+			Validator: func(ctx workflow.Context, r RungReport) error {
+				if _, ok := running[r.Trial]; !ok {
+					return fmt.Errorf("trial %d is not running in this study", r.Trial)
+				}
+				if r.Epoch < 1 || math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {
+					return fmt.Errorf("epoch %d value %v: epoch must be >= 1 and the value finite", r.Epoch, r.Value)
 				}
 				return nil
 			},
@@ -271,6 +309,15 @@ func startTrial(ctx workflow.Context, study string, studyID int64, in StudyInput
 	return workflow.ExecuteChildWorkflow(cctx, TrialWorkflowName, TrialInput{
 		Study: study, StudyID: studyID,
 		Metric: in.Spec.Objective.Metric, Direction: in.Spec.Objective.Direction,
-		TrialsQueue: in.TrialsQueue, Assignment: a,
+		Schedule: in.Spec.SchedulerSpec(), TrialsQueue: in.TrialsQueue, Assignment: a,
 	})
+}
+
+func sortedKeys(m map[int]float64) []int {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	return keys
 }

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -254,5 +255,54 @@ func TestStudyCancelRecordsCanceled(t *testing.T) {
 	}
 	if len(f.recorded) != 2 {
 		t.Fatalf("%d trials recorded, want the 2 running ones", len(f.recorded))
+	}
+}
+
+func TestStudyReportUpdateAppliesASHA(t *testing.T) {
+	f := &fakeCluster{trainDelay: time.Hour}
+	env := newEnv(t, f)
+	sp := testSpec(t, 3, 3)
+	sp.Schedule = spec.Schedule{Kind: "asha", MinEpochs: 1, MaxEpochs: 9, Reduction: 3}
+	type call struct {
+		r    RungReport
+		want bool
+	}
+	calls := []call{
+		{RungReport{Trial: 0, Epoch: 1, Value: 0.9}, true},  // alone at the rung
+		{RungReport{Trial: 1, Epoch: 1, Value: 0.5}, false}, // one of two better: not in the top third
+		{RungReport{Trial: 2, Epoch: 1, Value: 0.95}, true}, // best of three
+		{RungReport{Trial: 0, Epoch: 2, Value: 0.1}, true},  // not a rung
+	}
+	got := make([]*bool, len(calls))
+	var rejected error
+	env.RegisterDelayedCallback(func() {
+		for i, c := range calls {
+			env.UpdateWorkflow(UpdateReport, fmt.Sprint("r", i), &testsuite.TestUpdateCallback{
+				OnReject: func(err error) { t.Errorf("report %d rejected: %v", i, err) },
+				OnAccept: func() {},
+				OnComplete: func(v any, err error) {
+					if err != nil {
+						t.Errorf("report %d: %v", i, err)
+						return
+					}
+					b := v.(RungDecision).Continue
+					got[i] = &b
+				},
+			}, c.r)
+		}
+		env.UpdateWorkflow(UpdateReport, "unknown", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { rejected = err }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, RungReport{Trial: 42, Epoch: 1, Value: 0.5})
+	}, time.Second)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 2*time.Second)
+	env.SetTestTimeout(20 * time.Second)
+	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: sp})
+	for i, c := range calls {
+		if got[i] == nil || *got[i] != c.want {
+			t.Errorf("report %+v: continue=%v, want %v", c.r, got[i], c.want)
+		}
+	}
+	if rejected == nil {
+		t.Error("a report for a trial that is not running was accepted")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/search"
 	"github.com/relutune/relutune/trainer"
 )
 
@@ -28,10 +29,21 @@ type MetricsPublisher interface {
 // datasets for the life of the process.
 type DatasetLoader func(name string, seed uint64) (*trainer.Dataset, error)
 
+// Pruner asks a study whether a trial that reached a decision epoch with
+// value should go on.
+type Pruner interface {
+	Continue(ctx context.Context, study string, trial, epoch int, value float64) (bool, error)
+}
+
+// errPruned stops training when the study's scheduler says so.
+var errPruned = errors.New("pruned by the study's scheduler")
+
 // WorkerActivities run on training workers. They never touch Postgres.
 type WorkerActivities struct {
 	Publisher MetricsPublisher
-	Datasets  DatasetLoader
+	// Pruner is consulted at the scheduler's decision epochs; nil never prunes.
+	Pruner   Pruner
+	Datasets DatasetLoader
 	// CheckpointDir holds one directory per running trial with its latest
 	// checkpoint; empty disables checkpoints.
 	CheckpointDir string
@@ -65,6 +77,11 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 	if err := cfg.Validate(); err != nil {
 		return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
 	}
+	sched, err := search.NewScheduler(in.Schedule)
+	if err != nil {
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+	}
+	var last trainer.EpochMetrics
 	load := a.Datasets
 	if load == nil {
 		load = trainer.LoadDataset
@@ -153,6 +170,19 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 			return err
 		}
 		out.EpochsDone = m.Epoch
+		last = m
+		if a.Pruner != nil && sched.Rung(m.Epoch) {
+			if v := objective(in.Metric, m); v != nil {
+				goOn, err := a.Pruner.Continue(ctx, in.Study, in.Number, m.Epoch, *v)
+				if err != nil {
+					return fmt.Errorf("report epoch %d to the study: %w", m.Epoch, err)
+				}
+				if !goOn {
+					log.Info("pruned", "epoch", m.Epoch, "value", *v)
+					return errPruned
+				}
+			}
+		}
 		mu.Lock()
 		if opts.Checkpoint == nil {
 			progress.Epoch = m.Epoch
@@ -168,6 +198,13 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 	var div *trainer.DivergedError
 	switch {
 	case err == nil:
+	case errors.Is(err, errPruned):
+		if dir != "" {
+			_ = os.RemoveAll(dir)
+		}
+		out.Pruned = true
+		out.Objective = objective(in.Metric, last)
+		return out, nil
 	case errors.As(err, &div):
 		log.Info("trial diverged", "epoch", div.Epoch)
 		return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeDiverged, err,

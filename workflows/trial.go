@@ -37,7 +37,7 @@ func TrialWorkflow(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 	var out TrainOutput
 	err := workflow.ExecuteActivity(tctx, wa.TrainTrial, TrainInput{
 		Study: in.Study, StudyID: in.StudyID, TrialID: a.TrialID, Number: a.Number,
-		Metric: in.Metric, Config: a.Config, ConfigHash: a.ConfigHash,
+		Metric: in.Metric, Schedule: in.Schedule, Config: a.Config, ConfigHash: a.ConfigHash,
 	}).Get(ctx, &out)
 	res.Attempt, res.Worker = out.Attempt, out.Worker
 	var appErr *temporal.ApplicationError
@@ -46,6 +46,9 @@ func TrialWorkflow(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 		res.Status = string(search.Complete)
 		res.Objective = out.Objective
 		res.EpochsDone = out.EpochsDone
+		if out.Pruned {
+			res.Status = string(search.Pruned)
+		}
 		if res.Objective == nil { // the metric was not finite: never ranked
 			res.Status = string(search.Diverged)
 		}

@@ -30,6 +30,9 @@ const (
 	QueryStatus       = "status"
 	UpdateStop        = "stop"
 	UpdateAddTrials   = "add-trials"
+	// UpdateReport is how a running trial reports its objective at a rung
+	// epoch and learns whether to go on (ASHA, median stopping).
+	UpdateReport = "report"
 )
 
 // Application error types that classify a failed TrainTrial.
@@ -69,7 +72,10 @@ type StudyState struct {
 	Exhausted  bool              `json:"exhausted,omitempty"`
 	StartedAt  int64             `json:"started_at"` // unix nanoseconds of the first run
 	Queue      []TrialAssignment `json:"queue,omitempty"`
-	Runs       int               `json:"runs"` // completed ContinueAsNew cycles
+	// Reports holds the values trials reported at decision epochs:
+	// epoch -> trial number -> value.
+	Reports map[int]map[int]float64 `json:"reports,omitempty"`
+	Runs    int                     `json:"runs"` // completed ContinueAsNew cycles
 }
 
 // StudyResult is what a finished study returns.
@@ -111,12 +117,13 @@ func (a TrialAssignment) Activation() string { return string(a.Config.Activation
 
 // TrialInput starts a TrialWorkflow.
 type TrialInput struct {
-	Study       string           `json:"study"`
-	StudyID     int64            `json:"study_id"`
-	Metric      string           `json:"metric"`
-	Direction   search.Direction `json:"direction"`
-	TrialsQueue string           `json:"trials_queue"`
-	Assignment  TrialAssignment  `json:"assignment"`
+	Study       string               `json:"study"`
+	StudyID     int64                `json:"study_id"`
+	Metric      string               `json:"metric"`
+	Direction   search.Direction     `json:"direction"`
+	Schedule    search.SchedulerSpec `json:"schedule"`
+	TrialsQueue string               `json:"trials_queue"`
+	Assignment  TrialAssignment      `json:"assignment"`
 }
 
 // TrialResult is a trial's recorded outcome.
@@ -135,13 +142,14 @@ type TrialResult struct {
 
 // TrainInput is the TrainTrial activity's input.
 type TrainInput struct {
-	Study      string         `json:"study"`
-	StudyID    int64          `json:"study_id"`
-	TrialID    int64          `json:"trial_id"`
-	Number     int            `json:"number"`
-	Metric     string         `json:"metric"`
-	Config     trainer.Config `json:"config"`
-	ConfigHash string         `json:"config_hash"`
+	Study      string               `json:"study"`
+	StudyID    int64                `json:"study_id"`
+	TrialID    int64                `json:"trial_id"`
+	Number     int                  `json:"number"`
+	Metric     string               `json:"metric"`
+	Schedule   search.SchedulerSpec `json:"schedule"`
+	Config     trainer.Config       `json:"config"`
+	ConfigHash string               `json:"config_hash"`
 }
 
 // TrainOutput is the TrainTrial activity's result for a trial that trained
@@ -151,8 +159,10 @@ type TrainOutput struct {
 	Objective    *float64 `json:"objective"`
 	TestAccuracy *float64 `json:"test_accuracy,omitempty"`
 	EarlyStopped bool     `json:"early_stopped,omitempty"`
-	Attempt      int      `json:"attempt"`
-	Worker       string   `json:"worker"`
+	// Pruned is set when the study's scheduler stopped the trial at a rung.
+	Pruned  bool   `json:"pruned,omitempty"`
+	Attempt int    `json:"attempt"`
+	Worker  string `json:"worker"`
 }
 
 // DivergedDetails travel with a Diverged application error.
@@ -192,4 +202,16 @@ type RecordInput struct {
 type FinishStudyInput struct {
 	StudyID int64  `json:"study_id"`
 	Status  string `json:"status"`
+}
+
+// RungReport is the report update's argument.
+type RungReport struct {
+	Trial int     `json:"trial"`
+	Epoch int     `json:"epoch"`
+	Value float64 `json:"value"`
+}
+
+// RungDecision is the report update's result.
+type RungDecision struct {
+	Continue bool `json:"continue"`
 }

@@ -186,3 +186,62 @@ func TestSubmitRejectsBadSpec(t *testing.T) {
 		t.Fatal("a workflow was started for an invalid spec")
 	}
 }
+
+// TestTPEWithASHA runs a TPE study whose trials ASHA prunes at rungs 1 and
+// 3, through the real stack: workers ask the study workflow at each rung.
+func TestTPEWithASHA(t *testing.T) {
+	e := Start(t, 2)
+	name := "it-asha-" + e.DBName[len("relutune_it_"):]
+	text := strings.Replace(fourTrials, "algorithm: random, max_trials: 4", "algorithm: tpe, max_trials: 8", 1)
+	text = strings.Replace(text, "{kind: none, max_epochs: 3}", "{kind: asha, min_epochs: 1, max_epochs: 9, reduction: 3}", 1)
+	text = strings.Replace(text, "{metric: val_accuracy, direction: maximize}", "{metric: val_loss, direction: minimize}", 1)
+	if code, out, errOut := e.Tunectl(t, "", "submit", writeSpec(t, name, text)); code != 0 {
+		t.Fatalf("submit exited %d: %s%s", code, out, errOut)
+	}
+	res := waitStudy(t, e, name)
+	if res.Status != "complete" || res.Counts["complete"]+res.Counts["pruned"] != 8 {
+		t.Fatalf("result %+v, want 8 trials complete or pruned", res)
+	}
+	if res.Counts["pruned"] == 0 {
+		t.Fatal("ASHA pruned no trial")
+	}
+	db := e.DB(t)
+	ctx := context.Background()
+	rows, err := db.Query(ctx, `SELECT t.number, t.status, t.epochs_done FROM trials t JOIN studies s ON s.id = t.study_id WHERE s.name = $1`, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0
+	for rows.Next() {
+		var n, epochs int
+		var status string
+		if err := rows.Scan(&n, &status, &epochs); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case status == "complete" && epochs == 9:
+		case status == "pruned" && (epochs == 1 || epochs == 3):
+		default:
+			t.Errorf("trial %d: %s after %d epochs; want complete after 9 or pruned at a rung (1, 3)", n, status, epochs)
+		}
+		sum += epochs
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var got int
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM trial_metrics m JOIN trials t ON t.id = m.trial_id JOIN studies s ON s.id = t.study_id WHERE s.name = $1`, name).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got == sum {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d metric rows, want %d (one per epoch trained)", got, sum)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var ranked int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM trial_ranking WHERE study = $1`, name).Scan(&ranked); err != nil || ranked != res.Counts["complete"] {
+		t.Fatalf("trial_ranking has %d rows (%v), want the %d complete trials only", ranked, err, res.Counts["complete"])
+	}
+}

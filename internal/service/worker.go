@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/relutune/relutune/internal/config"
@@ -56,6 +57,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
 	})
 	w.RegisterActivityWithOptions(&workflows.WorkerActivities{
 		Publisher:     events.NewPublisher(js, cfg.Events),
+		Pruner:        studyPruner{tc},
 		Datasets:      trainer.LoadDataset,
 		CheckpointDir: cfg.CheckpointDir,
 		Worker:        cfg.Name,
@@ -69,4 +71,24 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
 	log.Info("worker running", "name", cfg.Name, "task_queue", cfg.TrialsQueue, "concurrency", cfg.Concurrency)
 	<-ctx.Done()
 	return nil
+}
+
+// studyPruner asks the study's workflow through its report update.
+type studyPruner struct{ c client.Client }
+
+func (p studyPruner) Continue(ctx context.Context, study string, trial, epoch int, value float64) (bool, error) {
+	h, err := p.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflows.StudyWorkflowID(study),
+		UpdateName:   workflows.UpdateReport,
+		Args:         []any{workflows.RungReport{Trial: trial, Epoch: epoch, Value: value}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return false, err
+	}
+	var d workflows.RungDecision
+	if err := h.Get(ctx, &d); err != nil {
+		return false, err
+	}
+	return d.Continue, nil
 }
