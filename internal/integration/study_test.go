@@ -245,3 +245,50 @@ func TestTPEWithASHA(t *testing.T) {
 		t.Fatalf("trial_ranking has %d rows (%v), want the %d complete trials only", ranked, err, res.Counts["complete"])
 	}
 }
+
+// TestReplicatesArePaired checks that every configuration trains with the
+// same replicate seeds, and that compare and status read the results.
+func TestReplicatesArePaired(t *testing.T) {
+	e := Start(t, 2)
+	name := "it-rep-" + e.DBName[len("relutune_it_"):]
+	text := strings.Replace(fourTrials, "seed: 11}", "seed: 11, replicates: 2}", 1)
+	text = strings.Replace(text, "max_trials: 4", "max_trials: 6", 1)
+	if code, out, errOut := e.Tunectl(t, "", "submit", writeSpec(t, name, text)); code != 0 {
+		t.Fatalf("submit exited %d: %s%s", code, out, errOut)
+	}
+	if res := waitStudy(t, e, name); res.Status != "complete" {
+		t.Fatalf("result %+v", res)
+	}
+	db := e.DB(t)
+	rows, err := db.Query(context.Background(), `SELECT config_hash, array_agg(seed ORDER BY replicate)::text
+		FROM trials t JOIN studies s ON s.id = t.study_id WHERE s.name = $1 GROUP BY config_hash`, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeds := map[string]int{}
+	configs := 0
+	for rows.Next() {
+		var hash, s string
+		if err := rows.Scan(&hash, &s); err != nil {
+			t.Fatal(err)
+		}
+		seeds[s]++
+		configs++
+	}
+	if configs != 3 || len(seeds) != 1 {
+		t.Fatalf("%d configurations with seed lists %v; want 3 configurations sharing one pair of seeds", configs, seeds)
+	}
+	for s := range seeds {
+		if strings.Count(s, ",") != 1 {
+			t.Fatalf("seed list %s, want two seeds", s)
+		}
+	}
+	code, out, errOut := e.Tunectl(t, "", "compare", name, "--output", "json")
+	if code != 0 || !strings.HasPrefix(strings.TrimSpace(out), "[") {
+		t.Fatalf("compare exited %d: %s%s", code, out, errOut)
+	}
+	code, out, errOut = e.Tunectl(t, "", "status", name)
+	if code != 0 || !strings.Contains(out, "complete 6") {
+		t.Fatalf("status exited %d: %q %s", code, out, errOut)
+	}
+}

@@ -86,3 +86,21 @@ func (s *Store) StatusCounts(ctx context.Context, studyID int64) (map[string]int
 	}
 	return out, rows.Err()
 }
+
+// SeedMean is a row of the activation_seed_means view.
+type SeedMean struct {
+	Activation string  `json:"activation"`
+	Seed       int64   `json:"seed"`
+	N          int     `json:"n"`
+	Mean       float64 `json:"mean"`
+}
+
+// ActivationSeedMeans returns, per activation and replicate seed, the mean
+// objective of a study's complete trials.
+func (s *Store) ActivationSeedMeans(ctx context.Context, study string) ([]SeedMean, error) {
+	rows, err := s.pool.Query(ctx, `SELECT coalesce(activation, ''), seed, n, mean FROM activation_seed_means WHERE study = $1`, study)
+	if err != nil {
+		return nil, fmt.Errorf("store: activation seed means: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[SeedMean])
+}

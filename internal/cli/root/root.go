@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/relutune/relutune/internal/cli/cmdutil"
+	"github.com/relutune/relutune/internal/cli/compare"
 	"github.com/relutune/relutune/internal/cli/control"
 	"github.com/relutune/relutune/internal/cli/list"
 	"github.com/relutune/relutune/internal/cli/status"
@@ -51,6 +52,7 @@ RELUTUNE_NATS_URL, RELUTUNE_TEMPORAL_ADDRESS and RELUTUNE_TEMPORAL_NAMESPACE.`,
 		status.NewCmdStatus(f, nil),
 		watch.NewCmdWatch(f, nil),
 		top.NewCmdTop(f, nil),
+		compare.NewCmdCompare(f, nil),
 		control.NewCmdCancel(f),
 		control.NewCmdStop(f),
 		control.NewCmdExtend(f),
