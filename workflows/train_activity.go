@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -100,16 +101,24 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 		}
 	}
 	opts := trainer.Options{}
-	if progress.Checkpoint != "" {
-		f, err := os.Open(progress.Checkpoint)
-		if err != nil {
-			log.Info("checkpoint not on this worker; starting over", "checkpoint", progress.Checkpoint, "err", err)
-			progress = TrainProgress{}
-		} else {
-			defer f.Close()
-			opts.Resume = f
-			log.Info("resuming from checkpoint", "epoch", progress.Epoch)
+	dir := ""
+	if a.CheckpointDir != "" {
+		dir = filepath.Join(a.CheckpointDir, in.Study, strconv.Itoa(in.Number))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return out, fmt.Errorf("checkpoint dir: %w", err)
 		}
+	}
+	// Heartbeat details are throttled, so the server may hold an older
+	// checkpoint than the last one written: resume from the newest
+	// checkpoint of this trial that can be opened, from the heartbeat or
+	// from the trial's checkpoint directory.
+	if f, path, epoch := openNewestCheckpoint(progress.Checkpoint, dir); f != nil {
+		defer f.Close()
+		opts.Resume = f
+		progress = TrainProgress{Epoch: epoch, Checkpoint: path}
+		log.Info("resuming from checkpoint", "epoch", epoch, "checkpoint", path)
+	} else {
+		progress = TrainProgress{}
 	}
 
 	// Heartbeat between epochs too: an epoch can outlast the timeout, and
@@ -136,12 +145,7 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 		}
 	}()
 
-	dir := ""
-	if a.CheckpointDir != "" {
-		dir = filepath.Join(a.CheckpointDir, in.Study, strconv.Itoa(in.Number))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return out, fmt.Errorf("checkpoint dir: %w", err)
-		}
+	if dir != "" {
 		opts.Checkpoint = func(epoch int, write func(io.Writer) error) error {
 			path, err := writeCheckpoint(dir, epoch, write)
 			if err != nil {
@@ -270,4 +274,36 @@ func (a *WorkerActivities) logger() *slog.Logger {
 		return a.Log
 	}
 	return slog.Default()
+}
+
+// openNewestCheckpoint opens the checkpoint with the highest epoch among
+// hinted (from heartbeat details) and the epoch-NNNN.ckpt files in dir.
+func openNewestCheckpoint(hinted, dir string) (*os.File, string, int) {
+	type cand struct {
+		path  string
+		epoch int
+	}
+	var cands []cand
+	add := func(path string) {
+		var e int
+		if _, err := fmt.Sscanf(filepath.Base(path), "epoch-%d.ckpt", &e); err == nil {
+			cands = append(cands, cand{path, e})
+		}
+	}
+	if hinted != "" {
+		add(hinted)
+	}
+	if dir != "" {
+		matches, _ := filepath.Glob(filepath.Join(dir, "epoch-*.ckpt"))
+		for _, m := range matches {
+			add(m)
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool { return cands[i].epoch > cands[j].epoch })
+	for _, c := range cands {
+		if f, err := os.Open(c.path); err == nil {
+			return f, c.path, c.epoch
+		}
+	}
+	return nil, "", 0
 }

@@ -21,10 +21,14 @@ func TrialWorkflow(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 	res := TrialResult{
 		TrialID: a.TrialID, Number: a.Number, Activation: a.Activation(), ConfigHash: a.ConfigHash,
 	}
+	hb := TrainHeartbeatTimeout
+	if in.HeartbeatTimeout > 0 {
+		hb = in.HeartbeatTimeout
+	}
 	tctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           in.TrialsQueue,
 		StartToCloseTimeout: 24 * time.Hour,
-		HeartbeatTimeout:    TrainHeartbeatTimeout,
+		HeartbeatTimeout:    hb,
 		WaitForCancellation: true,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        time.Second,

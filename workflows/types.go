@@ -11,6 +11,7 @@ package workflows
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/relutune/relutune/search"
 	"github.com/relutune/relutune/spec"
@@ -57,6 +58,8 @@ type StudyInput struct {
 	// TrialsPerRun bounds how many trials one run starts before it
 	// continues as new (default 500), keeping the history small.
 	TrialsPerRun int `json:"trials_per_run,omitempty"`
+	// HeartbeatTimeout overrides TrainHeartbeatTimeout (tests use a short one).
+	HeartbeatTimeout time.Duration `json:"heartbeat_timeout,omitempty"`
 	// State is nil on the first run and carried across ContinueAsNew.
 	State *StudyState `json:"state,omitempty"`
 }
@@ -123,7 +126,9 @@ type TrialInput struct {
 	Direction   search.Direction     `json:"direction"`
 	Schedule    search.SchedulerSpec `json:"schedule"`
 	TrialsQueue string               `json:"trials_queue"`
-	Assignment  TrialAssignment      `json:"assignment"`
+	// HeartbeatTimeout overrides TrainHeartbeatTimeout when set.
+	HeartbeatTimeout time.Duration   `json:"heartbeat_timeout,omitempty"`
+	Assignment       TrialAssignment `json:"assignment"`
 }
 
 // TrialResult is a trial's recorded outcome.

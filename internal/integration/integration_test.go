@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -37,6 +36,43 @@ type Env struct {
 	StudiesQueue string
 	TrialsQueue  string
 	DBName       string
+
+	t        *testing.T
+	ctx      context.Context
+	log      *slog.Logger
+	wg       sync.WaitGroup
+	errs     chan error
+	ckpt     string
+	mu       sync.Mutex
+	workers  []context.CancelFunc
+	nWorkers int
+}
+
+// StartWorker starts one more worker; all workers share a checkpoint
+// directory, like replicas sharing a volume.
+func (e *Env) StartWorker() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	i := e.nWorkers
+	e.nWorkers++
+	ctx, cancel := context.WithCancel(e.ctx)
+	e.workers = append(e.workers, cancel)
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.errs <- service.RunWorker(ctx, service.WorkerConfig{
+			Connections: e.Conn, TrialsQueue: e.TrialsQueue, Events: e.Events,
+			Name: fmt.Sprintf("it-worker-%d", i), CheckpointDir: e.ckpt,
+		}, e.log.With("process", "worker", "i", i))
+	}()
+	return i
+}
+
+// StopWorker stops worker i as a shutdown would.
+func (e *Env) StopWorker(i int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.workers[i]()
 }
 
 func skipUnlessServices(t *testing.T) {
@@ -73,31 +109,26 @@ func Start(t *testing.T, workers int) *Env {
 	if !strings.Contains(e.Conn.DatabaseURL, dbName) {
 		t.Fatalf("cannot derive a test database URL from %s", base)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	e.t = t
+	e.log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	errs := make(chan error, workers+1)
-	wg.Add(1)
+	e.ctx = ctx
+	e.errs = make(chan error, 64)
+	e.ckpt = t.TempDir()
+	errs := e.errs
+	e.wg.Add(1)
 	go func() {
-		defer wg.Done()
+		defer e.wg.Done()
 		errs <- controller.Run(ctx, controller.Config{
 			Connections: e.Conn, StudiesQueue: e.StudiesQueue, Events: e.Events, SinkDurable: "sink-" + tag,
-		}, log.With("process", "controller"))
+		}, e.log.With("process", "controller"))
 	}()
-	ckpt := t.TempDir()
 	for i := 0; i < workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- service.RunWorker(ctx, service.WorkerConfig{
-				Connections: e.Conn, TrialsQueue: e.TrialsQueue, Events: e.Events,
-				Name: fmt.Sprintf("it-worker-%d", i), CheckpointDir: filepath.Join(ckpt, fmt.Sprint(i)),
-			}, log.With("process", "worker", "i", i))
-		}()
+		e.StartWorker()
 	}
 	t.Cleanup(func() {
 		cancel()
-		wg.Wait()
+		e.wg.Wait()
 		close(errs)
 		for err := range errs {
 			if err != nil {

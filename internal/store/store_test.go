@@ -218,3 +218,21 @@ func TestWriteMetricsIdempotentNewerAttemptWins(t *testing.T) {
 		t.Fatalf("trial progress %+v, want running, 2 epochs, attempt 2", ts[0])
 	}
 }
+
+func TestWorkflowDecidedOutcomeNeedsNoAttempt(t *testing.T) {
+	st, _ := testdb.New(t)
+	ctx := context.Background()
+	s, _, _ := st.CreateStudy(ctx, store.NewStudy{Name: "s", Spec: []byte(`{}`), SpecHash: "h", Metric: "m", Direction: "maximize"})
+	tr, _ := st.InsertTrials(ctx, s.ID, []store.NewTrial{{Number: 0, ConfigHash: "c", Params: []byte(`{}`), Seed: 1}})
+	if _, err := st.WriteMetrics(ctx, []store.MetricRow{{TrialID: tr[0].ID, Epoch: 3, Attempt: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	// A cancel decided by the workflow does not know the attempt.
+	if changed, err := st.RecordOutcome(ctx, store.Outcome{TrialID: tr[0].ID, Status: "canceled"}); err != nil || !changed {
+		t.Fatalf("canceled: changed=%v err=%v", changed, err)
+	}
+	ts, _ := st.Trials(ctx, s.ID)
+	if ts[0].Status != "canceled" || ts[0].Attempt != 2 || ts[0].EpochsDone != 3 {
+		t.Fatalf("trial %+v, want canceled keeping attempt 2 and 3 epochs", ts[0])
+	}
+}

@@ -60,8 +60,10 @@ func (s *Store) Trials(ctx context.Context, studyID int64) ([]Trial, error) {
 }
 
 // RecordOutcome writes a trial's final status. Only a trial that is not
-// already final is updated, and only by an attempt at least as new as the
-// last one seen: a late write from a superseded attempt cannot win. It
+// already final is updated, and, when o.Attempt is known (> 0), only by an
+// attempt at least as new as the last one seen: a late write from a
+// superseded attempt cannot win. An outcome decided by the workflow rather
+// than by an attempt (canceled, retries exhausted) has Attempt 0. It
 // reports whether the row changed.
 func (s *Store) RecordOutcome(ctx context.Context, o Outcome) (bool, error) {
 	var errText, worker *string
@@ -72,10 +74,10 @@ func (s *Store) RecordOutcome(ctx context.Context, o Outcome) (bool, error) {
 		worker = &o.Worker
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE trials SET
-			status = $3, objective = $4, epochs_done = greatest(epochs_done, $5), attempt = $2,
+			status = $3, objective = $4, epochs_done = greatest(epochs_done, $5), attempt = greatest(attempt, $2),
 			error = $6, worker = coalesce($7, worker),
 			started_at = coalesce(started_at, now()), finished_at = now()
-		WHERE id = $1 AND attempt <= $2 AND status IN ('pending', 'running')`,
+		WHERE id = $1 AND ($2 = 0 OR attempt <= $2) AND status IN ('pending', 'running')`,
 		o.TrialID, o.Attempt, o.Status, o.Objective, o.EpochsDone, errText, worker)
 	if err != nil {
 		return false, fmt.Errorf("store: record trial %d: %w", o.TrialID, err)
