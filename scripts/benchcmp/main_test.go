@@ -66,8 +66,12 @@ func TestRunTable(t *testing.T) {
 func TestRunMissingShape(t *testing.T) {
 	dir := t.TempDir()
 	g, r := filepath.Join(dir, "go.txt"), filepath.Join(dir, "ref.txt")
-	os.WriteFile(g, []byte("BenchmarkCopy 1 1 ns/op 0.1 ns/elem\n"), 0o644)
-	os.WriteFile(r, []byte(refOut), 0o644)
+	if err := os.WriteFile(g, []byte("BenchmarkCopy 1 1 ns/op 0.1 ns/elem\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(r, []byte(refOut), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	err := run(new(bytes.Buffer), []string{g}, []string{r})
 	if err == nil || !strings.Contains(err.Error(), "BenchmarkSgemm/m=64,n=64,k=64,ta=0,tb=0") {
 		t.Fatalf("err = %v, want one naming the missing benchmark", err)
