@@ -32,6 +32,8 @@ demo: up ## Run the quickstart study end to end and rank it
 	@echo
 	@bin/tunectl status $(DEMO_NAME) | sed -n '/ACTIVATION/,$$p'
 	@echo
+	@bin/tunectl compare $(DEMO_NAME)
+	@echo
 	@echo "Next:"
 	@echo "  Temporal UI:  http://127.0.0.1:8233/namespaces/default/workflows?query=RelutuneStudy%3D%22$(DEMO_NAME)%22"
 	@echo "  SQL:          psql postgres://postgres@127.0.0.1:5432/relutune -c \"SELECT * FROM trial_ranking WHERE study = '$(DEMO_NAME)'\""

@@ -34,7 +34,7 @@ seed saw the same data order and initial random stream, so the comparison is
 paired: for each seed, the activation's mean objective over its complete
 trials with that seed; then the mean difference A - B over the seeds both have,
 with a 95% Student t interval. A verdict is given only when the interval
-excludes zero. Use search.replicates >= 2 to get intervals.`,
+excludes zero and rests on at least 3 seeds. Use search.replicates >= 3.`,
 		Example: `  tunectl compare relu-variants-mnist
   tunectl compare relu-variants-mnist --output csv`,
 		Args: cmdutil.ExactArgs(1),
@@ -64,6 +64,11 @@ excludes zero. Use search.replicates >= 2 to get intervals.`,
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table, json, csv")
 	return cmd
 }
+
+// minPairsForVerdict is the fewest seeds a verdict rests on: with two,
+// accuracies quantised to 1/n_val often give identical differences and a
+// zero-width interval that claims more than the data show.
+const minPairsForVerdict = 3
 
 // Pair is the paired comparison of two activations.
 type Pair struct {
@@ -122,6 +127,10 @@ func Pairs(means []store.SeedMean, maximize bool) []Pair {
 				p.Verdict = "no shared seeds"
 			case math.IsNaN(sum.Low):
 				p.Verdict = "need 2+ seeds for an interval"
+			case sum.N < minPairsForVerdict:
+				lo, hi := sum.Low, sum.High
+				p.Low, p.High = &lo, &hi
+				p.Verdict = fmt.Sprintf("need %d+ seeds for a verdict", minPairsForVerdict)
 			default:
 				lo, hi := sum.Low, sum.High
 				p.Low, p.High = &lo, &hi

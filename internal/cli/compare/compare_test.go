@@ -36,6 +36,15 @@ func TestPairsPairedBySeed(t *testing.T) {
 	if g := find("tanh", "gelu"); g.Pairs != 0 || g.Verdict != "no shared seeds" {
 		t.Fatalf("unpaired: %+v", g)
 	}
+	// Two seeds with identical differences give a zero-width interval, but
+	// no verdict.
+	two := Pairs([]store.SeedMean{
+		{Activation: "a", Seed: 1, Mean: 0.9}, {Activation: "a", Seed: 2, Mean: 0.8},
+		{Activation: "b", Seed: 1, Mean: 0.8}, {Activation: "b", Seed: 2, Mean: 0.7},
+	}, true)
+	if len(two) != 1 || two[0].Low == nil || two[0].Verdict != "need 3+ seeds for a verdict" {
+		t.Fatalf("two seeds: %+v", two)
+	}
 	// Minimising flips who is better.
 	for _, p := range Pairs(means, false) {
 		if p.A == "tanh" && p.B == "relu" && p.Verdict != "tanh better" {

@@ -32,12 +32,12 @@ func TestSubmitParsesBeforeAnythingElse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Spec.Name != "renamed" || got.Spec.Search.MaxTrials != 8 {
+	if got.Spec.Name != "renamed" || got.Spec.Search.MaxTrials != 24 {
 		t.Fatalf("spec %+v", got.Spec)
 	}
 
 	// An invalid spec never reaches the action that talks to the services.
-	bad := strings.Replace(string(example), "max_trials: 8", "max_trials: -3", 1)
+	bad := strings.Replace(string(example), "max_trials: 24", "max_trials: -3", 1)
 	got, err = run(t, bad, "-")
 	if err == nil || got != nil {
 		t.Fatalf("invalid spec reached the action (err %v)", err)
