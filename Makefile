@@ -10,7 +10,7 @@ export GOFLAGS ?= -buildvcs=false
 all: build
 
 build: ## Build controller, worker and tunectl into ./bin
-	$(GO) build -o bin/ ./cmd/controller ./cmd/worker ./cmd/tunectl
+	@$(STACK) build
 
 up: ## Start the local stack (Temporal dev server, Postgres, NATS, controller, 2 workers)
 	@$(STACK) up

@@ -121,8 +121,17 @@ ensure_nats() {
   wait_port "$host" "$port" "NATS" 30
 }
 
+# build compiles the binaries and replaces those in bin/ only when they
+# changed, so an unchanged tree leaves running processes alone.
 build() {
-  (cd "$ROOT" && go build -o "$BIN/" ./cmd/controller ./cmd/worker ./cmd/tunectl)
+  local tmp b
+  tmp=$(mktemp -d)
+  (cd "$ROOT" && go build -o "$tmp/" ./cmd/controller ./cmd/worker ./cmd/tunectl)
+  mkdir -p "$BIN"
+  for b in controller worker tunectl; do
+    cmp -s "$tmp/$b" "$BIN/$b" || mv "$tmp/$b" "$BIN/$b"
+  done
+  rm -rf "$tmp"
 }
 
 # start_proc NAME BINARY ARGS...: start unless running with an unchanged binary.
@@ -200,6 +209,7 @@ case ${1:-} in
   down) down ;;
   status) status ;;
   services) services ;;
+  build) build ;;
   temporal-binary) ensure_temporal_binary; echo "$TEMPORAL" ;;
-  *) die "usage: $0 up|down|status|services|temporal-binary" ;;
+  *) die "usage: $0 up|down|status|services|build|temporal-binary" ;;
 esac

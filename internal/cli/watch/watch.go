@@ -98,7 +98,7 @@ func (b *Board) Apply(subject string, data []byte) string {
 			v.epoch, v.valAcc, v.valLoss = m.Epoch, m.ValAccuracy, m.ValLoss
 		}
 		v.maxEpochs, v.activation = m.MaxEpochs, m.Activation
-		return fmt.Sprintf("trial %d %-10s epoch %d/%d  val_acc %s  val_loss %s", m.Trial, m.Activation, m.Epoch, m.MaxEpochs,
+		return fmt.Sprintf("trial %-3d %-10s epoch %d/%d  val_acc %s  val_loss %s", m.Trial, m.Activation, m.Epoch, m.MaxEpochs,
 			cmdutil.FormatFloat(m.ValAccuracy), cmdutil.FormatFloat(m.ValLoss))
 	case strings.HasSuffix(subject, ".status"):
 		var s events.TrialStatus
@@ -114,7 +114,7 @@ func (b *Board) Apply(subject string, data []byte) string {
 			v.epoch = s.EpochsDone
 		}
 		b.done++
-		line := fmt.Sprintf("trial %d %-10s %s after %d epochs, objective %s", s.Trial, v.activation, s.Status, s.EpochsDone, cmdutil.FormatFloat(s.Objective))
+		line := fmt.Sprintf("trial %-3d %-10s %s after %d epochs, objective %s", s.Trial, v.activation, s.Status, s.EpochsDone, cmdutil.FormatFloat(s.Objective))
 		if s.Error != "" {
 			line += ": " + s.Error
 		}
