@@ -14,6 +14,9 @@ func TestReplay(t *testing.T) {
 	for _, tc := range []struct{ file string }{
 		{"testdata/study_history.json"},
 		{"testdata/trial_history.json"},
+		{"testdata/study_asha_history.json"},   // TPE, replicates, ASHA report updates
+		{"testdata/trial_pruned_history.json"}, // a trial pruned at a rung
+		{"testdata/study_stop_history.json"},   // add-trials and stop updates
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()

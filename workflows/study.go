@@ -278,6 +278,17 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	dctx = workflow.WithActivityOptions(dctx, controllerActivityOptions())
+	// Trials suggested but never started would stay pending forever.
+	for _, a := range st.Queue {
+		r := TrialResult{TrialID: a.TrialID, Number: a.Number, Activation: a.Activation(), ConfigHash: a.ConfigHash,
+			Status: string(search.Canceled), Error: "not started: the study ended (" + status + ")"}
+		if err := workflow.ExecuteActivity(dctx, ca.Record, RecordInput{Study: sp.Name, Result: r}).Get(dctx, nil); err != nil {
+			return StudyResult{}, fmt.Errorf("record unstarted trial %d: %w", a.Number, err)
+		}
+		st.Counts[r.Status]++
+	}
+	queued := len(st.Queue)
+	st.Queue = nil
 	if err := workflow.ExecuteActivity(dctx, ca.FinishStudy, FinishStudyInput{StudyID: st.StudyID, Status: status}).Get(dctx, nil); err != nil {
 		return StudyResult{}, fmt.Errorf("finish study: %w", err)
 	}
@@ -287,7 +298,7 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 	if err := workflow.Await(dctx, func() bool { return workflow.AllHandlersFinished(dctx) }); err != nil {
 		return StudyResult{}, err
 	}
-	res := StudyResult{StudyID: st.StudyID, Status: status, Trials: st.NextNumber - len(st.Queue), Counts: st.Counts, Best: st.Best}
+	res := StudyResult{StudyID: st.StudyID, Status: status, Trials: st.NextNumber - queued, Counts: st.Counts, Best: st.Best}
 	if status == StudyCanceled {
 		return res, temporal.NewCanceledError(res)
 	}

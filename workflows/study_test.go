@@ -49,6 +49,7 @@ type fakeCluster struct {
 	train      func(in TrainInput) (TrainOutput, error)
 	trainDelay time.Duration
 	trainCalls atomic.Int32
+	perConfig  int // trials Suggest returns per configuration (replicates); default 1
 }
 
 func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
@@ -65,7 +66,7 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		var out SuggestOutput
-		for i := 0; i < in.Configs && i < in.MaxTrials; i++ {
+		for i := 0; i < in.Configs*max(f.perConfig, 1) && i < in.MaxTrials; i++ {
 			n := in.FirstNumber + i
 			out.Trials = append(out.Trials, TrialAssignment{
 				TrialID: int64(100 + n), Number: n, Seed: 1,
@@ -304,5 +305,36 @@ func TestStudyReportUpdateAppliesASHA(t *testing.T) {
 	}
 	if rejected == nil {
 		t.Error("a report for a trial that is not running was accepted")
+	}
+}
+
+func TestStoppedStudyCancelsQueuedTrials(t *testing.T) {
+	f := &fakeCluster{trainDelay: 50 * time.Millisecond, perConfig: 3}
+	env := newEnv(t, f)
+	sp := testSpec(t, 9, 2)
+	sp.Search.Replicates = 3 // each suggestion queues three trials; two run at once
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateStop, "stop", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("stop rejected: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		})
+	}, time.Millisecond)
+	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: sp})
+	var res StudyResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var complete, canceled int
+	for _, s := range f.recorded {
+		switch s {
+		case "complete":
+			complete++
+		case "canceled":
+			canceled++
+		}
+	}
+	if res.Status != StudyStopped || complete != 2 || canceled < 1 || complete+canceled != len(f.recorded) {
+		t.Fatalf("status %s, %d complete, %d canceled of %d recorded; want the 2 running complete and the queued canceled", res.Status, complete, canceled, len(f.recorded))
 	}
 }

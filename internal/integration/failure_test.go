@@ -167,3 +167,50 @@ func TestRetriedAttemptResumesFromCheckpoint(t *testing.T) {
 		t.Fatalf("the retried attempt first reported epoch %d; want it to resume after a checkpoint (> 1)", firstRetried)
 	}
 }
+
+// TestExtendThenStop extends a running study's budget, checks the live
+// status, then stops it: running trials finish, no new ones start.
+func TestExtendThenStop(t *testing.T) {
+	e := Start(t, 2)
+	name := "it-steer-" + e.DBName[len("relutune_it_"):]
+	c, err := client.Dial(client.Options{HostPort: e.Conn.TemporalAddress, Namespace: e.Conn.TemporalNamespace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	run := startStudy(t, e, c, name, 6, 150)
+	waitMetrics(t, e, name, 2)
+	code, out, errOut := e.Tunectl(t, "", "extend", name, "--trials", "4")
+	if code != 0 || !strings.Contains(out, "budget is now 10 trials") {
+		t.Fatalf("extend exited %d: %q %s", code, out, errOut)
+	}
+	if code, _, errOut := e.Tunectl(t, "", "extend", name, "--trials", "0"); code != 2 {
+		t.Fatalf("extend --trials 0 exited %d (%s), want 2", code, errOut)
+	}
+	code, out, errOut = e.Tunectl(t, "", "status", name)
+	if code != 0 || !strings.Contains(out, "workflow: running, budget 10") {
+		t.Fatalf("status exited %d: %q %s", code, out, errOut)
+	}
+	code, out, errOut = e.Tunectl(t, "", "stop", name)
+	if code != 0 || !strings.Contains(out, "is stopping") {
+		t.Fatalf("stop exited %d: %q %s", code, out, errOut)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var res workflows.StudyResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != "stopped" || res.Counts["complete"] < 1 || res.Counts["complete"] > 4 {
+		t.Fatalf("result %+v, want stopped after the running trials completed", res)
+	}
+	var stored, open int
+	db := e.DB(t)
+	if err := db.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE t.status IN ('pending', 'running'))
+		FROM trials t JOIN studies s ON s.id = t.study_id WHERE s.name = $1 AND s.status = 'stopped'`, name).Scan(&stored, &open); err != nil {
+		t.Fatal(err)
+	}
+	if stored != res.Counts["complete"] || open != 0 {
+		t.Fatalf("%d trials stored (%d open) for a stopped study; want %d, none open", stored, open, res.Counts["complete"])
+	}
+}
