@@ -1,6 +1,8 @@
 package trainer
 
 import (
+	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -67,5 +69,60 @@ func BenchmarkTrainStep(b *testing.B) {
 			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
 			b.ReportMetric(gemmTime.Seconds()/b.Elapsed().Seconds(), "gemm_fraction")
 		})
+	}
+}
+
+// mnistBenchEnabled gates the full MNIST runs: they take minutes, so they
+// run from scripts/bench-train.sh, not with every -bench.
+func mnistBenchEnabled(b *testing.B) *Dataset {
+	if os.Getenv("RELUTUNE_BENCH_MNIST") == "" {
+		b.Skip("full MNIST runs: set RELUTUNE_BENCH_MNIST=1 (scripts/bench-train.sh does)")
+	}
+	ds, err := LoadDataset("mnist", 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ds
+}
+
+// BenchmarkMNISTAccuracy trains the reference configuration once (use
+// -benchtime 1x): MNIST 784-256-128-10, relu, he_normal, adam 1e-3, batch
+// 128, 10 epochs, seed 1; it reports the test accuracy in percent.
+func BenchmarkMNISTAccuracy(b *testing.B) {
+	ds := mnistBenchEnabled(b)
+	cfg := Config{Dataset: "mnist", Hidden: []int{256, 128}, Activation: ReLU, Init: HeNormal, Optimizer: Adam,
+		LearningRate: 1e-3, BatchSize: 128, Epochs: 10, Seed: 1, Threads: 1}
+	for range b.N {
+		var best float64
+		res, err := Train(context.Background(), cfg, ds, Options{Report: func(_ context.Context, m EpochMetrics) error {
+			best = max(best, m.SamplesPerSec)
+			return nil
+		}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(100*res.TestAccuracy, "test_acc_%")
+		b.ReportMetric(100*res.Final.ValAccuracy, "val_acc_%")
+		b.ReportMetric(best, "samples/s")
+	}
+}
+
+// BenchmarkMNISTThroughput is the side-by-side figure for PyTorch's
+// torch_mlp.py: epochs of the 784-256-128-10 relu MLP with sgd, batch 128,
+// one thread; it reports the best epoch's training samples/s.
+func BenchmarkMNISTThroughput(b *testing.B) {
+	ds := mnistBenchEnabled(b)
+	cfg := Config{Dataset: "mnist", Hidden: []int{256, 128}, Activation: ReLU, Optimizer: SGD, LearningRate: 0.01,
+		BatchSize: 128, Epochs: 3, Seed: 1, Threads: 1}
+	for range b.N {
+		var best float64
+		_, err := Train(context.Background(), cfg, ds, Options{Report: func(_ context.Context, m EpochMetrics) error {
+			best = max(best, m.SamplesPerSec)
+			return nil
+		}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(best, "samples/s")
 	}
 }
