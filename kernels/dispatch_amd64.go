@@ -2,41 +2,191 @@
 
 package kernels
 
-// This file binds the kernels on amd64 to their implementations, choosing
-// assembly from the CPU features where it exists.
+// This file binds the kernels on amd64 to the assembly chosen from the CPU
+// features (see cpu_amd64.go), falling back to the pure-Go loops on a CPU
+// with neither AVX-512 nor AVX2+FMA.
 
-func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
-	b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemmGeneric(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+func relu(dst, x []float32) {
+	if useSIMD {
+		reluSIMD(dst, x)
+		return
+	}
+	reluGeneric(dst, x)
 }
 
-func relu(dst, x []float32)                     { reluGeneric(dst, x) }
-func reluBackward(dx, dy, x []float32)          { reluBackwardGeneric(dx, dy, x) }
-func leakyReLU(dst, x []float32, slope float32) { leakyReLUGeneric(dst, x, slope) }
+func reluBackward(dx, dy, x []float32) {
+	if useSIMD {
+		reluBackwardSIMD(dx, dy, x)
+		return
+	}
+	reluBackwardGeneric(dx, dy, x)
+}
+
+func leakyReLU(dst, x []float32, slope float32) {
+	if useSIMD {
+		leakyReLUSIMD(dst, x, slope)
+		return
+	}
+	leakyReLUGeneric(dst, x, slope)
+}
+
 func leakyReLUBackward(dx, dy, x []float32, slope float32) {
+	if useSIMD {
+		leakyReLUBackwardSIMD(dx, dy, x, slope)
+		return
+	}
 	leakyReLUBackwardGeneric(dx, dy, x, slope)
 }
+
 func preluBackward(dx, dy, x []float32, slope float32) float32 {
+	if useSIMD {
+		return preluBackwardSIMD(dx, dy, x, slope)
+	}
 	return preluBackwardGeneric(dx, dy, x, slope)
 }
-func elu(dst, x []float32, alpha float32)               { eluGeneric(dst, x, alpha) }
-func eluBackward(dx, dy, x, y []float32, alpha float32) { eluBackwardGeneric(dx, dy, x, y, alpha) }
-func selu(dst, x []float32)                             { seluGeneric(dst, x) }
-func seluBackward(dx, dy, x, y []float32)               { seluBackwardGeneric(dx, dy, x, y) }
-func swish(dst, x []float32)                            { swishGeneric(dst, x) }
-func swishBackward(dx, dy, x []float32)                 { swishBackwardGeneric(dx, dy, x) }
-func gelu(dst, x []float32)                             { geluGeneric(dst, x) }
-func geluBackward(dx, dy, x []float32)                  { geluBackwardGeneric(dx, dy, x) }
-func sigmoid(dst, x []float32)                          { sigmoidGeneric(dst, x) }
-func sigmoidBackward(dx, dy, y []float32)               { sigmoidBackwardGeneric(dx, dy, y) }
-func tanh(dst, x []float32)                             { tanhGeneric(dst, x) }
-func tanhBackward(dx, dy, y []float32)                  { tanhBackwardGeneric(dx, dy, y) }
-func exp(dst, x []float32)                              { expGeneric(dst, x) }
-func axpyUnitary(alpha float32, x, y []float32)         { axpyGeneric(alpha, x, y) }
-func scaleUnitary(alpha float32, x []float32)           { scaleGeneric(alpha, x) }
-func dotUnitary(x, y []float32) float32                 { return dotGeneric(x, y) }
-func sumSquares(x []float32) float64                    { return sumSquaresGeneric(x) }
-func countZeros(counts []int32, a []float32)            { countZerosGeneric(counts, a) }
+
+func elu(dst, x []float32, alpha float32) {
+	if useSIMD {
+		eluScaledSIMD(dst, x, 1, alpha)
+		return
+	}
+	eluGeneric(dst, x, alpha)
+}
+
+func eluBackward(dx, dy, x, y []float32, alpha float32) {
+	if useSIMD {
+		eluScaledBackwardSIMD(dx, dy, x, y, 1, alpha)
+		return
+	}
+	eluBackwardGeneric(dx, dy, x, y, alpha)
+}
+
+func selu(dst, x []float32) {
+	if useSIMD {
+		eluScaledSIMD(dst, x, SELULambda, SELULambda*SELUAlpha)
+		return
+	}
+	seluGeneric(dst, x)
+}
+
+func seluBackward(dx, dy, x, y []float32) {
+	if useSIMD {
+		eluScaledBackwardSIMD(dx, dy, x, y, SELULambda, SELULambda*SELUAlpha)
+		return
+	}
+	seluBackwardGeneric(dx, dy, x, y)
+}
+
+func swish(dst, x []float32) {
+	if useSIMD {
+		swishSIMD(dst, x)
+		return
+	}
+	swishGeneric(dst, x)
+}
+
+func swishBackward(dx, dy, x []float32) {
+	if useSIMD {
+		swishBackwardSIMD(dx, dy, x)
+		return
+	}
+	swishBackwardGeneric(dx, dy, x)
+}
+
+func gelu(dst, x []float32) {
+	if useSIMD {
+		geluSIMD(dst, x)
+		return
+	}
+	geluGeneric(dst, x)
+}
+
+func geluBackward(dx, dy, x []float32) {
+	if useSIMD {
+		geluBackwardSIMD(dx, dy, x)
+		return
+	}
+	geluBackwardGeneric(dx, dy, x)
+}
+
+func sigmoid(dst, x []float32) {
+	if useSIMD {
+		sigmoidSIMD(dst, x)
+		return
+	}
+	sigmoidGeneric(dst, x)
+}
+
+func sigmoidBackward(dx, dy, y []float32) {
+	if useSIMD {
+		sigmoidBackwardSIMD(dx, dy, y)
+		return
+	}
+	sigmoidBackwardGeneric(dx, dy, y)
+}
+
+func tanh(dst, x []float32) {
+	if useSIMD {
+		tanhSIMD(dst, x)
+		return
+	}
+	tanhGeneric(dst, x)
+}
+
+func tanhBackward(dx, dy, y []float32) {
+	if useSIMD {
+		tanhBackwardSIMD(dx, dy, y)
+		return
+	}
+	tanhBackwardGeneric(dx, dy, y)
+}
+
+func exp(dst, x []float32) {
+	if useSIMD {
+		expSIMD(dst, x)
+		return
+	}
+	expGeneric(dst, x)
+}
+
+func axpyUnitary(alpha float32, x, y []float32) {
+	if useSIMD {
+		axpySIMD(y[:len(x)], x, alpha)
+		return
+	}
+	axpyGeneric(alpha, x, y)
+}
+
+func scaleUnitary(alpha float32, x []float32) {
+	if useSIMD {
+		scalSIMD(x, alpha)
+		return
+	}
+	scaleGeneric(alpha, x)
+}
+
+func dotUnitary(x, y []float32) float32 {
+	if useSIMD {
+		return dotSIMD(x, y[:len(x)])
+	}
+	return dotGeneric(x, y)
+}
+
+func sumSquares(x []float32) float64 {
+	if useSIMD {
+		return sumSquaresSIMD(x)
+	}
+	return sumSquaresGeneric(x)
+}
+
+func countZeros(counts []int32, a []float32) {
+	if useSIMD {
+		countZerosSIMD(counts[:len(a)], a)
+		return
+	}
+	countZerosGeneric(counts, a)
+}
+
 func softmaxCrossEntropy(grad []float32, logits []float32, labels []int32, rows, classes, ld int, scale float32) float64 {
 	return softmaxCrossEntropyGeneric(grad, logits, labels, rows, classes, ld, scale)
 }

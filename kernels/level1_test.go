@@ -5,7 +5,9 @@ import (
 	"testing"
 )
 
-func TestAxpyScaleDotSumSquares(t *testing.T) {
+func TestAxpyScaleDotSumSquares(t *testing.T) { forEachISA(t, testAxpyScaleDotSumSquares) }
+
+func testAxpyScaleDotSumSquares(t *testing.T) {
 	r := newRand(20)
 	for n := 0; n <= 300; n += 1 + n/8 {
 		x := make([]float32, n)
@@ -55,7 +57,9 @@ func TestSumSquaresDoesNotOverflow(t *testing.T) {
 	}
 }
 
-func TestAddBiasColSumsCountZeroCols(t *testing.T) {
+func TestAddBiasColSumsCountZeroCols(t *testing.T) { forEachISA(t, testAddBiasColSumsCountZeroCols) }
+
+func testAddBiasColSumsCountZeroCols(t *testing.T) {
 	r := newRand(21)
 	for _, d := range [][3]int{{1, 1, 1}, {3, 5, 7}, {7, 16, 16}, {10, 33, 35}, {64, 67, 70}, {0, 5, 5}, {5, 0, 1}} {
 		rows, cols, ld := d[0], d[1], d[2]
@@ -143,7 +147,9 @@ func softmaxCENaive(logits []float32, labels []int32, rows, classes, ld int, sca
 	return loss, grad
 }
 
-func TestSoftmaxCrossEntropy(t *testing.T) {
+func TestSoftmaxCrossEntropy(t *testing.T) { forEachISA(t, testSoftmaxCrossEntropy) }
+
+func testSoftmaxCrossEntropy(t *testing.T) {
 	r := newRand(22)
 	for _, d := range [][3]int{{1, 1, 1}, {1, 10, 10}, {128, 10, 10}, {7, 17, 19}, {3, 100, 101}, {2, 3, 3}} {
 		rows, classes, ld := d[0], d[1], d[2]

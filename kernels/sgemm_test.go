@@ -140,10 +140,12 @@ func sgemmCases(r *rand.Rand, random int) []sgemmCase {
 }
 
 func TestSgemm(t *testing.T) {
-	r := newRand(1)
-	for _, tc := range sgemmCases(r, 600) {
-		runSgemmCase(t, r, tc, Sgemm)
-	}
+	forEachISA(t, func(t *testing.T) {
+		r := newRand(1)
+		for _, tc := range sgemmCases(r, 600) {
+			runSgemmCase(t, r, tc, Sgemm)
+		}
+	})
 }
 
 func TestSgemmGenericMatchesNaive(t *testing.T) {
@@ -154,6 +156,10 @@ func TestSgemmGenericMatchesNaive(t *testing.T) {
 }
 
 func TestSgemmParallel(t *testing.T) {
+	forEachISA(t, testSgemmParallel)
+}
+
+func testSgemmParallel(t *testing.T) {
 	r := newRand(3)
 	for _, threads := range []int{0, 1, 2, 3} {
 		for _, d := range [][3]int{{300, 200, 150}, {20, 500, 300}, {129, 257, 64}, {5, 7, 3}} {

@@ -1,0 +1,405 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+)
+
+// ewKernel describes one element-wise kernel: a loop over n elements (a
+// multiple of the vector width; the Go wrapper handles the tail) whose body
+// loads one vector of each input, computes, and stores one vector.
+type ewKernel struct {
+	name    string
+	doc     string
+	out     string   // output pointer (may also be listed in ins), "" for reductions
+	ins     []string // input pointers, loaded one vector each per step
+	ints    []string // pointers among out/ins that point at int32
+	scalars []string // float32 arguments, broadcast into registers
+	ret     string   // "", "float32" or "float64"
+	consts  []string // constants, most used first; those that fit live in registers
+	temps   int      // scratch registers the body needs
+	accs    int      // accumulators per unrolled step (reductions)
+	unroll  int
+	noLoad  bool // the body reads its inputs from memory itself
+	body    func(e *ew, in []string, out string, u int)
+}
+
+// ew is the state of one kernel being generated for one ISA.
+type ew struct {
+	f      *file
+	s      *isa
+	k      *ewKernel
+	t      []string          // temporaries
+	accReg []string          // accumulators, accs per unrolled step
+	sc     map[string]string // scalar name -> register
+	cst    map[string]string // constant name -> register or memory operand
+}
+
+func (e *ew) ins(format string, args ...any) { e.f.ins(format, args...) }
+
+// c returns the operand of a constant: a register when one was free, else
+// its memory operand (valid only where the instruction accepts memory).
+func (e *ew) c(name string) string {
+	op, ok := e.cst[name]
+	if !ok {
+		panic(fmt.Sprintf("%s: constant %s not declared", e.k.name, name))
+	}
+	return op
+}
+
+// cr returns a constant in a register, loading it into scratch if needed.
+func (e *ew) cr(name, scratch string) string {
+	op := e.c(name)
+	if strings.HasSuffix(op, "(SB)") {
+		e.ins("VMOVUPS %s, %s", op, scratch)
+		return scratch
+	}
+	return op
+}
+
+func (e *ew) acc(u, j int) string { return e.accReg[u*e.k.accs+j] }
+
+func (e *ew) is512() bool { return e.s == avx512 }
+
+// constValues holds every constant the element-wise kernels use.
+var constValues = map[string]float32{
+	"one": 1, "two": 2, "half": 0.5, "mhalf": -0.5, "zero": 0,
+	"exphi": 89, "explo": -110,
+	"log2e": 1.44269504088896341, "magic": 12582912,
+	"ln2hi": 0.693145751953125, "ln2lo": 1.428606765330187045e-06,
+	// Cephes expf: exp(r) = 1 + r + r^2*P(r), |r| <= ln2/2.
+	"p0": 1.9875691500e-4, "p1": 1.3981999507e-3, "p2": 8.3334519073e-3,
+	"p3": 4.1665795894e-2, "p4": 1.6666665459e-1, "p5": 5.0000001201e-1,
+	// erfc(z) = t*exp(-z*z + E(t)), t = 1/(1+z/2) (Numerical Recipes erfcc,
+	// fractional error below 1.2e-7 for z >= 0).
+	"e0": -1.26551223, "e1": 1.00002368, "e2": 0.37409196, "e3": 0.09678418, "e4": -0.18628806,
+	"e5": 0.27886807, "e6": -1.13520398, "e7": 1.48851587, "e8": -0.82215223, "e9": 0.17087277,
+	"geluc":      0.35355339059327373, // 1/(2*sqrt(2))
+	"gelumax":    20,
+	"invsqrt2pi": 0.3989422804014327,
+}
+
+var constBits = map[string]uint32{
+	"signmask": 0x80000000, "absmask": 0x7fffffff, "i127": 127, "ione": 1,
+}
+
+// The constants of the exp core, in the order of their use counts.
+var expConsts = []string{"magic", "log2e", "ln2hi", "ln2lo", "p0", "p1", "p2", "p3", "p4", "p5", "one", "exphi", "explo", "i127"}
+
+func genElementwise(f *file) {
+	var wrappers bytes.Buffer
+	for _, k := range ewKernels() {
+		for _, s := range []*isa{avx512, avx2} {
+			genEW(f, s, k)
+		}
+		genWrapper(&wrappers, k)
+	}
+	f.decls.WriteString("\n// The wrappers below run a kernel over a whole slice: full vectors in\n// assembly, and the tail through a vector-sized buffer so every element\n// goes through the same code.\n")
+	f.decls.Write(wrappers.Bytes())
+}
+
+func (k *ewKernel) isInt(p string) bool {
+	for _, q := range k.ints {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// pointers returns the pointer arguments: out first, then the inputs.
+func (k *ewKernel) pointers() []string {
+	var ps []string
+	if k.out != "" {
+		ps = append(ps, k.out)
+	}
+	for _, p := range k.ins {
+		if p != k.out {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+func (k *ewKernel) goSig() string {
+	var args []string
+	for _, p := range k.pointers() {
+		t := "*float32"
+		if k.isInt(p) {
+			t = "*int32"
+		}
+		args = append(args, p+" "+t)
+	}
+	args = append(args, "n int")
+	for _, s := range k.scalars {
+		args = append(args, s+" float32")
+	}
+	sig := "(" + strings.Join(args, ", ") + ")"
+	if k.ret != "" {
+		sig += " " + k.ret
+	}
+	return sig
+}
+
+func genEW(f *file, s *isa, k *ewKernel) {
+	name := k.name + s.name
+	f.decl(fmt.Sprintf("%s is %s for n a multiple of %d.", name, k.doc, s.w), name+k.goSig())
+
+	ptrRegs := []string{"DI", "SI", "R8", "R9", "R10", "R11"}
+	ptrs := k.pointers()
+	off := 0
+	ptrReg := map[string]string{}
+	f.printf("\n// func %s%s\n", name, k.goSig())
+	argSize := 8*len(ptrs) + 8 + 4*len(k.scalars)
+	retOff := (argSize + 7) &^ 7
+	frame := argSize
+	switch k.ret {
+	case "float32":
+		frame = retOff + 4
+	case "float64":
+		frame = retOff + 8
+	}
+	f.printf("TEXT ·%s(SB), NOSPLIT, $0-%d\n", name, frame)
+	for i, p := range ptrs {
+		ptrReg[p] = ptrRegs[i]
+		f.ins("MOVQ %s+%d(FP), %s", p, off, ptrRegs[i])
+		off += 8
+	}
+	f.ins("MOVQ n+%d(FP), CX", off)
+	off += 8
+
+	e := &ew{f: f, s: s, k: k, sc: map[string]string{}, cst: map[string]string{}}
+	next := 0
+	alloc := func() string {
+		if next >= s.nregs {
+			panic(fmt.Sprintf("%s%s: out of vector registers", k.name, s.name))
+		}
+		r := s.vreg(next)
+		next++
+		return r
+	}
+	var inRegs []string
+	if !k.noLoad {
+		for range k.ins {
+			inRegs = append(inRegs, alloc())
+		}
+	}
+	outReg := ""
+	if k.out != "" {
+		outReg = alloc()
+	}
+	for range k.temps {
+		e.t = append(e.t, alloc())
+	}
+	for range k.accs * k.unroll {
+		e.accReg = append(e.accReg, alloc())
+	}
+	for _, sc := range k.scalars {
+		r := alloc()
+		e.sc[sc] = r
+		f.ins("VBROADCASTSS %s+%d(FP), %s", sc, off, r)
+		off += 4
+	}
+	for _, c := range k.consts {
+		var mem string
+		if v, ok := constBits[c]; ok {
+			mem = f.constantBits("k"+c, v)
+		} else {
+			mem = f.constant("k"+c, constValues[c])
+		}
+		if next < s.nregs {
+			r := alloc()
+			f.ins("VMOVUPS %s, %s", mem, r)
+			e.cst[c] = r
+		} else {
+			e.cst[c] = mem
+		}
+	}
+	for _, a := range e.accReg {
+		f.ins("VXORPS %s, %s, %s", yview(s, a), yview(s, a), yview(s, a))
+	}
+
+	step := func(u, base int) {
+		in := make([]string, len(k.ins))
+		for j, p := range k.ins {
+			mem := fmt.Sprintf("%d(%s)", base, ptrReg[p])
+			if k.noLoad {
+				in[j] = mem
+			} else {
+				f.ins("VMOVUPS %s, %s", mem, inRegs[j])
+				in[j] = inRegs[j]
+			}
+		}
+		k.body(e, in, outReg, u)
+		if k.out != "" {
+			f.ins("VMOVUPS %s, %d(%s)", outReg, base, ptrReg[k.out])
+		}
+	}
+	advance := func(elems int) {
+		for _, p := range ptrs {
+			f.ins("ADDQ $%d, %s", elems*4, ptrReg[p])
+		}
+		f.ins("SUBQ $%d, CX", elems)
+	}
+	U := k.unroll
+	if U > 1 {
+		f.label(name + "_loopU")
+		f.ins("CMPQ CX, $%d", U*s.w)
+		f.ins("JB %s_loop1", name)
+		for u := 0; u < U; u++ {
+			step(u, u*s.bytes)
+		}
+		advance(U * s.w)
+		f.ins("JMP %s_loopU", name)
+	}
+	f.label(name + "_loop1")
+	f.ins("CMPQ CX, $%d", s.w)
+	f.ins("JB %s_done", name)
+	step(0, 0)
+	advance(s.w)
+	f.ins("JMP %s_loop1", name)
+	f.label(name + "_done")
+
+	switch k.ret {
+	case "float32":
+		reduce32(e, retOff)
+	case "float64":
+		reduce64(e, retOff)
+	}
+	f.ins("VZEROUPPER")
+	f.ins("RET")
+}
+
+// yview returns the 256-bit name of a vector register, for VEX instructions
+// that clear the whole register.
+func yview(s *isa, r string) string {
+	if s == avx512 {
+		return "Y" + r[1:]
+	}
+	return r
+}
+
+func xview(r string) string { return "X" + r[1:] }
+
+// reduce32 sums every accumulator's float32 lanes into ret.
+func reduce32(e *ew, retOff int) {
+	a := e.accReg
+	for i := 1; i < len(a); i++ {
+		e.ins("VADDPS %s, %s, %s", a[i], a[0], a[0])
+	}
+	y0, y1 := yview(e.s, a[0]), "Y"+e.t[0][1:]
+	if e.is512() {
+		e.ins("VEXTRACTF32X8 $1, %s, %s", a[0], y1)
+		e.ins("VADDPS %s, %s, %s", y1, y0, y0)
+	}
+	x0, x1 := xview(a[0]), xview(e.t[0])
+	e.ins("VEXTRACTF128 $1, %s, %s", y0, x1)
+	e.ins("VADDPS %s, %s, %s", x1, x0, x0)
+	e.ins("VPERMILPS $0x4E, %s, %s", x0, x1)
+	e.ins("VADDPS %s, %s, %s", x1, x0, x0)
+	e.ins("VPERMILPS $0xB1, %s, %s", x0, x1)
+	e.ins("VADDSS %s, %s, %s", x1, x0, x0)
+	e.ins("VMOVSS %s, ret+%d(FP)", x0, retOff)
+}
+
+// reduce64 sums every accumulator's float64 lanes into ret.
+func reduce64(e *ew, retOff int) {
+	a := e.accReg
+	for i := 1; i < len(a); i++ {
+		e.ins("VADDPD %s, %s, %s", a[i], a[0], a[0])
+	}
+	y0, y1 := yview(e.s, a[0]), "Y"+e.t[0][1:]
+	if e.is512() {
+		e.ins("VEXTRACTF64X4 $1, %s, %s", a[0], y1)
+		e.ins("VADDPD %s, %s, %s", y1, y0, y0)
+	}
+	x0, x1 := xview(a[0]), xview(e.t[0])
+	e.ins("VEXTRACTF128 $1, %s, %s", y0, x1)
+	e.ins("VADDPD %s, %s, %s", x1, x0, x0)
+	e.ins("VPERMILPD $1, %s, %s", x0, x1)
+	e.ins("VADDSD %s, %s, %s", x1, x0, x0)
+	e.ins("VMOVSD %s, ret+%d(FP)", x0, retOff)
+}
+
+// genWrapper writes the Go function that runs kernel k over whole slices.
+func genWrapper(w *bytes.Buffer, k *ewKernel) {
+	ptrs := k.pointers()
+	var params []string
+	for _, p := range ptrs {
+		t := "[]float32"
+		if k.isInt(p) {
+			t = "[]int32"
+		}
+		params = append(params, p+" "+t)
+	}
+	for _, s := range k.scalars {
+		params = append(params, s+" float32")
+	}
+	ret := ""
+	if k.ret != "" {
+		ret = " " + k.ret
+	}
+	fmt.Fprintf(w, "\n// %sSIMD is %s over whole slices, which must have the length of %s.\n", k.name, k.doc, ptrs[len(ptrs)-1])
+	fmt.Fprintf(w, "func %sSIMD(%s)%s {\n", k.name, strings.Join(params, ", "), ret)
+	last := ptrs[len(ptrs)-1]
+	fmt.Fprintf(w, "n := len(%s)\nw := 8\nif useAVX512 {\nw = 16\n}\nm := n - n%%w\n", last)
+	call := func(args []string, count string) string {
+		all := append(append([]string{}, args...), count)
+		all = append(all, k.scalars...)
+		return fmt.Sprintf("if useAVX512 {\n%s%s(%s)\n} else {\n%s%s(%s)\n}\n",
+			assign(k), k.name+"AVX512", strings.Join(all, ", "), assign(k), k.name+"AVX2", strings.Join(all, ", "))
+	}
+	if k.ret != "" {
+		fmt.Fprintf(w, "var r %s\n", k.ret)
+	}
+	var mainArgs []string
+	for _, p := range ptrs {
+		mainArgs = append(mainArgs, "&"+p+"[0]")
+	}
+	fmt.Fprintf(w, "if m > 0 {\n%s}\n", call(mainArgs, "m"))
+	fmt.Fprintf(w, "if m < n {\n")
+	var tailArgs []string
+	for _, p := range ptrs {
+		t := "float32"
+		if k.isInt(p) {
+			t = "int32"
+		}
+		fmt.Fprintf(w, "var b%s [16]%s\n", p, t)
+		if p != k.out || contains(k.ins, p) {
+			fmt.Fprintf(w, "copy(b%s[:], %s[m:])\n", p, p)
+		}
+		tailArgs = append(tailArgs, "&b"+p+"[0]")
+	}
+	if k.ret != "" {
+		fmt.Fprintf(w, "r0 := r\n")
+	}
+	fmt.Fprint(w, call(tailArgs, "w"))
+	if k.ret != "" {
+		fmt.Fprintf(w, "r += r0\n")
+	}
+	if k.out != "" {
+		fmt.Fprintf(w, "copy(%s[m:], b%s[:n-m])\n", k.out, k.out)
+	}
+	fmt.Fprintf(w, "}\n")
+	if k.ret != "" {
+		fmt.Fprintf(w, "return r\n")
+	}
+	fmt.Fprintf(w, "}\n")
+}
+
+func assign(k *ewKernel) string {
+	if k.ret != "" {
+		return "r = "
+	}
+	return ""
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}

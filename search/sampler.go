@@ -1,0 +1,294 @@
+package search
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"sort"
+)
+
+// State is a trial's lifecycle state, as stored.
+type State string
+
+// Trial states. Complete, Pruned, Diverged, Failed and Canceled are final.
+const (
+	Pending  State = "pending"
+	Running  State = "running"
+	Complete State = "complete"
+	Pruned   State = "pruned"
+	Diverged State = "diverged"
+	Failed   State = "failed"
+	Canceled State = "canceled"
+)
+
+// Final reports whether no further change to the trial is expected.
+func (s State) Final() bool {
+	switch s {
+	case Complete, Pruned, Diverged, Failed, Canceled:
+		return true
+	}
+	return false
+}
+
+// Direction says whether the objective is maximised or minimised.
+type Direction string
+
+// Directions.
+const (
+	Maximize Direction = "maximize"
+	Minimize Direction = "minimize"
+)
+
+// Better reports whether a is strictly better than b in direction d.
+func (d Direction) Better(a, b float64) bool {
+	if d == Minimize {
+		return a < b
+	}
+	return a > b
+}
+
+// Trial is what a sampler sees of one past or running trial.
+type Trial struct {
+	Number    int
+	Config    Config
+	State     State
+	Objective *float64 // nil unless Complete (or Pruned with an intermediate value)
+}
+
+// Sampler suggests new configurations. Implementations must be pure: the
+// result depends only on the arguments.
+type Sampler interface {
+	// Name is the algorithm's name in a study spec.
+	Name() string
+	// Sample proposes one configuration. rng is the only source of
+	// randomness; history holds every trial of the study so far, including
+	// configurations suggested earlier in the same call.
+	Sample(space *Space, history []Trial, dir Direction, rng *rand.Rand) (Config, error)
+}
+
+// ErrSpaceExhausted is returned when no configuration that has not been
+// tried is left (or none could be found).
+var ErrSpaceExhausted = errors.New("search: space exhausted")
+
+// ErrUnknownAlgorithm is returned by NewSampler for a name it does not know.
+var ErrUnknownAlgorithm = errors.New("search: unknown algorithm")
+
+// Algorithms lists the sampler names NewSampler accepts.
+func Algorithms() []string { return []string{"grid", "random"} }
+
+// NewSampler returns the sampler with the given name.
+func NewSampler(name string, opts SamplerOptions) (Sampler, error) {
+	switch name {
+	case "random":
+		return Random{}, nil
+	case "grid":
+		return Grid{Points: opts.GridPoints}, nil
+	}
+	return nil, fmt.Errorf("%w %q (allowed: %v)", ErrUnknownAlgorithm, name, Algorithms())
+}
+
+// SamplerOptions tunes samplers; zero values mean defaults.
+type SamplerOptions struct {
+	// GridPoints is the number of grid points per numeric parameter (default 3).
+	GridPoints int
+}
+
+// maxDraws bounds how many times Suggest redraws to avoid a duplicate.
+const maxDraws = 200
+
+// Suggest asks s for n new configurations, distinct from each other and from
+// every configuration in history. The random stream is derived from seed and
+// the length of history, so a retried call after a restart returns the same
+// configurations.
+func Suggest(s Sampler, space *Space, history []Trial, dir Direction, n int, seed uint64) ([]Config, error) {
+	rng := rand.New(rand.NewPCG(seed, uint64(len(history))^0x9e3779b97f4a7c15))
+	seen := make(map[string]bool, len(history)+n)
+	for _, t := range history {
+		seen[t.Config.Hash()] = true
+	}
+	hist := append([]Trial(nil), history...)
+	out := make([]Config, 0, n)
+	for len(out) < n {
+		var c Config
+		found := false
+		for draw := 0; draw < maxDraws; draw++ {
+			var err error
+			c, err = s.Sample(space, hist, dir, rng)
+			if err != nil {
+				return out, err
+			}
+			if !seen[c.Hash()] {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return out, ErrSpaceExhausted
+		}
+		seen[c.Hash()] = true
+		out = append(out, c)
+		hist = append(hist, Trial{Number: len(hist), Config: c, State: Pending})
+	}
+	return out, nil
+}
+
+// Random samples every active parameter independently and uniformly (log-
+// uniformly for LogFloat).
+type Random struct{}
+
+// Name implements Sampler.
+func (Random) Name() string { return "random" }
+
+// Sample implements Sampler.
+func (Random) Sample(space *Space, _ []Trial, _ Direction, rng *rand.Rand) (Config, error) {
+	c := make(Config, len(space.Params()))
+	for _, p := range space.Params() {
+		if !space.Active(p, c) {
+			continue
+		}
+		c[p.Name] = SampleUniform(p, rng)
+	}
+	return c, nil
+}
+
+// SampleUniform draws one value of p from its prior.
+func SampleUniform(p Param, rng *rand.Rand) Value {
+	switch p.Kind {
+	case Float:
+		return Num(p.Low + rng.Float64()*(p.High-p.Low))
+	case LogFloat:
+		lo, hi := math.Log(p.Low), math.Log(p.High)
+		return Num(clamp(math.Exp(lo+rng.Float64()*(hi-lo)), p.Low, p.High))
+	case Int:
+		span := int64(p.High-p.Low) + 1
+		return Num(p.Low + float64(rng.Int64N(span)))
+	case Categorical:
+		return p.Choices[rng.IntN(len(p.Choices))]
+	}
+	panic("search: unknown kind")
+}
+
+func clamp(x, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, x)) }
+
+// Grid walks the Cartesian product of every choice and Points evenly spaced
+// values of every numeric parameter (log-spaced for LogFloat), in a fixed
+// order, skipping points already in the history. Inactive conditional
+// parameters collapse, so no configuration repeats.
+type Grid struct{ Points int }
+
+// Name implements Sampler.
+func (Grid) Name() string { return "grid" }
+
+// Sample implements Sampler.
+func (g Grid) Sample(space *Space, history []Trial, _ Direction, _ *rand.Rand) (Config, error) {
+	seen := make(map[string]bool, len(history))
+	for _, t := range history {
+		seen[t.Config.Hash()] = true
+	}
+	var found Config
+	g.walk(space, 0, Config{}, func(c Config) bool {
+		if seen[c.Hash()] {
+			return true
+		}
+		found = c
+		return false
+	})
+	if found == nil {
+		return nil, ErrSpaceExhausted
+	}
+	return found, nil
+}
+
+// Size returns the number of distinct grid points.
+func (g Grid) Size(space *Space) int {
+	n := 0
+	g.walk(space, 0, Config{}, func(Config) bool { n++; return true })
+	return n
+}
+
+func (g Grid) walk(space *Space, i int, c Config, visit func(Config) bool) bool {
+	params := space.Params()
+	if i == len(params) {
+		out := make(Config, len(c))
+		for k, v := range c {
+			out[k] = v
+		}
+		return visit(out)
+	}
+	p := params[i]
+	if !space.Active(p, c) {
+		return g.walk(space, i+1, c, visit)
+	}
+	for _, v := range g.values(p) {
+		c[p.Name] = v
+		if !g.walk(space, i+1, c, visit) {
+			delete(c, p.Name)
+			return false
+		}
+	}
+	delete(c, p.Name)
+	return true
+}
+
+func (g Grid) values(p Param) []Value {
+	n := g.Points
+	if n <= 0 {
+		n = 3
+	}
+	switch p.Kind {
+	case Categorical:
+		return p.Choices
+	case Int:
+		span := int(p.High-p.Low) + 1
+		if span < n {
+			n = span
+		}
+	}
+	if n == 1 || p.Low == p.High {
+		return []Value{Num(gridPoint(p, 0.5))}
+	}
+	vs := make([]Value, 0, n)
+	for i := 0; i < n; i++ {
+		v := Num(gridPoint(p, float64(i)/float64(n-1)))
+		if len(vs) > 0 && vs[len(vs)-1].Equal(v) {
+			continue
+		}
+		vs = append(vs, v)
+	}
+	return vs
+}
+
+func gridPoint(p Param, t float64) float64 {
+	switch p.Kind {
+	case LogFloat:
+		lo, hi := math.Log(p.Low), math.Log(p.High)
+		return clamp(math.Exp(lo+t*(hi-lo)), p.Low, p.High)
+	case Int:
+		return math.Round(p.Low + t*(p.High-p.Low))
+	}
+	return p.Low + t*(p.High-p.Low)
+}
+
+// ReplicateSeeds returns the k paired seeds of a study: replicate r of every
+// configuration trains with seeds[r], so all configurations see the same data
+// orders and initial random streams.
+func ReplicateSeeds(studySeed uint64, k int) []uint64 {
+	seeds := make([]uint64, k)
+	for r := range seeds {
+		h := fnv.New64a()
+		var b [16]byte
+		binary.LittleEndian.PutUint64(b[:8], studySeed)
+		binary.LittleEndian.PutUint64(b[8:], uint64(r))
+		h.Write(b[:])
+		seeds[r] = h.Sum64() >> 1 // keep it positive as a Postgres bigint
+	}
+	return seeds
+}
+
+// SortTrials orders trials by number (stable input for samplers).
+func SortTrials(ts []Trial) {
+	sort.Slice(ts, func(i, j int) bool { return ts[i].Number < ts[j].Number })
+}

@@ -1,0 +1,143 @@
+package search
+
+import (
+	"errors"
+	"testing"
+)
+
+func testSpace(t *testing.T) *Space {
+	t.Helper()
+	s, err := NewSpace([]Param{
+		{Name: "negative_slope", Kind: LogFloat, Low: 0.001, High: 0.3, When: &Condition{Param: "activation", In: []Value{Str("leaky_relu")}}},
+		{Name: "activation", Kind: Categorical, Choices: []Value{Str("relu"), Str("leaky_relu"), Str("tanh")}},
+		{Name: "learning_rate", Kind: LogFloat, Low: 1e-4, High: 1e-1},
+		{Name: "batch_size", Kind: Categorical, Choices: []Value{Num(32), Num(64)}},
+		{Name: "depth", Kind: Int, Low: 1, High: 3},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestNewSpaceOrdersParentsFirst(t *testing.T) {
+	s := testSpace(t)
+	var got []string
+	for _, p := range s.Params() {
+		got = append(got, p.Name)
+	}
+	want := []string{"activation", "batch_size", "depth", "learning_rate", "negative_slope"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+}
+
+func TestNewSpaceRejects(t *testing.T) {
+	tests := []struct {
+		name  string
+		param []Param
+	}{
+		{"log low zero", []Param{{Name: "lr", Kind: LogFloat, Low: 0, High: 1}}},
+		{"low above high", []Param{{Name: "x", Kind: Float, Low: 2, High: 1}}},
+		{"int bounds", []Param{{Name: "x", Kind: Int, Low: 0.5, High: 3}}},
+		{"empty choice", []Param{{Name: "x", Kind: Categorical}}},
+		{"duplicate choice", []Param{{Name: "x", Kind: Categorical, Choices: []Value{Num(1), Num(1)}}}},
+		{"unknown parent", []Param{{Name: "x", Kind: Float, High: 1, When: &Condition{Param: "y", In: []Value{Str("a")}}}}},
+		{"numeric parent", []Param{
+			{Name: "y", Kind: Float, High: 1},
+			{Name: "x", Kind: Float, High: 1, When: &Condition{Param: "y", In: []Value{Num(1)}}},
+		}},
+		{"value not a choice", []Param{
+			{Name: "y", Kind: Categorical, Choices: []Value{Str("a")}},
+			{Name: "x", Kind: Float, High: 1, When: &Condition{Param: "y", In: []Value{Str("b")}}},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewSpace(tt.param)
+			if !errors.Is(err, ErrInvalidSpace) {
+				t.Fatalf("got %v, want ErrInvalidSpace", err)
+			}
+		})
+	}
+}
+
+func TestSuggestDeterministicDistinctInSpace(t *testing.T) {
+	s := testSpace(t)
+	for _, name := range Algorithms() {
+		t.Run(name, func(t *testing.T) {
+			smp, err := NewSampler(name, SamplerOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := Suggest(smp, s, nil, Maximize, 20, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := Suggest(smp, s, nil, Maximize, 20, 7)
+			seen := map[string]bool{}
+			for i := range a {
+				if a[i].Hash() != b[i].Hash() {
+					t.Fatalf("suggestion %d differs between identical calls: %v vs %v", i, a[i], b[i])
+				}
+				if err := s.Contains(a[i]); err != nil {
+					t.Fatalf("suggestion %v: %v", a[i], err)
+				}
+				if seen[a[i].Hash()] {
+					t.Fatalf("suggestion %v repeated", a[i])
+				}
+				seen[a[i].Hash()] = true
+			}
+		})
+	}
+}
+
+func TestGridExhausts(t *testing.T) {
+	s, err := NewSpace([]Param{
+		{Name: "a", Kind: Categorical, Choices: []Value{Str("x"), Str("y")}},
+		{Name: "b", Kind: Float, Low: 0, High: 1, When: &Condition{Param: "a", In: []Value{Str("y")}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := Grid{Points: 3}
+	if got, want := g.Size(s), 4; got != want { // a=x, and a=y with 3 values of b
+		t.Fatalf("Size = %d, want %d", got, want)
+	}
+	got, err := Suggest(g, s, nil, Maximize, 5, 1)
+	if !errors.Is(err, ErrSpaceExhausted) || len(got) != 4 {
+		t.Fatalf("got %d configs, err %v; want 4 and ErrSpaceExhausted", len(got), err)
+	}
+}
+
+func TestConfigHashIgnoresInsertionOrder(t *testing.T) {
+	a := Config{"x": Num(1), "y": Str("relu")}
+	b := Config{"y": Str("relu"), "x": Num(1.0)}
+	if a.Hash() != b.Hash() {
+		t.Fatal("equal configs hash differently")
+	}
+	c := Config{"x": Num(2), "y": Str("relu")}
+	if a.Hash() == c.Hash() {
+		t.Fatal("different configs hash equally")
+	}
+}
+
+func TestReplicateSeedsPairedAndDistinct(t *testing.T) {
+	a, b := ReplicateSeeds(7, 3), ReplicateSeeds(7, 3)
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatal("seeds not reproducible")
+		}
+		if int64(a[i]) < 0 {
+			t.Fatal("seed does not fit a bigint")
+		}
+	}
+	if a[0] == a[1] || a[1] == a[2] {
+		t.Fatalf("replicate seeds collide: %v", a)
+	}
+}
