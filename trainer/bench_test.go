@@ -55,14 +55,16 @@ func BenchmarkTrainStep(b *testing.B) {
 				step()
 				gemms()
 			}
-			t0 := time.Now()
-			for range b.N {
-				gemms()
-			}
-			gemmTime := time.Since(t0)
+			// Interleave baseline and step so both see the same machine load.
+			var gemmTime time.Duration
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
+				b.StopTimer()
+				t0 := time.Now()
+				gemms()
+				gemmTime += time.Since(t0)
+				b.StartTimer()
 				step()
 			}
 			b.StopTimer()

@@ -225,3 +225,22 @@ func subsplit(s Split, n int) Split {
 	f := len(s.bytes) / s.n
 	return Split{n: n, bytes: s.bytes[:n*f], lut: s.lut, labels: s.labels[:n]}
 }
+
+// TestMNISTSubsetCNN trains the small CNN on 3,000 MNIST images for two epochs.
+func TestMNISTSubsetCNN(t *testing.T) {
+	full, err := LoadDataset("mnist", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := *full
+	sub.Train = subsplit(full.Train, 3000)
+	sub.Val = subsplit(full.Val, 500)
+	sub.Test = subsplit(full.Test, 500)
+	res, err := Train(context.Background(), Config{Dataset: "mnist", Model: CNN, Conv: []int{8, 16}, Hidden: []int{32}, Epochs: 2, BatchSize: 32, Seed: 1}, &sub, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TestAccuracy < 0.85 || len(res.Final.Layers) != 3 {
+		t.Errorf("cnn: test accuracy %.3f after 2 epochs on 3,000 images (want >= 0.85), %d hidden layers (want 3)", res.TestAccuracy, len(res.Final.Layers))
+	}
+}

@@ -245,8 +245,6 @@ func (n *network) allocWorkspace(rows int) {
 		switch o := o.(type) {
 		case *conv3x3:
 			o.cols = make([]float32, rows*o.h*o.w*9*o.cin)
-		case *maxPool2:
-			o.argmax = make([]int32, rows*(o.h/2)*(o.w/2)*o.c)
 		}
 	}
 }
