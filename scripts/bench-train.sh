@@ -7,6 +7,8 @@
 #      CPU running ../shared/bench/torch_mlp.py (target: ratio >= 1.0); two
 #      interleaved rounds, best of each side.
 #   3. the training step's allocations (target: 0 allocs/op).
+#   4. peak resident memory of a process running trials one after another
+#      (target: under 300 MiB).
 #
 # Needs python3-torch (Debian's build, run with /usr/bin/python3); as root the
 # script installs it with apt-get when it is missing. PyTorch runs with
@@ -71,3 +73,6 @@ gobench 'BenchmarkTrainStep' 300x | while read -r name _ ns _ rest; do
 	printf 'step       %s: %.0f samples/s, gemm_fraction %s, %s allocs/op\n' "${name#BenchmarkTrainStep/}" \
 		"$(metric 'samples/s' <<<"$rest")" "$(metric 'gemm_fraction' <<<"$rest")" "$(metric 'allocs/op' <<<"$rest")"
 done
+
+line=$(gobench 'BenchmarkWorkerMemory$' 1x)
+printf 'memory     6 trials in one process (mlp and cnn, mnist loaded once): peak RSS %s MiB (target < 300)\n' "$(metric 'peak_rss_MiB' <<<"$line")"

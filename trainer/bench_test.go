@@ -3,6 +3,8 @@ package trainer
 import (
 	"context"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,5 +128,38 @@ func BenchmarkMNISTThroughput(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(best, "samples/s")
+	}
+}
+
+// BenchmarkWorkerMemory runs trials one after another the way a worker does
+// (the MLP and the CNN, several seeds, MNIST loaded once) and reports the
+// process's peak resident memory in MiB (VmHWM). Target: under 300 MiB.
+func BenchmarkWorkerMemory(b *testing.B) {
+	ds := mnistBenchEnabled(b)
+	for range b.N {
+		for seed := uint64(1); seed <= 3; seed++ {
+			for _, cfg := range []Config{
+				{Dataset: "mnist", Hidden: []int{256, 128}, Epochs: 1, Seed: seed},
+				{Dataset: "mnist", Model: CNN, Epochs: 1, Seed: seed},
+			} {
+				sub := *ds
+				if cfg.Model == CNN { // a CNN epoch is slow: a fifth of the training set
+					sub.Train = subsplit(ds.Train, 10000)
+				}
+				if _, err := Train(context.Background(), cfg, &sub, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Skip("no /proc/self/status")
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.Atoi(f[1])
+			b.ReportMetric(float64(kb)/1024, "peak_rss_MiB")
+		}
 	}
 }

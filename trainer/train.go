@@ -102,7 +102,7 @@ const probeSize = 1024
 
 // workspaceFloats bounds the floats of activation buffers a network
 // allocates for evaluation chunks (the training batch is always allowed).
-const workspaceFloats = 16 << 20
+const workspaceFloats = 8 << 20
 
 // RNG streams derived from Config.Seed.
 const (
