@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // panicf panics with a message prefixed by the package name.
 func panicf(format string, args ...any) {
@@ -33,7 +36,12 @@ func checkMatrix(fn, name string, s []float32, rows, cols, ld int) {
 func checkDims(fn string, names string, dims ...int) {
 	for _, d := range dims {
 		if d < 0 {
-			panicf("%s: dimensions (%s) = %v, must be >= 0", fn, names, dims)
+			badDims(fn, names, slices.Clone(dims))
 		}
 	}
+}
+
+// badDims is checkDims' panic, apart so that dims does not escape.
+func badDims(fn, names string, dims []int) {
+	panicf("%s: dimensions (%s) = %v, must be >= 0", fn, names, dims)
 }
