@@ -13,7 +13,8 @@
 # Needs python3-torch (Debian's build, run with /usr/bin/python3); as root the
 # script installs it with apt-get when it is missing. PyTorch runs with
 # OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset so OpenBLAS uses its best kernels.
-# Environment: SHARED_DIR (default ../shared), ROUNDS (default 2), SKIP_ACCURACY=1.
+# Environment: SHARED_DIR (default ../shared), ROUNDS (default 2), SEEDS (accuracy
+# run seeds, default "1"), SKIP_ACCURACY=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=${SHARED_DIR:-../shared}
@@ -40,12 +41,14 @@ fi
 echo "== trainer benchmarks ($(go env GOARCH), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'))"
 
 if [ "${SKIP_ACCURACY:-}" != 1 ]; then
-	line=$(gobench 'BenchmarkMNISTAccuracy$' 1x)
-	acc=$(metric 'test_acc_%' <<<"$line")
-	val=$(metric 'val_acc_%' <<<"$line")
-	sps=$(metric 'samples/s' <<<"$line")
-	verdict=$(awk -v a="$acc" 'BEGIN{print (a >= 97.6) ? "meets" : "BELOW"}')
-	printf 'accuracy   mnist mlp 784-256-128-10 relu he_normal adam 1e-3 b128 10 ep seed 1: test %.2f%% (val %.2f%%, %.0f samples/s) - %s the 97.6%% target\n' "$acc" "$val" "$sps" "$verdict"
+	for seed in ${SEEDS:-1}; do
+		line=$(RELUTUNE_BENCH_SEED=$seed gobench 'BenchmarkMNISTAccuracy$' 1x)
+		acc=$(metric 'test_acc_%' <<<"$line")
+		val=$(metric 'val_acc_%' <<<"$line")
+		sps=$(metric 'samples/s' <<<"$line")
+		verdict=$(awk -v a="$acc" 'BEGIN{print (a >= 97.6) ? "meets" : "BELOW"}')
+		printf 'accuracy   mnist mlp 784-256-128-10 relu he_normal adam 1e-3 b128 10 ep seed %s: test %.2f%% (val %.2f%%, %.0f samples/s) - %s the 97.6%% target\n' "$seed" "$acc" "$val" "$sps" "$verdict"
+	done
 fi
 
 best_go=0

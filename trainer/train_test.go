@@ -165,7 +165,10 @@ func TestDivergence(t *testing.T) {
 		for i := range ds.Train.floats {
 			ds.Train.floats[i] *= 1e38 // sums of these overflow float32
 		}
-		_, err := Train(context.Background(), Config{Dataset: "csv:huge", Hidden: []int{8}, Epochs: 2, Seed: 1}, ds, Options{})
+		res, err := Train(context.Background(), Config{Dataset: "csv:huge", Hidden: []int{8}, Epochs: 2, Seed: 1}, ds, Options{})
+		if _, jerr := json.Marshal(res); jerr != nil || res.Epochs != 0 {
+			t.Errorf("result of a run that diverged in epoch 1: %+v, JSON error %v", res, jerr)
+		}
 		var de *DivergedError
 		if !errors.Is(err, ErrDiverged) || !errors.As(err, &de) || de.Epoch != 1 {
 			t.Fatalf("err = %v, want a DivergedError in epoch 1", err)
