@@ -21,7 +21,8 @@ type ewKernel struct {
 	temps   int      // scratch registers the body needs
 	accs    int      // accumulators per unrolled step (reductions)
 	unroll  int
-	noLoad  bool // the body reads its inputs from memory itself
+	noLoad  bool     // the body reads its inputs from memory itself
+	tables  []string // 32-entry lookup tables (AVX-512 only), low halves kept in registers
 	body    func(e *ew, in []string, out string, u int)
 }
 
@@ -34,6 +35,13 @@ type ew struct {
 	accReg []string          // accumulators, accs per unrolled step
 	sc     map[string]string // scalar name -> register
 	cst    map[string]string // constant name -> register or memory operand
+	tab    map[string]string // table name -> register holding entries 0..15
+}
+
+// lookup sets dst = table[idx & 31] lane by lane (VPERMI2PS).
+func (e *ew) lookup(dst, table, idx string) {
+	e.ins("VMOVAPS %s, %s", idx, dst)
+	e.ins("VPERMI2PS %s<>+64(SB), %s, %s", table, e.tab[table], dst)
 }
 
 func (e *ew) ins(format string, args ...any) { e.f.ins(format, args...) }
@@ -68,15 +76,18 @@ var constValues = map[string]float32{
 	"exphi": 89, "explo": -110,
 	"log2e": 1.44269504088896341, "magic": 12582912,
 	"ln2hi": 0.693145751953125, "ln2lo": 1.428606765330187045e-06,
-	// Cephes expf: exp(r) = 1 + r + r^2*P(r), |r| <= ln2/2.
-	"p0": 1.9875691500e-4, "p1": 1.3981999507e-3, "p2": 8.3334519073e-3,
-	"p3": 4.1665795894e-2, "p4": 1.6666665459e-1, "p5": 5.0000001201e-1,
+	// expm1(r) = r + r^2*P(r) for |r| <= ln2/2, P a degree-4 Chebyshev fit
+	// of (exp(r)-1-r)/r^2 (error below 1e-8 relative to exp(r)).
+	"p0": 0.00139261761199, "p1": 0.00836317307451, "p2": 0.0416665546621,
+	"p3": 0.166665770256, "p4": 0.5,
 	// erfc(z) = t*exp(-z*z + E(t)), t = 1/(1+z/2) (Numerical Recipes erfcc,
 	// fractional error below 1.2e-7 for z >= 0).
 	"e0": -1.26551223, "e1": 1.00002368, "e2": 0.37409196, "e3": 0.09678418, "e4": -0.18628806,
 	"e5": 0.27886807, "e6": -1.13520398, "e7": 1.48851587, "e8": -0.82215223, "e9": 0.17087277,
 	"geluc":      0.35355339059327373, // 1/(2*sqrt(2))
 	"gelumax":    20,
+	"gmax":       geluTableMax,
+	"gscale":     float32(geluScale),
 	"invsqrt2pi": 0.3989422804014327,
 }
 
@@ -85,7 +96,7 @@ var constBits = map[string]uint32{
 }
 
 // The constants of the exp core, in the order of their use counts.
-var expConsts = []string{"magic", "log2e", "ln2hi", "ln2lo", "p0", "p1", "p2", "p3", "p4", "p5", "one", "exphi", "explo", "i127"}
+var expConsts = []string{"magic", "log2e", "ln2hi", "ln2lo", "p0", "p1", "p2", "p3", "p4", "one", "exphi", "explo", "i127"}
 
 func genElementwise(f *file) {
 	var wrappers bytes.Buffer
@@ -169,7 +180,7 @@ func genEW(f *file, s *isa, k *ewKernel) {
 	f.ins("MOVQ n+%d(FP), CX", off)
 	off += 8
 
-	e := &ew{f: f, s: s, k: k, sc: map[string]string{}, cst: map[string]string{}}
+	e := &ew{f: f, s: s, k: k, sc: map[string]string{}, cst: map[string]string{}, tab: map[string]string{}}
 	next := 0
 	alloc := func() string {
 		if next >= s.nregs {
@@ -201,12 +212,26 @@ func genEW(f *file, s *isa, k *ewKernel) {
 		f.ins("VBROADCASTSS %s+%d(FP), %s", sc, off, r)
 		off += 4
 	}
+	if s == avx512 {
+		tabs := geluTables()
+		for _, name := range k.tables {
+			f.table(name, tabs[name])
+			r := alloc()
+			f.ins("VMOVUPS %s<>+0(SB), %s", name, r)
+			e.tab[name] = r
+		}
+	}
 	for _, c := range k.consts {
 		var mem string
+		if _, dup := e.cst[c]; dup {
+			panic(fmt.Sprintf("%s: constant %s listed twice", k.name, c))
+		}
 		if v, ok := constBits[c]; ok {
 			mem = f.constantBits("k"+c, v)
+		} else if v, ok := constValues[c]; ok {
+			mem = f.constant("k"+c, v)
 		} else {
-			mem = f.constant("k"+c, constValues[c])
+			panic(fmt.Sprintf("%s: unknown constant %s", k.name, c))
 		}
 		if next < s.nregs {
 			r := alloc()

@@ -38,6 +38,7 @@ type file struct {
 	text   bytes.Buffer
 	decls  bytes.Buffer
 	consts map[string]uint32 // constant name -> float32 bits, 16 copies each
+	tables map[string][geluEntries]float32
 }
 
 func newFile() *file {
@@ -118,6 +119,7 @@ func main() {
 
 func write(path string, f *file) {
 	f.writeConsts()
+	f.writeTables()
 	if err := os.WriteFile(path, f.text.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}

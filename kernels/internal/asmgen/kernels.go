@@ -39,6 +39,13 @@ func (e *ew) exp2part(dst, hi, lo string) {
 	} else {
 		e.ins("VMAXPS %s, %s, %s", hi, r, t[0])
 	}
+	e.exp2partReduced(dst, lo)
+}
+
+// exp2partReduced is exp2part for hi already in t0 and within the range
+// of exp.
+func (e *ew) exp2partReduced(dst, lo string) {
+	t := e.t
 	e.ins("VADDPS %s, %s, %s", lo, t[0], t[1])
 	e.ins("VMOVUPS %s, %s", e.c("magic"), t[2])
 	e.ins("VFMADD231PS %s, %s, %s", e.c("log2e"), t[1], t[2])
@@ -50,13 +57,13 @@ func (e *ew) exp2part(dst, hi, lo string) {
 }
 
 // polyScale finishes exp or expm1 from the reduced argument r in t0 and
-// the integer-valued n in t1: expm1(r) by the Cephes polynomial, then the
+// the integer-valued n in t1: expm1(r) by a polynomial, then the
 // scaling by 2^n (VSCALEFPS on AVX-512; on AVX2 two exponent-built powers
 // of two, so results in the subnormal range round once and correctly).
 func (e *ew) polyScale(dst string, m1 bool) {
 	t := e.t
 	e.ins("VMOVUPS %s, %s", e.c("p0"), t[2])
-	for _, p := range []string{"p1", "p2", "p3", "p4", "p5"} {
+	for _, p := range []string{"p1", "p2", "p3", "p4"} {
 		e.ins("VFMADD213PS %s, %s, %s", e.c(p), t[0], t[2])
 	}
 	e.ins("VMULPS %s, %s, %s", t[0], t[0], t[3])
@@ -186,12 +193,44 @@ func (e *ew) geluPhi(dst, x, q string) {
 	e.signBlend(dst, x, q, dst)
 }
 
+// geluTable sets dst = x*Phi(x) with Phi(-|x|) = exp(L(|x|)) and L from
+// the piecewise tables of tables.go (AVX-512 only). Uses t0..t7.
+func (e *ew) geluTable(dst, x string) {
+	t := e.t
+	e.ins("VANDPS %s, %s, %s", e.c("absmask"), x, t[4])
+	e.ins("VMINPS %s, %s, %s", t[4], e.cr("gmax", t[0]), t[4])
+	e.ins("VMOVUPS %s, %s", e.c("magic"), t[5])
+	e.ins("VFMADD231PS %s, %s, %s", e.c("gscale"), t[4], t[5]) // k = round(a*s) in the low bits
+	e.ins("VSUBPS %s, %s, %s", e.c("magic"), t[5], t[6])
+	e.ins("VFMSUB231PS %s, %s, %s", e.c("gscale"), t[4], t[6]) // u = a*s - k, rounded once
+	e.lookup(t[4], "gc4", t[5])
+	for _, c := range []string{"gc3", "gc2", "gc1", "gd0"} {
+		e.lookup(t[7], c, t[5])
+		e.ins("VFMADD213PS %s, %s, %s", t[7], t[6], t[4])
+	}
+	e.lookup(t[0], "gc0", t[5])   // >= log Phi(-14.5), no clamp needed
+	e.exp2partReduced(t[7], t[4]) // Phi(-|x|)
+	e.geluPhi(t[5], x, t[7])
+	e.ins("VMULPS %s, %s, %s", t[5], x, dst)
+}
+
 var (
 	sigmoidConsts = append(append([]string{}, expConsts...), "signmask")
 	tanhConsts    = append(append([]string{}, expConsts...), "signmask", "absmask", "two")
-	geluConsts    = append([]string{"e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9"},
-		append(append([]string{}, expConsts...), "absmask", "gelumax", "mhalf", "half", "geluc", "invsqrt2pi")...)
+	geluConsts    = append([]string{"absmask", "gmax", "gscale", "magic", "e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9"},
+		append(without(expConsts, "magic"), "gelumax", "mhalf", "half", "geluc", "invsqrt2pi")...)
 )
+
+// without returns xs less the element x.
+func without(xs []string, x string) []string {
+	var out []string
+	for _, y := range xs {
+		if y != x {
+			out = append(out, y)
+		}
+	}
+	return out
+}
 
 func ewKernels() []*ewKernel {
 	return []*ewKernel{
@@ -310,9 +349,13 @@ func ewKernels() []*ewKernel {
 				e.ins("VMULPS %s, %s, %s", dy, t[5], out)
 			}},
 		{name: "gelu", doc: "dst[i] = x[i]*Phi(x[i])", out: "dst", ins: []string{"x"},
-			consts: geluConsts, temps: 8, unroll: 2,
+			consts: geluConsts, temps: 8, unroll: 2, tables: []string{"gc0", "gd0", "gc1", "gc2", "gc3", "gc4"},
 			body: func(e *ew, in []string, out string, u int) {
 				x, t := in[0], e.t
+				if e.is512() {
+					e.geluTable(out, x)
+					return
+				}
 				e.geluPrep(x)
 				e.ins("VADDPS %s, %s, %s", t[7], t[6], t[6])
 				e.exp2part(t[7], t[5], t[6])

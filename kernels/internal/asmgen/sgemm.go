@@ -170,6 +170,11 @@ func genKernel(f *file, s *isa, ks kernelShape, mode string) {
 					addr = fmt.Sprintf("%d(R10)", 4*i)
 				}
 			}
+			if s == avx512 && nv == 1 {
+				// One FMA per row with the broadcast folded into its load.
+				f.ins("VFMADD231PS.BCST %s, %s, %s", addr, bv(0), acc(i, 0))
+				continue
+			}
 			f.ins("VBROADCASTSS %s, %s", addr, bc(i))
 			for v := 0; v < nv; v++ {
 				f.ins("VFMADD231PS %s, %s, %s", bv(v), bc(i), acc(i, v))
