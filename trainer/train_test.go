@@ -266,3 +266,35 @@ func TestMetricsJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeIdentityCNN: the same for the CNN (convolution and pooling
+// state is all recomputed; only parameters and Adam's moments carry over).
+func TestResumeIdentityCNN(t *testing.T) {
+	ds := synthImages("csv:img", 96, 8, 8, 3, 5)
+	cfg := Config{Dataset: "csv:img", Model: CNN, Conv: []int{4, 4}, Hidden: []int{8}, Activation: PReLU, Epochs: 3, BatchSize: 16, Seed: 2}
+	var ckpt []byte
+	full, fullRes := runMetrics(t, cfg, ds, Options{Checkpoint: func(epoch int, write func(io.Writer) error) error {
+		if epoch != 1 {
+			return nil
+		}
+		var b bytes.Buffer
+		err := write(&b)
+		ckpt = b.Bytes()
+		return err
+	}})
+	rest, res := runMetrics(t, cfg, ds, Options{Resume: bytes.NewReader(ckpt)})
+	if !reflect.DeepEqual(rest, full[1:]) || !reflect.DeepEqual(res, fullRes) {
+		t.Fatalf("resumed CNN differs:\n got %+v\nwant %+v", rest, full[1:])
+	}
+}
+
+// TestDeterminismThreads: a multi-threaded run is reproducible too.
+func TestDeterminismThreads(t *testing.T) {
+	ds := synthDataset("csv:t", 512, 300, 4, 1)
+	cfg := Config{Dataset: "csv:t", Hidden: []int{512, 256}, Epochs: 2, BatchSize: 256, Threads: 2, Seed: 3}
+	a, _ := runMetrics(t, cfg, ds, Options{})
+	b, _ := runMetrics(t, cfg, ds, Options{})
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("two runs with 2 threads differ:\n%+v\n%+v", a, b)
+	}
+}
