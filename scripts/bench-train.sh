@@ -73,8 +73,8 @@ else
 fi
 
 gobench 'BenchmarkTrainStep' 300x | while read -r name _ ns _ rest; do
-	printf 'step       %s: %.0f samples/s, gemm_fraction %s, %s allocs/op\n' "${name#BenchmarkTrainStep/}" \
-		"$(metric 'samples/s' <<<"$rest")" "$(metric 'gemm_fraction' <<<"$rest")" "$(metric 'allocs/op' <<<"$rest")"
+	printf 'step       %s: %.0f samples/s, dense_gemm/step %s, %s allocs/op\n' "${name#BenchmarkTrainStep/}" \
+		"$(metric 'samples/s' <<<"$rest")" "$(metric 'dense_gemm/step' <<<"$rest")" "$(metric 'allocs/op' <<<"$rest")"
 done
 
 line=$(gobench 'BenchmarkWorkerMemory$' 1x)

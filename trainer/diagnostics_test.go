@@ -94,8 +94,12 @@ func TestStepAllocatesNothing(t *testing.T) {
 		{Dataset: "csv:x", Hidden: []int{32, 16}, Optimizer: Adam, ClipNorm: 1},
 		{Dataset: "csv:x", Hidden: []int{32}, Activation: PReLU, Optimizer: Momentum, Nesterov: true, Momentum: 0.9, WeightDecay: 1e-4},
 		{Dataset: "csv:x", Model: CNN, Conv: []int{4}, Hidden: []int{8}, Optimizer: SGD},
+		{Dataset: "idx:a,b", Hidden: []int{32}, Optimizer: SGD}, // the byte-image fast path
 	} {
 		ds := synthImages("csv:x", 64, 8, 8, 3, 1)
+		if cfg.Dataset != ds.Name {
+			ds = byteDataset(64, 12, 16, 0.3, 1)
+		}
 		st, err := newState(cfg.WithDefaults(), ds)
 		if err != nil {
 			t.Fatal(err)
@@ -105,7 +109,10 @@ func TestStepAllocatesNothing(t *testing.T) {
 			idx[i] = int32(2 * i)
 		}
 		if a := testing.AllocsPerRun(20, func() { st.step(&ds.Train, idx, 1e-3) }); a != 0 {
-			t.Errorf("%s %s: %v allocations per step, want 0", cfg.Model, cfg.Optimizer, a)
+			t.Errorf("%s %s %s: %v allocations per step, want 0", cfg.Dataset, cfg.Model, cfg.Optimizer, a)
+		}
+		if (st.net.bi != nil) != (ds.Train.bytes != nil) {
+			t.Errorf("%s: byte-input path %v for a byte data set %v", cfg.Dataset, st.net.bi != nil, ds.Train.bytes != nil)
 		}
 	}
 }

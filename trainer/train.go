@@ -276,13 +276,22 @@ func (o *optimizer) stepCount() int { return int(o.step) }
 func (st *state) step(split *Split, idx []int32, lr float32) float64 {
 	net := st.net
 	rows := len(idx)
-	split.gather(net.x, net.labels, idx, net.inDim)
-	net.forward(rows)
+	fast := net.bi != nil && split.bytes != nil
+	if fast {
+		net.bi.forward(net, split, idx)
+	} else {
+		split.gather(net.x, net.labels, idx, net.inDim)
+		net.forward(rows)
+	}
 	loss := net.loss(rows, 1/float32(rows))
 	if !finite(loss) {
 		return loss
 	}
-	net.backward(rows)
+	if fast {
+		net.bi.backward(net, split, rows)
+	} else {
+		net.backward(rows)
+	}
 	if c := st.cfg.ClipNorm; c > 0 {
 		if norm := math.Sqrt(kernels.SumSquares(net.grads)); norm > c {
 			kernels.Scale(float32(c/norm), net.grads)
