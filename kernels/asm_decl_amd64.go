@@ -34,6 +34,79 @@ func sgemmKernelR6x16AVX2(kc int, a *float32, lda int, b *float32, c *float32, l
 //go:noescape
 func sgemmKernelC6x16AVX2(kc int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, mask uint32)
 
+// sgemmNarrow32x1AVX512 sets d[j*32+r] = alpha * sum over l < kc of a[l*lda+r]*b[l*ldb+j] for r < 32, j < 1.
+//
+//go:noescape
+func sgemmNarrow32x1AVX512(kc int, a *float32, lda int, b *float32, ldb int, d *float32, alpha float32)
+
+// sgemmNarrow32x2AVX512 sets d[j*32+r] = alpha * sum over l < kc of a[l*lda+r]*b[l*ldb+j] for r < 32, j < 2.
+//
+//go:noescape
+func sgemmNarrow32x2AVX512(kc int, a *float32, lda int, b *float32, ldb int, d *float32, alpha float32)
+
+// sgemmNarrow32x3AVX512 sets d[j*32+r] = alpha * sum over l < kc of a[l*lda+r]*b[l*ldb+j] for r < 32, j < 3.
+//
+//go:noescape
+func sgemmNarrow32x3AVX512(kc int, a *float32, lda int, b *float32, ldb int, d *float32, alpha float32)
+
+// sgemmNarrow32x4AVX512 sets d[j*32+r] = alpha * sum over l < kc of a[l*lda+r]*b[l*ldb+j] for r < 32, j < 4.
+//
+//go:noescape
+func sgemmNarrow32x4AVX512(kc int, a *float32, lda int, b *float32, ldb int, d *float32, alpha float32)
+
+// sgemmNarrow32x5AVX512 sets d[j*32+r] = alpha * sum over l < kc of a[l*lda+r]*b[l*ldb+j] for r < 32, j < 5.
+//
+//go:noescape
+func sgemmNarrow32x5AVX512(kc int, a *float32, lda int, b *float32, ldb int, d *float32, alpha float32)
+
+// sgemmNarrow32x6AVX512 sets d[j*32+r] = alpha * sum over l < kc of a[l*lda+r]*b[l*ldb+j] for r < 32, j < 6.
+//
+//go:noescape
+func sgemmNarrow32x6AVX512(kc int, a *float32, lda int, b *float32, ldb int, d *float32, alpha float32)
+
+// sgemmNarrow32x7AVX512 sets d[j*32+r] = alpha * sum over l < kc of a[l*lda+r]*b[l*ldb+j] for r < 32, j < 7.
+//
+//go:noescape
+func sgemmNarrow32x7AVX512(kc int, a *float32, lda int, b *float32, ldb int, d *float32, alpha float32)
+
+// sgemmNarrow32x8AVX512 sets d[j*32+r] = alpha * sum over l < kc of a[l*lda+r]*b[l*ldb+j] for r < 32, j < 8.
+//
+//go:noescape
+func sgemmNarrow32x8AVX512(kc int, a *float32, lda int, b *float32, ldb int, d *float32, alpha float32)
+
+// sgemmNarrow32x9AVX512 sets d[j*32+r] = alpha * sum over l < kc of a[l*lda+r]*b[l*ldb+j] for r < 32, j < 9.
+//
+//go:noescape
+func sgemmNarrow32x9AVX512(kc int, a *float32, lda int, b *float32, ldb int, d *float32, alpha float32)
+
+// sgemmNarrow32x10AVX512 sets d[j*32+r] = alpha * sum over l < kc of a[l*lda+r]*b[l*ldb+j] for r < 32, j < 10.
+//
+//go:noescape
+func sgemmNarrow32x10AVX512(kc int, a *float32, lda int, b *float32, ldb int, d *float32, alpha float32)
+
+// sgemmNarrow32x11AVX512 sets d[j*32+r] = alpha * sum over l < kc of a[l*lda+r]*b[l*ldb+j] for r < 32, j < 11.
+//
+//go:noescape
+func sgemmNarrow32x11AVX512(kc int, a *float32, lda int, b *float32, ldb int, d *float32, alpha float32)
+
+// sgemmNarrow32x12AVX512 sets d[j*32+r] = alpha * sum over l < kc of a[l*lda+r]*b[l*ldb+j] for r < 32, j < 12.
+//
+//go:noescape
+func sgemmNarrow32x12AVX512(kc int, a *float32, lda int, b *float32, ldb int, d *float32, alpha float32)
+
+// sgemmNarrow32x13AVX512 sets d[j*32+r] = alpha * sum over l < kc of a[l*lda+r]*b[l*ldb+j] for r < 32, j < 13.
+//
+//go:noescape
+func sgemmNarrow32x13AVX512(kc int, a *float32, lda int, b *float32, ldb int, d *float32, alpha float32)
+
+// sgemmNarrow32x14AVX512 sets d[j*32+r] = alpha * sum over l < kc of a[l*lda+r]*b[l*ldb+j] for r < 32, j < 14.
+//
+//go:noescape
+func sgemmNarrow32x14AVX512(kc int, a *float32, lda int, b *float32, ldb int, d *float32, alpha float32)
+
+// sgemmNarrowKernelsAVX512[nc] is the 32 x nc transposed-tile kernel for nc columns.
+var sgemmNarrowKernelsAVX512 = [...]narrowKernel{nil, sgemmNarrow32x1AVX512, sgemmNarrow32x2AVX512, sgemmNarrow32x3AVX512, sgemmNarrow32x4AVX512, sgemmNarrow32x5AVX512, sgemmNarrow32x6AVX512, sgemmNarrow32x7AVX512, sgemmNarrow32x8AVX512, sgemmNarrow32x9AVX512, sgemmNarrow32x10AVX512, sgemmNarrow32x11AVX512, sgemmNarrow32x12AVX512, sgemmNarrow32x13AVX512, sgemmNarrow32x14AVX512}
+
 // sgemmPackN32AVX512 copies kc rows of 32 floats, row stride ldb elements, from b into the packed panel dst.
 //
 //go:noescape

@@ -9,6 +9,11 @@ import "sync"
 // columns with stride lda, B a packed nr-wide panel.
 type kernelFunc func(kc int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, mask uint32)
 
+// narrowKernel is the signature of the transposed-tile kernels: the 32 x nc
+// tile of alpha*op(A)*B for a transposed A and a narrow row-major B,
+// written transposed into d (d[j*32+r]).
+type narrowKernel func(kc int, a *float32, lda int, b *float32, ldb int, d *float32, alpha float32)
+
 // gemmImpl is one register-blocked micro-kernel family.
 type gemmImpl struct {
 	mr, nr int
@@ -41,7 +46,11 @@ type gemmWork struct {
 	b []float32 // packed B: ceil(nc/nr) panels of kc x nr
 	a []float32 // an edge tile of A, packed by columns
 	c []float32 // an edge tile of C
+	d [32 * narrowMaxCols]float32
 }
+
+// narrowMaxCols is the widest C the transposed-tile kernels serve.
+const narrowMaxCols = 14
 
 var gemmWorkPool = sync.Pool{New: func() any { return new(gemmWork) }}
 
@@ -65,6 +74,24 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
+	w := gemmWorkPool.Get().(*gemmWork)
+	defer gemmWorkPool.Put(w)
+	if useAVX512 && !transB && n <= narrowMaxCols && m >= 32 {
+		// A product with few columns, such as a last layer's output X*W
+		// or weight gradient H^T*dZ: vectors run along the rows of C so
+		// every lane is used.
+		m32 := m &^ 31
+		sgemmNarrow(w, transA, m32, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		if m32 == m {
+			return
+		}
+		m, c = m-m32, c[m32*ldc:]
+		if transA {
+			a = a[m32:]
+		} else {
+			a = a[m32*lda:]
+		}
+	}
 	g := gemm6x16AVX2
 	if useAVX512 {
 		g = gemm8x32AVX512
@@ -72,9 +99,40 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 			g = gemm16x16AVX512
 		}
 	}
-	w := gemmWorkPool.Get().(*gemmWork)
 	g.run(w, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	gemmWorkPool.Put(w)
+}
+
+// sgemmNarrow computes C = alpha*op(A)*B + beta*C for m a multiple of 32
+// and 1 <= n <= narrowMaxCols with the transposed-tile kernels, merging
+// each transposed tile into C. A row-major A is transposed 32 rows at a
+// time into w.a first.
+func sgemmNarrow(w *gemmWork, transA bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	kern := sgemmNarrowKernelsAVX512[n]
+	d := w.d[:32*n]
+	if !transA {
+		w.a = grow(w.a, 32*k)
+	}
+	for i0 := 0; i0 < m; i0 += 32 {
+		if transA {
+			kern(k, &a[i0], lda, &b[0], ldb, &d[0], alpha)
+		} else {
+			packTransposed(w.a, a[i0*lda:], lda, 32, k)
+			kern(k, &w.a[0], 32, &b[0], ldb, &d[0], alpha)
+		}
+		for r := 0; r < 32; r++ {
+			ci := c[(i0+r)*ldc : (i0+r)*ldc+n]
+			if beta == 0 {
+				for j := range ci {
+					ci[j] = d[j*32+r]
+				}
+				continue
+			}
+			for j := range ci {
+				ci[j] = d[j*32+r] + beta*ci[j]
+			}
+		}
+	}
 }
 
 func (g *gemmImpl) run(w *gemmWork, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
@@ -168,6 +226,21 @@ func (g *gemmImpl) edge(w *gemmWork, transA bool, i0, h, pc, kc, wd int, alpha f
 	}
 }
 
+// packTransposed sets dst[l*rows+r] = src[r*ld+l] for r < rows (a
+// multiple of 8) and l < k.
+func packTransposed(dst, src []float32, ld, rows, k int) {
+	k8 := k &^ 7
+	if k8 > 0 {
+		sgemmPackTAVX(k8, &src[0], ld, &dst[0], rows)
+	}
+	for l := k8; l < k; l++ {
+		row := dst[l*rows : l*rows+rows]
+		for r := range row {
+			row[r] = src[r*ld+l]
+		}
+	}
+}
+
 // packB packs op(B)[pc:pc+kc, j0:j0+wd] into dst as kc rows of nr floats,
 // zero-filling columns past wd.
 func (g *gemmImpl) packB(transB bool, b []float32, ldb, pc, j0, kc, wd int, dst []float32) {
@@ -184,12 +257,11 @@ func (g *gemmImpl) packB(transB bool, b []float32, ldb, pc, j0, kc, wd int, dst 
 		}
 		return
 	}
-	l0 := 0
-	if wd == nr && kc >= 8 {
-		l0 = kc &^ 7
-		sgemmPackTAVX(l0, &b[j0*ldb+pc], ldb, &dst[0], nr)
+	if wd == nr {
+		packTransposed(dst, b[j0*ldb+pc:], ldb, nr, kc)
+		return
 	}
-	for l := l0; l < kc; l++ {
+	for l := 0; l < kc; l++ {
 		row := dst[l*nr : l*nr+nr]
 		for j := range row {
 			if j < wd {

@@ -121,7 +121,8 @@ func sgemmCases(r *rand.Rand, random int) []sgemmCase {
 		for _, tb := range []bool{false, true} {
 			for _, alpha := range scalars {
 				for _, beta := range scalars {
-					for _, d := range [][3]int{{1, 1, 1}, {0, 3, 2}, {3, 0, 2}, {3, 2, 0}, {6, 32, 1}, {7, 33, 5}, {14, 16, 9}, {67, 67, 67}} {
+					for _, d := range [][3]int{{1, 1, 1}, {0, 3, 2}, {3, 0, 2}, {3, 2, 0}, {6, 32, 1}, {7, 33, 5}, {14, 16, 9}, {67, 67, 67},
+						{64, 10, 37}, {100, 14, 5}, {33, 1, 70}, {32, 15, 9}} {
 						cases = append(cases, sgemmCase{ta, tb, d[0], d[1], d[2], alpha, beta, 0, 0, 0})
 					}
 				}

@@ -56,6 +56,9 @@ type Trial struct {
 	Config    Config
 	State     State
 	Objective *float64 // nil unless Complete (or Pruned with an intermediate value)
+	// Epochs is how many epochs the trial ran (0 if unknown). TPE ranks
+	// pruned trials that got further as better.
+	Epochs int
 }
 
 // Sampler suggests new configurations. Implementations must be pure: the
@@ -76,16 +79,31 @@ var ErrSpaceExhausted = errors.New("search: space exhausted")
 // ErrUnknownAlgorithm is returned by NewSampler for a name it does not know.
 var ErrUnknownAlgorithm = errors.New("search: unknown algorithm")
 
+// ErrInvalidOptions is wrapped by NewSampler's errors about SamplerOptions.
+var ErrInvalidOptions = errors.New("search: invalid sampler options")
+
 // Algorithms lists the sampler names NewSampler accepts.
-func Algorithms() []string { return []string{"grid", "random"} }
+func Algorithms() []string { return []string{"grid", "random", "sobol", "tpe"} }
 
 // NewSampler returns the sampler with the given name.
 func NewSampler(name string, opts SamplerOptions) (Sampler, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
 	switch name {
 	case "random":
 		return Random{}, nil
 	case "grid":
 		return Grid{Points: opts.GridPoints}, nil
+	case "sobol":
+		return Sobol{}, nil
+	case "tpe":
+		return TPE{
+			Startup:     opts.TPEStartup,
+			Candidates:  opts.TPECandidates,
+			Gamma:       opts.TPEGamma,
+			PriorWeight: opts.TPEPriorWeight,
+		}, nil
 	}
 	return nil, fmt.Errorf("%w %q (allowed: %v)", ErrUnknownAlgorithm, name, Algorithms())
 }
@@ -94,6 +112,44 @@ func NewSampler(name string, opts SamplerOptions) (Sampler, error) {
 type SamplerOptions struct {
 	// GridPoints is the number of grid points per numeric parameter (default 3).
 	GridPoints int
+	// TPEStartup is the number of finished trials with an objective that
+	// tpe waits for, sampling at random, before it models (default 10).
+	TPEStartup int
+	// TPECandidates is the number of candidates tpe draws from l(x) for
+	// every parameter (default 24).
+	TPECandidates int
+	// TPEGamma, if set, puts the best ceil(TPEGamma * n) of n ranked trials
+	// in tpe's good group; by default the group holds min(ceil(0.1 n), 25).
+	TPEGamma float64
+	// TPEPriorWeight is the weight of the prior component of every Parzen
+	// estimator, against 1 for each observation (default 1).
+	TPEPriorWeight float64
+}
+
+func (o SamplerOptions) validate() error {
+	bad := func(field string, v any, allowed string) error {
+		return fmt.Errorf("%w: %s: %v %s", ErrInvalidOptions, field, v, allowed)
+	}
+	switch {
+	case o.GridPoints < 0:
+		return bad("grid_points", o.GridPoints, "must be >= 0 (0 means 3)")
+	case o.TPEStartup < 0:
+		return bad("tpe.n_startup_trials", o.TPEStartup, "must be >= 0 (0 means 10)")
+	case o.TPECandidates < 0:
+		return bad("tpe.n_ei_candidates", o.TPECandidates, "must be >= 0 (0 means 24)")
+	case math.IsNaN(o.TPEGamma) || o.TPEGamma < 0 || o.TPEGamma > 1:
+		return bad("tpe.gamma", o.TPEGamma, "must be in (0, 1] (0 means min(ceil(0.1 n), 25))")
+	case math.IsNaN(o.TPEPriorWeight) || math.IsInf(o.TPEPriorWeight, 0) || o.TPEPriorWeight < 0:
+		return bad("tpe.prior_weight", o.TPEPriorWeight, "must be a finite number >= 0 (0 means 1)")
+	}
+	return nil
+}
+
+// studySeeded is implemented by samplers whose sequence depends on the study
+// seed itself rather than on the per-call random stream (sobol's scramble);
+// Suggest hands them its seed.
+type studySeeded interface {
+	withSeed(seed uint64) Sampler
 }
 
 // maxDraws bounds how many times Suggest redraws to avoid a duplicate.
@@ -102,8 +158,11 @@ const maxDraws = 200
 // Suggest asks s for n new configurations, distinct from each other and from
 // every configuration in history. The random stream is derived from seed and
 // the length of history, so a retried call after a restart returns the same
-// configurations.
+// configurations. Samplers that need the study seed itself (sobol) get seed.
 func Suggest(s Sampler, space *Space, history []Trial, dir Direction, n int, seed uint64) ([]Config, error) {
+	if sd, ok := s.(studySeeded); ok {
+		s = sd.withSeed(seed)
+	}
 	rng := rand.New(rand.NewPCG(seed, uint64(len(history))^0x9e3779b97f4a7c15))
 	seen := make(map[string]bool, len(history)+n)
 	for _, t := range history {
@@ -119,6 +178,9 @@ func Suggest(s Sampler, space *Space, history []Trial, dir Direction, n int, see
 			c, err = s.Sample(space, hist, dir, rng)
 			if err != nil {
 				return out, err
+			}
+			if err := space.Contains(c); err != nil {
+				return out, fmt.Errorf("search: %s suggested %v outside the space: %w", s.Name(), c, err)
 			}
 			if !seen[c.Hash()] {
 				found = true
@@ -158,13 +220,15 @@ func (Random) Sample(space *Space, _ []Trial, _ Direction, rng *rand.Rand) (Conf
 func SampleUniform(p Param, rng *rand.Rand) Value {
 	switch p.Kind {
 	case Float:
-		return Num(p.Low + rng.Float64()*(p.High-p.Low))
+		return Num(clamp(p.Low+rng.Float64()*(p.High-p.Low), p.Low, p.High))
 	case LogFloat:
 		lo, hi := math.Log(p.Low), math.Log(p.High)
 		return Num(clamp(math.Exp(lo+rng.Float64()*(hi-lo)), p.Low, p.High))
 	case Int:
-		span := int64(p.High-p.Low) + 1
-		return Num(p.Low + float64(rng.Int64N(span)))
+		// Integer arithmetic: bounds up to ±2^53 are exact, their
+		// difference as a float64 may not be.
+		lo := int64(p.Low)
+		return Num(float64(lo + rng.Int64N(int64(p.High)-lo+1)))
 	case Categorical:
 		return p.Choices[rng.IntN(len(p.Choices))]
 	}
@@ -267,9 +331,12 @@ func gridPoint(p Param, t float64) float64 {
 		lo, hi := math.Log(p.Low), math.Log(p.High)
 		return clamp(math.Exp(lo+t*(hi-lo)), p.Low, p.High)
 	case Int:
-		return math.Round(p.Low + t*(p.High-p.Low))
+		lo, hi := int64(p.Low), int64(p.High)
+		return float64(min(lo+int64(math.Round(t*float64(hi-lo))), hi))
 	}
-	return p.Low + t*(p.High-p.Low)
+	// Clamped: with bounds of very different magnitude the sum can round
+	// outside them.
+	return clamp(p.Low+t*(p.High-p.Low), p.Low, p.High)
 }
 
 // ReplicateSeeds returns the k paired seeds of a study: replicate r of every

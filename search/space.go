@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -35,6 +37,10 @@ func (k Kind) String() string {
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
+
+// maxExactInt is the largest integer bound: every integer up to 2^53 is
+// exactly a float64.
+const maxExactInt = 1 << 53
 
 // ErrInvalidSpace is wrapped by every space validation error.
 var ErrInvalidSpace = errors.New("search: invalid space")
@@ -157,6 +163,12 @@ func (p Param) validate() error {
 		if p.Kind == Int && (p.Low != math.Trunc(p.Low) || p.High != math.Trunc(p.High)) {
 			return bad("bounds [%v, %v] must be integers", p.Low, p.High)
 		}
+		if p.Kind == Int && (math.Abs(p.Low) > maxExactInt || math.Abs(p.High) > maxExactInt) {
+			return bad("bounds [%v, %v] must be within ±%v", p.Low, p.High, float64(maxExactInt))
+		}
+		if math.IsInf(p.High-p.Low, 0) {
+			return bad("width of [%v, %v] overflows a float64", p.Low, p.High)
+		}
 	case Categorical:
 		if len(p.Choices) == 0 {
 			return bad("needs at least one choice")
@@ -230,7 +242,7 @@ func (p Param) Check(v Value) error {
 			return fmt.Errorf("search: %s: %s is not one of %s", p.Name, v, formatValues(p.Choices))
 		}
 	default:
-		if v.IsString() || v.Float() < p.Low || v.Float() > p.High {
+		if v.IsString() || math.IsNaN(v.Float()) || v.Float() < p.Low || v.Float() > p.High {
 			return fmt.Errorf("search: %s: %s is outside [%v, %v]", p.Name, v, p.Low, p.High)
 		}
 		if p.Kind == Int && v.Float() != math.Trunc(v.Float()) {
@@ -261,14 +273,60 @@ func formatValues(vs []Value) string {
 type Config map[string]Value
 
 // Hash identifies a configuration: the hex SHA-256 (first 16 bytes) of its
-// canonical JSON form (keys sorted, numbers in shortest form).
+// canonical JSON form (keys sorted, numbers in shortest form), which is
+// exactly what encoding/json writes for c. It panics on a non-finite number,
+// which no space contains.
 func (c Config) Hash() string {
-	b, err := json.Marshal(c) // encoding/json sorts map keys
-	if err != nil {
-		panic(fmt.Sprintf("search: hashing config: %v", err))
-	}
-	sum := sha256.Sum256(b)
+	var buf [256]byte
+	sum := sha256.Sum256(c.appendCanonical(buf[:0]))
 	return hex.EncodeToString(sum[:16])
+}
+
+// appendCanonical appends c's canonical JSON form. Samplers hash the whole
+// history on every suggestion, so this avoids encoding/json's reflection;
+// TestConfigHashMatchesJSON holds it to json.Marshal's bytes.
+func (c Config) appendCanonical(b []byte) []byte {
+	var arr [16]string
+	keys := arr[:0]
+	for k := range c {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // encoding/json's order: byte-wise
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		v := c[k]
+		switch {
+		case v.isStr:
+			b = appendJSONString(b, v.str)
+		case math.IsNaN(v.num) || math.IsInf(v.num, 0):
+			panic(fmt.Sprintf("search: hashing config: %s: value %v is not a finite number", k, v.num))
+		default:
+			b = strconv.AppendFloat(b, v.num, 'g', -1, 64) // as Value.MarshalJSON
+		}
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s quoted as encoding/json quotes it: plain ASCII
+// directly, anything it would escape through encoding/json itself.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, err := json.Marshal(s)
+			if err != nil {
+				panic(fmt.Sprintf("search: hashing config: %v", err))
+			}
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // String renders c as "k=v k=v" in key order.

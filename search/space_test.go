@@ -1,7 +1,11 @@
 package search
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"math"
 	"testing"
 )
 
@@ -140,4 +144,48 @@ func TestReplicateSeedsPairedAndDistinct(t *testing.T) {
 	if a[0] == a[1] || a[1] == a[2] {
 		t.Fatalf("replicate seeds collide: %v", a)
 	}
+}
+
+// jsonHash is the definition Config.Hash implements: SHA-256 of
+// encoding/json's bytes.
+func jsonHash(t testing.TB, c Config) string {
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+func TestConfigHashMatchesJSON(t *testing.T) {
+	configs := []Config{
+		{},
+		{"learning_rate": Num(0.001), "activation": Str("relu"), "batch_size": Num(64)},
+		{"x": Num(1e-7), "y": Num(-0.0), "z": Num(1e21), "w": Num(123456789012345680000)},
+		{"a": Str("<&>"), "b": Str(`quote " and \ backslash`), "c": Str("tab\there"), "d": Str("é ü 中文")},
+		{"line sep \u2028": Str("\u2029"), "bad utf8": Str("\xff\xfe"), "ctl": Str("\x00\x1f\x7f")},
+		{"Z": Num(1), "a": Num(2), "_": Num(3), "ä": Num(4), "1": Num(5)},
+	}
+	for _, c := range configs {
+		if got, want := c.Hash(), jsonHash(t, c); got != want {
+			t.Errorf("%v: Hash %s, encoding/json gives %s", c, got, want)
+		}
+	}
+}
+
+func FuzzConfigHashMatchesJSON(f *testing.F) {
+	f.Add("lr", "relu", 0.5, true)
+	f.Add("a<b", "\u2028", -1e-300, false)
+	f.Fuzz(func(t *testing.T, k, s string, x float64, str bool) {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return
+		}
+		c := Config{k: Num(x), k + "_": Str(s)}
+		if str {
+			c[s] = Num(-x)
+		}
+		if got, want := c.Hash(), jsonHash(t, c); got != want {
+			t.Fatalf("%q: Hash %s, encoding/json gives %s", c, got, want)
+		}
+	})
 }

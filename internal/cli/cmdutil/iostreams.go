@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/spf13/cobra"
 )
 
 // IOStreams is where a command reads and writes. Tests substitute buffers.
@@ -61,4 +63,22 @@ func ExitCode(err error) int {
 		return ExitUsage
 	}
 	return ExitError
+}
+
+// ExactArgs is cmdutil.ExactArgs with a UsageError.
+func ExactArgs(n int) func(cmd *cobra.Command, args []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return Usagef("%s takes %d argument(s), got %d; see '%s --help'", cmd.Name(), n, len(args), cmd.CommandPath())
+		}
+		return nil
+	}
+}
+
+// NoArgs is cmdutil.NoArgs with a UsageError.
+func NoArgs(cmd *cobra.Command, args []string) error {
+	if len(args) != 0 {
+		return Usagef("%s takes no arguments, got %q", cmd.Name(), args)
+	}
+	return nil
 }

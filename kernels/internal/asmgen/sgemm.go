@@ -27,6 +27,14 @@ func genSgemm(f *file) {
 			}
 		}
 	}
+	for nc := 1; nc <= narrowMax; nc++ {
+		genNarrowT(f, nc)
+	}
+	f.decls.WriteString("\n// sgemmNarrowKernelsAVX512[nc] is the 32 x nc transposed-tile kernel for nc columns.\nvar sgemmNarrowKernelsAVX512 = [...]narrowKernel{nil")
+	for nc := 1; nc <= narrowMax; nc++ {
+		fmt.Fprintf(&f.decls, ", sgemmNarrow32x%dAVX512", nc)
+	}
+	f.decls.WriteString("}\n")
 	genPackN(f, avx512, 32)
 	genPackN(f, avx512, 16)
 	genPackN(f, avx2, 16)
@@ -376,6 +384,61 @@ func genPackT(f *file) {
 	f.ins("DECQ AX")
 	f.ins("JNZ %s_cols", name)
 	f.label(name + "_done")
+	f.ins("VZEROUPPER")
+	f.ins("RET")
+}
+
+// narrowMax is the widest C the transposed-tile kernels serve.
+const narrowMax = 14
+
+// genNarrowT writes a kernel for a transposed A (element (i,l) at
+// a[l*lda+i]) and a narrow, row-major B (element (l,j) at b[l*ldb+j]) with
+// nc columns: it keeps C^T in registers, 2 vectors of 16 rows per column,
+// so a product with n <= 14 uses every lane. It writes
+// d[j*32+r] = alpha*sum_l A(r,l)*B(l,j), the transposed tile, for the
+// caller to merge into C.
+func genNarrowT(f *file, nc int) {
+	s := avx512
+	name := fmt.Sprintf("sgemmNarrow32x%dAVX512", nc)
+	sig := "(kc int, a *float32, lda int, b *float32, ldb int, d *float32, alpha float32)"
+	f.decl(fmt.Sprintf("%s sets d[j*32+r] = alpha * sum over l < kc of a[l*lda+r]*b[l*ldb+j] for r < 32, j < %d.", name, nc), name+sig)
+	f.printf("\n// func %s%s\n", name, sig)
+	f.printf("TEXT ·%s(SB), NOSPLIT, $0-52\n", name)
+	acc := func(v, j int) string { return s.vreg(2*j + v) }
+	f.ins("MOVQ kc+0(FP), CX")
+	f.ins("MOVQ a+8(FP), SI")
+	f.ins("MOVQ lda+16(FP), R9")
+	f.ins("SHLQ $2, R9")
+	f.ins("MOVQ b+24(FP), DI")
+	f.ins("MOVQ ldb+32(FP), R10")
+	f.ins("SHLQ $2, R10")
+	for i := 0; i < 2*nc; i++ {
+		f.ins("VPXORD %s, %s, %s", s.vreg(i), s.vreg(i), s.vreg(i))
+	}
+	f.ins("TESTQ CX, CX")
+	f.ins("JZ %s_store", name)
+	f.label(name + "_loop")
+	f.ins("VMOVUPS (SI), Z28")
+	f.ins("VMOVUPS 64(SI), Z29")
+	for j := 0; j < nc; j++ {
+		b := fmt.Sprintf("Z%d", 30+j%2)
+		f.ins("VBROADCASTSS %d(DI), %s", 4*j, b)
+		f.ins("VFMADD231PS Z28, %s, %s", b, acc(0, j))
+		f.ins("VFMADD231PS Z29, %s, %s", b, acc(1, j))
+	}
+	f.ins("ADDQ R9, SI")
+	f.ins("ADDQ R10, DI")
+	f.ins("DECQ CX")
+	f.ins("JNZ %s_loop", name)
+	f.label(name + "_store")
+	f.ins("MOVQ d+40(FP), DX")
+	f.ins("VBROADCASTSS alpha+48(FP), Z30")
+	for j := 0; j < nc; j++ {
+		for v := 0; v < 2; v++ {
+			f.ins("VMULPS Z30, %s, %s", acc(v, j), acc(v, j))
+			f.ins("VMOVUPS %s, %d(DX)", acc(v, j), j*128+v*64)
+		}
+	}
 	f.ins("VZEROUPPER")
 	f.ins("RET")
 }

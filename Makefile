@@ -1,0 +1,62 @@
+# relutune: quick start is `make demo` then `make test`.
+SHELL := /bin/bash
+GO ?= go
+STACK := scripts/stack.sh
+DEMO_NAME ?= quickstart-$(shell date +%Y%m%d-%H%M%S)
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: all build up down status services demo test test-unit test-noasm test-integration vet fmt-check bench bench-kernels bench-train clean
+
+all: build
+
+build: ## Build controller, worker and tunectl into ./bin
+	$(GO) build -o bin/ ./cmd/controller ./cmd/worker ./cmd/tunectl
+
+up: ## Start the local stack (Temporal dev server, Postgres, NATS, controller, 2 workers)
+	@$(STACK) up
+
+down: ## Stop what `make up` started
+	@$(STACK) down
+
+status:
+	@$(STACK) status
+
+services: ## Start only what the tests need: Temporal, Postgres, NATS
+	@$(STACK) services
+
+demo: up ## Run the quickstart study end to end and rank it
+	@bin/tunectl submit examples/quickstart.yaml --name $(DEMO_NAME)
+	@bin/tunectl watch $(DEMO_NAME)
+	@echo
+	@bin/tunectl top $(DEMO_NAME)
+	@echo
+	@bin/tunectl status $(DEMO_NAME) | sed -n '/ACTIVATION/,$$p'
+	@echo
+	@echo "Next:"
+	@echo "  Temporal UI:  http://127.0.0.1:8233/namespaces/default/workflows?query=RelutuneStudy%3D%22$(DEMO_NAME)%22"
+	@echo "  SQL:          psql postgres://postgres@127.0.0.1:5432/relutune -c \"SELECT * FROM trial_ranking WHERE study = '$(DEMO_NAME)'\""
+	@echo "  more queries: README.md (Querying results); stop everything with: make down"
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+test: services vet fmt-check ## Unit and integration tests (race detector on), and the pure-Go kernel path
+	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -tags noasm -count=1 ./kernels/... ./trainer/...
+
+test-unit: ## Tests that need no services
+	RELUTUNE_SKIP_INTEGRATION=1 $(GO) test -count=1 ./...
+
+bench: bench-kernels bench-train
+
+bench-kernels: ## SIMD kernels against OpenBLAS and gonum (ratios)
+	@bash scripts/bench-kernels.sh
+
+bench-train: ## MNIST accuracy and training throughput against PyTorch
+	@bash scripts/bench-train.sh
+
+clean:
+	rm -rf bin

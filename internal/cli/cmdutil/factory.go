@@ -1,0 +1,93 @@
+package cmdutil
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.temporal.io/sdk/client"
+
+	"github.com/relutune/relutune/internal/config"
+	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/service"
+	"github.com/relutune/relutune/internal/store"
+)
+
+// Factory builds the clients a command needs, lazily, from the root
+// command's connection flags. Close releases whatever was opened.
+type Factory struct {
+	IO     *IOStreams
+	Conn   config.Connections
+	Events events.Config
+	// StudiesQueue and TrialsQueue are where submitted studies run.
+	StudiesQueue string
+	TrialsQueue  string
+	// TemporalUI is the base URL of the Temporal Web UI, for links.
+	TemporalUI string
+
+	mu       sync.Mutex
+	temporal client.Client
+	store    *store.Store
+	nc       *nats.Conn
+	js       jetstream.JetStream
+}
+
+// Temporal returns a connected Temporal client.
+func (f *Factory) Temporal(ctx context.Context) (client.Client, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.temporal == nil {
+		quiet := slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelError}))
+		c, err := service.DialTemporal(ctx, f.Conn.TemporalAddress, f.Conn.TemporalNamespace, quiet)
+		if err != nil {
+			return nil, err
+		}
+		f.temporal = c
+	}
+	return f.temporal, nil
+}
+
+// Store returns a connected Postgres store.
+func (f *Factory) Store(ctx context.Context) (*store.Store, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.store == nil {
+		s, err := store.Open(ctx, f.Conn.DatabaseURL)
+		if err != nil {
+			return nil, err
+		}
+		f.store = s
+	}
+	return f.store, nil
+}
+
+// JetStream returns a JetStream context on a NATS connection.
+func (f *Factory) JetStream() (jetstream.JetStream, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.js == nil {
+		nc, js, err := events.Connect(f.Conn.NATSURL, "tunectl")
+		if err != nil {
+			return nil, err
+		}
+		f.nc, f.js = nc, js
+	}
+	return f.js, nil
+}
+
+// Close releases every client that was opened.
+func (f *Factory) Close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.temporal != nil {
+		f.temporal.Close()
+	}
+	if f.store != nil {
+		f.store.Close()
+	}
+	if f.nc != nil {
+		f.nc.Close()
+	}
+}

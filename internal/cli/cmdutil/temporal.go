@@ -1,0 +1,37 @@
+package cmdutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/relutune/relutune/workflows"
+)
+
+// QueryStudy asks a running study's workflow for its live status. ok is
+// false when the workflow does not exist.
+func QueryStudy(ctx context.Context, tc client.Client, study string) (st workflows.StudyStatus, running bool, err error) {
+	id := workflows.StudyWorkflowID(study)
+	d, err := tc.DescribeWorkflowExecution(ctx, id, "")
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return st, false, fmt.Errorf("study %q: no workflow %s", study, id)
+	}
+	if err != nil {
+		return st, false, err
+	}
+	if d.GetWorkflowExecutionInfo().GetCloseTime() != nil {
+		return st, false, nil
+	}
+	v, err := tc.QueryWorkflow(ctx, id, "", workflows.QueryStatus)
+	if err != nil {
+		return st, true, fmt.Errorf("query study %s: %w", study, err)
+	}
+	if err := v.Get(&st); err != nil {
+		return st, true, err
+	}
+	return st, true, nil
+}

@@ -1,0 +1,68 @@
+// Package list implements `tunectl list`.
+package list
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/relutune/relutune/internal/cli/cmdutil"
+	"github.com/relutune/relutune/internal/store"
+)
+
+// Options are list's inputs.
+type Options struct {
+	IO     *cmdutil.IOStreams
+	F      *cmdutil.Factory
+	Output string
+}
+
+// NewCmdList returns the list command.
+func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, F: f}
+	cmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List studies with their trial counts and best objective",
+		Example: "  tunectl list\n  tunectl list --output json",
+		Args:    cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			st, err := f.Store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			studies, err := st.ListStudies(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return Table(studies).Render(opts.IO.Out, opts.Output)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table, json, csv")
+	return cmd
+}
+
+// Table renders studies.
+func Table(studies []store.StudySummary) cmdutil.Table {
+	t := cmdutil.Table{
+		Header:  []string{"NAME", "STATUS", "TRIALS", "COMPLETE", "ACTIVE", "FAILED", "METRIC", "BEST", "CREATED"},
+		Records: studies,
+	}
+	if studies == nil {
+		t.Records = []store.StudySummary{}
+	}
+	for _, s := range studies {
+		t.Rows = append(t.Rows, []string{
+			s.Name, s.Status, itoa(s.Trials), itoa(s.Complete), itoa(s.Running), itoa(s.Failed),
+			s.Metric, cmdutil.FormatFloat(s.Best), s.CreatedAt.Local().Format("2006-01-02 15:04:05"),
+		})
+	}
+	return t
+}
+
+func itoa(n int) string { return cmdutil.Itoa(n) }

@@ -1,0 +1,97 @@
+// Package root assembles tunectl's command tree.
+package root
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/relutune/relutune/internal/cli/cmdutil"
+	"github.com/relutune/relutune/internal/cli/compare"
+	"github.com/relutune/relutune/internal/cli/control"
+	"github.com/relutune/relutune/internal/cli/list"
+	"github.com/relutune/relutune/internal/cli/status"
+	"github.com/relutune/relutune/internal/cli/submit"
+	"github.com/relutune/relutune/internal/cli/top"
+	"github.com/relutune/relutune/internal/cli/watch"
+	"github.com/relutune/relutune/internal/config"
+	"github.com/relutune/relutune/workflows"
+)
+
+// NewCmdRoot returns tunectl's root command, its flags bound to f.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "tunectl",
+		Short: "Run and inspect relutune hyperparameter studies",
+		Long: `tunectl submits relutune studies, follows them live and ranks their results.
+
+Connections come from flags, with defaults from RELUTUNE_DATABASE_URL,
+RELUTUNE_NATS_URL, RELUTUNE_TEMPORAL_ADDRESS and RELUTUNE_TEMPORAL_NAMESPACE.`,
+		Example: `  tunectl submit examples/quickstart.yaml
+  tunectl watch quickstart
+  tunectl top quickstart --output json`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.SetOut(f.IO.Out)
+	cmd.SetErr(f.IO.ErrOut)
+	cmd.SetIn(f.IO.In)
+	pf := cmd.PersistentFlags()
+	f.Conn.Register(pf, true)
+	pf.StringVar(&f.StudiesQueue, "studies-queue", workflows.StudiesQueue, "Temporal task queue of study workflows")
+	pf.StringVar(&f.TrialsQueue, "trials-queue", workflows.TrialsQueue, "Temporal task queue of training workers")
+	pf.StringVar(&f.TemporalUI, "temporal-ui", config.Env(config.EnvTemporalUI, config.DefaultTemporalUI), "Temporal Web UI base URL, for links (env "+config.EnvTemporalUI+")")
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &cmdutil.UsageError{Err: fmt.Errorf("%w; see '%s --help'", err, c.CommandPath())}
+	})
+	cmd.AddCommand(
+		submit.NewCmdSubmit(f, nil),
+		list.NewCmdList(f, nil),
+		status.NewCmdStatus(f, nil),
+		watch.NewCmdWatch(f, nil),
+		top.NewCmdTop(f, nil),
+		compare.NewCmdCompare(f, nil),
+		control.NewCmdCancel(f),
+		control.NewCmdStop(f),
+		control.NewCmdExtend(f),
+	)
+	return cmd
+}
+
+// Execute runs tunectl with args and returns the process exit code.
+func Execute(ctx context.Context, io *cmdutil.IOStreams, args []string) int {
+	return ExecuteWith(ctx, io, args, nil)
+}
+
+// ExecuteWith is Execute with a hook that adjusts the factory after flags
+// are bound (tests point it at their own stream).
+func ExecuteWith(ctx context.Context, io *cmdutil.IOStreams, args []string, configure func(*cmdutil.Factory)) int {
+	f := &cmdutil.Factory{IO: io}
+	defer f.Close()
+	cmd := NewCmdRoot(f)
+	if configure != nil {
+		configure(f)
+	}
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err != nil {
+		var ue *cmdutil.UsageError
+		if errors.As(err, &ue) {
+			fmt.Fprintln(io.ErrOut, "tunectl:", err)
+		} else {
+			fmt.Fprintln(io.ErrOut, "tunectl: error:", err)
+		}
+		// Unknown commands come back from cobra as plain errors.
+		if isUnknownCommand(err) {
+			return cmdutil.ExitUsage
+		}
+	}
+	return cmdutil.ExitCode(err)
+}
+
+func isUnknownCommand(err error) bool {
+	msg := err.Error()
+	return len(msg) > 16 && msg[:16] == "unknown command "
+}

@@ -1,0 +1,147 @@
+// Package status implements `tunectl status`.
+package status
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/relutune/relutune/internal/cli/cmdutil"
+	"github.com/relutune/relutune/internal/store"
+	"github.com/relutune/relutune/workflows"
+)
+
+// Options are status's inputs.
+type Options struct {
+	IO     *cmdutil.IOStreams
+	F      *cmdutil.Factory
+	Study  string
+	Output string
+}
+
+// Report is what status prints.
+type Report struct {
+	Study       store.Study             `json:"study"`
+	Counts      map[string]int          `json:"counts"`
+	Live        *workflows.StudyStatus  `json:"live,omitempty"`
+	Activations []store.ActivationStats `json:"activations"`
+	Failed      []store.Trial           `json:"failed_trials,omitempty"`
+}
+
+// NewCmdStatus returns the status command.
+func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, F: f}
+	cmd := &cobra.Command{
+		Use:   "status <study>",
+		Short: "Show a study's progress, live workflow state and per-activation summary",
+		Example: `  tunectl status relu-variants-mnist
+  tunectl status relu-variants-mnist --output json`,
+		Args: cmdutil.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Study = args[0]
+			if opts.Output != "table" && opts.Output != "json" {
+				return cmdutil.Usagef("--output: %q is not a format (allowed: table, json)", opts.Output)
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runStatus(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table, json")
+	return cmd
+}
+
+func runStatus(ctx context.Context, opts *Options) error {
+	st, err := opts.F.Store(ctx)
+	if err != nil {
+		return err
+	}
+	study, err := st.StudyByName(ctx, opts.Study)
+	if err != nil {
+		return err
+	}
+	rep := Report{Study: study}
+	if rep.Counts, err = st.StatusCounts(ctx, study.ID); err != nil {
+		return err
+	}
+	if rep.Activations, err = st.ActivationSummary(ctx, study.Name); err != nil {
+		return err
+	}
+	trials, err := st.Trials(ctx, study.ID)
+	if err != nil {
+		return err
+	}
+	for _, t := range trials {
+		if t.Status == "failed" {
+			rep.Failed = append(rep.Failed, t)
+		}
+	}
+	if study.Status == "running" {
+		if tc, err := opts.F.Temporal(ctx); err == nil {
+			if live, ok, err := cmdutil.QueryStudy(ctx, tc, study.Name); err == nil && ok {
+				rep.Live = &live
+			}
+		}
+	}
+	if opts.Output == "json" {
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	Print(opts.IO, rep)
+	return nil
+}
+
+// Print writes the human-readable report.
+func Print(io *cmdutil.IOStreams, r Report) {
+	w := io.Out
+	fmt.Fprintf(w, "study %s: %s (metric %s, %s)\n", r.Study.Name, r.Study.Status, r.Study.Metric, r.Study.Direction)
+	keys := make([]string, 0, len(r.Counts))
+	total := 0
+	for k, n := range r.Counts {
+		keys = append(keys, k)
+		total += n
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, r.Counts[k]))
+	}
+	fmt.Fprintf(w, "trials: %d (%s)\n", total, strings.Join(parts, ", "))
+	if r.Live != nil {
+		fmt.Fprintf(w, "workflow: %s, budget %d, suggested %d, running %v, queued %d\n",
+			r.Live.State, r.Live.Budget, r.Live.Suggested, r.Live.Running, r.Live.Queued)
+		if b := r.Live.Best; b != nil && b.Objective != nil {
+			fmt.Fprintf(w, "best so far: trial %d (%s) %.4f\n", b.Number, b.Activation, *b.Objective)
+		}
+	}
+	if len(r.Activations) > 0 {
+		fmt.Fprintln(w)
+		t := cmdutil.Table{Header: []string{"ACTIVATION", "N", "MEAN", "STDDEV", "CI95", "BEST", "DIVERGED", "PRUNED"}}
+		for _, a := range r.Activations {
+			name := "-"
+			if a.Activation != nil {
+				name = *a.Activation
+			}
+			ci := "-"
+			if a.CI95Low != nil && a.CI95High != nil {
+				ci = fmt.Sprintf("[%.4f, %.4f]", *a.CI95Low, *a.CI95High)
+			}
+			t.Rows = append(t.Rows, []string{name, cmdutil.Itoa(a.N), cmdutil.FormatFloat(a.Mean), cmdutil.FormatFloat(a.Stddev),
+				ci, cmdutil.FormatFloat(a.Best), cmdutil.Itoa(a.Diverged), cmdutil.Itoa(a.Pruned)})
+		}
+		_ = t.Render(w, "table")
+	}
+	for _, f := range r.Failed {
+		msg := ""
+		if f.Error != nil {
+			msg = *f.Error
+		}
+		fmt.Fprintf(w, "trial %d failed: %s\n", f.Number, msg)
+	}
+}

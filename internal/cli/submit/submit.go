@@ -1,0 +1,173 @@
+// Package submit implements `tunectl submit`.
+package submit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/relutune/relutune/internal/cli/cmdutil"
+	"github.com/relutune/relutune/internal/store"
+	"github.com/relutune/relutune/search"
+	"github.com/relutune/relutune/spec"
+	"github.com/relutune/relutune/workflows"
+)
+
+// Options are submit's inputs.
+type Options struct {
+	IO   *cmdutil.IOStreams
+	F    *cmdutil.Factory
+	File string
+	// Name, when set, replaces the spec's name.
+	Name string
+	// Spec is the parsed spec (filled by the command before runF).
+	Spec *spec.Spec
+}
+
+// NewCmdSubmit returns the submit command; runF replaces the default action in tests.
+func NewCmdSubmit(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, F: f}
+	cmd := &cobra.Command{
+		Use:   "submit <study.yaml>",
+		Short: "Validate a study spec and start the study",
+		Long: `Validate a study spec (YAML or JSON; "-" reads standard input) and start its
+StudyWorkflow with id study-<name>. Nothing is stored or started when the spec is
+invalid. Submitting the same spec again is a no-op; the same name with a
+different spec is an error.`,
+		Example: `  tunectl submit examples/quickstart.yaml
+  tunectl submit examples/quickstart.yaml --name quickstart-2
+  tunectl submit study.json && tunectl watch relu-variants-mnist`,
+		Args: cmdutil.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.File = args[0]
+			sp, err := ReadSpec(opts.IO.In, opts.File, opts.Name)
+			if err != nil {
+				return err
+			}
+			opts.Spec = sp
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runSubmit(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Name, "name", "", "use this study name instead of the spec's")
+	return cmd
+}
+
+// ReadSpec reads and validates a spec file ("-" for in). A non-empty name
+// replaces the spec's name before validation.
+func ReadSpec(in io.Reader, path, name string) (*spec.Spec, error) {
+	var data []byte
+	var err error
+	if path == "-" {
+		data, err = io.ReadAll(in)
+	} else {
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read spec: %w", err)
+	}
+	sp, err := spec.Parse(data)
+	if err == nil && name != "" {
+		sp.Name = name
+		err = sp.Validate()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return sp, nil
+}
+
+const memoSpecHash = "spec_hash"
+
+func runSubmit(ctx context.Context, opts *Options) error {
+	sp := opts.Spec
+	out := opts.IO.Out
+	st, err := opts.F.Store(ctx)
+	if err != nil {
+		return err
+	}
+	// A stored study with this name decides: same spec is a no-op, another
+	// spec is an error. The row is written by the workflow's first activity,
+	// so a study submitted moments ago is checked through Temporal below.
+	stored, err := st.StudyByName(ctx, sp.Name)
+	switch {
+	case err == nil:
+		if stored.SpecHash != sp.Hash() {
+			return fmt.Errorf("study %q already exists with a different spec (stored %s, this %s); choose another name", sp.Name, stored.SpecHash, sp.Hash())
+		}
+		fmt.Fprintf(out, "study %s was already submitted (status %s); nothing to do\n", sp.Name, stored.Status)
+		return nil
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+
+	tc, err := opts.F.Temporal(ctx)
+	if err != nil {
+		return err
+	}
+	id := workflows.StudyWorkflowID(sp.Name)
+	if hash, status, found, err := describe(ctx, tc, id); err != nil {
+		return err
+	} else if found {
+		if hash != sp.Hash() {
+			return fmt.Errorf("study %q already exists with a different spec (workflow %s has %s, this %s); choose another name", sp.Name, id, hash, sp.Hash())
+		}
+		fmt.Fprintf(out, "study %s was already submitted (workflow %s)\n", sp.Name, status)
+		return nil
+	}
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                opts.F.StudiesQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		Memo:                     map[string]any{memoSpecHash: sp.Hash()},
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.AttrStudy.ValueSet(sp.Name),
+			workflows.AttrStatus.ValueSet(string(search.Running)),
+		),
+	}, workflows.StudyWorkflowName, workflows.StudyInput{Spec: *sp, TrialsQueue: opts.F.TrialsQueue})
+	if err != nil {
+		return fmt.Errorf("start study %s: %w", sp.Name, err)
+	}
+	// USE_EXISTING returns a concurrent submitter's run: make sure it is ours.
+	if hash, _, _, err := describe(ctx, tc, id); err == nil && hash != "" && hash != sp.Hash() {
+		return fmt.Errorf("study %q was submitted concurrently with a different spec (%s); choose another name", sp.Name, hash)
+	}
+	fmt.Fprintf(out, "submitted study %s (workflow %s, run %s)\n", sp.Name, id, run.GetRunID())
+	fmt.Fprintf(out, "  %d trials, %s search, parallelism %d, %d replicate(s)\n",
+		sp.Search.MaxTrials, sp.Search.Algorithm, sp.Search.Parallelism, sp.Search.Replicates)
+	fmt.Fprintf(out, "follow it: tunectl watch %s\n", sp.Name)
+	if opts.F.TemporalUI != "" {
+		fmt.Fprintf(out, "Temporal UI: %s/namespaces/%s/workflows/%s\n", opts.F.TemporalUI, opts.F.Conn.TemporalNamespace, id)
+	}
+	return nil
+}
+
+// describe returns the spec hash and status of a study's workflow.
+func describe(ctx context.Context, tc client.Client, id string) (hash, status string, found bool, err error) {
+	d, err := tc.DescribeWorkflowExecution(ctx, id, "")
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, fmt.Errorf("describe workflow %s: %w", id, err)
+	}
+	info := d.GetWorkflowExecutionInfo()
+	status = info.GetStatus().String()
+	if p, ok := info.GetMemo().GetFields()[memoSpecHash]; ok {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &hash)
+	}
+	return hash, status, true, nil
+}

@@ -1,0 +1,96 @@
+// Package controller wires the controller process: migrations, the study
+// workflows, the Postgres activities and the metrics sink.
+package controller
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/relutune/relutune/internal/config"
+	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/service"
+	"github.com/relutune/relutune/internal/store"
+	"github.com/relutune/relutune/workflows"
+)
+
+// Config configures the controller process.
+type Config struct {
+	config.Connections
+	StudiesQueue string        // default workflows.StudiesQueue
+	Events       events.Config // stream and subject prefix
+	SinkDurable  string        // consumer name; default "relutune-sink"
+	HTTPAddr     string        // /healthz; empty disables
+}
+
+// Run applies migrations, then runs the study workflows, the
+// controller activities and the metrics sink until ctx is done.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if cfg.StudiesQueue == "" {
+		cfg.StudiesQueue = workflows.StudiesQueue
+	}
+	h := &service.Health{}
+	if err := service.ServeHealth(ctx, cfg.HTTPAddr, h, log); err != nil {
+		return err
+	}
+	if err := store.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		log.Info("applied migrations", "files", applied)
+	}
+	nc, js, err := events.Connect(cfg.NATSURL, "relutune-controller")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if _, err := events.EnsureStream(ctx, js, cfg.Events); err != nil {
+		return err
+	}
+	tc, err := service.DialTemporal(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	w := worker.New(tc, cfg.StudiesQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.StudyWorkflow, workflow.RegisterOptions{Name: workflows.StudyWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.TrialWorkflow, workflow.RegisterOptions{Name: workflows.TrialWorkflowName})
+	w.RegisterActivityWithOptions(&workflows.ControllerActivities{
+		Store: st, Publisher: events.NewPublisher(js, cfg.Events), Log: log,
+	}, activity.RegisterOptions{})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start Temporal worker on %s: %w", cfg.StudiesQueue, err)
+	}
+	defer w.Stop()
+
+	sinkErr := make(chan error, 1)
+	go func() {
+		sinkErr <- (&events.Sink{JS: js, Config: cfg.Events, Writer: st, Log: log.With("component", "sink"), Durable: cfg.SinkDurable}).Run(ctx)
+	}()
+	h.SetReady()
+	log.Info("controller running", "task_queue", cfg.StudiesQueue, "temporal", cfg.TemporalAddress)
+	select {
+	case <-ctx.Done():
+		<-sinkErr
+		return nil
+	case err := <-sinkErr:
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("metrics sink: %w", err)
+	}
+}

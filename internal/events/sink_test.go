@@ -1,0 +1,152 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/relutune/relutune/internal/config"
+	"github.com/relutune/relutune/internal/records"
+)
+
+// fakeWriter records rows by (trial, epoch) and fails its first calls.
+type fakeWriter struct {
+	mu       sync.Mutex
+	failures int
+	calls    int
+	rows     map[[2]int64]records.MetricRow
+}
+
+func (w *fakeWriter) WriteMetrics(ctx context.Context, rows []records.MetricRow) (int64, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.calls++
+	if w.calls <= w.failures {
+		return 0, errors.New("database unavailable")
+	}
+	for _, r := range rows {
+		w.rows[[2]int64{r.TrialID, int64(r.Epoch)}] = r
+	}
+	return int64(len(rows)), nil
+}
+
+func (w *fakeWriter) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.rows)
+}
+
+func testConfig(t *testing.T) Config {
+	t.Helper()
+	if os.Getenv("RELUTUNE_SKIP_INTEGRATION") == "1" {
+		t.Skip("RELUTUNE_SKIP_INTEGRATION=1: no NATS")
+	}
+	tag := fmt.Sprintf("%d%06d", os.Getpid()%10000, rand.IntN(1_000_000))
+	return Config{Stream: "RELUTUNE_T_" + tag, Prefix: "tunet" + tag}
+}
+
+func TestSinkWritesEveryEpochOnceAfterFailures(t *testing.T) {
+	cfg := testConfig(t)
+	nc, js, err := Connect(config.Env(config.EnvNATSURL, config.DefaultNATSURL), "sink-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := EnsureStream(ctx, js, cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer js.DeleteStream(context.Background(), cfg.Stream)
+
+	pub := NewPublisher(js, cfg)
+	const trials, epochs = 3, 40
+	for tr := 1; tr <= trials; tr++ {
+		for e := 1; e <= epochs; e++ {
+			m := EpochMetrics{Study: "s", TrialID: int64(tr), Trial: tr, Epoch: e, Attempt: 1, ValAccuracy: Finite(float64(e) / 100)}
+			if err := pub.PublishMetrics(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			if e%10 == 0 { // a publisher retry: dropped by the duplicate window
+				if err := pub.PublishMetrics(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	info, err := js.Stream(ctx, cfg.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if si, _ := info.Info(ctx); si.State.Msgs != trials*epochs {
+		t.Fatalf("stream holds %d messages, want %d (duplicates dropped by Nats-Msg-Id)", si.State.Msgs, trials*epochs)
+	}
+
+	w := &fakeWriter{failures: 2, rows: map[[2]int64]records.MetricRow{}}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- (&Sink{JS: js, Config: cfg, Writer: w, Batch: 25, MaxWait: 50 * time.Millisecond}).Run(sctx)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for w.count() < trials*epochs && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := w.count(); got != trials*epochs {
+		t.Fatalf("wrote %d rows, want %d", got, trials*epochs)
+	}
+	// Everything is acked once written: the consumer has nothing pending.
+	var pending uint64
+	for time.Now().Before(deadline) {
+		c, err := js.Consumer(ctx, cfg.Stream, "relutune-sink")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ci, err := c.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending = uint64(ci.NumAckPending) + ci.NumPending
+		if pending == 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if pending != 0 {
+		t.Fatalf("%d messages still pending after all rows were written", pending)
+	}
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sink did not stop after cancellation")
+	}
+}
+
+func TestDecodeMetricRowRejectsMalformed(t *testing.T) {
+	for _, in := range []string{`{`, `{"trial_id":0,"epoch":1}`, `{"trial_id":3,"epoch":0}`} {
+		if _, err := DecodeMetricRow([]byte(in)); err == nil {
+			t.Errorf("%s: accepted", in)
+		}
+	}
+	r, err := DecodeMetricRow([]byte(`{"trial_id":3,"epoch":2,"attempt":1,"val_accuracy":0.5,"train_loss":null,"layers":[{"dead_fraction":0.25}]}`))
+	if err != nil || r.TrialID != 3 || r.Epoch != 2 || *r.ValAccuracy != 0.5 || r.TrainLoss != nil || string(r.Layers) == "null" {
+		t.Fatalf("decoded %+v, %v", r, err)
+	}
+}
+
+func TestConfigRejectsBadTokens(t *testing.T) {
+	for _, c := range []Config{{Stream: "a.b"}, {Prefix: "a b"}, {Prefix: "x>"}} {
+		if err := c.withDefaults().validate(); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("%+v: got %v, want ErrInvalidConfig", c, err)
+		}
+	}
+}

@@ -1,0 +1,175 @@
+// Package integration runs relutune against the real Temporal dev server,
+// NATS JetStream and Postgres that `.ci/run` (or `make services`) starts.
+// Each test run uses its own database, task queues, stream and subject
+// prefix, so it never meets a running local cluster's data.
+//
+// Set RELUTUNE_SKIP_INTEGRATION=1 to skip these tests on a machine without
+// the services; CI never sets it.
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/relutune/relutune/internal/cli/cmdutil"
+	"github.com/relutune/relutune/internal/cli/root"
+	"github.com/relutune/relutune/internal/config"
+	"github.com/relutune/relutune/internal/controller"
+	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/service"
+)
+
+// Env is one isolated relutune deployment inside the test process.
+type Env struct {
+	Conn         config.Connections
+	Events       events.Config
+	StudiesQueue string
+	TrialsQueue  string
+	DBName       string
+}
+
+func skipUnlessServices(t *testing.T) {
+	t.Helper()
+	if os.Getenv("RELUTUNE_SKIP_INTEGRATION") == "1" {
+		t.Skip("RELUTUNE_SKIP_INTEGRATION=1: Temporal, NATS and Postgres are not available")
+	}
+}
+
+// Start brings up a controller and workers for one test and tears them
+// down (and drops the database and stream) when it ends.
+func Start(t *testing.T, workers int) *Env {
+	t.Helper()
+	skipUnlessServices(t)
+	tag := fmt.Sprintf("%d%04d", os.Getpid()%100000, rand.IntN(10000))
+	base := config.Env(config.EnvDatabaseURL, config.DefaultDatabaseURL)
+	cfg, err := pgx.ParseConfig(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbName := "relutune_it_" + tag
+	e := &Env{
+		Conn: config.Connections{
+			DatabaseURL:       strings.Replace(base, "/"+cfg.Database+"?", "/"+dbName+"?", 1),
+			NATSURL:           config.Env(config.EnvNATSURL, config.DefaultNATSURL),
+			TemporalAddress:   config.Env(config.EnvTemporalAddress, config.DefaultTemporalAddress),
+			TemporalNamespace: config.Env(config.EnvTemporalNamespace, config.DefaultTemporalNamespace),
+		},
+		Events:       events.Config{Stream: "RELUTUNE_IT_" + tag, Prefix: "tuneit" + tag},
+		StudiesQueue: "it-studies-" + tag,
+		TrialsQueue:  "it-trials-" + tag,
+		DBName:       dbName,
+	}
+	if !strings.Contains(e.Conn.DatabaseURL, dbName) {
+		t.Fatalf("cannot derive a test database URL from %s", base)
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	errs := make(chan error, workers+1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		errs <- controller.Run(ctx, controller.Config{
+			Connections: e.Conn, StudiesQueue: e.StudiesQueue, Events: e.Events, SinkDurable: "sink-" + tag,
+		}, log.With("process", "controller"))
+	}()
+	ckpt := t.TempDir()
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- service.RunWorker(ctx, service.WorkerConfig{
+				Connections: e.Conn, TrialsQueue: e.TrialsQueue, Events: e.Events,
+				Name: fmt.Sprintf("it-worker-%d", i), CheckpointDir: filepath.Join(ckpt, fmt.Sprint(i)),
+			}, log.With("process", "worker", "i", i))
+		}()
+	}
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("service: %v", err)
+			}
+		}
+		bg := context.Background()
+		if conn, err := pgx.Connect(bg, base); err == nil {
+			_, _ = conn.Exec(bg, "DROP DATABASE IF EXISTS "+pgx.Identifier{dbName}.Sanitize()+" WITH (FORCE)")
+			conn.Close(bg)
+		}
+		if nc, js, err := events.Connect(e.Conn.NATSURL, "it-cleanup"); err == nil {
+			_ = js.DeleteStream(bg, e.Events.Stream)
+			nc.Close()
+		}
+	})
+	// Wait until the controller has migrated the database.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		conn, err := pgx.Connect(context.Background(), e.Conn.DatabaseURL)
+		if err == nil {
+			var ok bool
+			qerr := conn.QueryRow(context.Background(), `SELECT EXISTS (SELECT FROM schema_migrations)`).Scan(&ok)
+			conn.Close(context.Background())
+			if qerr == nil && ok {
+				break
+			}
+		}
+		select {
+		case err := <-errs:
+			t.Fatalf("a service stopped while starting: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the controller did not migrate %s within 60s", dbName)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return e
+}
+
+// Tunectl runs a tunectl command line against the environment and returns
+// its exit code and output.
+func (e *Env) Tunectl(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	io := &cmdutil.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut}
+	full := append([]string{
+		"--database-url", e.Conn.DatabaseURL, "--nats-url", e.Conn.NATSURL,
+		"--temporal-address", e.Conn.TemporalAddress, "--temporal-namespace", e.Conn.TemporalNamespace,
+		"--studies-queue", e.StudiesQueue, "--trials-queue", e.TrialsQueue,
+	}, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	code = root.ExecuteWith(ctx, io, full, func(f *cmdutil.Factory) { f.Events = e.Events })
+	return code, out.String(), errOut.String()
+}
+
+// DB opens a connection to the test database.
+func (e *Env) DB(t *testing.T) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), e.Conn.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}

@@ -1,0 +1,94 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/relutune/relutune/internal/config"
+	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/trainer"
+	"github.com/relutune/relutune/workflows"
+)
+
+// WorkerConfig configures a training worker.
+type WorkerConfig struct {
+	config.Connections
+	TrialsQueue   string        // default workflows.TrialsQueue
+	Events        events.Config // stream and subject prefix
+	Name          string        // worker name in metrics and trial rows
+	Concurrency   int           // trials trained at once; default 1
+	CheckpointDir string        // empty disables checkpoints
+	HTTPAddr      string        // /healthz; empty disables
+}
+
+// RunWorker trains trials from the trials task queue until ctx is done.
+func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
+	if cfg.TrialsQueue == "" {
+		cfg.TrialsQueue = workflows.TrialsQueue
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 1
+	}
+	h := &Health{}
+	if err := ServeHealth(ctx, cfg.HTTPAddr, h, log); err != nil {
+		return err
+	}
+	nc, js, err := events.Connect(cfg.NATSURL, "relutune-worker-"+cfg.Name)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if _, err := events.EnsureStream(ctx, js, cfg.Events); err != nil {
+		return err
+	}
+	tc, err := DialTemporal(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	w := worker.New(tc, cfg.TrialsQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize: cfg.Concurrency,
+		Identity:                           cfg.Name,
+	})
+	w.RegisterActivityWithOptions(&workflows.WorkerActivities{
+		Publisher:     events.NewPublisher(js, cfg.Events),
+		Pruner:        studyPruner{tc},
+		Datasets:      trainer.LoadDataset,
+		CheckpointDir: cfg.CheckpointDir,
+		Worker:        cfg.Name,
+		Log:           log,
+	}, activity.RegisterOptions{})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start Temporal worker on %s: %w", cfg.TrialsQueue, err)
+	}
+	defer w.Stop()
+	h.SetReady()
+	log.Info("worker running", "name", cfg.Name, "task_queue", cfg.TrialsQueue, "concurrency", cfg.Concurrency)
+	<-ctx.Done()
+	return nil
+}
+
+// studyPruner asks the study's workflow through its report update.
+type studyPruner struct{ c client.Client }
+
+func (p studyPruner) Continue(ctx context.Context, study string, trial, epoch int, value float64) (bool, error) {
+	h, err := p.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflows.StudyWorkflowID(study),
+		UpdateName:   workflows.UpdateReport,
+		Args:         []any{workflows.RungReport{Trial: trial, Epoch: epoch, Value: value}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return false, err
+	}
+	var d workflows.RungDecision
+	if err := h.Get(ctx, &d); err != nil {
+		return false, err
+	}
+	return d.Continue, nil
+}

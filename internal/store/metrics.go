@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+var metricColumns = []string{"trial_id", "epoch", "attempt", "train_loss", "val_loss", "val_accuracy",
+	"dead_fraction", "saturation", "grad_norm", "samples_per_sec", "lr", "layers", "worker"}
+
+// WriteMetrics stores a batch of metric rows in one transaction: COPY into a
+// session-local staging table, then one INSERT .. ON CONFLICT into
+// trial_metrics. It is idempotent: a row already stored for (trial, epoch)
+// is replaced only by a newer attempt, so redelivered or late messages from
+// a superseded attempt change nothing. Rows for trials that do not exist are
+// dropped. It also advances each trial's progress (running, epochs_done),
+// never touching a trial that is already final. It returns how many metric
+// rows were inserted or replaced.
+func (s *Store) WriteMetrics(ctx context.Context, rows []MetricRow) (int64, error) {
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	var n int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS metrics_staging
+			(LIKE trial_metrics INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
+			return err
+		}
+		src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			r := rows[i]
+			layers := r.Layers
+			if layers == nil {
+				layers = []byte("[]")
+			}
+			var worker *string
+			if r.Worker != "" {
+				worker = &r.Worker
+			}
+			return []any{r.TrialID, r.Epoch, r.Attempt, r.TrainLoss, r.ValLoss, r.ValAccuracy,
+				r.DeadFraction, r.Saturation, r.GradNorm, r.SamplesPerSec, r.LR, string(layers), worker}, nil
+		})
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"metrics_staging"}, metricColumns, src); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO trial_metrics AS m (trial_id, epoch, attempt, train_loss, val_loss, val_accuracy,
+				dead_fraction, saturation, grad_norm, samples_per_sec, lr, layers, worker)
+			SELECT DISTINCT ON (s.trial_id, s.epoch) s.trial_id, s.epoch, s.attempt, s.train_loss, s.val_loss, s.val_accuracy,
+				s.dead_fraction, s.saturation, s.grad_norm, s.samples_per_sec, s.lr, s.layers, s.worker
+			FROM metrics_staging s
+			WHERE EXISTS (SELECT FROM trials t WHERE t.id = s.trial_id)
+			ORDER BY s.trial_id, s.epoch, s.attempt DESC
+			ON CONFLICT (trial_id, epoch) DO UPDATE SET
+				attempt = excluded.attempt, train_loss = excluded.train_loss, val_loss = excluded.val_loss,
+				val_accuracy = excluded.val_accuracy, dead_fraction = excluded.dead_fraction,
+				saturation = excluded.saturation, grad_norm = excluded.grad_norm,
+				samples_per_sec = excluded.samples_per_sec, lr = excluded.lr, layers = excluded.layers,
+				worker = excluded.worker, recorded_at = now()
+			WHERE m.attempt < excluded.attempt`)
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+		_, err = tx.Exec(ctx, `UPDATE trials t SET
+				status = 'running',
+				epochs_done = greatest(t.epochs_done, p.epoch),
+				attempt = greatest(t.attempt, p.attempt),
+				worker = coalesce(p.worker, t.worker),
+				started_at = coalesce(t.started_at, now())
+			FROM (SELECT DISTINCT ON (trial_id) trial_id, attempt, epoch, worker
+			      FROM metrics_staging ORDER BY trial_id, attempt DESC, epoch DESC) p
+			WHERE t.id = p.trial_id AND t.status IN ('pending', 'running') AND t.attempt <= p.attempt`)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: write %d metric rows: %w", len(rows), err)
+	}
+	return n, nil
+}

@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// RankedTrial is a row of the trial_ranking view.
+type RankedTrial struct {
+	Rank       int             `json:"rank"`
+	Trial      int             `json:"trial"`
+	Activation *string         `json:"activation"`
+	Params     json.RawMessage `json:"params"`
+	Replicate  int             `json:"replicate"`
+	Seed       int64           `json:"seed"`
+	Objective  float64         `json:"objective"`
+	Metric     string          `json:"metric"`
+	EpochsDone int             `json:"epochs_done"`
+}
+
+// Top returns the best limit completed trials of a study (all when limit <= 0).
+func (s *Store) Top(ctx context.Context, study string, limit int) ([]RankedTrial, error) {
+	if limit <= 0 {
+		limit = 1 << 30
+	}
+	rows, err := s.pool.Query(ctx, `SELECT rank, trial, activation, params, replicate, seed, objective, metric, epochs_done
+		FROM trial_ranking WHERE study = $1 ORDER BY rank, trial LIMIT $2`, study, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: top: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (RankedTrial, error) {
+		var t RankedTrial
+		var params []byte
+		err := r.Scan(&t.Rank, &t.Trial, &t.Activation, &params, &t.Replicate, &t.Seed, &t.Objective, &t.Metric, &t.EpochsDone)
+		t.Params = params
+		return t, err
+	})
+}
+
+// ActivationStats is a row of the activation_summary view.
+type ActivationStats struct {
+	Activation *string  `json:"activation"`
+	N          int      `json:"n"`
+	Mean       *float64 `json:"mean"`
+	Stddev     *float64 `json:"stddev"`
+	CI95Low    *float64 `json:"ci95_low"`
+	CI95High   *float64 `json:"ci95_high"`
+	Best       *float64 `json:"best"`
+	Diverged   int      `json:"diverged"`
+	Pruned     int      `json:"pruned"`
+	Trials     int      `json:"trials"`
+}
+
+// ActivationSummary returns the activation_summary rows of a study.
+func (s *Store) ActivationSummary(ctx context.Context, study string) ([]ActivationStats, error) {
+	rows, err := s.pool.Query(ctx, `SELECT activation, n, mean, stddev, ci95_low, ci95_high, best, diverged, pruned, trials
+		FROM activation_summary WHERE study = $1`, study)
+	if err != nil {
+		return nil, fmt.Errorf("store: activation summary: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ActivationStats, error) {
+		var a ActivationStats
+		err := r.Scan(&a.Activation, &a.N, &a.Mean, &a.Stddev, &a.CI95Low, &a.CI95High, &a.Best, &a.Diverged, &a.Pruned, &a.Trials)
+		return a, err
+	})
+}
+
+// StatusCounts returns the number of trials per status for a study.
+func (s *Store) StatusCounts(ctx context.Context, studyID int64) (map[string]int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT status, count(*) FROM trials WHERE study_id = $1 GROUP BY status`, studyID)
+	if err != nil {
+		return nil, fmt.Errorf("store: status counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
+
+// SeedMean is a row of the activation_seed_means view.
+type SeedMean struct {
+	Activation string  `json:"activation"`
+	Seed       int64   `json:"seed"`
+	N          int     `json:"n"`
+	Mean       float64 `json:"mean"`
+}
+
+// ActivationSeedMeans returns, per activation and replicate seed, the mean
+// objective of a study's complete trials.
+func (s *Store) ActivationSeedMeans(ctx context.Context, study string) ([]SeedMean, error) {
+	rows, err := s.pool.Query(ctx, `SELECT coalesce(activation, ''), seed, n, mean FROM activation_seed_means WHERE study = $1`, study)
+	if err != nil {
+		return nil, fmt.Errorf("store: activation seed means: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[SeedMean])
+}

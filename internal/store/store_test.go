@@ -1,0 +1,220 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"testing"
+
+	"github.com/relutune/relutune/internal/store"
+	"github.com/relutune/relutune/internal/testdb"
+)
+
+func ptr(f float64) *float64 { return &f }
+
+func seed(t *testing.T, st *store.Store, direction string, objectives ...float64) (store.Study, []store.Trial) {
+	t.Helper()
+	ctx := context.Background()
+	s, created, err := st.CreateStudy(ctx, store.NewStudy{Name: "s", Spec: []byte(`{}`), SpecHash: "h1", Metric: "val_accuracy", Direction: direction})
+	if err != nil || !created {
+		t.Fatalf("create: %v %v", created, err)
+	}
+	var news []store.NewTrial
+	for i := range objectives {
+		news = append(news, store.NewTrial{Number: i, ConfigHash: "c", Params: []byte(`{"activation":"relu"}`), Seed: 1})
+	}
+	trials, err := st.InsertTrials(ctx, s.ID, news)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range objectives {
+		status := "complete"
+		var obj *float64
+		if math.IsNaN(o) {
+			status = "diverged"
+		} else {
+			obj = ptr(o)
+		}
+		if _, err := st.RecordOutcome(ctx, store.Outcome{TrialID: trials[i].ID, Attempt: 1, Status: status, Objective: obj, EpochsDone: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, trials
+}
+
+func TestCreateStudyIdempotentAndConflict(t *testing.T) {
+	st, _ := testdb.New(t)
+	ctx := context.Background()
+	n := store.NewStudy{Name: "a", Spec: []byte(`{"x":1}`), SpecHash: "h1", Metric: "val_loss", Direction: "minimize"}
+	s1, created, err := st.CreateStudy(ctx, n)
+	if err != nil || !created {
+		t.Fatalf("first create: %v %v", created, err)
+	}
+	s2, created, err := st.CreateStudy(ctx, n)
+	if err != nil || created || s2.ID != s1.ID {
+		t.Fatalf("second create: created=%v id=%d err=%v; want the same study", created, s2.ID, err)
+	}
+	n.SpecHash, n.Spec = "h2", []byte(`{"x":2}`)
+	_, _, err = st.CreateStudy(ctx, n)
+	if !errors.Is(err, store.ErrSpecConflict) {
+		t.Fatalf("got %v, want ErrSpecConflict", err)
+	}
+	got, _ := st.StudyByName(ctx, "a")
+	if got.SpecHash != "h1" || string(got.Spec) != `{"x": 1}` {
+		t.Fatalf("stored study changed: %+v %s", got, got.Spec)
+	}
+}
+
+func TestMigrateConcurrentOnce(t *testing.T) {
+	st, url := testdb.New(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := store.Open(ctx, url)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer s.Close()
+			applied, err := s.Migrate(ctx)
+			if err == nil && len(applied) != 0 {
+				err = errors.New("a migration was applied twice")
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n < 1 {
+		t.Fatalf("schema_migrations rows %d (%v)", n, err)
+	}
+}
+
+func TestRankingBestFirstWithoutDiverged(t *testing.T) {
+	for _, tc := range []struct {
+		direction string
+		want      []int // trial numbers, best first
+	}{
+		{"maximize", []int{1, 3, 0}},
+		{"minimize", []int{0, 3, 1}},
+	} {
+		t.Run(tc.direction, func(t *testing.T) {
+			st, _ := testdb.New(t)
+			seed(t, st, tc.direction, 0.2, 0.9, math.NaN(), 0.5)
+			top, err := st.Top(context.Background(), "s", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for _, r := range top {
+				got = append(got, r.Trial)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %v, want %v (the diverged trial never ranks)", got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] || top[i].Rank != i+1 {
+					t.Fatalf("got %v, want %v", got, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestNaNObjectiveRejected(t *testing.T) {
+	st, _ := testdb.New(t)
+	_, trials := seed(t, st, "maximize", 0.1)
+	_ = trials
+	ctx := context.Background()
+	s, _ := st.StudyByName(ctx, "s")
+	more, err := st.InsertTrials(ctx, s.ID, []store.NewTrial{{Number: 5, ConfigHash: "d", Params: []byte(`{}`), Seed: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.RecordOutcome(ctx, store.Outcome{TrialID: more[0].ID, Attempt: 1, Status: "complete", Objective: ptr(math.NaN())})
+	if err == nil {
+		t.Fatal("a NaN objective was stored")
+	}
+}
+
+func TestRecordOutcomeFencedByAttemptAndFinal(t *testing.T) {
+	st, _ := testdb.New(t)
+	ctx := context.Background()
+	s, _, _ := st.CreateStudy(ctx, store.NewStudy{Name: "s", Spec: []byte(`{}`), SpecHash: "h", Metric: "m", Direction: "maximize"})
+	tr, _ := st.InsertTrials(ctx, s.ID, []store.NewTrial{{Number: 0, ConfigHash: "c", Params: []byte(`{}`), Seed: 1}})
+	id := tr[0].ID
+	// Attempt 2 has reported progress through the sink.
+	if _, err := st.WriteMetrics(ctx, []store.MetricRow{{TrialID: id, Epoch: 1, Attempt: 2, ValAccuracy: ptr(0.5)}}); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := st.RecordOutcome(ctx, store.Outcome{TrialID: id, Attempt: 1, Status: "failed", Error: "late"}); err != nil || changed {
+		t.Fatalf("attempt 1 after attempt 2: changed=%v err=%v; want no change", changed, err)
+	}
+	if changed, err := st.RecordOutcome(ctx, store.Outcome{TrialID: id, Attempt: 2, Status: "complete", Objective: ptr(0.7), EpochsDone: 3}); err != nil || !changed {
+		t.Fatalf("attempt 2: changed=%v err=%v", changed, err)
+	}
+	if changed, _ := st.RecordOutcome(ctx, store.Outcome{TrialID: id, Attempt: 3, Status: "failed"}); changed {
+		t.Fatal("a final trial was overwritten")
+	}
+	// A late metric does not reopen a final trial.
+	if _, err := st.WriteMetrics(ctx, []store.MetricRow{{TrialID: id, Epoch: 4, Attempt: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := st.Trials(ctx, s.ID)
+	if ts[0].Status != "complete" || *ts[0].Objective != 0.7 || ts[0].EpochsDone != 3 {
+		t.Fatalf("trial %+v, want complete 0.7 after 3 epochs", ts[0])
+	}
+}
+
+func TestWriteMetricsIdempotentNewerAttemptWins(t *testing.T) {
+	st, _ := testdb.New(t)
+	ctx := context.Background()
+	s, _, _ := st.CreateStudy(ctx, store.NewStudy{Name: "s", Spec: []byte(`{}`), SpecHash: "h", Metric: "m", Direction: "maximize"})
+	tr, _ := st.InsertTrials(ctx, s.ID, []store.NewTrial{{Number: 0, ConfigHash: "c", Params: []byte(`{}`), Seed: 1}})
+	id := tr[0].ID
+	rows := []store.MetricRow{
+		{TrialID: id, Epoch: 1, Attempt: 1, ValAccuracy: ptr(0.1)},
+		{TrialID: id, Epoch: 2, Attempt: 1, ValAccuracy: ptr(0.2)},
+		{TrialID: id, Epoch: 2, Attempt: 1, ValAccuracy: ptr(0.2)}, // duplicate in one batch
+		{TrialID: 999999, Epoch: 1, Attempt: 1},                    // unknown trial: dropped
+	}
+	if _, err := st.WriteMetrics(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.WriteMetrics(ctx, rows); err != nil { // redelivery
+		t.Fatal(err)
+	}
+	// Attempt 2 rewrites epoch 2; a late attempt-1 row must not win back.
+	if _, err := st.WriteMetrics(ctx, []store.MetricRow{{TrialID: id, Epoch: 2, Attempt: 2, ValAccuracy: ptr(0.25)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.WriteMetrics(ctx, []store.MetricRow{{TrialID: id, Epoch: 2, Attempt: 1, ValAccuracy: ptr(0.2)}}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var acc float64
+	var attempt int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM trial_metrics`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d metric rows (%v), want 2", n, err)
+	}
+	if err := st.Pool().QueryRow(ctx, `SELECT val_accuracy, attempt FROM trial_metrics WHERE epoch = 2`).Scan(&acc, &attempt); err != nil {
+		t.Fatal(err)
+	}
+	if acc != 0.25 || attempt != 2 {
+		t.Fatalf("epoch 2: accuracy %v from attempt %d, want 0.25 from attempt 2", acc, attempt)
+	}
+	ts, _ := st.Trials(ctx, s.ID)
+	if ts[0].Status != "running" || ts[0].EpochsDone != 2 || ts[0].Attempt != 2 {
+		t.Fatalf("trial progress %+v, want running, 2 epochs, attempt 2", ts[0])
+	}
+}

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+const trialColumns = `id, study_id, number, config_hash, params, replicate, seed, status, objective, epochs_done, attempt, error, worker, started_at, finished_at`
+
+func scanTrial(r pgx.CollectableRow) (Trial, error) {
+	var t Trial
+	err := r.Scan(&t.ID, &t.StudyID, &t.Number, &t.ConfigHash, &t.Params, &t.Replicate, &t.Seed, &t.Status,
+		&t.Objective, &t.EpochsDone, &t.Attempt, &t.Error, &t.Worker, &t.StartedAt, &t.FinishedAt)
+	return t, err
+}
+
+// InsertTrials stores trials as pending and returns the stored rows for
+// their numbers. A number that already exists keeps its stored row, so a
+// retried insert returns what the first one wrote.
+func (s *Store) InsertTrials(ctx context.Context, studyID int64, ts []NewTrial) ([]Trial, error) {
+	var out []Trial
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		numbers := make([]int32, len(ts))
+		batch := &pgx.Batch{}
+		for i, t := range ts {
+			numbers[i] = int32(t.Number)
+			batch.Queue(`INSERT INTO trials (study_id, number, config_hash, params, replicate, seed)
+				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (study_id, number) DO NOTHING`,
+				studyID, t.Number, t.ConfigHash, t.Params, t.Replicate, t.Seed)
+		}
+		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT `+trialColumns+` FROM trials WHERE study_id = $1 AND number = ANY($2) ORDER BY number`, studyID, numbers)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, scanTrial)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: insert trials: %w", err)
+	}
+	return out, nil
+}
+
+// Trials returns every trial of a study in number order.
+func (s *Store) Trials(ctx context.Context, studyID int64) ([]Trial, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+trialColumns+` FROM trials WHERE study_id = $1 ORDER BY number`, studyID)
+	if err != nil {
+		return nil, fmt.Errorf("store: trials: %w", err)
+	}
+	ts, err := pgx.CollectRows(rows, scanTrial)
+	if err != nil {
+		return nil, fmt.Errorf("store: trials: %w", err)
+	}
+	return ts, nil
+}
+
+// RecordOutcome writes a trial's final status. Only a trial that is not
+// already final is updated, and only by an attempt at least as new as the
+// last one seen: a late write from a superseded attempt cannot win. It
+// reports whether the row changed.
+func (s *Store) RecordOutcome(ctx context.Context, o Outcome) (bool, error) {
+	var errText, worker *string
+	if o.Error != "" {
+		errText = &o.Error
+	}
+	if o.Worker != "" {
+		worker = &o.Worker
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE trials SET
+			status = $3, objective = $4, epochs_done = greatest(epochs_done, $5), attempt = $2,
+			error = $6, worker = coalesce($7, worker),
+			started_at = coalesce(started_at, now()), finished_at = now()
+		WHERE id = $1 AND attempt <= $2 AND status IN ('pending', 'running')`,
+		o.TrialID, o.Attempt, o.Status, o.Objective, o.EpochsDone, errText, worker)
+	if err != nil {
+		return false, fmt.Errorf("store: record trial %d: %w", o.TrialID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}

@@ -1,0 +1,300 @@
+// Package spec parses and validates study specifications (YAML or JSON) and
+// turns a suggested configuration into a trainer configuration.
+//
+// A spec that passes Parse is safe to start: every field has been checked and
+// defaults have been filled in, so the stored form (Canonical) is complete.
+package spec
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/relutune/relutune/search"
+	"github.com/relutune/relutune/trainer"
+)
+
+// ErrInvalid is wrapped by every validation error.
+var ErrInvalid = errors.New("spec: invalid")
+
+// Spec is a study specification. Field names follow the YAML format in the
+// README; JSON uses the same names.
+type Spec struct {
+	Name      string               `yaml:"name" json:"name"`
+	Dataset   string               `yaml:"dataset" json:"dataset"`
+	Model     Model                `yaml:"model" json:"model"`
+	Objective Objective            `yaml:"objective" json:"objective"`
+	Space     map[string]ParamSpec `yaml:"space" json:"space"`
+	Search    Search               `yaml:"search" json:"search"`
+	Schedule  Schedule             `yaml:"schedule" json:"schedule"`
+	Optimizer Optimizer            `yaml:"optimizer" json:"optimizer"`
+}
+
+// Model describes the network trained by every trial.
+type Model struct {
+	Kind   string `yaml:"kind" json:"kind"`
+	Hidden []int  `yaml:"hidden" json:"hidden"`
+}
+
+// Objective names the metric the search optimises.
+type Objective struct {
+	Metric    string           `yaml:"metric" json:"metric"`
+	Direction search.Direction `yaml:"direction" json:"direction"`
+}
+
+// ParamSpec is one entry of the space: exactly one of the distributions,
+// and optionally a condition.
+type ParamSpec struct {
+	Choice     []any          `yaml:"choice,omitempty" json:"choice,omitempty"`
+	Uniform    []float64      `yaml:"uniform,omitempty" json:"uniform,omitempty"`
+	LogUniform []float64      `yaml:"log_uniform,omitempty" json:"log_uniform,omitempty"`
+	IntUniform []float64      `yaml:"int_uniform,omitempty" json:"int_uniform,omitempty"`
+	When       map[string]any `yaml:"when,omitempty" json:"when,omitempty"`
+}
+
+// Search configures the sampler and the budget.
+type Search struct {
+	Algorithm       string `yaml:"algorithm" json:"algorithm"`
+	MaxTrials       int    `yaml:"max_trials" json:"max_trials"`
+	MaxFailedTrials int    `yaml:"max_failed_trials" json:"max_failed_trials"`
+	Parallelism     int    `yaml:"parallelism" json:"parallelism"`
+	Seed            uint64 `yaml:"seed" json:"seed"`
+	Replicates      int    `yaml:"replicates" json:"replicates"`
+	GridPoints      int    `yaml:"grid_points" json:"grid_points"`
+	// Deadline bounds the study's wall time, as a Go duration ("2h"); empty means none.
+	Deadline string `yaml:"deadline" json:"deadline,omitempty"`
+}
+
+// Schedule configures early stopping and the epoch budget of a trial.
+type Schedule struct {
+	Kind      string `yaml:"kind" json:"kind"`
+	MinEpochs int    `yaml:"min_epochs" json:"min_epochs"`
+	MaxEpochs int    `yaml:"max_epochs" json:"max_epochs"`
+	Reduction int    `yaml:"reduction" json:"reduction"`
+	// MinTrials and WarmupEpochs tune the median rule (defaults 5 and 0).
+	MinTrials    int `yaml:"min_trials" json:"min_trials,omitempty"`
+	WarmupEpochs int `yaml:"warmup_epochs" json:"warmup_epochs,omitempty"`
+	// Patience stops a trial whose validation loss has not improved for
+	// this many epochs (0: off).
+	Patience int `yaml:"patience" json:"patience,omitempty"`
+}
+
+// SchedulerSpec returns the early-stopping scheduler's settings.
+func (s *Spec) SchedulerSpec() search.SchedulerSpec {
+	return search.SchedulerSpec{
+		Kind: s.Schedule.Kind, MinEpochs: s.Schedule.MinEpochs, MaxEpochs: s.Schedule.MaxEpochs,
+		Reduction: s.Schedule.Reduction, MinTrials: s.Schedule.MinTrials, WarmupEpochs: s.Schedule.WarmupEpochs,
+	}
+}
+
+// Optimizer configures the optimizer fields that the space does not search.
+type Optimizer struct {
+	Kind        string  `yaml:"kind" json:"kind"`
+	Momentum    float64 `yaml:"momentum" json:"momentum,omitempty"`
+	Nesterov    bool    `yaml:"nesterov" json:"nesterov,omitempty"`
+	WeightDecay float64 `yaml:"weight_decay" json:"weight_decay,omitempty"`
+	ClipNorm    float64 `yaml:"clip_norm" json:"clip_norm,omitempty"`
+}
+
+// Limits enforced by Validate.
+const (
+	MaxTrials      = 100000
+	MaxParallelism = 1024
+	MaxReplicates  = 100
+	MaxEpochs      = 1000
+	MaxHiddenUnits = 8192
+	MaxHidden      = 16
+)
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// Parse decodes a YAML or JSON spec, fills in defaults and validates it.
+func Parse(data []byte) (*Spec, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, fmt.Errorf("%w: the file holds more than one document", ErrInvalid)
+	}
+	var s Spec
+	if err := decodeStrict(&doc, &s); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.TrimPrefix(err.Error(), "spec: "))
+	}
+	s.applyDefaults()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+func (s *Spec) applyDefaults() {
+	if s.Model.Kind == "" {
+		s.Model.Kind = "mlp"
+	}
+	if s.Objective.Metric == "" {
+		s.Objective.Metric = "val_accuracy"
+	}
+	if s.Objective.Direction == "" {
+		s.Objective.Direction = search.Maximize
+		if strings.HasSuffix(s.Objective.Metric, "loss") {
+			s.Objective.Direction = search.Minimize
+		}
+	}
+	if s.Search.Algorithm == "" {
+		s.Search.Algorithm = "random"
+	}
+	if s.Search.Parallelism == 0 {
+		s.Search.Parallelism = 1
+	}
+	if s.Search.Replicates == 0 {
+		s.Search.Replicates = 1
+	}
+	if s.Schedule.Kind == "" {
+		s.Schedule.Kind = "none"
+	}
+	if s.Schedule.MinEpochs == 0 {
+		s.Schedule.MinEpochs = 1
+	}
+	if s.Schedule.Reduction == 0 {
+		s.Schedule.Reduction = 3
+	}
+	if s.Optimizer.Kind == "" {
+		s.Optimizer.Kind = "adam"
+	}
+}
+
+func invalid(field string, value any, allowed string) error {
+	if s, ok := value.(string); ok && s == "" {
+		return fmt.Errorf("%w: %s: %s", ErrInvalid, field, allowed)
+	}
+	return fmt.Errorf("%w: %s: %v %s", ErrInvalid, field, value, allowed)
+}
+
+// Validate checks every field. Parse calls it after filling in defaults.
+func (s *Spec) Validate() error {
+	if !nameRE.MatchString(s.Name) {
+		return invalid("name", fmt.Sprintf("%q", s.Name), "must match ^[a-z0-9][a-z0-9-]{0,62}$ (lower-case letters, digits and '-'; it becomes part of workflow ids and NATS subjects)")
+	}
+	if err := validateDataset(s.Dataset); err != nil {
+		return invalid("dataset", fmt.Sprintf("%q", s.Dataset), err.Error())
+	}
+	if s.Model.Kind != "mlp" {
+		return invalid("model.kind", fmt.Sprintf("%q", s.Model.Kind), "is not supported (allowed: mlp)")
+	}
+	if len(s.Model.Hidden) == 0 || len(s.Model.Hidden) > MaxHidden {
+		return invalid("model.hidden", s.Model.Hidden, fmt.Sprintf("must list 1 to %d layer sizes", MaxHidden))
+	}
+	for i, h := range s.Model.Hidden {
+		if h < 1 || h > MaxHiddenUnits {
+			return invalid(fmt.Sprintf("model.hidden[%d]", i), h, fmt.Sprintf("must be in [1, %d]", MaxHiddenUnits))
+		}
+	}
+	switch s.Objective.Metric {
+	case "val_accuracy", "val_loss", "train_loss":
+	default:
+		return invalid("objective.metric", fmt.Sprintf("%q", s.Objective.Metric), "is not a metric (allowed: val_accuracy, val_loss, train_loss)")
+	}
+	if s.Objective.Direction != search.Maximize && s.Objective.Direction != search.Minimize {
+		return invalid("objective.direction", fmt.Sprintf("%q", s.Objective.Direction), "must be maximize or minimize")
+	}
+	if _, err := s.SearchSpace(); err != nil {
+		return err
+	}
+	if _, err := search.NewSampler(s.Search.Algorithm, search.SamplerOptions{}); err != nil {
+		return invalid("search.algorithm", fmt.Sprintf("%q", s.Search.Algorithm), fmt.Sprintf("is not an algorithm (allowed: %s)", strings.Join(search.Algorithms(), ", ")))
+	}
+	if s.Search.MaxTrials < 1 || s.Search.MaxTrials > MaxTrials {
+		return invalid("search.max_trials", s.Search.MaxTrials, fmt.Sprintf("must be in [1, %d]", MaxTrials))
+	}
+	if s.Search.MaxFailedTrials < 0 {
+		return invalid("search.max_failed_trials", s.Search.MaxFailedTrials, "must be >= 0 (0 means no limit)")
+	}
+	if s.Search.Parallelism < 1 || s.Search.Parallelism > MaxParallelism {
+		return invalid("search.parallelism", s.Search.Parallelism, fmt.Sprintf("must be in [1, %d]", MaxParallelism))
+	}
+	if s.Search.Replicates < 1 || s.Search.Replicates > MaxReplicates {
+		return invalid("search.replicates", s.Search.Replicates, fmt.Sprintf("must be in [1, %d]", MaxReplicates))
+	}
+	if s.Search.Seed > math.MaxInt64 {
+		return invalid("search.seed", s.Search.Seed, "must be in [0, 9223372036854775807]")
+	}
+	if s.Search.GridPoints < 0 || s.Search.GridPoints > 100 {
+		return invalid("search.grid_points", s.Search.GridPoints, "must be in [0, 100] (0 means 3)")
+	}
+	if _, err := s.DeadlineDuration(); err != nil {
+		return invalid("search.deadline", fmt.Sprintf("%q", s.Search.Deadline), "must be a positive Go duration such as 90m or 2h")
+	}
+	switch s.Schedule.Kind {
+	case "none", "asha", "median":
+	default:
+		return invalid("schedule.kind", fmt.Sprintf("%q", s.Schedule.Kind), "is not a scheduler (allowed: none, asha, median)")
+	}
+	if s.Schedule.MaxEpochs < 1 || s.Schedule.MaxEpochs > MaxEpochs {
+		return invalid("schedule.max_epochs", s.Schedule.MaxEpochs, fmt.Sprintf("must be in [1, %d]", MaxEpochs))
+	}
+	if s.Schedule.MinEpochs < 1 || s.Schedule.MinEpochs > s.Schedule.MaxEpochs {
+		return invalid("schedule.min_epochs", s.Schedule.MinEpochs, fmt.Sprintf("must be in [1, max_epochs=%d]", s.Schedule.MaxEpochs))
+	}
+	if s.Schedule.Reduction < 2 || s.Schedule.Reduction > 100 {
+		return invalid("schedule.reduction", s.Schedule.Reduction, "must be in [2, 100]")
+	}
+	if s.Schedule.MinTrials < 0 || s.Schedule.WarmupEpochs < 0 || s.Schedule.Patience < 0 {
+		return invalid("schedule", fmt.Sprintf("min_trials %d, warmup_epochs %d, patience %d", s.Schedule.MinTrials, s.Schedule.WarmupEpochs, s.Schedule.Patience), "must all be >= 0")
+	}
+	if _, err := search.NewScheduler(s.SchedulerSpec()); err != nil {
+		return fmt.Errorf("%w: schedule: %v", ErrInvalid, err)
+	}
+	if _, err := trainer.ParseOptimizer(s.Optimizer.Kind); err != nil {
+		return invalid("optimizer.kind", fmt.Sprintf("%q", s.Optimizer.Kind), "is not an optimizer: "+err.Error())
+	}
+	if s.Optimizer.Momentum < 0 || s.Optimizer.Momentum >= 1 {
+		return invalid("optimizer.momentum", s.Optimizer.Momentum, "must be in [0, 1)")
+	}
+	if s.Optimizer.WeightDecay < 0 || s.Optimizer.WeightDecay > 1 {
+		return invalid("optimizer.weight_decay", s.Optimizer.WeightDecay, "must be in [0, 1]")
+	}
+	if s.Optimizer.ClipNorm < 0 {
+		return invalid("optimizer.clip_norm", s.Optimizer.ClipNorm, "must be >= 0 (0 means no clipping)")
+	}
+	// Every configuration of the space must give a valid trainer config; the
+	// bounds above make this true, and checking one point catches the rest.
+	return nil
+}
+
+// Canonical returns the spec's stored form: JSON with defaults filled in.
+func (s *Spec) Canonical() []byte {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(fmt.Sprintf("spec: encoding a validated spec: %v", err))
+	}
+	return b
+}
+
+// Hash identifies the spec: submitting a spec with the same name and hash
+// again is a no-op; the same name with another hash is an error.
+func (s *Spec) Hash() string {
+	sum := sha256.Sum256(s.Canonical())
+	return hex.EncodeToString(sum[:16])
+}
+
+// Keys returns the names of the space's parameters, sorted.
+func (s *Spec) Keys() []string {
+	keys := make([]string, 0, len(s.Space))
+	for k := range s.Space {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

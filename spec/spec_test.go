@@ -1,0 +1,136 @@
+package spec
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/relutune/relutune/search"
+	"github.com/relutune/relutune/trainer"
+)
+
+func TestParseExamples(t *testing.T) {
+	for _, f := range []string{"../examples/quickstart.yaml", "../examples/relu-variants-mnist.yaml"} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := Parse(data)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if _, err := s.SearchSpace(); err != nil {
+			t.Fatalf("%s: space: %v", f, err)
+		}
+	}
+}
+
+const valid = `name: s1
+dataset: spirals
+model: {kind: mlp, hidden: [8]}
+space:
+  activation: {choice: [relu, leaky_relu]}
+  negative_slope: {log_uniform: [0.01, 0.3], when: {activation: leaky_relu}}
+  learning_rate: {log_uniform: [1.0e-3, 1.0e-1]}
+search: {max_trials: 4}
+schedule: {max_epochs: 3}
+`
+
+func TestParseDefaultsAndJSON(t *testing.T) {
+	s, err := Parse([]byte(valid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Objective.Metric != "val_accuracy" || s.Objective.Direction != "maximize" || s.Search.Algorithm != "random" ||
+		s.Search.Parallelism != 1 || s.Search.Replicates != 1 || s.Optimizer.Kind != "adam" || s.Schedule.Kind != "none" {
+		t.Fatalf("defaults not applied: %+v", s)
+	}
+	// The canonical JSON form parses back to the same spec.
+	s2, err := Parse(s.Canonical())
+	if err != nil {
+		t.Fatalf("canonical form does not parse: %v\n%s", err, s.Canonical())
+	}
+	if s.Hash() != s2.Hash() {
+		t.Fatalf("hash changed across a JSON round trip")
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	cases := []struct {
+		name, yaml, want string
+	}{
+		{"unknown top-level field", valid + "extra: 1\n", "extra (line 10): unknown field (allowed: dataset, model, name, objective, optimizer, schedule, search, space)"},
+		{"unknown nested field", strings.Replace(valid, "hidden: [8]", "hidden: [8], depth: 2", 1), "model.depth (line 3): unknown field (allowed: hidden, kind)"},
+		{"bad name", strings.Replace(valid, "name: s1", "name: Bad.Name", 1), `name: "Bad.Name" must match`},
+		{"log low zero", strings.Replace(valid, "[1.0e-3, 1.0e-1]", "[0, 1.0e-1]", 1), "space.learning_rate.log_uniform: 0 must be in (0, 10]"},
+		{"low above high", strings.Replace(valid, "[1.0e-3, 1.0e-1]", "[0.5, 1.0e-1]", 1), "space.learning_rate.log_uniform: [0.5, 0.1] must have low <= high"},
+		{"unknown activation", strings.Replace(valid, "[relu, leaky_relu]", "[relu, leaky_relu, mish]", 1), "space.activation.choice[2]: mish is not allowed (allowed: relu"},
+		{"unknown parameter", strings.Replace(valid, "space:\n", "space:\n  dropout: {uniform: [0, 1]}\n", 1), "space.dropout: is not a parameter (allowed: activation, batch_size"},
+		{"parallelism", strings.Replace(valid, "{max_trials: 4}", "{max_trials: 4, parallelism: -1}", 1), "search.parallelism: -1 must be in [1, 1024]"},
+		{"max trials", strings.Replace(valid, "{max_trials: 4}", "{max_trials: 0}", 1), "search.max_trials: 0 must be in [1, 100000]"},
+		{"algorithm", strings.Replace(valid, "{max_trials: 4}", "{max_trials: 4, algorithm: hyperband}", 1), `search.algorithm: "hyperband" is not an algorithm`},
+		{"wrong type", strings.Replace(valid, "{max_trials: 4}", "{max_trials: many}", 1), "search.max_trials (line 8): cannot unmarshal !!str `many` into int"},
+		{"hidden size", strings.Replace(valid, "hidden: [8]", "hidden: [8, 0]", 1), "model.hidden[1]: 0 must be in [1, 8192]"},
+		{"dataset", strings.Replace(valid, "dataset: spirals", "dataset: imagenet", 1), `dataset: "imagenet" is not a dataset`},
+		{"condition on missing choice", strings.Replace(valid, "when: {activation: leaky_relu}", "when: {activation: elu}", 1), "space.negative_slope.when.activation: elu is not one of its choices"},
+		{"two distributions", strings.Replace(valid, "{log_uniform: [1.0e-3, 1.0e-1]}", "{log_uniform: [1.0e-3, 1.0e-1], uniform: [0.1, 0.2]}", 1), "space.learning_rate: must set exactly one of"},
+		{"epochs", strings.Replace(valid, "{max_epochs: 3}", "{max_epochs: 0}", 1), "schedule.max_epochs: 0 must be in [1, 1000]"},
+		{"not yaml", "name: [", "did not find expected node content"},
+	}
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml))
+			if err == nil {
+				t.Fatalf("no error, want %q", tt.want)
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("error %v does not wrap ErrInvalid", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %q\nwant it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestTrialConfig(t *testing.T) {
+	s, err := Parse([]byte(valid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := search.Config{"activation": search.Str("leaky_relu"), "negative_slope": search.Num(0.05), "learning_rate": search.Num(0.01)}
+	tc, err := s.TrialConfig(c, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.Activation != trainer.LeakyReLU || tc.NegativeSlope != 0.05 || tc.LearningRate != 0.01 ||
+		tc.Seed != 42 || tc.Epochs != 3 || tc.Dataset != "spirals" || len(tc.Hidden) != 1 || tc.Hidden[0] != 8 {
+		t.Fatalf("trainer config does not reflect spec and params: %+v", tc)
+	}
+	if _, err := s.TrialConfig(search.Config{"dropout": search.Num(0.1)}, 1); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("unknown parameter: got %v, want ErrInvalid", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(valid))
+	f.Add([]byte(`{"name":"x","dataset":"moons","model":{"hidden":[4]},"space":{"activation":{"choice":["relu"]}},"search":{"max_trials":1},"schedule":{"max_epochs":1}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse(data)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		// Whatever parses must survive its own canonical form unchanged.
+		s2, err := Parse(s.Canonical())
+		if err != nil {
+			t.Fatalf("canonical form of a valid spec is rejected: %v", err)
+		}
+		if s.Hash() != s2.Hash() {
+			t.Fatal("hash changed across canonical round trip")
+		}
+	})
+}

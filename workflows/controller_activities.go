@@ -1,0 +1,226 @@
+package workflows
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/records"
+	"github.com/relutune/relutune/search"
+)
+
+// Store is what the controller's activities need of Postgres.
+type Store interface {
+	CreateStudy(ctx context.Context, n records.NewStudy) (records.Study, bool, error)
+	Trials(ctx context.Context, studyID int64) ([]records.Trial, error)
+	InsertTrials(ctx context.Context, studyID int64, ts []records.NewTrial) ([]records.Trial, error)
+	RecordOutcome(ctx context.Context, o records.Outcome) (bool, error)
+	FinishStudy(ctx context.Context, id int64, status string) error
+}
+
+// StatusPublisher announces recorded trial outcomes (for `tunectl watch`).
+type StatusPublisher interface {
+	PublishStatus(ctx context.Context, s events.TrialStatus) error
+}
+
+// ControllerActivities run in the controller, next to Postgres.
+type ControllerActivities struct {
+	Store     Store
+	Publisher StatusPublisher // optional
+	Log       *slog.Logger
+}
+
+// CreateStudyOutput identifies the stored study.
+type CreateStudyOutput struct {
+	StudyID int64 `json:"study_id"`
+	Created bool  `json:"created"`
+}
+
+// CreateStudy stores the study row (idempotent for the same spec).
+func (a *ControllerActivities) CreateStudy(ctx context.Context, in CreateStudyInput) (CreateStudyOutput, error) {
+	sp := in.Spec
+	st, created, err := a.Store.CreateStudy(ctx, records.NewStudy{
+		Name: sp.Name, Spec: sp.Canonical(), SpecHash: sp.Hash(),
+		Metric: sp.Objective.Metric, Direction: string(sp.Objective.Direction),
+	})
+	if errors.Is(err, records.ErrSpecConflict) {
+		return CreateStudyOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+	}
+	if err != nil {
+		return CreateStudyOutput{}, err
+	}
+	return CreateStudyOutput{StudyID: st.ID, Created: created}, nil
+}
+
+// Suggest asks the study's sampler for new configurations, expands each into
+// its paired-seed replicates, stores them as pending trials numbered from
+// in.FirstNumber, and returns them. The sampler sees only trials numbered
+// below FirstNumber, so a retry proposes from the same history, and stored
+// rows win over a second proposal for the same number.
+func (a *ControllerActivities) Suggest(ctx context.Context, in SuggestInput) (SuggestOutput, error) {
+	sp := in.Spec
+	space, err := sp.SearchSpace()
+	if err != nil {
+		return SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+	}
+	sampler, err := search.NewSampler(sp.Search.Algorithm, search.SamplerOptions{GridPoints: sp.Search.GridPoints})
+	if err != nil {
+		return SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+	}
+	rows, err := a.Store.Trials(ctx, in.StudyID)
+	if err != nil {
+		return SuggestOutput{}, err
+	}
+	history, err := samplerHistory(rows, in.FirstNumber)
+	if err != nil {
+		return SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+	}
+	replicates := max(sp.Search.Replicates, 1)
+	configs, err := search.Suggest(sampler, space, history, sp.Objective.Direction, in.Configs, sp.Search.Seed)
+	exhausted := errors.Is(err, search.ErrSpaceExhausted)
+	if err != nil && !exhausted {
+		return SuggestOutput{}, err
+	}
+	seeds := search.ReplicateSeeds(sp.Search.Seed, replicates)
+	var news []records.NewTrial
+	assign := map[int]TrialAssignment{}
+	number := in.FirstNumber
+	for _, c := range configs {
+		for r := 0; r < replicates && len(news) < in.MaxTrials; r++ {
+			tc, err := sp.TrialConfig(c, seeds[r])
+			if err != nil {
+				return SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+			}
+			params, err := json.Marshal(c)
+			if err != nil {
+				return SuggestOutput{}, err
+			}
+			news = append(news, records.NewTrial{Number: number, ConfigHash: c.Hash(), Params: params, Replicate: r, Seed: int64(seeds[r])})
+			assign[number] = TrialAssignment{Number: number, Replicate: r, Seed: seeds[r], ConfigHash: c.Hash(), Params: c, Config: tc}
+			number++
+		}
+	}
+	if len(news) == 0 {
+		return SuggestOutput{Exhausted: exhausted}, nil
+	}
+	stored, err := a.Store.InsertTrials(ctx, in.StudyID, news)
+	if err != nil {
+		return SuggestOutput{}, err
+	}
+	out := SuggestOutput{Exhausted: exhausted}
+	for _, t := range stored {
+		// The stored row is the truth: after a retry it may hold an
+		// earlier proposal for this number.
+		var c search.Config
+		if err := json.Unmarshal(t.Params, &c); err != nil {
+			return SuggestOutput{}, fmt.Errorf("trial %d: stored params: %w", t.Number, err)
+		}
+		tc, err := sp.TrialConfig(c, uint64(t.Seed))
+		if err != nil {
+			return SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+		}
+		out.Trials = append(out.Trials, TrialAssignment{
+			TrialID: t.ID, Number: t.Number, Replicate: t.Replicate, Seed: uint64(t.Seed),
+			ConfigHash: t.ConfigHash, Params: c, Config: tc,
+		})
+	}
+	return out, nil
+}
+
+// samplerHistory turns stored trials into what samplers see: one entry per
+// configuration, whose objective is the mean over its completed replicates.
+func samplerHistory(rows []records.Trial, before int) ([]search.Trial, error) {
+	type agg struct {
+		t      search.Trial
+		sum    float64
+		n      int
+		state  search.State
+		pruned *float64 // best objective a pruned replicate reached
+	}
+	byHash := map[string]*agg{}
+	var order []string
+	for _, r := range rows {
+		if r.Number >= before {
+			continue
+		}
+		g, ok := byHash[r.ConfigHash]
+		if !ok {
+			var c search.Config
+			if err := json.Unmarshal(r.Params, &c); err != nil {
+				return nil, fmt.Errorf("trial %d: stored params: %w", r.Number, err)
+			}
+			g = &agg{t: search.Trial{Number: r.Number, Config: c}, state: search.State(r.Status)}
+			byHash[r.ConfigHash] = g
+			order = append(order, r.ConfigHash)
+		}
+		if r.Status == string(search.Complete) && r.Objective != nil && !math.IsNaN(*r.Objective) {
+			g.sum += *r.Objective
+			g.n++
+		}
+		if r.Status == string(search.Pruned) && r.Objective != nil && g.pruned == nil {
+			v := *r.Objective
+			g.pruned = &v
+		}
+		g.t.Epochs = max(g.t.Epochs, r.EpochsDone)
+		// A configuration counts as complete once any replicate is;
+		// otherwise it keeps the state of its latest replicate.
+		if g.state != search.Complete {
+			g.state = search.State(r.Status)
+		}
+	}
+	out := make([]search.Trial, 0, len(order))
+	for _, h := range order {
+		g := byHash[h]
+		g.t.State = g.state
+		switch {
+		case g.n > 0:
+			mean := g.sum / float64(g.n)
+			g.t.Objective = &mean
+			g.t.State = search.Complete
+		case g.pruned != nil:
+			g.t.Objective = g.pruned
+			g.t.State = search.Pruned
+		}
+		out = append(out, g.t)
+	}
+	return out, nil
+}
+
+// Record stores a trial's outcome, fenced by attempt, and announces it.
+func (a *ControllerActivities) Record(ctx context.Context, in RecordInput) (TrialResult, error) {
+	r := in.Result
+	obj := r.Objective
+	if obj != nil && (math.IsNaN(*obj) || math.IsInf(*obj, 0)) {
+		obj = nil
+	}
+	changed, err := a.Store.RecordOutcome(ctx, records.Outcome{
+		TrialID: r.TrialID, Attempt: r.Attempt, Status: r.Status, Objective: obj,
+		EpochsDone: r.EpochsDone, Error: r.Error, Worker: r.Worker,
+	})
+	if err != nil {
+		return r, err
+	}
+	r.Objective = obj
+	if changed && a.Publisher != nil {
+		if err := a.Publisher.PublishStatus(ctx, events.TrialStatus{
+			Study: in.Study, Trial: r.Number, TrialID: r.TrialID, Status: r.Status,
+			Objective: obj, EpochsDone: r.EpochsDone, Error: r.Error, Time: time.Now().UTC(),
+		}); err != nil && a.Log != nil {
+			// The database already holds the outcome; watchers poll it too.
+			a.Log.Warn("publish trial status", "study", in.Study, "trial", r.Number, "err", err)
+		}
+	}
+	return r, nil
+}
+
+// FinishStudy stores the study's final status.
+func (a *ControllerActivities) FinishStudy(ctx context.Context, in FinishStudyInput) error {
+	return a.Store.FinishStudy(ctx, in.StudyID, in.Status)
+}

@@ -1,0 +1,323 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/relutune/relutune/search"
+)
+
+// Activities are referenced through nil pointers: the workflow only needs
+// their names and signatures.
+var (
+	ca *ControllerActivities
+	wa *WorkerActivities
+)
+
+// Study statuses, as stored in studies.status and RelutuneStatus.
+const (
+	StudyRunning  = "running"
+	StudyComplete = "complete"
+	StudyStopped  = "stopped"
+	StudyCanceled = "canceled"
+	StudyFailed   = "failed"
+)
+
+const defaultTrialsPerRun = 500
+
+// AddTrialsRequest is the add-trials update's argument.
+type AddTrialsRequest struct {
+	Trials int `json:"trials"`
+}
+
+func controllerActivityOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        30 * time.Second,
+			NonRetryableErrorTypes: []string{ErrTypeInvalidConfig},
+		},
+	}
+}
+
+// StudyWorkflow runs a study to completion. See the package comment.
+func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
+	log := workflow.GetLogger(ctx)
+	sp := in.Spec
+	if in.TrialsQueue == "" {
+		in.TrialsQueue = TrialsQueue
+	}
+	if in.TrialsPerRun <= 0 {
+		in.TrialsPerRun = defaultTrialsPerRun
+	}
+	actx := workflow.WithActivityOptions(ctx, controllerActivityOptions())
+
+	st := in.State
+	if st == nil {
+		var created CreateStudyOutput
+		if err := workflow.ExecuteActivity(actx, ca.CreateStudy, CreateStudyInput{Spec: sp}).Get(ctx, &created); err != nil {
+			return StudyResult{}, fmt.Errorf("create study: %w", err)
+		}
+		st = &StudyState{
+			StudyID:   created.StudyID,
+			Budget:    sp.Search.MaxTrials,
+			Counts:    map[string]int{},
+			StartedAt: workflow.Now(ctx).UnixNano(),
+		}
+	}
+	if st.Counts == nil {
+		st.Counts = map[string]int{}
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStudy.ValueSet(sp.Name), AttrStatus.ValueSet(StudyRunning)); err != nil {
+		return StudyResult{}, err
+	}
+
+	running := map[int]TrialAssignment{}
+	stopping := false
+	statusOf := func() StudyStatus {
+		s := StudyStatus{
+			Name: sp.Name, StudyID: st.StudyID, State: StudyRunning, Budget: st.Budget,
+			Suggested: st.NextNumber, Queued: len(st.Queue), Counts: st.Counts, Best: st.Best, Runs: st.Runs,
+			Running: []int{},
+		}
+		for n := range running {
+			s.Running = append(s.Running, n)
+		}
+		sort.Ints(s.Running)
+		if st.Stopped {
+			s.State = "stopping"
+		}
+		return s
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (StudyStatus, error) { return statusOf(), nil }); err != nil {
+		return StudyResult{}, err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateStop,
+		func(ctx workflow.Context) (StudyStatus, error) {
+			st.Stopped = true
+			return statusOf(), nil
+		}, workflow.UpdateHandlerOptions{}); err != nil {
+		return StudyResult{}, err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAddTrials,
+		func(ctx workflow.Context, req AddTrialsRequest) (StudyStatus, error) {
+			st.Budget += req.Trials
+			st.Exhausted = false
+			return statusOf(), nil
+		}, workflow.UpdateHandlerOptions{
+			Validator: func(ctx workflow.Context, req AddTrialsRequest) error {
+				if req.Trials < 1 {
+					return fmt.Errorf("trials: %d must be >= 1", req.Trials)
+				}
+				if st.Stopped {
+					return errors.New("the study is stopping: no trials can be added")
+				}
+				if st.Budget+req.Trials > 100000 {
+					return fmt.Errorf("trials: %d would raise the budget to %d, above the limit 100000", req.Trials, st.Budget+req.Trials)
+				}
+				return nil
+			},
+		}); err != nil {
+		return StudyResult{}, err
+	}
+
+	sched, err := search.NewScheduler(sp.SchedulerSpec())
+	if err != nil {
+		return StudyResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+	}
+	if st.Reports == nil {
+		st.Reports = map[int]map[int]float64{}
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReport,
+		func(ctx workflow.Context, r RungReport) (RungDecision, error) {
+			if !sched.Rung(r.Epoch) {
+				return RungDecision{Continue: true}, nil
+			}
+			at := st.Reports[r.Epoch]
+			if at == nil {
+				at = map[int]float64{}
+				st.Reports[r.Epoch] = at
+			}
+			at[r.Trial] = r.Value
+			peers := make([]float64, 0, len(at))
+			for _, n := range sortedKeys(at) {
+				peers = append(peers, at[n])
+			}
+			return RungDecision{Continue: sched.Continue(r.Epoch, r.Value, peers, sp.Objective.Direction)}, nil
+		}, workflow.UpdateHandlerOptions{
+			Validator: func(ctx workflow.Context, r RungReport) error {
+				if _, ok := running[r.Trial]; !ok {
+					return fmt.Errorf("trial %d is not running in this study", r.Trial)
+				}
+				if r.Epoch < 1 || math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {
+					return fmt.Errorf("epoch %d value %v: epoch must be >= 1 and the value finite", r.Epoch, r.Value)
+				}
+				return nil
+			},
+		}); err != nil {
+		return StudyResult{}, err
+	}
+
+	var deadline time.Time
+	if d, _ := sp.DeadlineDuration(); d > 0 {
+		deadline = time.Unix(0, st.StartedAt).Add(d)
+	}
+	deadlinePassed := func() bool { return !deadline.IsZero() && !workflow.Now(ctx).Before(deadline) }
+
+	selector := workflow.NewSelector(ctx)
+	if !deadline.IsZero() {
+		if wait := deadline.Sub(workflow.Now(ctx)); wait > 0 {
+			selector.AddFuture(workflow.NewTimer(ctx, wait), func(workflow.Future) {})
+		}
+	}
+	launched := 0
+	replicates := max(sp.Search.Replicates, 1)
+	failedLimit := sp.Search.MaxFailedTrials
+
+	onResult := func(a TrialAssignment, f workflow.Future) {
+		delete(running, a.Number)
+		var res TrialResult
+		if err := f.Get(ctx, &res); err != nil {
+			// The trial workflow records its own outcome; an error here
+			// means it was canceled or could not record.
+			res = TrialResult{TrialID: a.TrialID, Number: a.Number, Status: string(search.Canceled), Error: err.Error()}
+			if !temporal.IsCanceledError(err) {
+				res.Status = string(search.Failed)
+			}
+		}
+		st.Counts[res.Status]++
+		if res.Status == string(search.Complete) && res.Objective != nil &&
+			(st.Best == nil || sp.Objective.Direction.Better(*res.Objective, *st.Best.Objective)) {
+			r := res
+			st.Best = &r
+			if err := workflow.UpsertTypedSearchAttributes(ctx, AttrBest.ValueSet(*res.Objective)); err != nil {
+				log.Warn("upsert RelutuneBest", "err", err)
+			}
+		}
+	}
+
+	for {
+		wantCAN := launched >= in.TrialsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+		tooManyFailed := failedLimit > 0 && st.Counts[string(search.Failed)] >= failedLimit
+		canLaunch := func() bool {
+			return ctx.Err() == nil && !st.Stopped && !stopping && !wantCAN && !tooManyFailed && !deadlinePassed()
+		}
+		for canLaunch() && len(running) < sp.Search.Parallelism {
+			if len(st.Queue) == 0 {
+				remaining := st.Budget - st.NextNumber
+				if remaining <= 0 || st.Exhausted {
+					break
+				}
+				free := sp.Search.Parallelism - len(running)
+				configs := (free + replicates - 1) / replicates
+				var out SuggestOutput
+				err := workflow.ExecuteActivity(actx, ca.Suggest, SuggestInput{
+					StudyID: st.StudyID, Spec: sp, FirstNumber: st.NextNumber,
+					Configs: configs, MaxTrials: remaining,
+				}).Get(ctx, &out)
+				if err != nil {
+					if ctx.Err() != nil {
+						break
+					}
+					log.Error("suggest failed; the study stops launching trials", "err", err)
+					stopping = true
+					break
+				}
+				st.NextNumber += len(out.Trials)
+				st.Queue = append(st.Queue, out.Trials...)
+				if out.Exhausted {
+					st.Exhausted = true
+				}
+				if len(out.Trials) == 0 {
+					break
+				}
+			}
+			a := st.Queue[0]
+			st.Queue = st.Queue[1:]
+			running[a.Number] = a
+			launched++
+			f := startTrial(ctx, sp.Name, st.StudyID, in, a)
+			selector.AddFuture(f, func(f workflow.Future) { onResult(a, f) })
+		}
+		if len(running) == 0 {
+			if wantCAN && ctx.Err() == nil && !st.Stopped && !deadlinePassed() && !tooManyFailed &&
+				(len(st.Queue) > 0 || (st.NextNumber < st.Budget && !st.Exhausted)) {
+				if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+					return StudyResult{}, err
+				}
+				st.Runs++
+				next := in
+				next.State = st
+				return StudyResult{}, workflow.NewContinueAsNewError(ctx, StudyWorkflowName, next)
+			}
+			break
+		}
+		selector.Select(ctx)
+	}
+
+	status := StudyComplete
+	switch {
+	case ctx.Err() != nil:
+		status = StudyCanceled
+	case failedLimit > 0 && st.Counts[string(search.Failed)] >= failedLimit, stopping:
+		status = StudyFailed
+	case st.Stopped:
+		status = StudyStopped
+	}
+	// Finish with a context that survives cancellation, so a canceled study
+	// is still recorded.
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	dctx = workflow.WithActivityOptions(dctx, controllerActivityOptions())
+	if err := workflow.ExecuteActivity(dctx, ca.FinishStudy, FinishStudyInput{StudyID: st.StudyID, Status: status}).Get(dctx, nil); err != nil {
+		return StudyResult{}, fmt.Errorf("finish study: %w", err)
+	}
+	if err := workflow.UpsertTypedSearchAttributes(dctx, AttrStatus.ValueSet(status)); err != nil {
+		log.Warn("upsert RelutuneStatus", "err", err)
+	}
+	if err := workflow.Await(dctx, func() bool { return workflow.AllHandlersFinished(dctx) }); err != nil {
+		return StudyResult{}, err
+	}
+	res := StudyResult{StudyID: st.StudyID, Status: status, Trials: st.NextNumber - len(st.Queue), Counts: st.Counts, Best: st.Best}
+	if status == StudyCanceled {
+		return res, temporal.NewCanceledError(res)
+	}
+	return res, nil
+}
+
+func startTrial(ctx workflow.Context, study string, studyID int64, in StudyInput, a TrialAssignment) workflow.ChildWorkflowFuture {
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            TrialWorkflowID(study, a.Number),
+		ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+		WaitForCancellation:   true,
+		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			AttrStudy.ValueSet(study),
+			AttrActivation.ValueSet(a.Activation()),
+			AttrStatus.ValueSet(string(search.Running)),
+		),
+	})
+	return workflow.ExecuteChildWorkflow(cctx, TrialWorkflowName, TrialInput{
+		Study: study, StudyID: studyID,
+		Metric: in.Spec.Objective.Metric, Direction: in.Spec.Objective.Direction,
+		Schedule: in.Spec.SchedulerSpec(), TrialsQueue: in.TrialsQueue, Assignment: a,
+	})
+}
+
+func sortedKeys(m map[int]float64) []int {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	return keys
+}

@@ -1,0 +1,308 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/relutune/relutune/search"
+	"github.com/relutune/relutune/spec"
+	"github.com/relutune/relutune/trainer"
+)
+
+func testSpec(t *testing.T, maxTrials, parallelism int) spec.Spec {
+	t.Helper()
+	s, err := spec.Parse([]byte(`name: wf
+dataset: spirals
+model: {hidden: [4]}
+space:
+  activation: {choice: [relu, tanh]}
+  learning_rate: {log_uniform: [1.0e-3, 1.0e-1]}
+search: {max_trials: 1, parallelism: 1}
+schedule: {max_epochs: 2}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Search.MaxTrials, s.Search.Parallelism = maxTrials, parallelism
+	return *s
+}
+
+// fakeCluster mocks every activity and counts what the workflow did.
+type fakeCluster struct {
+	mu         sync.Mutex
+	suggested  int
+	recorded   map[int]string
+	finished   string
+	running    atomic.Int32
+	maxRunning atomic.Int32
+	train      func(in TrainInput) (TrainOutput, error)
+	trainDelay time.Duration
+	trainCalls atomic.Int32
+}
+
+func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
+	t.Helper()
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(StudyWorkflow, workflow.RegisterOptions{Name: StudyWorkflowName})
+	env.RegisterWorkflowWithOptions(TrialWorkflow, workflow.RegisterOptions{Name: TrialWorkflowName})
+	env.RegisterActivity(&ControllerActivities{})
+	env.RegisterActivity(&WorkerActivities{})
+	f.recorded = map[int]string{}
+	env.OnActivity(ca.CreateStudy, mock.Anything, mock.Anything).Return(CreateStudyOutput{StudyID: 1, Created: true}, nil)
+	env.OnActivity(ca.Suggest, mock.Anything, mock.Anything).Return(func(ctx context.Context, in SuggestInput) (SuggestOutput, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		var out SuggestOutput
+		for i := 0; i < in.Configs && i < in.MaxTrials; i++ {
+			n := in.FirstNumber + i
+			out.Trials = append(out.Trials, TrialAssignment{
+				TrialID: int64(100 + n), Number: n, Seed: 1,
+				Params: search.Config{"activation": search.Str("relu")},
+				Config: trainer.Config{Activation: trainer.ReLU, Epochs: 2},
+			})
+			f.suggested++
+		}
+		return out, nil
+	})
+	env.OnActivity(wa.TrainTrial, mock.Anything, mock.Anything).Return(func(ctx context.Context, in TrainInput) (TrainOutput, error) {
+		f.trainCalls.Add(1)
+		n := f.running.Add(1)
+		defer f.running.Add(-1)
+		for {
+			m := f.maxRunning.Load()
+			if n <= m || f.maxRunning.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		if f.trainDelay > 0 {
+			select {
+			case <-time.After(f.trainDelay):
+			case <-ctx.Done():
+				return TrainOutput{}, ctx.Err()
+			}
+		}
+		if f.train != nil {
+			return f.train(in)
+		}
+		obj := 0.5 + float64(in.Number)/100
+		return TrainOutput{EpochsDone: 2, Objective: &obj, Attempt: 1, Worker: "w"}, nil
+	})
+	env.OnActivity(ca.Record, mock.Anything, mock.Anything).Return(func(ctx context.Context, in RecordInput) (TrialResult, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.recorded[in.Result.Number] = in.Result.Status
+		return in.Result, nil
+	})
+	env.OnActivity(ca.FinishStudy, mock.Anything, mock.Anything).Return(func(ctx context.Context, in FinishStudyInput) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.finished = in.Status
+		return nil
+	})
+	return env
+}
+
+func TestStudyRunsBudgetWithinParallelism(t *testing.T) {
+	f := &fakeCluster{trainDelay: 20 * time.Millisecond}
+	env := newEnv(t, f)
+	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: testSpec(t, 7, 3)})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res StudyResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StudyComplete || res.Counts["complete"] != 7 || f.trainCalls.Load() != 7 || len(f.recorded) != 7 {
+		t.Fatalf("result %+v, trained %d, recorded %d; want complete with 7 trials", res, f.trainCalls.Load(), len(f.recorded))
+	}
+	if m := f.maxRunning.Load(); m > 3 {
+		t.Fatalf("%d trials ran at once, parallelism is 3", m)
+	}
+	if res.Best == nil || res.Best.Number != 6 {
+		t.Fatalf("best %+v, want trial 6 (highest objective)", res.Best)
+	}
+	if f.finished != StudyComplete {
+		t.Fatalf("FinishStudy got %q, want complete", f.finished)
+	}
+}
+
+func TestStudyClassifiesTrialOutcomes(t *testing.T) {
+	f := &fakeCluster{}
+	f.train = func(in TrainInput) (TrainOutput, error) {
+		switch in.Number {
+		case 0:
+			return TrainOutput{}, temporal.NewNonRetryableApplicationError("loss is NaN", ErrTypeDiverged, nil, DivergedDetails{Epoch: 1, Attempt: 1})
+		case 1:
+			return TrainOutput{}, temporal.NewNonRetryableApplicationError("bad", ErrTypeInvalidConfig, nil)
+		}
+		obj := 0.9
+		return TrainOutput{EpochsDone: 2, Objective: &obj, Attempt: 1}, nil
+	}
+	env := newEnv(t, f)
+	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: testSpec(t, 3, 1)})
+	var res StudyResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]string{0: "diverged", 1: "failed", 2: "complete"}
+	for n, s := range want {
+		if f.recorded[n] != s {
+			t.Errorf("trial %d recorded %q, want %q", n, f.recorded[n], s)
+		}
+	}
+	if res.Counts["diverged"] != 1 || res.Counts["failed"] != 1 || res.Counts["complete"] != 1 {
+		t.Fatalf("counts %v", res.Counts)
+	}
+}
+
+func TestStudyStopUpdate(t *testing.T) {
+	f := &fakeCluster{trainDelay: 10 * time.Millisecond}
+	env := newEnv(t, f)
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateStop, "stop-1", &testsuite.TestUpdateCallback{
+			OnReject:   func(err error) { t.Errorf("stop rejected: %v", err) },
+			OnAccept:   func() {},
+			OnComplete: func(any, error) {},
+		})
+	}, time.Millisecond)
+	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: testSpec(t, 50, 2)})
+	var res StudyResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StudyStopped || f.finished != StudyStopped {
+		t.Fatalf("status %q (finished %q), want stopped", res.Status, f.finished)
+	}
+	if n := f.trainCalls.Load(); n >= 50 || n < 1 {
+		t.Fatalf("%d trials trained after stop; want the running ones only", n)
+	}
+}
+
+func TestStudyAddTrialsValidated(t *testing.T) {
+	f := &fakeCluster{trainDelay: 5 * time.Millisecond}
+	env := newEnv(t, f)
+	var rejected error
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateAddTrials, "bad", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { rejected = err }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, AddTrialsRequest{Trials: 0})
+		env.UpdateWorkflow(UpdateAddTrials, "good", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("add-trials 3 rejected: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, AddTrialsRequest{Trials: 3})
+	}, time.Millisecond)
+	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: testSpec(t, 2, 1)})
+	var res StudyResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if rejected == nil {
+		t.Fatal("add-trials 0 was accepted")
+	}
+	if res.Counts["complete"] != 5 {
+		t.Fatalf("complete %d, want 5 (2 + 3 added)", res.Counts["complete"])
+	}
+}
+
+func TestStudyContinuesAsNew(t *testing.T) {
+	f := &fakeCluster{}
+	env := newEnv(t, f)
+	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: testSpec(t, 5, 1), TrialsPerRun: 2})
+	err := env.GetWorkflowError()
+	var can *workflow.ContinueAsNewError
+	if !errors.As(err, &can) {
+		t.Fatalf("got %v, want ContinueAsNew after 2 trials", err)
+	}
+	var next StudyInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.State == nil || next.State.NextNumber != 2 || next.State.Counts["complete"] != 2 || next.State.Budget != 5 {
+		t.Fatalf("carried state %+v, want 2 trials done of a budget of 5", next.State)
+	}
+	if f.trainCalls.Load() != 2 {
+		t.Fatalf("%d trials before ContinueAsNew, want 2", f.trainCalls.Load())
+	}
+}
+
+func TestStudyCancelRecordsCanceled(t *testing.T) {
+	f := &fakeCluster{trainDelay: time.Hour}
+	env := newEnv(t, f)
+	env.RegisterDelayedCallback(env.CancelWorkflow, time.Second)
+	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: testSpec(t, 4, 2)})
+	if err := env.GetWorkflowError(); !temporal.IsCanceledError(err) {
+		t.Fatalf("got %v, want canceled", err)
+	}
+	if f.finished != StudyCanceled {
+		t.Fatalf("FinishStudy got %q, want canceled", f.finished)
+	}
+	for n, s := range f.recorded {
+		if s != "canceled" {
+			t.Errorf("trial %d recorded %q, want canceled", n, s)
+		}
+	}
+	if len(f.recorded) != 2 {
+		t.Fatalf("%d trials recorded, want the 2 running ones", len(f.recorded))
+	}
+}
+
+func TestStudyReportUpdateAppliesASHA(t *testing.T) {
+	f := &fakeCluster{trainDelay: time.Hour}
+	env := newEnv(t, f)
+	sp := testSpec(t, 3, 3)
+	sp.Schedule = spec.Schedule{Kind: "asha", MinEpochs: 1, MaxEpochs: 9, Reduction: 3}
+	type call struct {
+		r    RungReport
+		want bool
+	}
+	calls := []call{
+		{RungReport{Trial: 0, Epoch: 1, Value: 0.9}, true},  // alone at the rung
+		{RungReport{Trial: 1, Epoch: 1, Value: 0.5}, false}, // one of two better: not in the top third
+		{RungReport{Trial: 2, Epoch: 1, Value: 0.95}, true}, // best of three
+		{RungReport{Trial: 0, Epoch: 2, Value: 0.1}, true},  // not a rung
+	}
+	got := make([]*bool, len(calls))
+	var rejected error
+	env.RegisterDelayedCallback(func() {
+		for i, c := range calls {
+			env.UpdateWorkflow(UpdateReport, fmt.Sprint("r", i), &testsuite.TestUpdateCallback{
+				OnReject: func(err error) { t.Errorf("report %d rejected: %v", i, err) },
+				OnAccept: func() {},
+				OnComplete: func(v any, err error) {
+					if err != nil {
+						t.Errorf("report %d: %v", i, err)
+						return
+					}
+					b := v.(RungDecision).Continue
+					got[i] = &b
+				},
+			}, c.r)
+		}
+		env.UpdateWorkflow(UpdateReport, "unknown", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { rejected = err }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, RungReport{Trial: 42, Epoch: 1, Value: 0.5})
+	}, time.Second)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 2*time.Second)
+	env.SetTestTimeout(20 * time.Second)
+	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: sp})
+	for i, c := range calls {
+		if got[i] == nil || *got[i] != c.want {
+			t.Errorf("report %+v: continue=%v, want %v", c.r, got[i], c.want)
+		}
+	}
+	if rejected == nil {
+		t.Error("a report for a trial that is not running was accepted")
+	}
+}

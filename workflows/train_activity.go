@@ -1,0 +1,273 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/search"
+	"github.com/relutune/relutune/trainer"
+)
+
+// MetricsPublisher publishes a trial's per-epoch metrics.
+type MetricsPublisher interface {
+	PublishMetrics(ctx context.Context, m events.EpochMetrics) error
+}
+
+// DatasetLoader returns a dataset by name; workers keep loaded file
+// datasets for the life of the process.
+type DatasetLoader func(name string, seed uint64) (*trainer.Dataset, error)
+
+// Pruner asks a study whether a trial that reached a decision epoch with
+// value should go on.
+type Pruner interface {
+	Continue(ctx context.Context, study string, trial, epoch int, value float64) (bool, error)
+}
+
+// errPruned stops training when the study's scheduler says so.
+var errPruned = errors.New("pruned by the study's scheduler")
+
+// WorkerActivities run on training workers. They never touch Postgres.
+type WorkerActivities struct {
+	Publisher MetricsPublisher
+	// Pruner is consulted at the scheduler's decision epochs; nil never prunes.
+	Pruner   Pruner
+	Datasets DatasetLoader
+	// CheckpointDir holds one directory per running trial with its latest
+	// checkpoint; empty disables checkpoints.
+	CheckpointDir string
+	// Worker names this process in metrics and trial rows.
+	Worker string
+	// HeartbeatEvery is how often a running trial heartbeats between
+	// epochs (default 5s), so long epochs do not time out.
+	HeartbeatEvery time.Duration
+	Log            *slog.Logger
+}
+
+// TrainProgress is the heartbeat detail of a running trial: the last
+// completed epoch and where its checkpoint is.
+type TrainProgress struct {
+	Epoch      int    `json:"epoch"`
+	Checkpoint string `json:"checkpoint,omitempty"`
+}
+
+// TrainTrial trains one trial, publishing every epoch's metrics and
+// heartbeating its progress. A retried attempt resumes from the checkpoint
+// named in the last heartbeat when this worker can read it, and from the
+// start otherwise. A NaN/Inf loss or an invalid configuration fails
+// without retry.
+func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (TrainOutput, error) {
+	info := activity.GetInfo(ctx)
+	attempt := int(info.Attempt)
+	log := a.logger().With("study", in.Study, "trial", in.Number, "attempt", attempt)
+	out := TrainOutput{Attempt: attempt, Worker: a.Worker}
+
+	cfg := in.Config.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+	}
+	sched, err := search.NewScheduler(in.Schedule)
+	if err != nil {
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+	}
+	var last trainer.EpochMetrics
+	load := a.Datasets
+	if load == nil {
+		load = trainer.LoadDataset
+	}
+	ds, err := load(cfg.Dataset, cfg.Seed)
+	if err != nil {
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+	}
+
+	var progress TrainProgress
+	var mu sync.Mutex
+	if activity.HasHeartbeatDetails(ctx) {
+		if err := activity.GetHeartbeatDetails(ctx, &progress); err != nil {
+			log.Warn("unreadable heartbeat details; starting over", "err", err)
+			progress = TrainProgress{}
+		}
+	}
+	opts := trainer.Options{}
+	if progress.Checkpoint != "" {
+		f, err := os.Open(progress.Checkpoint)
+		if err != nil {
+			log.Info("checkpoint not on this worker; starting over", "checkpoint", progress.Checkpoint, "err", err)
+			progress = TrainProgress{}
+		} else {
+			defer f.Close()
+			opts.Resume = f
+			log.Info("resuming from checkpoint", "epoch", progress.Epoch)
+		}
+	}
+
+	// Heartbeat between epochs too: an epoch can outlast the timeout, and
+	// heartbeats are how cancellation reaches this activity.
+	hbCtx, stopHB := context.WithCancel(ctx)
+	defer stopHB()
+	every := a.HeartbeatEvery
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-hbCtx.Done():
+				return
+			case <-t.C:
+				mu.Lock()
+				p := progress
+				mu.Unlock()
+				activity.RecordHeartbeat(ctx, p)
+			}
+		}
+	}()
+
+	dir := ""
+	if a.CheckpointDir != "" {
+		dir = filepath.Join(a.CheckpointDir, in.Study, strconv.Itoa(in.Number))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return out, fmt.Errorf("checkpoint dir: %w", err)
+		}
+		opts.Checkpoint = func(epoch int, write func(io.Writer) error) error {
+			path, err := writeCheckpoint(dir, epoch, write)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			old := progress.Checkpoint
+			progress = TrainProgress{Epoch: epoch, Checkpoint: path}
+			p := progress
+			mu.Unlock()
+			activity.RecordHeartbeat(ctx, p)
+			if old != "" && old != path {
+				_ = os.Remove(old)
+			}
+			return nil
+		}
+	}
+	opts.Report = func(ctx context.Context, m trainer.EpochMetrics) error {
+		msg := events.EpochMetrics{
+			Study: in.Study, StudyID: in.StudyID, Trial: in.Number, TrialID: in.TrialID,
+			Attempt: attempt, Worker: a.Worker, MaxEpochs: cfg.Epochs, Activation: string(cfg.Activation),
+			Time: time.Now().UTC(),
+		}
+		msg.SetTrainerMetrics(m)
+		if err := a.Publisher.PublishMetrics(ctx, msg); err != nil {
+			return err
+		}
+		out.EpochsDone = m.Epoch
+		last = m
+		if a.Pruner != nil && sched.Rung(m.Epoch) {
+			if v := objective(in.Metric, m); v != nil {
+				goOn, err := a.Pruner.Continue(ctx, in.Study, in.Number, m.Epoch, *v)
+				if err != nil {
+					return fmt.Errorf("report epoch %d to the study: %w", m.Epoch, err)
+				}
+				if !goOn {
+					log.Info("pruned", "epoch", m.Epoch, "value", *v)
+					return errPruned
+				}
+			}
+		}
+		mu.Lock()
+		if opts.Checkpoint == nil {
+			progress.Epoch = m.Epoch
+		}
+		p := progress
+		mu.Unlock()
+		activity.RecordHeartbeat(ctx, p)
+		return nil
+	}
+
+	res, err := trainer.Train(ctx, cfg, ds, opts)
+	stopHB()
+	var div *trainer.DivergedError
+	switch {
+	case err == nil:
+	case errors.Is(err, errPruned):
+		if dir != "" {
+			_ = os.RemoveAll(dir)
+		}
+		out.Pruned = true
+		out.Objective = objective(in.Metric, last)
+		return out, nil
+	case errors.As(err, &div):
+		log.Info("trial diverged", "epoch", div.Epoch)
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeDiverged, err,
+			DivergedDetails{Epoch: div.Epoch, Attempt: attempt, Worker: a.Worker})
+	case errors.Is(err, trainer.ErrInvalidConfig):
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+	case ctx.Err() != nil:
+		return out, ctx.Err()
+	default:
+		return out, err
+	}
+	if dir != "" {
+		_ = os.RemoveAll(dir)
+	}
+	out.EpochsDone = res.Epochs
+	out.EarlyStopped = res.EarlyStopped
+	out.Objective = objective(in.Metric, res.Final)
+	out.TestAccuracy = events.Finite(res.TestAccuracy)
+	return out, nil
+}
+
+// objective picks the study's metric from the last epoch; nil when it is
+// not finite.
+func objective(metric string, m trainer.EpochMetrics) *float64 {
+	switch metric {
+	case "val_loss":
+		return events.Finite(m.ValLoss)
+	case "train_loss":
+		return events.Finite(m.TrainLoss)
+	default:
+		return events.Finite(m.ValAccuracy)
+	}
+}
+
+// writeCheckpoint writes epoch's checkpoint atomically (temp file, fsync,
+// rename) and returns its path.
+func writeCheckpoint(dir string, epoch int, write func(io.Writer) error) (string, error) {
+	path := filepath.Join(dir, fmt.Sprintf("epoch-%04d.ckpt", epoch))
+	f, err := os.CreateTemp(dir, ".ckpt-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(f.Name())
+	if err := write(f); err != nil {
+		f.Close()
+		return "", fmt.Errorf("checkpoint epoch %d: %w", epoch, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+func (a *WorkerActivities) logger() *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.Default()
+}

@@ -1,0 +1,217 @@
+// Package workflows holds relutune's Temporal workflows and activities.
+//
+// StudyWorkflow (task queue relutune-studies) runs a study: it asks the
+// Suggest activity for configurations, runs each trial as a child
+// TrialWorkflow with at most `parallelism` at once, and finishes the study
+// when its budget is spent, it is stopped, or it is canceled. TrialWorkflow
+// runs the TrainTrial activity on a worker (task queue relutune-trials) and
+// records the outcome. Activities that touch Postgres run in the controller;
+// workers only train and publish metrics.
+package workflows
+
+import (
+	"strconv"
+
+	"github.com/relutune/relutune/search"
+	"github.com/relutune/relutune/spec"
+	"github.com/relutune/relutune/trainer"
+)
+
+// Default task queues.
+const (
+	StudiesQueue = "relutune-studies"
+	TrialsQueue  = "relutune-trials"
+)
+
+// Names under which workflows, queries and updates are registered.
+const (
+	StudyWorkflowName = "StudyWorkflow"
+	TrialWorkflowName = "TrialWorkflow"
+	QueryStatus       = "status"
+	UpdateStop        = "stop"
+	UpdateAddTrials   = "add-trials"
+	// UpdateReport is how a running trial reports its objective at a rung
+	// epoch and learns whether to go on (ASHA, median stopping).
+	UpdateReport = "report"
+)
+
+// Application error types that classify a failed TrainTrial.
+const (
+	ErrTypeDiverged      = "Diverged"
+	ErrTypeInvalidConfig = "InvalidConfig"
+)
+
+// StudyWorkflowID is the workflow id of a study.
+func StudyWorkflowID(name string) string { return "study-" + name }
+
+// TrialWorkflowID is the workflow id of a study's trial.
+func TrialWorkflowID(study string, number int) string {
+	return StudyWorkflowID(study) + "-trial-" + strconv.Itoa(number)
+}
+
+// StudyInput starts (or continues) a study.
+type StudyInput struct {
+	Spec spec.Spec `json:"spec"`
+	// TrialsQueue is where TrainTrial activities go (default TrialsQueue).
+	TrialsQueue string `json:"trials_queue,omitempty"`
+	// TrialsPerRun bounds how many trials one run starts before it
+	// continues as new (default 500), keeping the history small.
+	TrialsPerRun int `json:"trials_per_run,omitempty"`
+	// State is nil on the first run and carried across ContinueAsNew.
+	State *StudyState `json:"state,omitempty"`
+}
+
+// StudyState is everything a study needs to go on after ContinueAsNew.
+type StudyState struct {
+	StudyID    int64             `json:"study_id"`
+	NextNumber int               `json:"next_number"` // trials suggested so far
+	Budget     int               `json:"budget"`      // max_trials plus added trials
+	Counts     map[string]int    `json:"counts"`      // final outcomes by status
+	Best       *TrialResult      `json:"best,omitempty"`
+	Stopped    bool              `json:"stopped,omitempty"`
+	Exhausted  bool              `json:"exhausted,omitempty"`
+	StartedAt  int64             `json:"started_at"` // unix nanoseconds of the first run
+	Queue      []TrialAssignment `json:"queue,omitempty"`
+	// Reports holds the values trials reported at decision epochs:
+	// epoch -> trial number -> value.
+	Reports map[int]map[int]float64 `json:"reports,omitempty"`
+	Runs    int                     `json:"runs"` // completed ContinueAsNew cycles
+}
+
+// StudyResult is what a finished study returns.
+type StudyResult struct {
+	StudyID int64          `json:"study_id"`
+	Status  string         `json:"status"`
+	Trials  int            `json:"trials"`
+	Counts  map[string]int `json:"counts"`
+	Best    *TrialResult   `json:"best,omitempty"`
+}
+
+// StudyStatus answers the status query.
+type StudyStatus struct {
+	Name      string         `json:"name"`
+	StudyID   int64          `json:"study_id"`
+	State     string         `json:"state"` // running, stopping, complete, stopped, canceled, failed
+	Budget    int            `json:"budget"`
+	Suggested int            `json:"suggested"`
+	Running   []int          `json:"running"`
+	Queued    int            `json:"queued"`
+	Counts    map[string]int `json:"counts"`
+	Best      *TrialResult   `json:"best,omitempty"`
+	Runs      int            `json:"runs"`
+}
+
+// TrialAssignment is one trial to run: a configuration and a seed.
+type TrialAssignment struct {
+	TrialID    int64          `json:"trial_id"`
+	Number     int            `json:"number"`
+	Replicate  int            `json:"replicate"`
+	Seed       uint64         `json:"seed"`
+	ConfigHash string         `json:"config_hash"`
+	Params     search.Config  `json:"params"`
+	Config     trainer.Config `json:"config"`
+}
+
+// Activation returns the activation the trial trains with.
+func (a TrialAssignment) Activation() string { return string(a.Config.Activation) }
+
+// TrialInput starts a TrialWorkflow.
+type TrialInput struct {
+	Study       string               `json:"study"`
+	StudyID     int64                `json:"study_id"`
+	Metric      string               `json:"metric"`
+	Direction   search.Direction     `json:"direction"`
+	Schedule    search.SchedulerSpec `json:"schedule"`
+	TrialsQueue string               `json:"trials_queue"`
+	Assignment  TrialAssignment      `json:"assignment"`
+}
+
+// TrialResult is a trial's recorded outcome.
+type TrialResult struct {
+	TrialID    int64    `json:"trial_id"`
+	Number     int      `json:"number"`
+	Activation string   `json:"activation"`
+	ConfigHash string   `json:"config_hash"`
+	Status     string   `json:"status"`
+	Objective  *float64 `json:"objective,omitempty"`
+	EpochsDone int      `json:"epochs_done"`
+	Attempt    int      `json:"attempt"`
+	Worker     string   `json:"worker,omitempty"`
+	Error      string   `json:"error,omitempty"`
+}
+
+// TrainInput is the TrainTrial activity's input.
+type TrainInput struct {
+	Study      string               `json:"study"`
+	StudyID    int64                `json:"study_id"`
+	TrialID    int64                `json:"trial_id"`
+	Number     int                  `json:"number"`
+	Metric     string               `json:"metric"`
+	Schedule   search.SchedulerSpec `json:"schedule"`
+	Config     trainer.Config       `json:"config"`
+	ConfigHash string               `json:"config_hash"`
+}
+
+// TrainOutput is the TrainTrial activity's result for a trial that trained
+// to the end (or stopped early by its own rule).
+type TrainOutput struct {
+	EpochsDone   int      `json:"epochs_done"`
+	Objective    *float64 `json:"objective"`
+	TestAccuracy *float64 `json:"test_accuracy,omitempty"`
+	EarlyStopped bool     `json:"early_stopped,omitempty"`
+	// Pruned is set when the study's scheduler stopped the trial at a rung.
+	Pruned  bool   `json:"pruned,omitempty"`
+	Attempt int    `json:"attempt"`
+	Worker  string `json:"worker"`
+}
+
+// DivergedDetails travel with a Diverged application error.
+type DivergedDetails struct {
+	Epoch   int    `json:"epoch"`
+	Attempt int    `json:"attempt"`
+	Worker  string `json:"worker"`
+}
+
+// SuggestInput asks for new trials.
+type SuggestInput struct {
+	StudyID     int64     `json:"study_id"`
+	Spec        spec.Spec `json:"spec"`
+	FirstNumber int       `json:"first_number"`
+	Configs     int       `json:"configs"`    // configurations wanted
+	MaxTrials   int       `json:"max_trials"` // cap on trials returned (replicates included)
+}
+
+// SuggestOutput is the stored trials; empty when the space is exhausted.
+type SuggestOutput struct {
+	Trials    []TrialAssignment `json:"trials"`
+	Exhausted bool              `json:"exhausted"`
+}
+
+// CreateStudyInput registers a study row.
+type CreateStudyInput struct {
+	Spec spec.Spec `json:"spec"`
+}
+
+// RecordInput stores a trial's final outcome.
+type RecordInput struct {
+	Study  string      `json:"study"`
+	Result TrialResult `json:"result"`
+}
+
+// FinishStudyInput stores a study's final status.
+type FinishStudyInput struct {
+	StudyID int64  `json:"study_id"`
+	Status  string `json:"status"`
+}
+
+// RungReport is the report update's argument.
+type RungReport struct {
+	Trial int     `json:"trial"`
+	Epoch int     `json:"epoch"`
+	Value float64 `json:"value"`
+}
+
+// RungDecision is the report update's result.
+type RungDecision struct {
+	Continue bool `json:"continue"`
+}
