@@ -39,12 +39,18 @@ func ParseActivation(s string) (Activation, error) {
 	if s == "silu" {
 		return Swish, nil
 	}
-	for _, a := range Activations() {
-		if string(a) == s {
-			return a, nil
+	return parseName("activation", s, Activations())
+}
+
+// parseName returns the element of all spelled s, or an error naming the
+// field, the value and the allowed values.
+func parseName[T ~string](field, s string, all []T) (T, error) {
+	for _, v := range all {
+		if string(v) == s {
+			return v, nil
 		}
 	}
-	return "", fmt.Errorf("%w: activation %q: must be one of %s", ErrInvalidConfig, s, joinNames(Activations()))
+	return "", fmt.Errorf("%w: %s %q: must be one of %s", ErrInvalidConfig, field, s, joinNames(all))
 }
 
 // Init names a weight initialiser. Biases always start at zero. For a layer
@@ -81,14 +87,7 @@ func Inits() []Init {
 }
 
 // ParseInit returns the Init named s. The error lists the allowed values.
-func ParseInit(s string) (Init, error) {
-	for _, v := range Inits() {
-		if string(v) == s {
-			return v, nil
-		}
-	}
-	return "", fmt.Errorf("%w: init %q: must be one of %s", ErrInvalidConfig, s, joinNames(Inits()))
-}
+func ParseInit(s string) (Init, error) { return parseName("init", s, Inits()) }
 
 // OptimizerKind names an optimizer.
 type OptimizerKind string
@@ -107,12 +106,7 @@ func OptimizerKinds() []OptimizerKind { return []OptimizerKind{SGD, Momentum, Ad
 
 // ParseOptimizer returns the OptimizerKind named s. The error lists the allowed values.
 func ParseOptimizer(s string) (OptimizerKind, error) {
-	for _, v := range OptimizerKinds() {
-		if string(v) == s {
-			return v, nil
-		}
-	}
-	return "", fmt.Errorf("%w: optimizer %q: must be one of %s", ErrInvalidConfig, s, joinNames(OptimizerKinds()))
+	return parseName("optimizer", s, OptimizerKinds())
 }
 
 // ModelKind names a network architecture.

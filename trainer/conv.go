@@ -1,8 +1,6 @@
 package trainer
 
 import (
-	"math"
-
 	"github.com/relutune/relutune/kernels"
 )
 
@@ -41,8 +39,11 @@ func (c *conv3x3) backward(n *network, in, out, dOut, dIn []float32, rows int) {
 
 // im2col writes, for each output pixel (sample, y, x), the 3x3 neighbourhood
 // of the input (ky, kx, channel order; zeros outside the image) as one row of cols.
+// In the h x w x ch layout the three pixels of a kernel row are contiguous, so
+// an interior pixel costs three copies of 3*ch floats.
 func im2col(cols, in []float32, rows, h, w, ch int) {
 	k := 9 * ch
+	run := 3 * ch
 	for s := range rows {
 		img := in[s*h*w*ch : (s+1)*h*w*ch]
 		for y := range h {
@@ -50,14 +51,29 @@ func im2col(cols, in []float32, rows, h, w, ch int) {
 				row := cols[((s*h+y)*w+x)*k : ((s*h+y)*w+x+1)*k]
 				for ky := range 3 {
 					iy := y + ky - 1
-					for kx := range 3 {
-						ix := x + kx - 1
-						dst := row[(ky*3+kx)*ch : (ky*3+kx+1)*ch]
-						if iy < 0 || iy >= h || ix < 0 || ix >= w {
-							clear(dst)
-							continue
+					dst := row[ky*run : (ky+1)*run]
+					switch {
+					case iy < 0 || iy >= h:
+						clear(dst)
+					case x >= 1 && x+1 < w:
+						src := img[(iy*w+x-1)*ch : (iy*w+x+2)*ch]
+						if run >= 16 {
+							copy(dst, src)
+						} else {
+							for j, v := range src {
+								dst[j] = v
+							}
 						}
-						copy(dst, img[(iy*w+ix)*ch:(iy*w+ix+1)*ch])
+					default:
+						for kx := range 3 {
+							ix := x + kx - 1
+							d := dst[kx*ch : (kx+1)*ch]
+							if ix < 0 || ix >= w {
+								clear(d)
+							} else {
+								copy(d, img[(iy*w+ix)*ch:(iy*w+ix+1)*ch])
+							}
+						}
 					}
 				}
 			}
@@ -98,33 +114,28 @@ func col2im(din, cols []float32, rows, h, w, ch int) {
 }
 
 // maxPool2 is 2x2 max pooling with stride 2 (an odd last row or column is
-// dropped). The gradient flows to the first maximum of each window.
+// dropped). The gradient flows to the first element of each window that
+// equals its maximum; a NaN in a window makes the output NaN (and the loss
+// then reports divergence).
 type maxPool2 struct {
 	h, w, c int
-	argmax  []int32 // per output element, the input offset within its sample
 }
 
 func (p *maxPool2) forward(n *network, in, out []float32, rows int) {
-	oh, ow := p.h/2, p.w/2
-	per := oh * ow * p.c
+	oh, ow, c := p.h/2, p.w/2, p.c
+	per := oh * ow * c
 	for s := range rows {
-		img := in[s*p.h*p.w*p.c : (s+1)*p.h*p.w*p.c]
+		img := in[s*p.h*p.w*c : (s+1)*p.h*p.w*c]
 		o := out[s*per : (s+1)*per]
-		am := p.argmax[s*per : (s+1)*per]
 		for y := range oh {
 			for x := range ow {
-				base := ((2*y)*p.w + 2*x) * p.c
-				for ch := range p.c {
-					best := base + ch
-					bv := img[best]
-					for _, off := range [3]int{p.c, p.w * p.c, (p.w + 1) * p.c} {
-						if v := img[base+off+ch]; v > bv || (math.IsNaN(float64(v)) && !math.IsNaN(float64(bv))) {
-							best, bv = base+off+ch, v
-						}
-					}
-					i := (y*ow+x)*p.c + ch
-					o[i] = bv
-					am[i] = int32(best)
+				i00 := ((2*y)*p.w + 2*x) * c
+				i10 := i00 + p.w*c
+				r00, r01, r10, r11 := img[i00:i00+c], img[i00+c:i00+2*c], img[i10:i10+c], img[i10+c:i10+2*c]
+				ov := o[(y*ow+x)*c : (y*ow+x+1)*c]
+				for ch := range ov {
+					// The builtin max is branch-free (and propagates NaN).
+					ov[ch] = max(max(r00[ch], r01[ch]), max(r10[ch], r11[ch]))
 				}
 			}
 		}
@@ -135,14 +146,34 @@ func (p *maxPool2) backward(n *network, in, out, dOut, dIn []float32, rows int) 
 	if dIn == nil {
 		return
 	}
-	per := (p.h / 2) * (p.w / 2) * p.c
-	ins := p.h * p.w * p.c
+	oh, ow, c := p.h/2, p.w/2, p.c
+	per := oh * ow * c
+	ins := p.h * p.w * c
 	clear(dIn[:rows*ins])
 	for s := range rows {
+		img := in[s*ins : (s+1)*ins]
 		d := dIn[s*ins : (s+1)*ins]
-		am := p.argmax[s*per : (s+1)*per]
-		for i, g := range dOut[s*per : (s+1)*per] {
-			d[am[i]] += g
+		o := out[s*per : (s+1)*per]
+		g := dOut[s*per : (s+1)*per]
+		for y := range oh {
+			for x := range ow {
+				i00 := ((2*y)*p.w + 2*x) * c
+				i10 := i00 + p.w*c
+				base := (y*ow + x) * c
+				for ch := range c {
+					m, gv := o[base+ch], g[base+ch]
+					switch {
+					case img[i00+ch] == m:
+						d[i00+ch] = gv
+					case img[i00+c+ch] == m:
+						d[i00+c+ch] = gv
+					case img[i10+ch] == m:
+						d[i10+ch] = gv
+					default:
+						d[i10+c+ch] = gv
+					}
+				}
+			}
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -267,7 +266,7 @@ func countClasses(name string, labels ...[]int32) (int, error) {
 	return int(hi) + 1, nil
 }
 
-// openMaybeGzip returns the contents of path, gunzipped if it starts with
+// readMaybeGzip returns the contents of path, gunzipped if it starts with
 // the gzip magic.
 func readMaybeGzip(path string) ([]byte, error) {
 	raw, err := os.ReadFile(path)
@@ -279,11 +278,14 @@ func readMaybeGzip(path string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrDataset, path, err)
 		}
-		out, err := io.ReadAll(zr)
-		if err != nil {
+		// The gzip trailer holds the uncompressed size (mod 2^32): allocate
+		// it once instead of growing a buffer through several copies.
+		size := int(binary.LittleEndian.Uint32(raw[len(raw)-4:]))
+		out := bytes.NewBuffer(make([]byte, 0, size+1))
+		if _, err := out.ReadFrom(zr); err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrDataset, path, err)
 		}
-		return out, nil
+		return out.Bytes(), nil
 	}
 	return raw, nil
 }

@@ -22,23 +22,24 @@ type op interface {
 
 // network is a model with its parameters and a workspace for up to cap rows.
 type network struct {
-	cfg      Config
-	ops      []op
-	inDim    int
-	dims     []int // per-sample output size of each op
-	inplace  []bool
-	params   []float32
-	grads    []float32
-	segs     []segment
-	hidden   []hiddenLayer
-	classes  int
-	threads  int
-	capRows  int
-	x        []float32
-	labels   []int32
-	outs     [][]float32
-	douts    [][]float32
-	colsBufs [][]float32
+	cfg     Config
+	ops     []op
+	inDim   int
+	dims    []int // per-sample output size of each op
+	inplace []bool
+	params  []float32
+	grads   []float32
+	segs    []segment
+	hidden  []hiddenLayer
+	classes int
+	threads int
+	capRows int
+	x       []float32
+	labels  []int32
+	outs    [][]float32
+	douts   [][]float32
+	// bi is the training fast path for byte images, nil when it does not apply.
+	bi *byteInput
 }
 
 // hiddenLayer locates one hidden activation for diagnostics.
@@ -218,6 +219,9 @@ func newNetwork(c Config, ds *Dataset, capRows int, rng *rand.Rand) (*network, e
 		}
 	}
 	n.allocWorkspace(capRows)
+	if ds.Train.bytes != nil {
+		n.bi = newByteInput(n, capRows)
+	}
 	return n, nil
 }
 
@@ -245,8 +249,6 @@ func (n *network) allocWorkspace(rows int) {
 		switch o := o.(type) {
 		case *conv3x3:
 			o.cols = make([]float32, rows*o.h*o.w*9*o.cin)
-		case *maxPool2:
-			o.argmax = make([]int32, rows*(o.h/2)*(o.w/2)*o.c)
 		}
 	}
 }

@@ -84,20 +84,32 @@ func (o *optimizer) update(params, grads []float32, lr float32) {
 	}
 }
 
-// adamStep is torch.optim.Adam's update:
-// m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g²; w -= stepSize*m/(sqrt(v)*invSqrtBC2 + eps).
-func adamStep(w, g, m, v []float32, stepSize, invSqrtBC2 float32) {
+// adamConsts are the scalars of one Adam update, laid out for the assembly.
+type adamConsts struct {
+	b1, c1, b2, c2, eps, stepSize, invSqrtBC2 float32
+}
+
+func newAdamConsts(stepSize, invSqrtBC2 float32) adamConsts {
 	const b1, b2 = float32(adamBeta1), float32(adamBeta2)
+	return adamConsts{b1: b1, c1: 1 - b1, b2: b2, c2: 1 - b2, eps: adamEps, stepSize: stepSize, invSqrtBC2: invSqrtBC2}
+}
+
+// adamStepGeneric is torch.optim.Adam's update, the reference of adamStep:
+// m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g; w -= stepSize*m/(sqrt(v)*invSqrtBC2 + eps).
+func adamStepGeneric(w, g, m, v []float32, stepSize, invSqrtBC2 float32) {
+	c := newAdamConsts(stepSize, invSqrtBC2)
 	g = g[:len(w)]
 	m = m[:len(w)]
 	v = v[:len(w)]
 	for i := range w {
 		gi := g[i]
-		mi := b1*m[i] + (1-b1)*gi
-		vi := b2*v[i] + (1-b2)*gi*gi
+		// The conversions round each product, so no build fuses a
+		// multiply-add and the assembly (which does not either) matches.
+		mi := float32(c.b1*m[i]) + float32(c.c1*gi)
+		vi := float32(c.b2*v[i]) + float32(float32(c.c2*gi)*gi)
 		m[i], v[i] = mi, vi
-		d := float32(math.Sqrt(float64(vi)))*invSqrtBC2 + adamEps
-		w[i] -= stepSize * mi / d
+		d := float32(float32(math.Sqrt(float64(vi)))*c.invSqrtBC2) + c.eps
+		w[i] -= float32(c.stepSize*mi) / d
 	}
 }
 

@@ -73,7 +73,8 @@ type Result struct {
 	Epochs int `json:"epochs"`
 	// Final is the last epoch's metrics.
 	Final EpochMetrics `json:"final"`
-	// BestValLoss and BestValAccuracy are the best values over all epochs.
+	// BestValLoss and BestValAccuracy are the best values over all epochs
+	// (0 when no epoch completed).
 	BestValLoss     float64 `json:"best_val_loss"`
 	BestValAccuracy float64 `json:"best_val_accuracy"`
 	// TestAccuracy is measured on the test split with the final weights.
@@ -102,7 +103,7 @@ const probeSize = 1024
 
 // workspaceFloats bounds the floats of activation buffers a network
 // allocates for evaluation chunks (the training batch is always allowed).
-const workspaceFloats = 16 << 20
+const workspaceFloats = 8 << 20
 
 // RNG streams derived from Config.Seed.
 const (
@@ -158,11 +159,7 @@ func Train(ctx context.Context, cfg Config, ds *Dataset, opts Options) (Result, 
 }
 
 func newState(cfg Config, ds *Dataset) (*state, error) {
-	capRows, err := workspaceRows(cfg, ds)
-	if err != nil {
-		return nil, err
-	}
-	net, err := newNetwork(cfg, ds, capRows, rand.New(rand.NewPCG(cfg.Seed, streamInit)))
+	net, err := newNetwork(cfg, ds, workspaceRows(cfg, ds), rand.New(rand.NewPCG(cfg.Seed, streamInit)))
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +175,7 @@ func newState(cfg Config, ds *Dataset) (*state, error) {
 
 // workspaceRows is the number of rows the network's buffers hold: the batch
 // size, or more for evaluation chunks when memory allows.
-func workspaceRows(cfg Config, ds *Dataset) (int, error) {
+func workspaceRows(cfg Config, ds *Dataset) int {
 	per := ds.Features
 	if cfg.Model == CNN {
 		h, w, ch := ds.Height, ds.Width, ds.Channels
@@ -192,7 +189,7 @@ func workspaceRows(cfg Config, ds *Dataset) (int, error) {
 	}
 	per += 2 * ds.Classes
 	rows := min(probeSize, max(1, workspaceFloats/per))
-	return max(rows, cfg.BatchSize), nil
+	return max(rows, cfg.BatchSize)
 }
 
 func (st *state) run(ctx context.Context, ds *Dataset, opts Options) (Result, error) {
@@ -202,7 +199,11 @@ func (st *state) run(ctx context.Context, ds *Dataset, opts Options) (Result, er
 	stepsPerEpoch := (ntrain + cfg.BatchSize - 1) / cfg.BatchSize
 	pr := newProber(net, ds)
 	result := func() Result {
-		return Result{Epochs: st.epoch, Final: st.last, BestValLoss: st.bestLoss, BestValAccuracy: st.bestAcc, EarlyStopped: st.stopped}
+		r := Result{Epochs: st.epoch, Final: st.last, BestValLoss: st.bestLoss, BestValAccuracy: st.bestAcc, EarlyStopped: st.stopped}
+		if st.epoch == 0 {
+			r.BestValLoss = 0 // no epoch yet; keep the Result JSON-encodable
+		}
+		return r
 	}
 	for !st.stopped && st.epoch < cfg.Epochs {
 		epoch := st.epoch + 1
@@ -275,13 +276,22 @@ func (o *optimizer) stepCount() int { return int(o.step) }
 func (st *state) step(split *Split, idx []int32, lr float32) float64 {
 	net := st.net
 	rows := len(idx)
-	split.gather(net.x, net.labels, idx, net.inDim)
-	net.forward(rows)
+	fast := net.bi != nil && split.bytes != nil
+	if fast {
+		net.bi.forward(net, split, idx)
+	} else {
+		split.gather(net.x, net.labels, idx, net.inDim)
+		net.forward(rows)
+	}
 	loss := net.loss(rows, 1/float32(rows))
 	if !finite(loss) {
 		return loss
 	}
-	net.backward(rows)
+	if fast {
+		net.bi.backward(net, split, rows)
+	} else {
+		net.backward(rows)
+	}
 	if c := st.cfg.ClipNorm; c > 0 {
 		if norm := math.Sqrt(kernels.SumSquares(net.grads)); norm > c {
 			kernels.Scale(float32(c/norm), net.grads)

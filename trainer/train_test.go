@@ -165,7 +165,10 @@ func TestDivergence(t *testing.T) {
 		for i := range ds.Train.floats {
 			ds.Train.floats[i] *= 1e38 // sums of these overflow float32
 		}
-		_, err := Train(context.Background(), Config{Dataset: "csv:huge", Hidden: []int{8}, Epochs: 2, Seed: 1}, ds, Options{})
+		res, err := Train(context.Background(), Config{Dataset: "csv:huge", Hidden: []int{8}, Epochs: 2, Seed: 1}, ds, Options{})
+		if _, jerr := json.Marshal(res); jerr != nil || res.Epochs != 0 {
+			t.Errorf("result of a run that diverged in epoch 1: %+v, JSON error %v", res, jerr)
+		}
 		var de *DivergedError
 		if !errors.Is(err, ErrDiverged) || !errors.As(err, &de) || de.Epoch != 1 {
 			t.Fatalf("err = %v, want a DivergedError in epoch 1", err)
@@ -261,5 +264,37 @@ func TestMetricsJSON(t *testing.T) {
 		if _, ok := layer[k]; !ok {
 			t.Errorf("LayerStats JSON lacks %q: %s", k, b)
 		}
+	}
+}
+
+// TestResumeIdentityCNN: the same for the CNN (convolution and pooling
+// state is all recomputed; only parameters and Adam's moments carry over).
+func TestResumeIdentityCNN(t *testing.T) {
+	ds := synthImages("csv:img", 96, 8, 8, 3, 5)
+	cfg := Config{Dataset: "csv:img", Model: CNN, Conv: []int{4, 4}, Hidden: []int{8}, Activation: PReLU, Epochs: 3, BatchSize: 16, Seed: 2}
+	var ckpt []byte
+	full, fullRes := runMetrics(t, cfg, ds, Options{Checkpoint: func(epoch int, write func(io.Writer) error) error {
+		if epoch != 1 {
+			return nil
+		}
+		var b bytes.Buffer
+		err := write(&b)
+		ckpt = b.Bytes()
+		return err
+	}})
+	rest, res := runMetrics(t, cfg, ds, Options{Resume: bytes.NewReader(ckpt)})
+	if !reflect.DeepEqual(rest, full[1:]) || !reflect.DeepEqual(res, fullRes) {
+		t.Fatalf("resumed CNN differs:\n got %+v\nwant %+v", rest, full[1:])
+	}
+}
+
+// TestDeterminismThreads: a multi-threaded run is reproducible too.
+func TestDeterminismThreads(t *testing.T) {
+	ds := synthDataset("csv:t", 512, 300, 4, 1)
+	cfg := Config{Dataset: "csv:t", Hidden: []int{512, 256}, Epochs: 2, BatchSize: 256, Threads: 2, Seed: 3}
+	a, _ := runMetrics(t, cfg, ds, Options{})
+	b, _ := runMetrics(t, cfg, ds, Options{})
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("two runs with 2 threads differ:\n%+v\n%+v", a, b)
 	}
 }

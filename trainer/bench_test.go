@@ -1,0 +1,200 @@
+package trainer
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/relutune/relutune/kernels"
+)
+
+// BenchmarkTrainStep measures one training step of the MNIST MLP
+// 784-256-128-10 (relu, shuffled batches of 128, one thread) per optimizer,
+// with allocs/op. Its baseline, timed interleaved in the same run, is the
+// step's matrix products computed densely (the floor of a dense
+// implementation): dense_gemm/step is their time over the step's. Below 1,
+// the rest of the step (gathering, activations, loss, update) is the
+// trainer's overhead; above 1, the byte-input path (byteinput.go) saves more
+// multiply-adds than everything else costs.
+func BenchmarkTrainStep(b *testing.B) {
+	ds, err := LoadDataset("mnist", 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, opt := range []OptimizerKind{SGD, Adam} {
+		b.Run(string(opt), func(b *testing.B) {
+			cfg := Config{Dataset: "mnist", Hidden: []int{256, 128}, Optimizer: opt, BatchSize: 128, Threads: 1, Seed: 1}.WithDefaults()
+			st, err := newState(cfg, ds)
+			if err != nil {
+				b.Fatal(err)
+			}
+			const batch = 128
+			idx := make([]int32, batch)
+			gemms := func() {
+				n := st.net
+				for _, o := range n.ops {
+					if d, ok := o.(*dense); ok {
+						w := n.params[d.wOff : d.wOff+d.in*d.out]
+						kernels.Sgemm(false, false, batch, d.out, d.in, 1, n.x, d.in, w, d.out, 0, n.outs[0], d.out)
+						kernels.Sgemm(true, false, d.in, d.out, batch, 1, n.x, d.in, n.outs[0], d.out, 0, n.grads[d.wOff:], d.out)
+						if d.in != n.inDim {
+							kernels.Sgemm(false, true, batch, d.in, d.out, 1, n.outs[0], d.out, w, d.out, 0, n.x, d.in)
+						}
+					}
+				}
+			}
+			// Shuffled batches, as in Train.
+			perm := rand.New(rand.NewPCG(1, 2)).Perm(ds.Train.Len())
+			steps := ds.Train.Len() / batch
+			next := 0
+			step := func() {
+				for i := range idx {
+					idx[i] = int32(perm[next*batch+i])
+				}
+				next = (next + 1) % steps
+				st.step(&ds.Train, idx, 0.01)
+			}
+			for range 5 {
+				step()
+				gemms()
+			}
+			// Interleave baseline and step so both see the same machine load.
+			var gemmTime time.Duration
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				t0 := time.Now()
+				gemms()
+				gemmTime += time.Since(t0)
+				b.StartTimer()
+				step()
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
+			b.ReportMetric(gemmTime.Seconds()/b.Elapsed().Seconds(), "dense_gemm/step")
+		})
+	}
+}
+
+// mnistBenchEnabled gates the full MNIST runs: they take minutes, so they
+// run from scripts/bench-train.sh, not with every -bench.
+func mnistBenchEnabled(b *testing.B) *Dataset {
+	if os.Getenv("RELUTUNE_BENCH_MNIST") == "" {
+		b.Skip("full MNIST runs: set RELUTUNE_BENCH_MNIST=1 (scripts/bench-train.sh does)")
+	}
+	ds, err := LoadDataset("mnist", 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ds
+}
+
+// BenchmarkMNISTAccuracy trains the reference configuration once (use
+// -benchtime 1x): MNIST 784-256-128-10, relu, he_normal, adam 1e-3, batch
+// 128, 10 epochs, seed 1 (or RELUTUNE_BENCH_SEED); it reports the test
+// accuracy in percent.
+func BenchmarkMNISTAccuracy(b *testing.B) {
+	ds := mnistBenchEnabled(b)
+	seed := uint64(1)
+	if s := os.Getenv("RELUTUNE_BENCH_SEED"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			b.Fatalf("RELUTUNE_BENCH_SEED=%q: want an unsigned integer", s)
+		}
+		seed = v
+	}
+	cfg := Config{Dataset: "mnist", Hidden: []int{256, 128}, Activation: ReLU, Init: HeNormal, Optimizer: Adam,
+		LearningRate: 1e-3, BatchSize: 128, Epochs: 10, Seed: seed, Threads: 1}
+	for range b.N {
+		var best float64
+		res, err := Train(context.Background(), cfg, ds, Options{Report: func(_ context.Context, m EpochMetrics) error {
+			best = max(best, m.SamplesPerSec)
+			return nil
+		}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(100*res.TestAccuracy, "test_acc_%")
+		b.ReportMetric(100*res.Final.ValAccuracy, "val_acc_%")
+		b.ReportMetric(best, "samples/s")
+	}
+}
+
+// BenchmarkMNISTThroughput is the side-by-side figure for PyTorch's
+// torch_mlp.py: epochs of the 784-256-128-10 relu MLP with sgd, batch 128,
+// one thread; it reports the best epoch's training samples/s.
+func BenchmarkMNISTThroughput(b *testing.B) {
+	ds := mnistBenchEnabled(b)
+	cfg := Config{Dataset: "mnist", Hidden: []int{256, 128}, Activation: ReLU, Optimizer: SGD, LearningRate: 0.01,
+		BatchSize: 128, Epochs: 3, Seed: 1, Threads: 1}
+	for range b.N {
+		var best float64
+		_, err := Train(context.Background(), cfg, ds, Options{Report: func(_ context.Context, m EpochMetrics) error {
+			best = max(best, m.SamplesPerSec)
+			return nil
+		}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(best, "samples/s")
+	}
+}
+
+// BenchmarkWorkerMemory runs trials one after another the way a worker does
+// (the MLP and the CNN, several seeds, MNIST loaded once) and reports the
+// process's peak resident memory in MiB (VmHWM). Target: under 300 MiB.
+func BenchmarkWorkerMemory(b *testing.B) {
+	ds := mnistBenchEnabled(b)
+	for range b.N {
+		for seed := uint64(1); seed <= 3; seed++ {
+			for _, cfg := range []Config{
+				{Dataset: "mnist", Hidden: []int{256, 128}, Epochs: 1, Seed: seed},
+				{Dataset: "mnist", Model: CNN, Epochs: 1, Seed: seed},
+			} {
+				sub := *ds
+				if cfg.Model == CNN { // a CNN epoch is slow: a fifth of the training set
+					sub.Train = subsplit(ds.Train, 10000)
+				}
+				if _, err := Train(context.Background(), cfg, &sub, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Skip("no /proc/self/status")
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.Atoi(f[1])
+			b.ReportMetric(float64(kb)/1024, "peak_rss_MiB")
+		}
+	}
+}
+
+// BenchmarkGather measures assembling one shuffled MNIST batch of 128
+// (bytes decoded through the normalisation table), a per-step cost that
+// PyTorch's reference benchmark, slicing a float tensor, does not pay.
+func BenchmarkGather(b *testing.B) {
+	ds, err := LoadDataset("mnist", 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	idx := make([]int32, 128)
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := make([]float32, 128*784)
+	lab := make([]int32, 128)
+	b.ResetTimer()
+	for range b.N {
+		for i := range idx {
+			idx[i] = int32(rng.IntN(50000))
+		}
+		ds.Train.gather(x, lab, idx, 784)
+	}
+}
