@@ -29,6 +29,10 @@ func validateDataset(name string) error {
 	return fmt.Errorf("is not a dataset (allowed: %s, csv:<path>, idx:<images>,<labels>)", strings.Join(builtinDatasets, ", "))
 }
 
+func imageDataset(name string) bool {
+	return name == "mnist" || name == "fashion-mnist" || strings.HasPrefix(name, "idx:")
+}
+
 // DeadlineDuration parses search.deadline; zero means no deadline.
 func (s *Spec) DeadlineDuration() (time.Duration, error) {
 	if s.Search.Deadline == "" {
@@ -273,6 +277,8 @@ func (d paramDef) check(v search.Value) error {
 func (s *Spec) TrialConfig(c search.Config, seed uint64) (trainer.Config, error) {
 	tc := trainer.Config{
 		Dataset:      s.Dataset,
+		Model:        trainer.ModelKind(s.Model.Kind),
+		Conv:         append([]int(nil), s.Model.Conv...),
 		Hidden:       append([]int(nil), s.Model.Hidden...),
 		Optimizer:    trainer.OptimizerKind(s.Optimizer.Kind),
 		Momentum:     s.Optimizer.Momentum,

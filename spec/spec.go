@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"regexp"
 	"sort"
 	"strings"
@@ -43,6 +44,9 @@ type Spec struct {
 type Model struct {
 	Kind   string `yaml:"kind" json:"kind"`
 	Hidden []int  `yaml:"hidden" json:"hidden"`
+	// Conv lists the output channels of each 3x3 conv + 2x2 pool block of a
+	// cnn (default [16, 32]); image datasets only.
+	Conv []int `yaml:"conv" json:"conv,omitempty"`
 }
 
 // Objective names the metric the search optimises.
@@ -190,8 +194,22 @@ func (s *Spec) Validate() error {
 	if err := validateDataset(s.Dataset); err != nil {
 		return invalid("dataset", fmt.Sprintf("%q", s.Dataset), err.Error())
 	}
-	if s.Model.Kind != "mlp" {
-		return invalid("model.kind", fmt.Sprintf("%q", s.Model.Kind), "is not supported (allowed: mlp)")
+	switch s.Model.Kind {
+	case "mlp":
+		if len(s.Model.Conv) > 0 {
+			return invalid("model.conv", s.Model.Conv, "is only allowed for model.kind cnn")
+		}
+	case "cnn":
+		if !imageDataset(s.Dataset) {
+			return invalid("model.kind", `"cnn"`, fmt.Sprintf("needs an image dataset (mnist, fashion-mnist, idx:...), not %q", s.Dataset))
+		}
+		for i, c := range s.Model.Conv {
+			if c < 1 || c > 512 {
+				return invalid(fmt.Sprintf("model.conv[%d]", i), c, "must be in [1, 512]")
+			}
+		}
+	default:
+		return invalid("model.kind", fmt.Sprintf("%q", s.Model.Kind), "is not a model (allowed: mlp, cnn)")
 	}
 	if len(s.Model.Hidden) == 0 || len(s.Model.Hidden) > MaxHidden {
 		return invalid("model.hidden", s.Model.Hidden, fmt.Sprintf("must list 1 to %d layer sizes", MaxHidden))
@@ -268,8 +286,16 @@ func (s *Spec) Validate() error {
 	if s.Optimizer.ClipNorm < 0 {
 		return invalid("optimizer.clip_norm", s.Optimizer.ClipNorm, "must be >= 0 (0 means no clipping)")
 	}
-	// Every configuration of the space must give a valid trainer config; the
-	// bounds above make this true, and checking one point catches the rest.
+	// The bounds above keep every configuration of the space valid for the
+	// trainer; one sampled point checks the fields they do not cover.
+	space, _ := s.SearchSpace()
+	c, err := search.Random{}.Sample(space, nil, s.Objective.Direction, rand.New(rand.NewPCG(s.Search.Seed, 0)))
+	if err == nil {
+		_, err = s.TrialConfig(c, 0)
+	}
+	if err != nil {
+		return err
+	}
 	return nil
 }
 

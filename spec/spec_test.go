@@ -61,7 +61,7 @@ func TestParseRejects(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"unknown top-level field", valid + "extra: 1\n", "extra (line 10): unknown field (allowed: dataset, model, name, objective, optimizer, schedule, search, space)"},
-		{"unknown nested field", strings.Replace(valid, "hidden: [8]", "hidden: [8], depth: 2", 1), "model.depth (line 3): unknown field (allowed: hidden, kind)"},
+		{"unknown nested field", strings.Replace(valid, "hidden: [8]", "hidden: [8], depth: 2", 1), "model.depth (line 3): unknown field (allowed: conv, hidden, kind)"},
 		{"bad name", strings.Replace(valid, "name: s1", "name: Bad.Name", 1), `name: "Bad.Name" must match`},
 		{"log low zero", strings.Replace(valid, "[1.0e-3, 1.0e-1]", "[0, 1.0e-1]", 1), "space.learning_rate.log_uniform: 0 must be in (0, 10]"},
 		{"low above high", strings.Replace(valid, "[1.0e-3, 1.0e-1]", "[0.5, 1.0e-1]", 1), "space.learning_rate.log_uniform: [0.5, 0.1] must have low <= high"},
@@ -77,6 +77,9 @@ func TestParseRejects(t *testing.T) {
 		{"two distributions", strings.Replace(valid, "{log_uniform: [1.0e-3, 1.0e-1]}", "{log_uniform: [1.0e-3, 1.0e-1], uniform: [0.1, 0.2]}", 1), "space.learning_rate: must set exactly one of"},
 		{"epochs", strings.Replace(valid, "{max_epochs: 3}", "{max_epochs: 0}", 1), "schedule.max_epochs: 0 must be in [1, 1000]"},
 		{"not yaml", "name: [", "did not find expected node content"},
+		{"cnn on points", strings.Replace(valid, "kind: mlp", "kind: cnn", 1), `model.kind: "cnn" needs an image dataset`},
+		{"conv on mlp", strings.Replace(valid, "hidden: [8]", "hidden: [8], conv: [4]", 1), "model.conv: [4] is only allowed for model.kind cnn"},
+		{"unknown model", strings.Replace(valid, "kind: mlp", "kind: rnn", 1), `model.kind: "rnn" is not a model (allowed: mlp, cnn)`},
 	}
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {

@@ -198,6 +198,19 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 	}
 
 	res, err := trainer.Train(ctx, cfg, ds, opts)
+	if err != nil && opts.Resume != nil && errors.Is(err, trainer.ErrCheckpoint) {
+		// A damaged checkpoint, or one from another configuration, would
+		// fail every retry the same way: drop it and train from the start.
+		log.Warn("unusable checkpoint; training from the start", "checkpoint", progress.Checkpoint, "err", err)
+		if progress.Checkpoint != "" {
+			_ = os.Remove(progress.Checkpoint)
+		}
+		mu.Lock()
+		progress = TrainProgress{}
+		mu.Unlock()
+		opts.Resume = nil
+		res, err = trainer.Train(ctx, cfg, ds, opts)
+	}
 	stopHB()
 	var div *trainer.DivergedError
 	switch {

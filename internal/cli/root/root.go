@@ -15,6 +15,7 @@ import (
 	"github.com/relutune/relutune/internal/cli/status"
 	"github.com/relutune/relutune/internal/cli/submit"
 	"github.com/relutune/relutune/internal/cli/top"
+	"github.com/relutune/relutune/internal/cli/train"
 	"github.com/relutune/relutune/internal/cli/watch"
 	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/workflows"
@@ -56,6 +57,7 @@ RELUTUNE_NATS_URL, RELUTUNE_TEMPORAL_ADDRESS and RELUTUNE_TEMPORAL_NAMESPACE.`,
 		control.NewCmdCancel(f),
 		control.NewCmdStop(f),
 		control.NewCmdExtend(f),
+		train.NewCmdTrain(f.IO, nil),
 	)
 	return cmd
 }
