@@ -92,12 +92,17 @@ func Pairs(means []store.SeedMean, maximize bool) []Pair {
 		}
 		by[m.Activation][m.Seed] = m.Mean
 	}
-	avg := func(a string) float64 {
-		var s float64
-		for _, v := range by[a] {
-			s += v
+	avg := func(a string) float64 { // summed in seed order: deterministic
+		seeds := make([]int64, 0, len(by[a]))
+		for s := range by[a] {
+			seeds = append(seeds, s)
 		}
-		return s / float64(len(by[a]))
+		sort.Slice(seeds, func(i, j int) bool { return seeds[i] < seeds[j] })
+		var s float64
+		for _, seed := range seeds {
+			s += by[a][seed]
+		}
+		return s / float64(len(seeds))
 	}
 	sort.Slice(acts, func(i, j int) bool {
 		ai, aj := avg(acts[i]), avg(acts[j])

@@ -21,6 +21,14 @@ func TestPairsPairedBySeed(t *testing.T) {
 			if p.A == a && p.B == b {
 				return p
 			}
+			if p.A == b && p.B == a { // equal means: either order
+				p.A, p.B, p.Diff = a, b, -p.Diff
+				if p.Low != nil {
+					lo, hi := -*p.High, -*p.Low
+					p.Low, p.High = &lo, &hi
+				}
+				return p
+			}
 		}
 		t.Fatalf("no pair %s/%s in %+v", a, b, pairs)
 		return Pair{}
