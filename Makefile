@@ -45,8 +45,9 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-test: services vet fmt-check ## Unit and integration tests (race detector on), and the pure-Go kernel path
+test: services vet fmt-check ## All tests with the race detector, then the compute packages without it (assembly and pure-Go paths)
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -count=1 ./kernels/... ./trainer/...
 	$(GO) test -tags noasm -count=1 ./kernels/... ./trainer/...
 
 test-unit: ## Tests that need no services

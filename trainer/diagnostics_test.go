@@ -90,6 +90,9 @@ func TestProbeStats(t *testing.T) {
 
 // TestStepAllocatesNothing is the allocation guarantee of the training step.
 func TestStepAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector; make test checks them without it")
+	}
 	for _, cfg := range []Config{
 		{Dataset: "csv:x", Hidden: []int{32, 16}, Optimizer: Adam, ClipNorm: 1},
 		{Dataset: "csv:x", Hidden: []int{32}, Activation: PReLU, Optimizer: Momentum, Nesterov: true, Momentum: 0.9, WeightDecay: 1e-4},
