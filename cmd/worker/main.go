@@ -5,14 +5,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/internal/service"
@@ -41,27 +39,13 @@ func run(args []string, stderr io.Writer) int {
 	fs.IntVar(&cfg.Concurrency, "concurrency", 1, "trials trained at once (each uses one core)")
 	fs.StringVar(&cfg.CheckpointDir, "checkpoint-dir", defaultCheckpointDir(), "directory for trial checkpoints (env "+config.EnvCheckpointDir+")")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", config.Env(config.EnvHTTPAddr, ""), "address of the /healthz endpoint, empty for none (env "+config.EnvHTTPAddr+")")
-	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+	validate := func() error {
+		if cfg.Concurrency < 1 {
+			return fmt.Errorf("--concurrency: %d must be >= 1", cfg.Concurrency)
 		}
-		return 2
+		return nil
 	}
-	if cfg.Concurrency < 1 {
-		fmt.Fprintf(stderr, "worker: --concurrency: %d must be >= 1\n", cfg.Concurrency)
-		return 2
-	}
-	log, err := config.NewLogger(stderr, *level)
-	if err != nil {
-		fmt.Fprintln(stderr, "worker:", err)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := service.RunWorker(ctx, cfg, log.With("process", "worker", "worker", cfg.Name)); err != nil {
-		log.Error("worker stopped", "err", err)
-		return 1
-	}
-	return 0
+	return config.Serve("worker", fs, args, stderr, validate, func(ctx context.Context, log *slog.Logger) error {
+		return service.RunWorker(ctx, cfg, log.With("worker", cfg.Name))
+	})
 }
