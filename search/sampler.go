@@ -156,14 +156,16 @@ type studySeeded interface {
 const maxDraws = 200
 
 // Suggest asks s for n new configurations, distinct from each other and from
-// every configuration in history. The random stream is derived from seed and
-// the length of history, so a retried call after a restart returns the same
-// configurations. Samplers that need the study seed itself (sobol) get seed.
+// every configuration in history. The k-th new configuration draws from a
+// random stream derived from seed and its position len(history)+k, so a
+// retried call after a restart returns the same configurations, and asking
+// for several at once gives the same ones as asking one at a time (with the
+// earlier ones pending in history). Samplers that need the study seed itself
+// (sobol) get seed.
 func Suggest(s Sampler, space *Space, history []Trial, dir Direction, n int, seed uint64) ([]Config, error) {
 	if sd, ok := s.(studySeeded); ok {
 		s = sd.withSeed(seed)
 	}
-	rng := rand.New(rand.NewPCG(seed, uint64(len(history))^0x9e3779b97f4a7c15))
 	seen := make(map[string]bool, len(history)+n)
 	for _, t := range history {
 		seen[t.Config.Hash()] = true
@@ -173,6 +175,10 @@ func Suggest(s Sampler, space *Space, history []Trial, dir Direction, n int, see
 	for len(out) < n {
 		var c Config
 		found := false
+		// Each position in the study has its own random stream, so asking
+		// for two configurations at once gives the same ones as asking
+		// twice: suggestions do not depend on how trials finish in time.
+		rng := rand.New(rand.NewPCG(seed, uint64(len(hist))^0x9e3779b97f4a7c15))
 		for draw := 0; draw < maxDraws; draw++ {
 			var err error
 			c, err = s.Sample(space, hist, dir, rng)

@@ -189,3 +189,34 @@ func FuzzConfigHashMatchesJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestSuggestIndependentOfBatching checks that suggesting n configurations
+// at once gives the same ones as suggesting them one by one, for the
+// samplers whose proposals do not depend on results: so the trials of a
+// study do not depend on how many workers ran it or when trials finished.
+func TestSuggestIndependentOfBatching(t *testing.T) {
+	s := testSpace(t)
+	for _, name := range []string{"random", "sobol", "grid"} {
+		t.Run(name, func(t *testing.T) {
+			smp, err := NewSampler(name, SamplerOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			batch, err := Suggest(smp, s, nil, Maximize, 5, 9)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var hist []Trial
+			for i := 0; i < 5; i++ {
+				one, err := Suggest(smp, s, hist, Maximize, 1, 9)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if one[0].Hash() != batch[i].Hash() {
+					t.Fatalf("suggestion %d: one at a time %v, in a batch %v", i, one[0], batch[i])
+				}
+				hist = append(hist, Trial{Number: i, Config: one[0], State: Running})
+			}
+		})
+	}
+}
