@@ -292,3 +292,38 @@ func TestReplicatesArePaired(t *testing.T) {
 		t.Fatalf("status exited %d: %q %s", code, out, errOut)
 	}
 }
+
+// TestSameTrialsWhateverTheWorkers runs one random-search spec on one
+// worker and on three: trial n gets the same configuration and seed.
+func TestSameTrialsWhateverTheWorkers(t *testing.T) {
+	text := strings.Replace(fourTrials, "max_trials: 4, parallelism: 2", "max_trials: 9, parallelism: 3", 1)
+	text = strings.Replace(text, "seed: 11}", "seed: 11, replicates: 3}", 1)
+	trials := func(workers int) []string {
+		e := Start(t, workers)
+		name := "it-workers-" + e.DBName[len("relutune_it_"):]
+		if code, out, errOut := e.Tunectl(t, "", "submit", writeSpec(t, name, text)); code != 0 {
+			t.Fatalf("submit exited %d: %s%s", code, out, errOut)
+		}
+		if res := waitStudy(t, e, name); res.Status != "complete" {
+			t.Fatalf("result %+v", res)
+		}
+		rows, err := e.DB(t).Query(context.Background(), `SELECT t.number || ' ' || t.config_hash || ' ' || t.seed
+			FROM trials t JOIN studies s ON s.id = t.study_id WHERE s.name = $1 ORDER BY t.number`, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	one, three := trials(1), trials(3)
+	if len(one) != 9 || strings.Join(one, "\n") != strings.Join(three, "\n") {
+		t.Fatalf("one worker:\n%s\nthree workers:\n%s", strings.Join(one, "\n"), strings.Join(three, "\n"))
+	}
+}
