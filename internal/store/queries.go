@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // RankedTrial is a row of the trial_ranking view.
@@ -103,4 +105,83 @@ func (s *Store) ActivationSeedMeans(ctx context.Context, study string) ([]SeedMe
 		return nil, fmt.Errorf("store: activation seed means: %w", err)
 	}
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[SeedMean])
+}
+
+// ErrQuery wraps the error of a read-only query that Postgres rejected.
+var ErrQuery = errors.New("store: query")
+
+// ReaderResult is the result of a query run as relutune_reader.
+type ReaderResult struct {
+	Columns []string
+	Rows    [][]any
+}
+
+// QueryAsReader runs sql in a read-only transaction as the relutune_reader
+// role: it sees the views and nothing else, and cannot change anything.
+func (s *Store) QueryAsReader(ctx context.Context, sql string, args ...any) (ReaderResult, error) {
+	var res ReaderResult
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL ROLE relutune_reader`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for _, fd := range rows.FieldDescriptions() {
+			res.Columns = append(res.Columns, fd.Name)
+		}
+		for rows.Next() {
+			vals, err := rows.Values()
+			if err != nil {
+				return err
+			}
+			res.Rows = append(res.Rows, vals)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) {
+			return res, fmt.Errorf("%w: %s (SQLSTATE %s)", ErrQuery, pgErr.Message, pgErr.Code)
+		}
+		return res, err
+	}
+	return res, nil
+}
+
+// TrialMetrics returns every metric row of a study, by trial and epoch.
+func (s *Store) TrialMetrics(ctx context.Context, studyID int64) ([]MetricExport, error) {
+	rows, err := s.pool.Query(ctx, `SELECT t.number, m.epoch, m.attempt, m.train_loss, m.val_loss, m.val_accuracy,
+			m.dead_fraction, m.saturation, m.grad_norm, m.samples_per_sec, m.lr, m.layers
+		FROM trial_metrics m JOIN trials t ON t.id = m.trial_id
+		WHERE t.study_id = $1 ORDER BY t.number, m.epoch`, studyID)
+	if err != nil {
+		return nil, fmt.Errorf("store: metrics: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (MetricExport, error) {
+		var m MetricExport
+		var layers []byte
+		err := r.Scan(&m.Trial, &m.Epoch, &m.Attempt, &m.TrainLoss, &m.ValLoss, &m.ValAccuracy,
+			&m.DeadFraction, &m.Saturation, &m.GradNorm, &m.SamplesPerSec, &m.LR, &layers)
+		m.Layers = layers
+		return m, err
+	})
+}
+
+// MetricExport is one epoch of one trial, for export.
+type MetricExport struct {
+	Trial         int             `json:"trial"`
+	Epoch         int             `json:"epoch"`
+	Attempt       int             `json:"attempt"`
+	TrainLoss     *float64        `json:"train_loss"`
+	ValLoss       *float64        `json:"val_loss"`
+	ValAccuracy   *float64        `json:"val_accuracy"`
+	DeadFraction  *float64        `json:"dead_fraction"`
+	Saturation    *float64        `json:"saturation"`
+	GradNorm      *float64        `json:"grad_norm"`
+	SamplesPerSec *float64        `json:"samples_per_sec"`
+	LR            *float64        `json:"lr"`
+	Layers        json.RawMessage `json:"layers"`
 }

@@ -11,7 +11,9 @@ import (
 	"github.com/relutune/relutune/internal/cli/cmdutil"
 	"github.com/relutune/relutune/internal/cli/compare"
 	"github.com/relutune/relutune/internal/cli/control"
+	"github.com/relutune/relutune/internal/cli/export"
 	"github.com/relutune/relutune/internal/cli/list"
+	sqlcmd "github.com/relutune/relutune/internal/cli/sql"
 	"github.com/relutune/relutune/internal/cli/status"
 	"github.com/relutune/relutune/internal/cli/submit"
 	"github.com/relutune/relutune/internal/cli/top"
@@ -58,6 +60,8 @@ RELUTUNE_NATS_URL, RELUTUNE_TEMPORAL_ADDRESS and RELUTUNE_TEMPORAL_NAMESPACE.`,
 		control.NewCmdStop(f),
 		control.NewCmdExtend(f),
 		train.NewCmdTrain(f.IO, nil),
+		sqlcmd.NewCmdSQL(f, nil),
+		export.NewCmdExport(f, nil),
 	)
 	return cmd
 }

@@ -1,0 +1,117 @@
+// Package export implements `tunectl export`: a study's trials or per-epoch
+// metrics as JSON or CSV, for notebooks and spreadsheets.
+package export
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/relutune/relutune/internal/cli/cmdutil"
+	"github.com/relutune/relutune/internal/store"
+)
+
+// Options are export's inputs.
+type Options struct {
+	IO      *cmdutil.IOStreams
+	F       *cmdutil.Factory
+	Study   string
+	Metrics bool
+	Output  string
+}
+
+// NewCmdExport returns the export command.
+func NewCmdExport(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, F: f}
+	cmd := &cobra.Command{
+		Use:   "export <study>",
+		Short: "Export a study's trials (or, with --metrics, every epoch's metrics) as JSON or CSV",
+		Example: `  tunectl export quickstart > trials.json
+  tunectl export quickstart --metrics --output csv > epochs.csv`,
+		Args: cmdutil.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Study = args[0]
+			if opts.Output != "json" && opts.Output != "csv" {
+				return cmdutil.Usagef("--output: %q is not a format (allowed: json, csv)", opts.Output)
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			ctx := cmd.Context()
+			st, err := f.Store(ctx)
+			if err != nil {
+				return err
+			}
+			study, err := st.StudyByName(ctx, opts.Study)
+			if err != nil {
+				return err
+			}
+			if opts.Metrics {
+				ms, err := st.TrialMetrics(ctx, study.ID)
+				if err != nil {
+					return err
+				}
+				return MetricsTable(ms).Render(opts.IO.Out, opts.Output)
+			}
+			ts, err := st.Trials(ctx, study.ID)
+			if err != nil {
+				return err
+			}
+			return TrialsTable(ts).Render(opts.IO.Out, opts.Output)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Metrics, "metrics", false, "export per-epoch metrics instead of trials")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "json", "output format: json, csv")
+	return cmd
+}
+
+type trialRecord struct {
+	store.Trial
+	Params rawJSON `json:"params"`
+}
+
+type rawJSON []byte
+
+func (r rawJSON) MarshalJSON() ([]byte, error) { return r, nil }
+
+// TrialsTable renders trials.
+func TrialsTable(ts []store.Trial) cmdutil.Table {
+	t := cmdutil.Table{Header: []string{"number", "status", "objective", "epochs_done", "attempt", "replicate", "seed", "config_hash", "params", "error"}}
+	recs := make([]trialRecord, 0, len(ts))
+	for _, tr := range ts {
+		errText := ""
+		if tr.Error != nil {
+			errText = *tr.Error
+		}
+		obj := ""
+		if tr.Objective != nil {
+			obj = fmt.Sprint(*tr.Objective)
+		}
+		t.Rows = append(t.Rows, []string{cmdutil.Itoa(tr.Number), tr.Status, obj, cmdutil.Itoa(tr.EpochsDone), cmdutil.Itoa(tr.Attempt),
+			cmdutil.Itoa(tr.Replicate), fmt.Sprint(tr.Seed), tr.ConfigHash, string(tr.Params), errText})
+		recs = append(recs, trialRecord{Trial: tr, Params: rawJSON(tr.Params)})
+	}
+	t.Records = recs
+	return t
+}
+
+// MetricsTable renders per-epoch metrics.
+func MetricsTable(ms []store.MetricExport) cmdutil.Table {
+	t := cmdutil.Table{Header: []string{"trial", "epoch", "attempt", "train_loss", "val_loss", "val_accuracy", "dead_fraction", "saturation", "grad_norm", "samples_per_sec", "lr", "layers"}}
+	if ms == nil {
+		ms = []store.MetricExport{}
+	}
+	t.Records = ms
+	f := func(p *float64) string {
+		if p == nil {
+			return ""
+		}
+		return fmt.Sprint(*p)
+	}
+	for _, m := range ms {
+		t.Rows = append(t.Rows, []string{cmdutil.Itoa(m.Trial), cmdutil.Itoa(m.Epoch), cmdutil.Itoa(m.Attempt), f(m.TrainLoss), f(m.ValLoss),
+			f(m.ValAccuracy), f(m.DeadFraction), f(m.Saturation), f(m.GradNorm), f(m.SamplesPerSec), f(m.LR), string(m.Layers)})
+	}
+	return t
+}
