@@ -5,7 +5,7 @@ STACK := scripts/stack.sh
 DEMO_NAME ?= quickstart-$(shell date +%Y%m%d-%H%M%S)
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build up down status services demo test test-unit test-noasm test-integration vet fmt-check bench bench-kernels bench-train clean
+.PHONY: all build up down status services demo test test-unit vet fmt-check bench bench-kernels bench-train bench-metrics clean
 
 all: build
 
@@ -53,13 +53,16 @@ test: services vet fmt-check ## All tests with the race detector, then the compu
 test-unit: ## Tests that need no services
 	RELUTUNE_SKIP_INTEGRATION=1 $(GO) test -count=1 ./...
 
-bench: bench-kernels bench-train
+bench: bench-kernels bench-train bench-metrics
 
 bench-kernels: ## SIMD kernels against OpenBLAS and gonum (ratios)
 	@bash scripts/bench-kernels.sh
 
 bench-train: ## MNIST accuracy and training throughput against PyTorch
 	@bash scripts/bench-train.sh
+
+bench-metrics: services ## The sink's batched Postgres write against row-at-a-time inserts
+	$(GO) test ./internal/store -run '^$$' -bench WriteMetrics -benchtime 40x
 
 clean:
 	rm -rf bin
