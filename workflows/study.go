@@ -270,7 +270,7 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 		status = StudyCanceled
 	case failedLimit > 0 && st.Counts[string(search.Failed)] >= failedLimit, stopping:
 		status = StudyFailed
-	case st.Stopped:
+	case st.Stopped, deadlinePassed() && (len(st.Queue) > 0 || st.NextNumber < st.Budget):
 		status = StudyStopped
 	}
 	// Finish with a context that survives cancellation, so a canceled study

@@ -341,3 +341,18 @@ func TestStoppedStudyCancelsQueuedTrials(t *testing.T) {
 		t.Fatalf("status %s, %d complete, %d canceled of %d recorded; want 3 recorded: the running complete, the queued canceled", res.Status, complete, canceled, len(f.recorded))
 	}
 }
+
+func TestStudyDeadlineStopsLaunching(t *testing.T) {
+	f := &fakeCluster{trainDelay: 300 * time.Millisecond}
+	env := newEnv(t, f)
+	sp := testSpec(t, 100, 1)
+	sp.Search.Deadline = "1s"
+	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: sp})
+	var res StudyResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StudyStopped || res.Counts["complete"] < 1 || res.Counts["complete"] > 10 {
+		t.Fatalf("result %+v; want stopped by the deadline after a few trials", res)
+	}
+}

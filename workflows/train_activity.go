@@ -89,7 +89,8 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 	}
 	ds, err := load(cfg.Dataset, cfg.Seed)
 	if err != nil {
-		return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+		// Retryable: another worker may have the files this one lacks.
+		return out, fmt.Errorf("load dataset %s on worker %s: %w", cfg.Dataset, a.Worker, err)
 	}
 
 	var progress TrainProgress
