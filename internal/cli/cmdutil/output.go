@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -66,4 +67,4 @@ func FormatFloat(p *float64) string {
 }
 
 // Itoa formats an int.
-func Itoa(n int) string { return fmt.Sprint(n) }
+func Itoa(n int) string { return strconv.Itoa(n) }

@@ -58,11 +58,9 @@ func Table(studies []store.StudySummary) cmdutil.Table {
 	}
 	for _, s := range studies {
 		t.Rows = append(t.Rows, []string{
-			s.Name, s.Status, itoa(s.Trials), itoa(s.Complete), itoa(s.Running), itoa(s.Failed),
+			s.Name, s.Status, cmdutil.Itoa(s.Trials), cmdutil.Itoa(s.Complete), cmdutil.Itoa(s.Running), cmdutil.Itoa(s.Failed),
 			s.Metric, cmdutil.FormatFloat(s.Best), s.CreatedAt.Local().Format("2006-01-02 15:04:05"),
 		})
 	}
 	return t
 }
-
-func itoa(n int) string { return cmdutil.Itoa(n) }

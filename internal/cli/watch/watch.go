@@ -82,32 +82,33 @@ func (b *Board) view(n int) *trialView {
 }
 
 // Apply folds one message into the board and returns a one-line
-// description of what changed ("" when nothing did).
-func (b *Board) Apply(subject string, data []byte) string {
+// description of what changed ("" when nothing did), and whether the
+// message ended a trial.
+func (b *Board) Apply(subject string, data []byte) (line string, ended bool) {
 	switch {
 	case strings.HasSuffix(subject, ".metrics"):
 		var m events.EpochMetrics
 		if json.Unmarshal(data, &m) != nil {
-			return ""
+			return "", false
 		}
 		v := b.view(m.Trial)
 		if m.Epoch <= v.epoch && v.status == "running" {
-			return ""
+			return "", false
 		}
 		if m.Epoch > v.epoch {
 			v.epoch, v.valAcc, v.valLoss = m.Epoch, m.ValAccuracy, m.ValLoss
 		}
 		v.maxEpochs, v.activation = m.MaxEpochs, m.Activation
 		return fmt.Sprintf("trial %-3d %-10s epoch %d/%d  val_acc %s  val_loss %s", m.Trial, m.Activation, m.Epoch, m.MaxEpochs,
-			cmdutil.FormatFloat(m.ValAccuracy), cmdutil.FormatFloat(m.ValLoss))
+			cmdutil.FormatFloat(m.ValAccuracy), cmdutil.FormatFloat(m.ValLoss)), false
 	case strings.HasSuffix(subject, ".status"):
 		var s events.TrialStatus
 		if json.Unmarshal(data, &s) != nil {
-			return ""
+			return "", false
 		}
 		v := b.view(s.Trial)
 		if v.status != "running" {
-			return ""
+			return "", false
 		}
 		v.status, v.objective = s.Status, s.Objective
 		if s.EpochsDone > v.epoch {
@@ -118,9 +119,9 @@ func (b *Board) Apply(subject string, data []byte) string {
 		if s.Error != "" {
 			line += ": " + s.Error
 		}
-		return line
+		return line, true
 	}
-	return ""
+	return "", false
 }
 
 // Render draws a progress bar per running trial.
@@ -216,12 +217,12 @@ func runWatch(ctx context.Context, opts *Options) error {
 			if !ok {
 				return errors.New("watch: the metric stream closed")
 			}
-			line := board.Apply(it.subject, it.data)
+			line, ended := board.Apply(it.subject, it.data)
 			if line == "" {
 				continue
 			}
 			if opts.IO.IsTerminal {
-				if strings.Contains(line, " after ") { // a trial ended: keep its line above the bars
+				if ended { // keep the trial's last line above the bars
 					if drawn > 0 {
 						fmt.Fprintf(out, "\x1b[%dA\x1b[J", drawn)
 						drawn = 0

@@ -23,21 +23,24 @@ func TestBoardToleratesReorderingAndRedelivery(t *testing.T) {
 	m := func(trial, epoch int) []byte {
 		return msg(t, events.EpochMetrics{Trial: trial, Epoch: epoch, MaxEpochs: 4, Activation: "relu", ValAccuracy: events.Finite(float64(epoch) / 10)})
 	}
-	if b.Apply("tune.study.s.trial.1.metrics", m(1, 2)) == "" {
+	if l, _ := b.Apply("tune.study.s.trial.1.metrics", m(1, 2)); l == "" {
 		t.Fatal("first message ignored")
 	}
-	if b.Apply("tune.study.s.trial.1.metrics", m(1, 1)) != "" {
+	if l, _ := b.Apply("tune.study.s.trial.1.metrics", m(1, 1)); l != "" {
 		t.Fatal("an older epoch arriving late changed the board")
 	}
-	if b.Apply("tune.study.s.trial.1.metrics", m(1, 2)) != "" {
+	if l, _ := b.Apply("tune.study.s.trial.1.metrics", m(1, 2)); l != "" {
 		t.Fatal("a redelivered epoch changed the board")
 	}
 	b.Apply("tune.study.s.trial.2.metrics", m(2, 1))
-	line := b.Apply("tune.study.s.trial.1.status", msg(t, events.TrialStatus{Trial: 1, Status: "complete", EpochsDone: 4, Objective: events.Finite(0.9)}))
+	line, ended := b.Apply("tune.study.s.trial.1.status", msg(t, events.TrialStatus{Trial: 1, Status: "complete", EpochsDone: 4, Objective: events.Finite(0.9)}))
+	if !ended {
+		t.Fatal("a status message did not end the trial")
+	}
 	if !strings.Contains(line, "trial 1") || !strings.Contains(line, "complete after 4 epochs") || !strings.Contains(line, "0.9000") {
 		t.Fatalf("status line %q", line)
 	}
-	if b.Apply("tune.study.s.trial.1.status", msg(t, events.TrialStatus{Trial: 1, Status: "complete"})) != "" {
+	if l, _ := b.Apply("tune.study.s.trial.1.status", msg(t, events.TrialStatus{Trial: 1, Status: "complete"})); l != "" {
 		t.Fatal("a repeated status counted twice")
 	}
 	var out bytes.Buffer
