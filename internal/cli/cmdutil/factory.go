@@ -3,10 +3,12 @@ package cmdutil
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
 	"github.com/relutune/relutune/internal/config"
@@ -90,4 +92,26 @@ func (f *Factory) Close() {
 	if f.nc != nil {
 		f.nc.Close()
 	}
+}
+
+// CompleteStudies completes a study-name argument from the stored studies.
+func (f *Factory) CompleteStudies(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	st, err := f.Store(cmd.Context())
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	studies, err := st.ListStudies(cmd.Context())
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	var names []string
+	for _, s := range studies {
+		if strings.HasPrefix(s.Name, toComplete) {
+			names = append(names, s.Name+"\t"+s.Status)
+		}
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
 }

@@ -63,7 +63,18 @@ RELUTUNE_NATS_URL, RELUTUNE_TEMPORAL_ADDRESS and RELUTUNE_TEMPORAL_NAMESPACE.`,
 		sqlcmd.NewCmdSQL(f, nil),
 		export.NewCmdExport(f, nil),
 	)
+	for _, c := range cmd.Commands() {
+		if studyArg[c.Name()] {
+			c.ValidArgsFunction = f.CompleteStudies
+		}
+	}
 	return cmd
+}
+
+// studyArg names the commands whose argument is a study.
+var studyArg = map[string]bool{
+	"status": true, "watch": true, "top": true, "compare": true, "export": true,
+	"stop": true, "extend": true, "cancel": true,
 }
 
 // Execute runs tunectl with args and returns the process exit code.
