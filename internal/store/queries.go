@@ -185,3 +185,30 @@ type MetricExport struct {
 	LR            *float64        `json:"lr"`
 	Layers        json.RawMessage `json:"layers"`
 }
+
+// CurvePoint is the mean of a metric over an activation's trials at one epoch.
+type CurvePoint struct {
+	Activation string  `json:"activation"`
+	Epoch      int     `json:"epoch"`
+	Mean       float64 `json:"mean"`
+	N          int     `json:"n"`
+}
+
+// ActivationCurves returns, per activation and epoch, the mean of metric
+// (val_accuracy, val_loss, train_loss, dead_fraction, saturation or
+// grad_norm) over the study's trials that reached that epoch.
+func (s *Store) ActivationCurves(ctx context.Context, studyID int64, metric string) ([]CurvePoint, error) {
+	switch metric {
+	case "val_accuracy", "val_loss", "train_loss", "dead_fraction", "saturation", "grad_norm":
+	default:
+		return nil, fmt.Errorf("store: curves: %q is not a metric (allowed: val_accuracy, val_loss, train_loss, dead_fraction, saturation, grad_norm)", metric)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT coalesce(t.activation, ''), m.epoch, avg(m.`+metric+`), count(m.`+metric+`)
+		FROM trial_metrics m JOIN trials t ON t.id = m.trial_id
+		WHERE t.study_id = $1 AND m.`+metric+` IS NOT NULL
+		GROUP BY 1, 2 ORDER BY 1, 2`, studyID)
+	if err != nil {
+		return nil, fmt.Errorf("store: curves: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[CurvePoint])
+}

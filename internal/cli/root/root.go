@@ -13,6 +13,7 @@ import (
 	"github.com/relutune/relutune/internal/cli/control"
 	"github.com/relutune/relutune/internal/cli/export"
 	"github.com/relutune/relutune/internal/cli/list"
+	"github.com/relutune/relutune/internal/cli/plot"
 	sqlcmd "github.com/relutune/relutune/internal/cli/sql"
 	"github.com/relutune/relutune/internal/cli/status"
 	"github.com/relutune/relutune/internal/cli/submit"
@@ -62,6 +63,7 @@ RELUTUNE_NATS_URL, RELUTUNE_TEMPORAL_ADDRESS and RELUTUNE_TEMPORAL_NAMESPACE.`,
 		train.NewCmdTrain(f.IO, nil),
 		sqlcmd.NewCmdSQL(f, nil),
 		export.NewCmdExport(f, nil),
+		plot.NewCmdPlot(f, nil),
 	)
 	for _, c := range cmd.Commands() {
 		if studyArg[c.Name()] {
@@ -74,7 +76,7 @@ RELUTUNE_NATS_URL, RELUTUNE_TEMPORAL_ADDRESS and RELUTUNE_TEMPORAL_NAMESPACE.`,
 // studyArg names the commands whose argument is a study.
 var studyArg = map[string]bool{
 	"status": true, "watch": true, "top": true, "compare": true, "export": true,
-	"stop": true, "extend": true, "cancel": true,
+	"stop": true, "extend": true, "cancel": true, "plot": true,
 }
 
 // Execute runs tunectl with args and returns the process exit code.
