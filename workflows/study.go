@@ -187,11 +187,20 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 		delete(running, a.Number)
 		var res TrialResult
 		if err := f.Get(ctx, &res); err != nil {
-			// The trial workflow records its own outcome; an error here
-			// means it was canceled or could not record.
-			res = TrialResult{TrialID: a.TrialID, Number: a.Number, Status: string(search.Canceled), Error: err.Error()}
+			// The trial workflow records its own outcome. An error here
+			// means it was canceled, terminated (from the Temporal UI, say)
+			// or could not record: record it here, so no trial is left
+			// running in the database. A trial already final keeps its row.
+			res = TrialResult{TrialID: a.TrialID, Number: a.Number, Activation: a.Activation(), ConfigHash: a.ConfigHash,
+				Status: string(search.Canceled), Error: rootMessage(err)}
 			if !temporal.IsCanceledError(err) {
 				res.Status = string(search.Failed)
+			}
+			rctx, cancel := workflow.NewDisconnectedContext(ctx)
+			defer cancel()
+			rctx = workflow.WithActivityOptions(rctx, controllerActivityOptions())
+			if err := workflow.ExecuteActivity(rctx, ca.Record, RecordInput{Study: sp.Name, Result: res}).Get(rctx, nil); err != nil {
+				log.Error("record trial outcome", "trial", a.Number, "err", err)
 			}
 		}
 		st.Counts[res.Status]++
