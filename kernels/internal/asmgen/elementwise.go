@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -23,8 +24,9 @@ type ewKernel struct {
 	unroll  int
 	noLoad  bool     // the body reads its inputs from memory itself
 	tables  []string // 32-entry lookup tables (AVX-512 only), kept in two registers each
-	// consts512, when set, replaces consts on AVX-512.
+	// consts512 and temps512, when set, replace consts and temps on AVX-512.
 	consts512 []string
+	temps512  int
 	body      func(e *ew, in []string, out string, u int)
 }
 
@@ -94,6 +96,7 @@ var constValues = map[string]float32{
 	"gexpmagic":  geluExpMagic,
 	"ge1":        float32(geluE1),
 	"ge2":        float32(geluE2),
+	"gm2":        float32(-1 / (2 * math.Ln2)),
 	"invsqrt2pi": 0.3989422804014327,
 }
 
@@ -206,7 +209,11 @@ func genEW(f *file, s *isa, k *ewKernel) {
 	if k.out != "" {
 		outReg = alloc()
 	}
-	for range k.temps {
+	temps := k.temps
+	if s == avx512 && k.temps512 != 0 {
+		temps = k.temps512
+	}
+	for range temps {
 		e.t = append(e.t, alloc())
 	}
 	for range k.accs * k.unroll {

@@ -193,9 +193,11 @@ func (e *ew) geluPhi(dst, x, q string) {
 	e.signBlend(dst, x, q, dst)
 }
 
-// geluTable sets dst = x*Phi(x) from q = Phi(-|x|) = 2^L(|x|), L from the
-// piecewise tables of tables.go (AVX-512 only). Uses t0..t4.
-func (e *ew) geluTable(dst, x string) {
+// geluTable sets t3 = Phi(x) from q = Phi(-|x|) = 2^L(|x|), L from the
+// piecewise tables of tables.go (AVX-512 only), and with density also
+// t5 = phi(x) = 2^M(|x|), M(a) = log2 of the normal density, a polynomial
+// of degree 2 in u on each interval. Uses t0..t4, and t5, t6 with density.
+func (e *ew) geluTable(x string, density bool) {
 	t := e.t
 	e.ins("VANDPS %s, %s, %s", e.c("absmask"), x, t[0])
 	e.ins("VMINPS %s, %s, %s", e.c("gmax"), t[0], t[0])
@@ -207,26 +209,43 @@ func (e *ew) geluTable(dst, x string) {
 		e.lookup(t[4], c, t[1])
 		e.ins("VFMADD213PS %s, %s, %s", t[4], t[2], t[3]) // P = P*u + c
 	}
-	e.lookup(t[0], "gc0", t[1])                              // c0 + magic
-	e.ins("VADDPS %s, %s, %s", t[3], t[0], t[1])             // n/32 + magic, n = round(32*L)
-	e.ins("VSUBPS %s, %s, %s", t[0], t[1], t[2])             // n/32 - c0, exact
-	e.ins("VSUBPS %s, %s, %s", t[2], t[3], t[3])             // r = L - n/32, exact
-	e.ins("VSUBPS %s, %s, %s", e.c("gexpmagic"), t[1], t[0]) // n/32
-	e.lookup(t[2], "gexp", t[1])                             // 2^((n mod 32)/32)
-	e.ins("VMOVUPS %s, %s", e.c("ge2"), t[4])
-	e.ins("VFMADD213PS %s, %s, %s", e.c("ge1"), t[3], t[4])
-	e.ins("VMULPS %s, %s, %s", t[2], t[3], t[3])
-	e.ins("VFMADD213PS %s, %s, %s", t[2], t[4], t[3]) // 2^(L - floor(n/32))
-	e.ins("VSCALEFPS %s, %s, %s", t[0], t[3], t[3])   // q
+	if density {
+		e.ins("VMOVUPS %s, %s", e.c("gm2"), t[5])
+		for _, c := range []string{"gm1", "gml"} {
+			e.lookup(t[4], c, t[1])
+			e.ins("VFMADD213PS %s, %s, %s", t[4], t[2], t[5])
+		}
+		e.lookup(t[6], "gm0", t[1])
+	}
+	e.lookup(t[0], "gc0", t[1])
+	e.exp2Table(t[3], t[0], t[1], t[2]) // q
+	if density {
+		e.exp2Table(t[5], t[6], t[1], t[2]) // phi(x)
+	}
 	e.ins("VCMPPS $0x%02X, %s, %s, K1", cmpGT, e.c("zero"), x)
-	e.ins("VSUBPS %s, %s, K1, %s", t[3], e.c("one"), t[3]) // Phi(x)
-	e.ins("VMULPS %s, %s, %s", t[3], x, dst)
+	e.ins("VSUBPS %s, %s, K1, %s", t[3], e.cr("one", t[4]), t[3]) // Phi(x)
+}
+
+// exp2Table sets p = 2^(c0+p) for c (a register) holding c0 + gexpmagic, c0
+// a multiple of 1/32, and |p| small enough that c0+p rounds to the grid of
+// 1/32 with an exact remainder (AVX-512 only). Uses c, s1 and s2.
+func (e *ew) exp2Table(p, c, s1, s2 string) {
+	e.ins("VADDPS %s, %s, %s", p, c, s1)                // n/32 + magic, n = round(32*(c0+p))
+	e.ins("VSUBPS %s, %s, %s", c, s1, c)                // n/32 - c0, exact
+	e.ins("VSUBPS %s, %s, %s", c, p, p)                 // r = c0 + p - n/32, exact, |r| <= 1/64
+	e.ins("VSUBPS %s, %s, %s", e.c("gexpmagic"), s1, c) // n/32
+	e.lookup(s2, "gexp", s1)                            // 2^((n mod 32)/32)
+	e.ins("VMOVUPS %s, %s", e.c("ge2"), s1)
+	e.ins("VFMADD213PS %s, %s, %s", e.c("ge1"), p, s1)
+	e.ins("VMULPS %s, %s, %s", s2, p, p)
+	e.ins("VFMADD213PS %s, %s, %s", s2, s1, p) // 2^(c0 + p - floor(n/32))
+	e.ins("VSCALEFPS %s, %s, %s", c, p, p)
 }
 
 var (
 	sigmoidConsts = append(append([]string{}, expConsts...), "signmask")
 	tanhConsts    = append(append([]string{}, expConsts...), "signmask", "absmask", "two")
-	gelu512Consts = []string{"absmask", "gmax", "gidxmagic", "gexpmagic", "ge1", "ge2", "one", "zero"}
+	gelu512Consts = []string{"absmask", "gmax", "gidxmagic", "gexpmagic", "ge1", "ge2", "one", "zero", "gm2"}
 	geluConsts    = append([]string{"absmask", "magic", "e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9"},
 		append(without(expConsts, "magic"), "gelumax", "mhalf", "half", "geluc", "invsqrt2pi")...)
 )
@@ -364,7 +383,8 @@ func ewKernels() []*ewKernel {
 			body: func(e *ew, in []string, out string, u int) {
 				x, t := in[0], e.t
 				if e.is512() {
-					e.geluTable(out, x)
+					e.geluTable(x, false)
+					e.ins("VMULPS %s, %s, %s", t[3], x, out)
 					return
 				}
 				e.geluPrep(x)
@@ -376,9 +396,16 @@ func ewKernels() []*ewKernel {
 				e.ins("VMULPS %s, %s, %s", t[5], x, out)
 			}},
 		{name: "geluBackward", doc: "dx[i] = dy[i]*(Phi(x[i]) + x[i]*phi(x[i]))", out: "dx", ins: []string{"dy", "x"},
-			consts: geluConsts, temps: 10, unroll: 2,
+			consts: geluConsts, consts512: gelu512Consts, temps: 10, temps512: 7, unroll: 2,
+			tables: []string{"gc0", "gp0", "gp1", "gp2", "gp3", "gp4", "gexp", "gm0", "gml", "gm1"},
 			body: func(e *ew, in []string, out string, u int) {
 				dy, x, t := in[0], in[1], e.t
+				if e.is512() {
+					e.geluTable(x, true)
+					e.ins("VFMADD231PS %s, %s, %s", x, t[5], t[3])
+					e.ins("VMULPS %s, %s, %s", dy, t[3], out)
+					return
+				}
 				e.geluPrep(x)
 				e.exp2part(t[8], t[5], t[6]) // exp(-x*x/2)
 				e.ins("VADDPS %s, %s, %s", t[7], t[6], t[6])

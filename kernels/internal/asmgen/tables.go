@@ -29,7 +29,8 @@ const (
 func log2PhiNeg(a float64) float64 { return math.Log2(0.5 * math.Erfc(a/math.Sqrt2)) }
 
 // geluTables returns the tables gc0 (c0 + geluExpMagic), gp0..gp4 (the
-// coefficients of P) and gexp (2^(j/32)).
+// coefficients of P), gexp (2^(j/32)) and, for the derivative, gm0, gml and
+// gm1 (log2 of the normal density on each interval).
 func geluTables() map[string][geluEntries]float32 {
 	var tabs [geluDeg + 2][geluEntries]float32
 	for k := 0; k < geluEntries; k++ {
@@ -58,13 +59,25 @@ func geluTables() map[string][geluEntries]float32 {
 			tabs[j+1][k] = float32(c[j])
 		}
 	}
+	// log2 phi(k/2 + u) = m0 + m1*u + m2*u*u exactly, m2 = -1/(2 ln 2) a
+	// constant; m0 is split as c0 (a multiple of 1/32, stored plus
+	// geluExpMagic) and a small remainder.
+	var m0, ml, m1 [geluEntries]float32
+	for k := range m0 {
+		h := float64(k) / 2
+		m := -h*h/(2*math.Ln2) - math.Log2(math.Sqrt(2*math.Pi))
+		c0 := math.Round(m*32) / 32
+		m0[k] = float32(c0 + geluExpMagic)
+		ml[k] = float32(m - c0)
+		m1[k] = float32(-h / math.Ln2)
+	}
 	var exp2 [geluEntries]float32
 	for j := range exp2 {
 		exp2[j] = float32(math.Exp2(float64(j) / 32))
 	}
 	return map[string][geluEntries]float32{
 		"gc0": tabs[0], "gp0": tabs[1], "gp1": tabs[2], "gp2": tabs[3], "gp3": tabs[4], "gp4": tabs[5],
-		"gexp": exp2,
+		"gexp": exp2, "gm0": m0, "gml": ml, "gm1": m1,
 	}
 }
 
