@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -22,8 +23,11 @@ type ewKernel struct {
 	accs    int      // accumulators per unrolled step (reductions)
 	unroll  int
 	noLoad  bool     // the body reads its inputs from memory itself
-	tables  []string // 32-entry lookup tables (AVX-512 only), low halves kept in registers
-	body    func(e *ew, in []string, out string, u int)
+	tables  []string // 32-entry lookup tables (AVX-512 only), kept in two registers each
+	// consts512 and temps512, when set, replace consts and temps on AVX-512.
+	consts512 []string
+	temps512  int
+	body      func(e *ew, in []string, out string, u int)
 }
 
 // ew is the state of one kernel being generated for one ISA.
@@ -36,12 +40,13 @@ type ew struct {
 	sc     map[string]string // scalar name -> register
 	cst    map[string]string // constant name -> register or memory operand
 	tab    map[string]string // table name -> register holding entries 0..15
+	tabHi  map[string]string // table name -> register holding entries 16..31
 }
 
 // lookup sets dst = table[idx & 31] lane by lane (VPERMI2PS).
 func (e *ew) lookup(dst, table, idx string) {
 	e.ins("VMOVAPS %s, %s", idx, dst)
-	e.ins("VPERMI2PS %s<>+64(SB), %s, %s", table, e.tab[table], dst)
+	e.ins("VPERMI2PS %s, %s, %s", e.tabHi[table], e.tab[table], dst)
 }
 
 func (e *ew) ins(format string, args ...any) { e.f.ins(format, args...) }
@@ -87,7 +92,11 @@ var constValues = map[string]float32{
 	"geluc":      0.35355339059327373, // 1/(2*sqrt(2))
 	"gelumax":    20,
 	"gmax":       geluTableMax,
-	"gscale":     float32(geluScale),
+	"gidxmagic":  geluIdxMagic,
+	"gexpmagic":  geluExpMagic,
+	"ge1":        float32(geluE1),
+	"ge2":        float32(geluE2),
+	"gm2":        float32(-1 / (2 * math.Ln2)),
 	"invsqrt2pi": 0.3989422804014327,
 }
 
@@ -180,7 +189,7 @@ func genEW(f *file, s *isa, k *ewKernel) {
 	f.ins("MOVQ n+%d(FP), CX", off)
 	off += 8
 
-	e := &ew{f: f, s: s, k: k, sc: map[string]string{}, cst: map[string]string{}, tab: map[string]string{}}
+	e := &ew{f: f, s: s, k: k, sc: map[string]string{}, cst: map[string]string{}, tab: map[string]string{}, tabHi: map[string]string{}}
 	next := 0
 	alloc := func() string {
 		if next >= s.nregs {
@@ -200,7 +209,11 @@ func genEW(f *file, s *isa, k *ewKernel) {
 	if k.out != "" {
 		outReg = alloc()
 	}
-	for range k.temps {
+	temps := k.temps
+	if s == avx512 && k.temps512 != 0 {
+		temps = k.temps512
+	}
+	for range temps {
 		e.t = append(e.t, alloc())
 	}
 	for range k.accs * k.unroll {
@@ -216,12 +229,17 @@ func genEW(f *file, s *isa, k *ewKernel) {
 		tabs := geluTables()
 		for _, name := range k.tables {
 			f.table(name, tabs[name])
-			r := alloc()
-			f.ins("VMOVUPS %s<>+0(SB), %s", name, r)
-			e.tab[name] = r
+			lo, hi := alloc(), alloc()
+			f.ins("VMOVUPS %s<>+0(SB), %s", name, lo)
+			f.ins("VMOVUPS %s<>+64(SB), %s", name, hi)
+			e.tab[name], e.tabHi[name] = lo, hi
 		}
 	}
-	for _, c := range k.consts {
+	consts := k.consts
+	if s == avx512 && k.consts512 != nil {
+		consts = k.consts512
+	}
+	for _, c := range consts {
 		var mem string
 		if _, dup := e.cst[c]; dup {
 			panic(fmt.Sprintf("%s: constant %s listed twice", k.name, c))

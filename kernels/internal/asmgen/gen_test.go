@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -29,27 +30,79 @@ func TestGeneratedFilesUpToDate(t *testing.T) {
 	}
 }
 
-// TestGeluTablesFit checks the piecewise fit of log Phi(-a) the AVX-512
+// TestGeluTablesFit checks the piecewise fit of log2 Phi(-a) the AVX-512
 // GELU uses, in float64 with the float32 coefficients, against math.
 func TestGeluTablesFit(t *testing.T) {
 	tabs := geluTables()
 	worst := 0.0
 	for i := 0; i <= 100000; i++ {
 		a := geluTableMax * float64(i) / 100000
-		tt := a * geluScale
-		k := int(tt + 0.5)
-		u := tt - float64(k)
-		p := float64(tabs["gc4"][k])
-		for _, c := range []string{"gc3", "gc2", "gc1", "gd0"} {
+		k := int(math.Round(2 * a))
+		u := a - float64(k)/2
+		p := float64(tabs["gp4"][k])
+		for _, c := range []string{"gp3", "gp2", "gp1", "gp0"} {
 			p = p*u + float64(tabs[c][k])
 		}
-		got := float64(tabs["gc0"][k]) + p
-		worst = max(worst, abs(got-logPhiNeg(a)))
+		got := float64(tabs["gc0"][k]) - geluExpMagic + p
+		worst = max(worst, abs(got-log2PhiNeg(a)))
 	}
 	if worst > 3e-7 {
 		t.Fatalf("max error of the tables %.3g, want <= 3e-7", worst)
 	}
-	t.Logf("max absolute error of log Phi(-a) from the tables: %.3g", worst)
+	t.Logf("max absolute error of log2 Phi(-a) from the tables: %.3g", worst)
+}
+
+// geluModel is the AVX-512 GELU of kernels.go step by step in float32
+// arithmetic (FMAs rounded once), so its accuracy can be checked densely.
+func geluModel(tabs map[string][geluEntries]float32, x float32) float32 {
+	e1, e2 := geluExp2Coeffs()
+	fma := func(a, b, c float32) float32 { return float32(math.FMA(float64(a), float64(b), float64(c))) }
+	a := min(float32(math.Abs(float64(x))), geluTableMax)
+	idx := a + geluIdxMagic
+	kf := idx - geluIdxMagic
+	u := a - kf
+	k := math.Float32bits(idx) & 31
+	p := tabs["gp4"][k]
+	for _, c := range []string{"gp3", "gp2", "gp1", "gp0"} {
+		p = fma(p, u, tabs[c][k])
+	}
+	c0 := tabs["gc0"][k]
+	t2 := c0 + p
+	d := t2 - c0
+	r := p - d
+	nf := t2 - geluExpMagic
+	tj := tabs["gexp"][math.Float32bits(t2)&31]
+	q := fma(float32(e2), r, float32(e1))
+	res := fma(r*tj, q, tj)
+	phi := float32(math.Ldexp(float64(res), int(math.Floor(float64(nf)))))
+	if x > 0 {
+		phi = 1 - phi
+	}
+	return x * phi
+}
+
+// TestGeluModel checks geluModel against x*Phi(x) in float64 over a dense
+// grid of [-16, 16], where the exact value is a normal float32; the kernels'
+// bound is 2e-6.
+func TestGeluModel(t *testing.T) {
+	tabs := geluTables()
+	worst, at := 0.0, float32(0)
+	for i := -1600000; i <= 1600000; i++ {
+		x := float32(float64(i) / 100000)
+		want := float64(x) * 0.5 * math.Erfc(-float64(x)/math.Sqrt2)
+		if math.Abs(want) < 0x1p-126 {
+			continue
+		}
+		if e := abs(float64(geluModel(tabs, x))-want) / abs(want); e > worst {
+			worst, at = e, x
+		}
+	}
+	// The largest errors are near x = -13, where q is a subnormal float32
+	// (2^-20 relative spacing) and x*q is still normal.
+	if worst > 1.5e-6 {
+		t.Fatalf("max relative error %.3g at x=%v, want <= 1.5e-6", worst, at)
+	}
+	t.Logf("max relative error %.3g at x=%v", worst, at)
 }
 
 func abs(x float64) float64 {

@@ -193,31 +193,60 @@ func (e *ew) geluPhi(dst, x, q string) {
 	e.signBlend(dst, x, q, dst)
 }
 
-// geluTable sets dst = x*Phi(x) with Phi(-|x|) = exp(L(|x|)) and L from
-// the piecewise tables of tables.go (AVX-512 only). Uses t0..t7.
-func (e *ew) geluTable(dst, x string) {
+// geluTable sets t3 = Phi(x) from q = Phi(-|x|) = 2^L(|x|), L from the
+// piecewise tables of tables.go (AVX-512 only), and with density also
+// t5 = phi(x) = 2^M(|x|), M(a) = log2 of the normal density, a polynomial
+// of degree 2 in u on each interval. Uses t0..t4, and t5, t6 with density.
+func (e *ew) geluTable(x string, density bool) {
 	t := e.t
-	e.ins("VANDPS %s, %s, %s", e.c("absmask"), x, t[4])
-	e.ins("VMINPS %s, %s, %s", t[4], e.cr("gmax", t[0]), t[4])
-	e.ins("VMOVUPS %s, %s", e.c("magic"), t[5])
-	e.ins("VFMADD231PS %s, %s, %s", e.c("gscale"), t[4], t[5]) // k = round(a*s) in the low bits
-	e.ins("VSUBPS %s, %s, %s", e.c("magic"), t[5], t[6])
-	e.ins("VFMSUB231PS %s, %s, %s", e.c("gscale"), t[4], t[6]) // u = a*s - k, rounded once
-	e.lookup(t[4], "gc4", t[5])
-	for _, c := range []string{"gc3", "gc2", "gc1", "gd0"} {
-		e.lookup(t[7], c, t[5])
-		e.ins("VFMADD213PS %s, %s, %s", t[7], t[6], t[4])
+	e.ins("VANDPS %s, %s, %s", e.c("absmask"), x, t[0])
+	e.ins("VMINPS %s, %s, %s", e.c("gmax"), t[0], t[0])
+	e.ins("VADDPS %s, %s, %s", e.c("gidxmagic"), t[0], t[1]) // round(2a) in the low bits
+	e.ins("VSUBPS %s, %s, %s", e.c("gidxmagic"), t[1], t[2])
+	e.ins("VSUBPS %s, %s, %s", t[2], t[0], t[2]) // u = a - k/2, exact
+	e.lookup(t[3], "gp4", t[1])
+	for _, c := range []string{"gp3", "gp2", "gp1", "gp0"} {
+		e.lookup(t[4], c, t[1])
+		e.ins("VFMADD213PS %s, %s, %s", t[4], t[2], t[3]) // P = P*u + c
 	}
-	e.lookup(t[0], "gc0", t[5])   // >= log Phi(-14.5), no clamp needed
-	e.exp2partReduced(t[7], t[4]) // Phi(-|x|)
-	e.geluPhi(t[5], x, t[7])
-	e.ins("VMULPS %s, %s, %s", t[5], x, dst)
+	if density {
+		e.ins("VMOVUPS %s, %s", e.c("gm2"), t[5])
+		for _, c := range []string{"gm1", "gml"} {
+			e.lookup(t[4], c, t[1])
+			e.ins("VFMADD213PS %s, %s, %s", t[4], t[2], t[5])
+		}
+		e.lookup(t[6], "gm0", t[1])
+	}
+	e.lookup(t[0], "gc0", t[1])
+	e.exp2Table(t[3], t[0], t[1], t[2]) // q
+	if density {
+		e.exp2Table(t[5], t[6], t[1], t[2]) // phi(x)
+	}
+	e.ins("VCMPPS $0x%02X, %s, %s, K1", cmpGT, e.c("zero"), x)
+	e.ins("VSUBPS %s, %s, K1, %s", t[3], e.cr("one", t[4]), t[3]) // Phi(x)
+}
+
+// exp2Table sets p = 2^(c0+p) for c (a register) holding c0 + gexpmagic, c0
+// a multiple of 1/32, and |p| small enough that c0+p rounds to the grid of
+// 1/32 with an exact remainder (AVX-512 only). Uses c, s1 and s2.
+func (e *ew) exp2Table(p, c, s1, s2 string) {
+	e.ins("VADDPS %s, %s, %s", p, c, s1)                // n/32 + magic, n = round(32*(c0+p))
+	e.ins("VSUBPS %s, %s, %s", c, s1, c)                // n/32 - c0, exact
+	e.ins("VSUBPS %s, %s, %s", c, p, p)                 // r = c0 + p - n/32, exact, |r| <= 1/64
+	e.ins("VSUBPS %s, %s, %s", e.c("gexpmagic"), s1, c) // n/32
+	e.lookup(s2, "gexp", s1)                            // 2^((n mod 32)/32)
+	e.ins("VMOVUPS %s, %s", e.c("ge2"), s1)
+	e.ins("VFMADD213PS %s, %s, %s", e.c("ge1"), p, s1)
+	e.ins("VMULPS %s, %s, %s", s2, p, p)
+	e.ins("VFMADD213PS %s, %s, %s", s2, s1, p) // 2^(c0 + p - floor(n/32))
+	e.ins("VSCALEFPS %s, %s, %s", c, p, p)
 }
 
 var (
 	sigmoidConsts = append(append([]string{}, expConsts...), "signmask")
 	tanhConsts    = append(append([]string{}, expConsts...), "signmask", "absmask", "two")
-	geluConsts    = append([]string{"absmask", "gmax", "gscale", "magic", "e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9"},
+	gelu512Consts = []string{"absmask", "gmax", "gidxmagic", "gexpmagic", "ge1", "ge2", "one", "zero", "gm2"}
+	geluConsts    = append([]string{"absmask", "magic", "e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9"},
 		append(without(expConsts, "magic"), "gelumax", "mhalf", "half", "geluc", "invsqrt2pi")...)
 )
 
@@ -349,11 +378,13 @@ func ewKernels() []*ewKernel {
 				e.ins("VMULPS %s, %s, %s", dy, t[5], out)
 			}},
 		{name: "gelu", doc: "dst[i] = x[i]*Phi(x[i])", out: "dst", ins: []string{"x"},
-			consts: geluConsts, temps: 8, unroll: 2, tables: []string{"gc0", "gd0", "gc1", "gc2", "gc3", "gc4"},
+			consts: geluConsts, consts512: gelu512Consts, temps: 8, unroll: 2,
+			tables: []string{"gc0", "gp0", "gp1", "gp2", "gp3", "gp4", "gexp"},
 			body: func(e *ew, in []string, out string, u int) {
 				x, t := in[0], e.t
 				if e.is512() {
-					e.geluTable(out, x)
+					e.geluTable(x, false)
+					e.ins("VMULPS %s, %s, %s", t[3], x, out)
 					return
 				}
 				e.geluPrep(x)
@@ -365,9 +396,16 @@ func ewKernels() []*ewKernel {
 				e.ins("VMULPS %s, %s, %s", t[5], x, out)
 			}},
 		{name: "geluBackward", doc: "dx[i] = dy[i]*(Phi(x[i]) + x[i]*phi(x[i]))", out: "dx", ins: []string{"dy", "x"},
-			consts: geluConsts, temps: 10, unroll: 2,
+			consts: geluConsts, consts512: gelu512Consts, temps: 10, temps512: 7, unroll: 2,
+			tables: []string{"gc0", "gp0", "gp1", "gp2", "gp3", "gp4", "gexp", "gm0", "gml", "gm1"},
 			body: func(e *ew, in []string, out string, u int) {
 				dy, x, t := in[0], in[1], e.t
+				if e.is512() {
+					e.geluTable(x, true)
+					e.ins("VFMADD231PS %s, %s, %s", x, t[5], t[3])
+					e.ins("VMULPS %s, %s, %s", dy, t[3], out)
+					return
+				}
 				e.geluPrep(x)
 				e.exp2part(t[8], t[5], t[6]) // exp(-x*x/2)
 				e.ins("VADDPS %s, %s, %s", t[7], t[6], t[6])

@@ -2,62 +2,99 @@ package main
 
 import "math"
 
-// The AVX-512 GELU evaluates L(a) = log Phi(-a), a = |x|, piecewise: a is
-// mapped to t = a*geluScale, k = round(t) picks one of 32 intervals (a
-// register-resident table looked up with VPERMI2PS), and on each
-// L = c0 + (d0 + u*(c1 + u*(c2 + u*(c3 + u*c4)))) with u = t-k in [-1/2, 1/2].
-// c0 is L at the interval's centre rounded to float32 and stays apart from
-// the small rest, so exp sees the argument in two parts and the result
-// keeps its relative accuracy down to the subnormals.
+// The AVX-512 GELU evaluates q = Phi(-a), a = |x| (clamped to geluTableMax),
+// as 2^L(a) with L(a) = log2 Phi(-a) piecewise: k = round(2a) picks one of
+// 32 intervals of width 1/2 (register-resident tables looked up with
+// VPERMI2PS), and on each L = c0 + P(u), u = a - k/2 in [-1/4, 1/4], P of
+// degree 4. c0 is a multiple of 1/32 near L at the interval's centre, so
+// c0 and the small constant term of P together hold L's leading bits
+// exactly, and 2^L is taken as 2^(n/32) * 2^r with n = round(32*L): the
+// table gexp holds 2^(j/32), j = n mod 32, VSCALEFPS applies 2^floor(n/32),
+// and |r| <= 1/64 leaves a degree-2 polynomial. The table gc0 stores c0 plus
+// geluExpMagic, so one addition of P both rounds L to the grid of n/32 and
+// puts n in the low mantissa bits (the index of gexp).
 const (
-	geluTableMax = 14.5 // Phi(-14.5) is below the smallest float32
+	geluTableMax = 15 // Phi(-15) is below 2^-160: q underflows to 0
 	geluEntries  = 32
+	geluDeg      = 4
+	// geluIdxMagic = 1.5*2^22: a+geluIdxMagic rounds a to a multiple of
+	// 1/2, 2a mod 32 in its low mantissa bits.
+	geluIdxMagic = 6291456
+	// geluExpMagic = 1.5*2^18: s+geluExpMagic rounds s to a multiple of
+	// 1/32, 32s mod 32 in its low mantissa bits.
+	geluExpMagic = 393216
 )
 
-// geluScale maps |x| to the table: the float32 the kernel multiplies by.
-var geluScale = float64(float32(float64(geluEntries-1) / geluTableMax))
+// log2PhiNeg is log2 Phi(-a) in float64.
+func log2PhiNeg(a float64) float64 { return math.Log2(0.5 * math.Erfc(a/math.Sqrt2)) }
 
-func logPhiNeg(a float64) float64 { return math.Log(0.5 * math.Erfc(a/math.Sqrt2)) }
-
-// geluTables returns the tables c0, d0, c1, c2, c3 and c4.
+// geluTables returns the tables gc0 (c0 + geluExpMagic), gp0..gp4 (the
+// coefficients of P), gexp (2^(j/32)) and, for the derivative, gm0, gml and
+// gm1 (log2 of the normal density on each interval).
 func geluTables() map[string][geluEntries]float32 {
-	var tabs [6][geluEntries]float32
-	const deg = 4
+	var tabs [geluDeg + 2][geluEntries]float32
 	for k := 0; k < geluEntries; k++ {
-		lo, hi := -0.5, 0.5
+		lo, hi := -0.25, 0.25
 		if k == 0 {
 			lo = 0
 		}
-		if k == geluEntries-1 {
+		if 2*geluTableMax == k {
 			hi = 0
 		}
 		// Interpolate at Chebyshev nodes of [lo, hi], then solve for the
 		// monomial coefficients in u.
-		var v [deg + 1][deg + 2]float64
-		for i := 0; i <= deg; i++ {
-			u := (lo+hi)/2 + (hi-lo)/2*math.Cos(math.Pi*(float64(i)+0.5)/(deg+1))
-			for j := 0; j <= deg; j++ {
+		var v [geluDeg + 1][geluDeg + 2]float64
+		for i := 0; i <= geluDeg; i++ {
+			u := (lo+hi)/2 + (hi-lo)/2*math.Cos(math.Pi*(float64(i)+0.5)/(geluDeg+1))
+			for j := 0; j <= geluDeg; j++ {
 				v[i][j] = math.Pow(u, float64(j))
 			}
-			v[i][deg+1] = logPhiNeg((float64(k) + u) / geluScale)
+			v[i][geluDeg+1] = log2PhiNeg(float64(k)/2 + u)
 		}
 		c := solve(v)
-		c0 := float32(c[0])
-		tabs[0][k] = c0
-		tabs[1][k] = float32(c[0] - float64(c0))
-		for j := 1; j <= deg; j++ {
+		c0 := math.Round(c[0]*32) / 32
+		tabs[0][k] = float32(c0 + geluExpMagic)
+		tabs[1][k] = float32(c[0] - c0)
+		for j := 1; j <= geluDeg; j++ {
 			tabs[j+1][k] = float32(c[j])
 		}
 	}
-	return map[string][geluEntries]float32{
-		"gc0": tabs[0], "gd0": tabs[1], "gc1": tabs[2], "gc2": tabs[3], "gc3": tabs[4], "gc4": tabs[5],
+	// log2 phi(k/2 + u) = m0 + m1*u + m2*u*u exactly, m2 = -1/(2 ln 2) a
+	// constant; m0 is split as c0 (a multiple of 1/32, stored plus
+	// geluExpMagic) and a small remainder.
+	var m0, ml, m1 [geluEntries]float32
+	for k := range m0 {
+		h := float64(k) / 2
+		m := -h*h/(2*math.Ln2) - math.Log2(math.Sqrt(2*math.Pi))
+		c0 := math.Round(m*32) / 32
+		m0[k] = float32(c0 + geluExpMagic)
+		ml[k] = float32(m - c0)
+		m1[k] = float32(-h / math.Ln2)
 	}
+	var exp2 [geluEntries]float32
+	for j := range exp2 {
+		exp2[j] = float32(math.Exp2(float64(j) / 32))
+	}
+	return map[string][geluEntries]float32{
+		"gc0": tabs[0], "gp0": tabs[1], "gp1": tabs[2], "gp2": tabs[3], "gp3": tabs[4], "gp4": tabs[5],
+		"gexp": exp2, "gm0": m0, "gml": ml, "gm1": m1,
+	}
+}
+
+// geluExp2Coeffs returns e1 and e2 of 2^r ~ 1 + r*(e1 + e2*r) on
+// |r| <= 1/64, interpolating (2^r-1)/r at the Chebyshev nodes.
+func geluExp2Coeffs() (e1, e2 float64) {
+	f := func(r float64) float64 { return math.Expm1(r*math.Ln2) / r }
+	r0, r1 := -1.0/64*math.Cos(math.Pi/4), 1.0/64*math.Cos(math.Pi/4)
+	e2 = (f(r1) - f(r0)) / (r1 - r0)
+	e1 = f(r0) - e2*r0
+	return e1, e2
 }
 
 // solve solves the augmented linear system m by Gaussian elimination with
 // partial pivoting.
-func solve(m [5][6]float64) []float64 {
-	const n = 5
+func solve(m [geluDeg + 1][geluDeg + 2]float64) []float64 {
+	const n = geluDeg + 1
 	for col := 0; col < n; col++ {
 		p := col
 		for r := col + 1; r < n; r++ {
@@ -116,3 +153,5 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	return keys
 }
+
+var geluE1, geluE2 = geluExp2Coeffs()
