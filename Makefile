@@ -63,6 +63,7 @@ bench-train: ## MNIST accuracy and training throughput against PyTorch
 
 bench-metrics: services ## The sink's batched Postgres write against row-at-a-time inserts
 	$(GO) test ./internal/store -run '^$$' -bench WriteMetrics -benchtime 40x
+	$(GO) test ./internal/events -run '^$$' -bench MetricPipeline -benchtime 40000x
 
 clean:
 	rm -rf bin

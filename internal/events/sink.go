@@ -28,7 +28,7 @@ type Sink struct {
 	Writer  MetricWriter
 	Log     *slog.Logger
 	Durable string        // consumer name; default "relutune-sink"
-	Batch   int           // messages per fetch; default 500
+	Batch   int           // messages per fetch; default 2000
 	MaxWait time.Duration // how long a fetch waits to fill a batch; default 250ms
 }
 
@@ -41,7 +41,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	}
 	batch := s.Batch
 	if batch <= 0 {
-		batch = 500
+		batch = 2000 // measured: 500 gives ~29k rows/s end to end, 2000 ~40k
 	}
 	maxWait := s.MaxWait
 	if maxWait <= 0 {
