@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -88,6 +89,7 @@ func TestSinkWritesEveryEpochOnceAfterFailures(t *testing.T) {
 	}
 
 	w := &fakeWriter{failures: 2, rows: map[[2]int64]records.MetricRow{}}
+	baseline := runtime.NumGoroutine()
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
@@ -128,6 +130,14 @@ func TestSinkWritesEveryEpochOnceAfterFailures(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("sink did not stop after cancellation")
+	}
+	// The sink's goroutines are gone once Run returns.
+	for i := 0; runtime.NumGoroutine() > baseline && i < 100; i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > baseline {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("%d goroutines after the sink stopped, %d before it started:\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
 	}
 }
 
