@@ -96,7 +96,7 @@ var params = map[string]paramDef{
 		apply: func(c *trainer.Config, v search.Value) { c.NegativeSlope = v.Float() }},
 	"elu_alpha": {kinds: numeric, low: 0, high: 10, openLow: true,
 		apply: func(c *trainer.Config, v search.Value) { c.ELUAlpha = v.Float() }},
-	"prelu_init": {kinds: numeric, low: 0, high: 1,
+	"prelu_init": {kinds: numeric, low: 0, high: 1, openLow: true,
 		apply: func(c *trainer.Config, v search.Value) { c.PReLUInit = v.Float() }},
 	"learning_rate": {kinds: numeric, low: 0, high: 10, openLow: true,
 		apply: func(c *trainer.Config, v search.Value) { c.LearningRate = v.Float() }},
@@ -276,21 +276,21 @@ func (d paramDef) check(v search.Value) error {
 // optimizer's fixed settings, the configuration the searched values.
 func (s *Spec) TrialConfig(c search.Config, seed uint64) (trainer.Config, error) {
 	tc := trainer.Config{
-		Dataset:      s.Dataset,
-		Model:        trainer.ModelKind(s.Model.Kind),
-		Conv:         append([]int(nil), s.Model.Conv...),
-		Hidden:       append([]int(nil), s.Model.Hidden...),
-		Optimizer:    trainer.OptimizerKind(s.Optimizer.Kind),
-		Momentum:     s.Optimizer.Momentum,
-		Nesterov:     s.Optimizer.Nesterov,
-		WeightDecay:  s.Optimizer.WeightDecay,
-		ClipNorm:     s.Optimizer.ClipNorm,
-		Epochs:       s.Schedule.MaxEpochs,
-		Patience:     s.Schedule.Patience,
-		Seed:         seed,
-		Threads:      1,
-		LearningRate: 1e-3,
-		BatchSize:    64,
+		Dataset:     s.Dataset,
+		Model:       trainer.ModelKind(s.Model.Kind),
+		Conv:        append([]int(nil), s.Model.Conv...),
+		Hidden:      append([]int(nil), s.Model.Hidden...),
+		Optimizer:   trainer.OptimizerKind(s.Optimizer.Kind),
+		Momentum:    s.Optimizer.Momentum,
+		Nesterov:    s.Optimizer.Nesterov,
+		WeightDecay: s.Optimizer.WeightDecay,
+		ClipNorm:    s.Optimizer.ClipNorm,
+		Epochs:      s.Schedule.MaxEpochs,
+		Patience:    s.Schedule.Patience,
+		Seed:        seed,
+		Threads:     1,
+		// Learning rate, batch size, init and the rest not searched take
+		// the trainer's defaults (see trainer.Config.WithDefaults).
 	}
 	for _, name := range sortedKeys(c) {
 		def, ok := params[name]
