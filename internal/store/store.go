@@ -159,3 +159,20 @@ func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
 	}
 	return applied, nil
 }
+
+// ErrNoSchema is returned by CheckSchema when the database has not been
+// migrated.
+var ErrNoSchema = errors.New("store: the database has no relutune schema")
+
+// CheckSchema reports ErrNoSchema when the migrations have not been applied
+// (the controller applies them at start).
+func (s *Store) CheckSchema(ctx context.Context) error {
+	var ok bool
+	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('studies') IS NOT NULL`).Scan(&ok); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if !ok {
+		return ErrNoSchema
+	}
+	return nil
+}

@@ -2,10 +2,13 @@ package cmdutil
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
@@ -57,8 +60,16 @@ func (f *Factory) Store(ctx context.Context) (*store.Store, error) {
 	defer f.mu.Unlock()
 	if f.store == nil {
 		s, err := store.Open(ctx, f.Conn.DatabaseURL)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "3D000" { // invalid_catalog_name
+			return nil, fmt.Errorf("%w; the controller creates it at start (make up, or run bin/controller)", err)
+		}
 		if err != nil {
 			return nil, err
+		}
+		if err := s.CheckSchema(ctx); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("%w; the controller applies the migrations at start (make up, or run bin/controller)", err)
 		}
 		f.store = s
 	}
