@@ -29,7 +29,7 @@ func DialTemporal(ctx context.Context, address, namespace string, log *slog.Logg
 		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal")),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", address, namespace, err)
+		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w (is it running? make up starts a dev server)", address, namespace, err)
 	}
 	return c, nil
 }
