@@ -210,7 +210,7 @@ func (a *ControllerActivities) Record(ctx context.Context, in RecordInput) (Tria
 	r.Objective = obj
 	if changed && a.Publisher != nil {
 		if err := a.Publisher.PublishStatus(ctx, events.TrialStatus{
-			Study: in.Study, Trial: r.Number, TrialID: r.TrialID, Status: r.Status,
+			Study: in.Study, Trial: r.Number, TrialID: r.TrialID, Activation: r.Activation, Status: r.Status,
 			Objective: obj, EpochsDone: r.EpochsDone, Error: r.Error, Time: time.Now().UTC(),
 		}); err != nil && a.Log != nil {
 			// The database already holds the outcome; watchers poll it too.

@@ -61,7 +61,7 @@ func TrialWorkflow(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 		res.Error = "canceled"
 	case errors.As(err, &appErr) && appErr.Type() == ErrTypeDiverged:
 		res.Status = string(search.Diverged)
-		res.Error = appErr.Error()
+		res.Error = appErr.Message()
 		var d DivergedDetails
 		if appErr.HasDetails() && appErr.Details(&d) == nil {
 			res.EpochsDone, res.Attempt, res.Worker = d.Epoch, d.Attempt, d.Worker

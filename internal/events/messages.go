@@ -36,6 +36,7 @@ type TrialStatus struct {
 	Study      string    `json:"study"`
 	Trial      int       `json:"trial"`
 	TrialID    int64     `json:"trial_id"`
+	Activation string    `json:"activation,omitempty"`
 	Status     string    `json:"status"`
 	Objective  *float64  `json:"objective"`
 	EpochsDone int       `json:"epochs_done"`

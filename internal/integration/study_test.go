@@ -327,3 +327,40 @@ func TestSameTrialsWhateverTheWorkers(t *testing.T) {
 		t.Fatalf("one worker:\n%s\nthree workers:\n%s", strings.Join(one, "\n"), strings.Join(three, "\n"))
 	}
 }
+
+// TestDivergedTrialsNeverRank runs a grid where half the trials use a
+// learning rate that makes the loss NaN: they end diverged, with no
+// objective, without retries, and the study goes on.
+func TestDivergedTrialsNeverRank(t *testing.T) {
+	e := Start(t, 2)
+	name := "it-div-" + e.DBName[len("relutune_it_"):]
+	text := `name: %s
+dataset: spirals
+model: {kind: mlp, hidden: [64, 64]}
+space:
+  activation: {choice: [relu, elu]}
+  learning_rate: {choice: [10, 0.01]}
+search: {algorithm: grid, max_trials: 4, parallelism: 2, seed: 1}
+schedule: {kind: none, max_epochs: 3}
+optimizer: {kind: sgd}
+`
+	if code, out, errOut := e.Tunectl(t, "", "submit", writeSpec(t, name, text)); code != 0 {
+		t.Fatalf("submit exited %d: %s%s", code, out, errOut)
+	}
+	res := waitStudy(t, e, name)
+	if res.Status != "complete" || res.Counts["diverged"] != 2 || res.Counts["complete"] != 2 {
+		t.Fatalf("result %+v, want 2 diverged and 2 complete", res)
+	}
+	db := e.DB(t)
+	var diverged, withObjective, retried, ranked int
+	if err := db.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE t.status = 'diverged'),
+			count(*) FILTER (WHERE t.status = 'diverged' AND t.objective IS NOT NULL),
+			count(*) FILTER (WHERE t.attempt > 1),
+			(SELECT count(*) FROM trial_ranking WHERE study = $1)
+		FROM trials t JOIN studies s ON s.id = t.study_id WHERE s.name = $1`, name).Scan(&diverged, &withObjective, &retried, &ranked); err != nil {
+		t.Fatal(err)
+	}
+	if diverged != 2 || withObjective != 0 || retried != 0 || ranked != 2 {
+		t.Fatalf("diverged %d (with objective %d), retried %d, ranked %d; want 2, 0, 0, 2", diverged, withObjective, retried, ranked)
+	}
+}

@@ -111,6 +111,9 @@ func (b *Board) Apply(subject string, data []byte) (line string, ended bool) {
 			return "", false
 		}
 		v.status, v.objective = s.Status, s.Objective
+		if v.activation == "" {
+			v.activation = s.Activation
+		}
 		if s.EpochsDone > v.epoch {
 			v.epoch = s.EpochsDone
 		}
