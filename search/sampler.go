@@ -85,6 +85,12 @@ var ErrInvalidOptions = errors.New("search: invalid sampler options")
 // Algorithms lists the sampler names NewSampler accepts.
 func Algorithms() []string { return []string{"grid", "random", "sobol", "tpe"} }
 
+// ReadsResults reports whether the named algorithm's suggestions depend on
+// the objectives of earlier trials (tpe), not only on how many there are.
+// Callers that want reproducible studies feed such samplers a history that
+// does not depend on timing (see workflows' suggestion lag).
+func ReadsResults(name string) bool { return name == "tpe" }
+
 // NewSampler returns the sampler with the given name.
 func NewSampler(name string, opts SamplerOptions) (Sampler, error) {
 	if err := opts.validate(); err != nil {

@@ -78,6 +78,11 @@ func (a *ControllerActivities) Suggest(ctx context.Context, in SuggestInput) (Su
 	if err != nil {
 		return SuggestOutput{}, err
 	}
+	for i := range rows {
+		if n := rows[i].Number; n >= in.FirstNumber-in.Lag && n < in.FirstNumber {
+			rows[i].Status, rows[i].Objective, rows[i].EpochsDone = string(search.Pending), nil, 0
+		}
+	}
 	history, err := samplerHistory(rows, in.FirstNumber)
 	if err != nil {
 		return SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)

@@ -181,6 +181,27 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 	}
 	launched := 0
 	replicates := max(sp.Search.Replicates, 1)
+	// For a sampler that reads results, a suggestion at position p waits
+	// until every trial numbered below p-lag is final, and the lag trials
+	// just below p count as pending. What it sees is then the
+	// same whatever the timing, so the same seed gives the same trials on
+	// any number of workers. The lag of twice the parallelism lets that
+	// many trials overtake a slow one before suggestions wait for it.
+	lag := 0
+	if search.ReadsResults(sp.Search.Algorithm) {
+		lag = 2 * sp.Search.Parallelism
+	}
+	suggestionReady := func() bool {
+		if lag == 0 {
+			return true
+		}
+		for n := range running {
+			if n < st.NextNumber-lag {
+				return false
+			}
+		}
+		return true
+	}
 	failedLimit := sp.Search.MaxFailedTrials
 
 	onResult := func(a TrialAssignment, f workflow.Future) {
@@ -223,7 +244,7 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 		for canLaunch() && len(running) < sp.Search.Parallelism {
 			if len(st.Queue) == 0 {
 				remaining := st.Budget - st.NextNumber
-				if remaining <= 0 || st.Exhausted {
+				if remaining <= 0 || st.Exhausted || !suggestionReady() {
 					break
 				}
 				free := sp.Search.Parallelism - len(running)
@@ -231,7 +252,7 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 				var out SuggestOutput
 				err := workflow.ExecuteActivity(actx, ca.Suggest, SuggestInput{
 					StudyID: st.StudyID, Spec: sp, FirstNumber: st.NextNumber,
-					Configs: configs, MaxTrials: remaining,
+					Configs: configs, MaxTrials: remaining, Lag: lag,
 				}).Get(ctx, &out)
 				if err != nil {
 					if ctx.Err() != nil {

@@ -184,6 +184,10 @@ type SuggestInput struct {
 	FirstNumber int       `json:"first_number"`
 	Configs     int       `json:"configs"`    // configurations wanted
 	MaxTrials   int       `json:"max_trials"` // cap on trials returned (replicates included)
+	// Lag hides the results of the Lag trials numbered just below
+	// FirstNumber from the sampler (they count as pending), so what it sees
+	// does not depend on which of them happened to finish first.
+	Lag int `json:"lag,omitempty"`
 }
 
 // SuggestOutput is the stored trials; empty when the space is exhausted.
