@@ -137,3 +137,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestREADMESpecParses keeps the README's spec example valid.
+func TestREADMESpecParses(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	start := strings.Index(text, "```yaml\n")
+	if start < 0 {
+		t.Fatal("README has no yaml block")
+	}
+	body := text[start+len("```yaml\n"):]
+	body = body[:strings.Index(body, "```")]
+	s, err := Parse([]byte(body))
+	if err != nil {
+		t.Fatalf("the README's spec does not parse: %v", err)
+	}
+	if s.Search.Algorithm != "tpe" || s.Schedule.Kind != "asha" {
+		t.Fatalf("parsed %+v", s)
+	}
+}
