@@ -23,6 +23,7 @@ type Store interface {
 	InsertTrials(ctx context.Context, studyID int64, ts []records.NewTrial) ([]records.Trial, error)
 	RecordOutcome(ctx context.Context, o records.Outcome) (bool, error)
 	FinishStudy(ctx context.Context, id int64, status string) error
+	DecideRung(ctx context.Context, studyID int64, trial, epoch int, value float64, decide records.RungDecider) (bool, error)
 }
 
 // StatusPublisher announces recorded trial outcomes (for `tunectl watch`).
@@ -228,4 +229,20 @@ func (a *ControllerActivities) Record(ctx context.Context, in RecordInput) (Tria
 // FinishStudy stores the study's final status.
 func (a *ControllerActivities) FinishStudy(ctx context.Context, in FinishStudyInput) error {
 	return a.Store.FinishStudy(ctx, in.StudyID, in.Status)
+}
+
+// Decide records a trial's value at a decision epoch and returns the
+// study's scheduler's verdict, from every value reported at that epoch.
+func (a *ControllerActivities) Decide(ctx context.Context, in DecideInput) (RungDecision, error) {
+	sched, err := search.NewScheduler(in.Schedule)
+	if err != nil {
+		return RungDecision{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+	}
+	if !sched.Rung(in.Epoch) {
+		return RungDecision{Continue: true}, nil
+	}
+	goOn, err := a.Store.DecideRung(ctx, in.StudyID, in.Trial, in.Epoch, in.Value, func(v float64, peers []float64) bool {
+		return sched.Continue(in.Epoch, v, peers, in.Direction)
+	})
+	return RungDecision{Continue: goOn}, err
 }

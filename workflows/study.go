@@ -134,25 +134,19 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 	if err != nil {
 		return StudyResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
 	}
-	if st.Reports == nil {
-		st.Reports = map[int]map[int]float64{}
-	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReport,
 		func(ctx workflow.Context, r RungReport) (RungDecision, error) {
 			if !sched.Rung(r.Epoch) {
 				return RungDecision{Continue: true}, nil
 			}
-			at := st.Reports[r.Epoch]
-			if at == nil {
-				at = map[int]float64{}
-				st.Reports[r.Epoch] = at
-			}
-			at[r.Trial] = r.Value
-			peers := make([]float64, 0, len(at))
-			for _, n := range sortedKeys(at) {
-				peers = append(peers, at[n])
-			}
-			return RungDecision{Continue: sched.Continue(r.Epoch, r.Value, peers, sp.Objective.Direction)}, nil
+			// The values live in Postgres (rung_values), not in this
+			// workflow's state, which stays small however long the study.
+			var d RungDecision
+			err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, controllerActivityOptions()), ca.Decide, DecideInput{
+				StudyID: st.StudyID, Trial: r.Trial, Epoch: r.Epoch, Value: r.Value,
+				Direction: sp.Objective.Direction, Schedule: sp.SchedulerSpec(),
+			}).Get(ctx, &d)
+			return d, err
 		}, workflow.UpdateHandlerOptions{
 			Validator: func(ctx workflow.Context, r RungReport) error {
 				if _, ok := running[r.Trial]; !ok {
@@ -353,13 +347,4 @@ func startTrial(ctx workflow.Context, study string, studyID int64, in StudyInput
 		Schedule: in.Spec.SchedulerSpec(), TrialsQueue: in.TrialsQueue, Assignment: a,
 		HeartbeatTimeout: in.HeartbeatTimeout,
 	})
-}
-
-func sortedKeys(m map[int]float64) []int {
-	keys := make([]int, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Ints(keys)
-	return keys
 }

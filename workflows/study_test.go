@@ -106,6 +106,17 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 		f.recorded[in.Result.Number] = in.Result.Status
 		return in.Result, nil
 	})
+	rungs := map[int][]float64{}
+	env.OnActivity(ca.Decide, mock.Anything, mock.Anything).Return(func(ctx context.Context, in DecideInput) (RungDecision, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		sched, err := search.NewScheduler(in.Schedule)
+		if err != nil {
+			return RungDecision{}, err
+		}
+		rungs[in.Epoch] = append(rungs[in.Epoch], in.Value)
+		return RungDecision{Continue: sched.Continue(in.Epoch, in.Value, rungs[in.Epoch], in.Direction)}, nil
+	})
 	env.OnActivity(ca.FinishStudy, mock.Anything, mock.Anything).Return(func(ctx context.Context, in FinishStudyInput) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -276,8 +287,9 @@ func TestStudyReportUpdateAppliesASHA(t *testing.T) {
 	}
 	got := make([]*bool, len(calls))
 	var rejected error
-	env.RegisterDelayedCallback(func() {
-		for i, c := range calls {
+	// One report at a time: the decisions depend on arrival order.
+	for i, c := range calls {
+		env.RegisterDelayedCallback(func() {
 			env.UpdateWorkflow(UpdateReport, fmt.Sprint("r", i), &testsuite.TestUpdateCallback{
 				OnReject: func(err error) { t.Errorf("report %d rejected: %v", i, err) },
 				OnAccept: func() {},
@@ -290,7 +302,9 @@ func TestStudyReportUpdateAppliesASHA(t *testing.T) {
 					got[i] = &b
 				},
 			}, c.r)
-		}
+		}, time.Second+time.Duration(i)*200*time.Millisecond)
+	}
+	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(UpdateReport, "unknown", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { rejected = err }, OnAccept: func() {}, OnComplete: func(any, error) {},
 		}, RungReport{Trial: 42, Epoch: 1, Value: 0.5})
@@ -300,7 +314,11 @@ func TestStudyReportUpdateAppliesASHA(t *testing.T) {
 	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: sp})
 	for i, c := range calls {
 		if got[i] == nil || *got[i] != c.want {
-			t.Errorf("report %+v: continue=%v, want %v", c.r, got[i], c.want)
+			var g any = "no answer"
+			if got[i] != nil {
+				g = *got[i]
+			}
+			t.Errorf("report %+v: continue=%v, want %v", c.r, g, c.want)
 		}
 	}
 	if rejected == nil {

@@ -75,10 +75,7 @@ type StudyState struct {
 	Exhausted  bool              `json:"exhausted,omitempty"`
 	StartedAt  int64             `json:"started_at"` // unix nanoseconds of the first run
 	Queue      []TrialAssignment `json:"queue,omitempty"`
-	// Reports holds the values trials reported at decision epochs:
-	// epoch -> trial number -> value.
-	Reports map[int]map[int]float64 `json:"reports,omitempty"`
-	Runs    int                     `json:"runs"` // completed ContinueAsNew cycles
+	Runs       int               `json:"runs"` // completed ContinueAsNew cycles
 }
 
 // StudyResult is what a finished study returns.
@@ -223,4 +220,14 @@ type RungReport struct {
 // RungDecision is the report update's result.
 type RungDecision struct {
 	Continue bool `json:"continue"`
+}
+
+// DecideInput asks whether a trial that reached a decision epoch goes on.
+type DecideInput struct {
+	StudyID   int64                `json:"study_id"`
+	Trial     int                  `json:"trial"`
+	Epoch     int                  `json:"epoch"`
+	Value     float64              `json:"value"`
+	Direction search.Direction     `json:"direction"`
+	Schedule  search.SchedulerSpec `json:"schedule"`
 }

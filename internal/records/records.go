@@ -93,3 +93,8 @@ type MetricRow struct {
 	Layers        []byte // JSON array
 	Worker        string
 }
+
+// RungDecider decides, from a value a trial reported at a decision epoch
+// and every value reported at that epoch so far (its own included), whether
+// the trial goes on.
+type RungDecider func(value float64, peers []float64) bool

@@ -34,6 +34,8 @@ type (
 	Trial     = records.Trial
 	Outcome   = records.Outcome
 	MetricRow = records.MetricRow
+	// RungDecider decides from the values reported at one epoch.
+	RungDecider = records.RungDecider
 )
 
 // Store wraps a connection pool.

@@ -236,3 +236,68 @@ func TestWorkflowDecidedOutcomeNeedsNoAttempt(t *testing.T) {
 		t.Fatalf("trial %+v, want canceled keeping attempt 2 and 3 epochs", ts[0])
 	}
 }
+
+func TestDecideRungRecordsOnceAndSeesEarlierValues(t *testing.T) {
+	st, _ := testdb.New(t)
+	ctx := context.Background()
+	s, _, _ := st.CreateStudy(ctx, store.NewStudy{Name: "s", Spec: []byte(`{}`), SpecHash: "h", Metric: "m", Direction: "maximize"})
+	var seen [][]float64
+	best := func(v float64, peers []float64) bool { // go on only as the best so far
+		seen = append(seen, append([]float64(nil), peers...))
+		for _, p := range peers {
+			if p > v {
+				return false
+			}
+		}
+		return true
+	}
+	for _, tc := range []struct {
+		trial int
+		value float64
+		want  bool
+	}{{0, 0.5, true}, {1, 0.4, false}, {2, 0.7, true}, {1, 0.9, false /* a retry keeps the first decision */}} {
+		got, err := st.DecideRung(ctx, s.ID, tc.trial, 3, tc.value, best)
+		if err != nil || got != tc.want {
+			t.Fatalf("trial %d value %v: got %v (%v), want %v", tc.trial, tc.value, got, err, tc.want)
+		}
+	}
+	if len(seen) != 3 || len(seen[2]) != 3 {
+		t.Fatalf("decider calls saw %v; want 3 calls, the last with 3 values", seen)
+	}
+	// Another epoch starts empty.
+	if got, _ := st.DecideRung(ctx, s.ID, 1, 9, 0.1, best); !got {
+		t.Fatal("a trial alone at its epoch was stopped")
+	}
+}
+
+func TestDecideRungConcurrentReportsAreSerialised(t *testing.T) {
+	st, _ := testdb.New(t)
+	ctx := context.Background()
+	s, _, _ := st.CreateStudy(ctx, store.NewStudy{Name: "s", Spec: []byte(`{}`), SpecHash: "h", Metric: "m", Direction: "maximize"})
+	const n = 16
+	var mu sync.Mutex
+	sizes := map[int]bool{}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := st.DecideRung(ctx, s.ID, i, 1, float64(i), func(v float64, peers []float64) bool {
+				mu.Lock()
+				sizes[len(peers)] = true
+				mu.Unlock()
+				return true
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	// Serialised decisions each saw one more value than the one before.
+	for k := 1; k <= n; k++ {
+		if !sizes[k] {
+			t.Fatalf("no decision saw exactly %d values (saw %v): reports were not serialised", k, sizes)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -83,4 +84,41 @@ func (s *Store) RecordOutcome(ctx context.Context, o Outcome) (bool, error) {
 		return false, fmt.Errorf("store: record trial %d: %w", o.TrialID, err)
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// DecideRung records trial's value at epoch and decides, under a lock on
+// the study's row so concurrent reports of one study are decided one after
+// another, from every value reported at that epoch so far. A repeated
+// report of the same trial and epoch (a retry) returns the first decision.
+func (s *Store) DecideRung(ctx context.Context, studyID int64, trial, epoch int, value float64, decide RungDecider) (bool, error) {
+	var goOn bool
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT id FROM studies WHERE id = $1 FOR UPDATE`, studyID); err != nil {
+			return err
+		}
+		err := tx.QueryRow(ctx, `SELECT decided FROM rung_values WHERE study_id = $1 AND epoch = $2 AND trial = $3`,
+			studyID, epoch, trial).Scan(&goOn)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT value FROM rung_values WHERE study_id = $1 AND epoch = $2 ORDER BY trial`, studyID, epoch)
+		if err != nil {
+			return err
+		}
+		peers, err := pgx.CollectRows(rows, pgx.RowTo[float64])
+		if err != nil {
+			return err
+		}
+		goOn = decide(value, append(peers, value))
+		_, err = tx.Exec(ctx, `INSERT INTO rung_values (study_id, epoch, trial, value, decided) VALUES ($1, $2, $3, $4, $5)`,
+			studyID, epoch, trial, value, goOn)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: decide rung: %w", err)
+	}
+	return goOn, nil
 }
