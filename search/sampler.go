@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
-	"sort"
 )
 
 // State is a trial's lifecycle state, as stored.
@@ -365,9 +364,4 @@ func ReplicateSeeds(studySeed uint64, k int) []uint64 {
 		seeds[r] = h.Sum64() >> 1 // keep it positive as a Postgres bigint
 	}
 	return seeds
-}
-
-// SortTrials orders trials by number (stable input for samplers).
-func SortTrials(ts []Trial) {
-	sort.Slice(ts, func(i, j int) bool { return ts[i].Number < ts[j].Number })
 }

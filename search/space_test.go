@@ -161,7 +161,7 @@ func TestConfigHashMatchesJSON(t *testing.T) {
 	configs := []Config{
 		{},
 		{"learning_rate": Num(0.001), "activation": Str("relu"), "batch_size": Num(64)},
-		{"x": Num(1e-7), "y": Num(-0.0), "z": Num(1e21), "w": Num(123456789012345680000)},
+		{"x": Num(1e-7), "y": Num(math.Copysign(0, -1)), "z": Num(1e21), "w": Num(123456789012345680000)},
 		{"a": Str("<&>"), "b": Str(`quote " and \ backslash`), "c": Str("tab\there"), "d": Str("é ü 中文")},
 		{"line sep \u2028": Str("\u2029"), "bad utf8": Str("\xff\xfe"), "ctl": Str("\x00\x1f\x7f")},
 		{"Z": Num(1), "a": Num(2), "_": Num(3), "ä": Num(4), "1": Num(5)},

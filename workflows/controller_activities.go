@@ -96,12 +96,11 @@ func (a *ControllerActivities) Suggest(ctx context.Context, in SuggestInput) (Su
 	}
 	seeds := search.ReplicateSeeds(sp.Search.Seed, replicates)
 	var news []records.NewTrial
-	assign := map[int]TrialAssignment{}
 	number := in.FirstNumber
 	for _, c := range configs {
 		for r := 0; r < replicates && len(news) < in.MaxTrials; r++ {
-			tc, err := sp.TrialConfig(c, seeds[r])
-			if err != nil {
+			// Check before storing: an invalid trial must never be stored.
+			if _, err := sp.TrialConfig(c, seeds[r]); err != nil {
 				return SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
 			}
 			params, err := json.Marshal(c)
@@ -109,7 +108,6 @@ func (a *ControllerActivities) Suggest(ctx context.Context, in SuggestInput) (Su
 				return SuggestOutput{}, err
 			}
 			news = append(news, records.NewTrial{Number: number, ConfigHash: c.Hash(), Params: params, Replicate: r, Seed: int64(seeds[r])})
-			assign[number] = TrialAssignment{Number: number, Replicate: r, Seed: seeds[r], ConfigHash: c.Hash(), Params: c, Config: tc}
 			number++
 		}
 	}

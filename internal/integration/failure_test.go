@@ -32,8 +32,8 @@ optimizer: {kind: adam}
 func startStudy(t *testing.T, e *Env, c client.Client, name string, trials, epochs int) client.WorkflowRun {
 	t.Helper()
 	text := strings.Replace(longTrials, "%s", name, 1)
-	text = strings.Replace(text, "max_trials: %d", "max_trials: "+itoa(trials), 1)
-	text = strings.Replace(text, "max_epochs: %d", "max_epochs: "+itoa(epochs), 1)
+	text = strings.Replace(text, "max_trials: %d", "max_trials: "+strconv.Itoa(trials), 1)
+	text = strings.Replace(text, "max_epochs: %d", "max_epochs: "+strconv.Itoa(epochs), 1)
 	sp, err := spec.Parse([]byte(text))
 	if err != nil {
 		t.Fatal(err)
@@ -47,8 +47,6 @@ func startStudy(t *testing.T, e *Env, c client.Client, name string, trials, epoc
 	}
 	return run
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // waitMetrics waits until the study has at least n metric rows.
 func waitMetrics(t *testing.T, e *Env, name string, n int) {

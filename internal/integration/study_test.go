@@ -182,7 +182,7 @@ func TestSubmitRejectsBadSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := c.DescribeWorkflowExecution(context.Background(), workflows.StudyWorkflowID(name), ""); err == nil {
+	if _, err := c.DescribeWorkflow(context.Background(), workflows.StudyWorkflowID(name), ""); err == nil {
 		t.Fatal("a workflow was started for an invalid spec")
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -65,6 +64,3 @@ func FormatFloat(p *float64) string {
 	}
 	return fmt.Sprintf("%.4f", *p)
 }
-
-// Itoa formats an int.
-func Itoa(n int) string { return strconv.Itoa(n) }

@@ -15,7 +15,7 @@ import (
 // false when the workflow does not exist.
 func QueryStudy(ctx context.Context, tc client.Client, study string) (st workflows.StudyStatus, running bool, err error) {
 	id := workflows.StudyWorkflowID(study)
-	d, err := tc.DescribeWorkflowExecution(ctx, id, "")
+	d, err := tc.DescribeWorkflow(ctx, id, "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return st, false, fmt.Errorf("study %q: no workflow %s", study, id)
@@ -23,7 +23,7 @@ func QueryStudy(ctx context.Context, tc client.Client, study string) (st workflo
 	if err != nil {
 		return st, false, err
 	}
-	if d.GetWorkflowExecutionInfo().GetCloseTime() != nil {
+	if d.WorkflowCloseTime != nil {
 		return st, false, nil
 	}
 	v, err := tc.QueryWorkflow(ctx, id, "", workflows.QueryStatus)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -172,7 +173,7 @@ func Table(pairs []Pair) cmdutil.Table {
 		if p.Pairs > 0 {
 			diff = fmt.Sprintf("%+.4f", p.Diff)
 		}
-		t.Rows = append(t.Rows, []string{p.A, p.B, cmdutil.Itoa(p.Pairs), diff, ci, p.Verdict})
+		t.Rows = append(t.Rows, []string{p.A, p.B, strconv.Itoa(p.Pairs), diff, ci, p.Verdict})
 	}
 	return t
 }

@@ -5,6 +5,7 @@ package export
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -88,8 +89,8 @@ func TrialsTable(ts []store.Trial) cmdutil.Table {
 		if tr.Objective != nil {
 			obj = fmt.Sprint(*tr.Objective)
 		}
-		t.Rows = append(t.Rows, []string{cmdutil.Itoa(tr.Number), tr.Status, obj, cmdutil.Itoa(tr.EpochsDone), cmdutil.Itoa(tr.Attempt),
-			cmdutil.Itoa(tr.Replicate), fmt.Sprint(tr.Seed), tr.ConfigHash, string(tr.Params), errText})
+		t.Rows = append(t.Rows, []string{strconv.Itoa(tr.Number), tr.Status, obj, strconv.Itoa(tr.EpochsDone), strconv.Itoa(tr.Attempt),
+			strconv.Itoa(tr.Replicate), fmt.Sprint(tr.Seed), tr.ConfigHash, string(tr.Params), errText})
 		recs = append(recs, trialRecord{Trial: tr, Params: rawJSON(tr.Params)})
 	}
 	t.Records = recs
@@ -110,7 +111,7 @@ func MetricsTable(ms []store.MetricExport) cmdutil.Table {
 		return fmt.Sprint(*p)
 	}
 	for _, m := range ms {
-		t.Rows = append(t.Rows, []string{cmdutil.Itoa(m.Trial), cmdutil.Itoa(m.Epoch), cmdutil.Itoa(m.Attempt), f(m.TrainLoss), f(m.ValLoss),
+		t.Rows = append(t.Rows, []string{strconv.Itoa(m.Trial), strconv.Itoa(m.Epoch), strconv.Itoa(m.Attempt), f(m.TrainLoss), f(m.ValLoss),
 			f(m.ValAccuracy), f(m.DeadFraction), f(m.Saturation), f(m.GradNorm), f(m.SamplesPerSec), f(m.LR), string(m.Layers)})
 	}
 	return t

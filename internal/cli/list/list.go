@@ -3,6 +3,7 @@ package list
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -58,7 +59,7 @@ func Table(studies []store.StudySummary) cmdutil.Table {
 	}
 	for _, s := range studies {
 		t.Rows = append(t.Rows, []string{
-			s.Name, s.Status, cmdutil.Itoa(s.Trials), cmdutil.Itoa(s.Complete), cmdutil.Itoa(s.Running), cmdutil.Itoa(s.Failed),
+			s.Name, s.Status, strconv.Itoa(s.Trials), strconv.Itoa(s.Complete), strconv.Itoa(s.Running), strconv.Itoa(s.Failed),
 			s.Metric, cmdutil.FormatFloat(s.Best), s.CreatedAt.Local().Format("2006-01-02 15:04:05"),
 		})
 	}

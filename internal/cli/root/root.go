@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -111,6 +112,5 @@ func ExecuteWith(ctx context.Context, io *cmdutil.IOStreams, args []string, conf
 }
 
 func isUnknownCommand(err error) bool {
-	msg := err.Error()
-	return len(msg) > 16 && msg[:16] == "unknown command "
+	return strings.HasPrefix(err.Error(), "unknown command ")
 }

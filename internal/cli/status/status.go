@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -132,8 +133,8 @@ func Print(io *cmdutil.IOStreams, r Report) {
 			if a.CI95Low != nil && a.CI95High != nil {
 				ci = fmt.Sprintf("[%.4f, %.4f]", *a.CI95Low, *a.CI95High)
 			}
-			t.Rows = append(t.Rows, []string{name, cmdutil.Itoa(a.N), cmdutil.FormatFloat(a.Mean), cmdutil.FormatFloat(a.Stddev),
-				ci, cmdutil.FormatFloat(a.Best), cmdutil.Itoa(a.Diverged), cmdutil.Itoa(a.Pruned)})
+			t.Rows = append(t.Rows, []string{name, strconv.Itoa(a.N), cmdutil.FormatFloat(a.Mean), cmdutil.FormatFloat(a.Stddev),
+				ci, cmdutil.FormatFloat(a.Best), strconv.Itoa(a.Diverged), strconv.Itoa(a.Pruned)})
 		}
 		_ = t.Render(w, "table")
 	}

@@ -156,7 +156,7 @@ func runSubmit(ctx context.Context, opts *Options) error {
 
 // describe returns the spec hash and status of a study's workflow.
 func describe(ctx context.Context, tc client.Client, id string) (hash, status string, found bool, err error) {
-	d, err := tc.DescribeWorkflowExecution(ctx, id, "")
+	d, err := tc.DescribeWorkflow(ctx, id, "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return "", "", false, nil
@@ -164,9 +164,8 @@ func describe(ctx context.Context, tc client.Client, id string) (hash, status st
 	if err != nil {
 		return "", "", false, fmt.Errorf("describe workflow %s: %w", id, err)
 	}
-	info := d.GetWorkflowExecutionInfo()
-	status = info.GetStatus().String()
-	if p, ok := info.GetMemo().GetFields()[memoSpecHash]; ok {
+	status = d.Status.String()
+	if p, ok := d.Memo.GetFields()[memoSpecHash]; ok {
 		_ = converter.GetDefaultDataConverter().FromPayload(p, &hash)
 	}
 	return hash, status, true, nil

@@ -4,6 +4,7 @@ package top
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -89,8 +90,8 @@ func Table(trials []store.RankedTrial) cmdutil.Table {
 		}
 		obj := r.Objective
 		t.Rows = append(t.Rows, []string{
-			cmdutil.Itoa(r.Rank), cmdutil.Itoa(r.Trial), cmdutil.FormatFloat(&obj), act,
-			cmdutil.Itoa(r.EpochsDone), fmt.Sprint(r.Seed), string(r.Params),
+			strconv.Itoa(r.Rank), strconv.Itoa(r.Trial), cmdutil.FormatFloat(&obj), act,
+			strconv.Itoa(r.EpochsDone), fmt.Sprint(r.Seed), string(r.Params),
 		})
 	}
 	return t

@@ -161,7 +161,7 @@ func runWatch(ctx context.Context, opts *Options) error {
 		return err
 	}
 	id := workflows.StudyWorkflowID(opts.Study)
-	if _, err := tc.DescribeWorkflowExecution(ctx, id, ""); err != nil {
+	if _, err := tc.DescribeWorkflow(ctx, id, ""); err != nil {
 		return fmt.Errorf("study %s: %w", opts.Study, err)
 	}
 	stream := opts.F.Events.Stream
@@ -240,16 +240,16 @@ func runWatch(ctx context.Context, opts *Options) error {
 			if !closedAt.IsZero() {
 				// Give the stream a moment to deliver the last messages.
 				if time.Since(closedAt) > 2*time.Second {
-					d, err := tc.DescribeWorkflowExecution(ctx, id, "")
+					d, err := tc.DescribeWorkflow(ctx, id, "")
 					if err == nil {
-						fmt.Fprintf(out, "study %s finished: %s\n", opts.Study, strings.ToLower(strings.TrimPrefix(d.GetWorkflowExecutionInfo().GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_")))
+						fmt.Fprintf(out, "study %s finished: %s\n", opts.Study, strings.ToLower(d.Status.String()))
 					}
 					return nil
 				}
 				continue
 			}
-			d, err := tc.DescribeWorkflowExecution(ctx, id, "")
-			if err == nil && d.GetWorkflowExecutionInfo().GetCloseTime() != nil {
+			d, err := tc.DescribeWorkflow(ctx, id, "")
+			if err == nil && d.WorkflowCloseTime != nil {
 				closedAt = time.Now()
 			}
 		}

@@ -16,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 )
 
 // isa describes one vector instruction set.
@@ -134,10 +133,5 @@ func write(path string, f *file) error {
 // vreg names vector register i of the ISA.
 func (s *isa) vreg(i int) string { return fmt.Sprintf("%s%d", s.reg, i) }
 
-// xreg names the 128-bit view of vector register i.
-func xreg(i int) string { return fmt.Sprintf("X%d", i) }
-
 // yreg names the 256-bit view of vector register i.
 func yreg(i int) string { return fmt.Sprintf("Y%d", i) }
-
-func joinArgs(args ...string) string { return strings.Join(args, ", ") }
