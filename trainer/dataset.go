@@ -1,12 +1,17 @@
 package trainer
 
 import (
+	"container/list"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrDataset is wrapped by every error LoadDataset returns.
@@ -95,43 +100,9 @@ const (
 	genTest  = 1000
 )
 
-// fileCache holds data sets read from files, once per process: a worker runs
-// many trials and must not reload (or hold a second copy of) MNIST for each.
-var fileCache struct {
-	sync.Mutex
-	m map[string]*cacheEntry
-}
-
-type cacheEntry struct {
-	once sync.Once
-	ds   *Dataset
-	err  error
-}
-
-func cached(key string, load func() (*Dataset, error)) (*Dataset, error) {
-	fileCache.Lock()
-	if fileCache.m == nil {
-		fileCache.m = map[string]*cacheEntry{}
-	}
-	e := fileCache.m[key]
-	if e == nil {
-		e = &cacheEntry{}
-		fileCache.m[key] = e
-	}
-	fileCache.Unlock()
-	e.once.Do(func() { e.ds, e.err = load() })
-	if e.err != nil {
-		// Let a later call retry (the files may have been fixed).
-		fileCache.Lock()
-		if fileCache.m[key] == e {
-			delete(fileCache.m, key)
-		}
-		fileCache.Unlock()
-	}
-	return e.ds, e.err
-}
-
-// LoadDataset returns the named data set:
+// LoadDataset returns the named data set, read by the process's default
+// Loader (see SetDefaultLoader; until one is set, a Loader built from
+// DataOptionsFromEnv):
 //
 //   - "spirals" (3 interleaved spirals), "moons" (2 half-circles), "circles"
 //     (2 concentric rings): 2-D points generated from seed, with Gaussian
@@ -140,32 +111,327 @@ func cached(key string, load func() (*Dataset, error)) (*Dataset, error) {
 //     MNISTDir); the first 50,000 training images train, the last 10,000
 //     validate, the official 10,000 test images test.
 //   - "fashion-mnist": the same layout, from the directory in the environment
-//     variable RELUTUNE_FASHION_MNIST_DIR.
+//     variable RELUTUNE_FASHION_MNIST_DIR (a relative one is taken under the
+//     data root).
 //   - "idx:<images>,<labels>": any IDX image and label file pair (gzipped or
-//     not); split 80/10/10 by a permutation drawn from seed.
-//   - "csv:<path>": numeric columns, the last being the integer class label,
-//     optionally with a header row; split 70/15/15 by a permutation drawn from
-//     seed; features standardised with the training split's mean and std.
+//     not) under the data root; split 80/10/10 by a permutation drawn from
+//     seed.
+//   - "csv:<path>": a file under the data root (gzipped or not) of numeric
+//     columns, the last being the integer class label, optionally with a
+//     header row; split 70/15/15 by a permutation drawn from seed; features
+//     standardised with the training split's mean and std.
 //
 // Pixels are scaled to [0, 1] and standardised with the training split's mean
-// and standard deviation. Data read from files is cached for the life of the
-// process (keyed by name, and by seed where the split depends on it).
+// and standard deviation.
 func LoadDataset(name string, seed uint64) (*Dataset, error) {
+	l, err := defaultLoader()
+	if err != nil {
+		return nil, err
+	}
+	return l.Load(name, seed)
+}
+
+// Environment variables DataOptionsFromEnv reads.
+const (
+	// EnvDataDir is the data root (DataOptions.Root).
+	EnvDataDir = "RELUTUNE_DATA_DIR"
+	// EnvMaxDatasetBytes caps one data set file (DataOptions.MaxFileBytes).
+	EnvMaxDatasetBytes = "RELUTUNE_MAX_DATASET_BYTES"
+	// EnvDatasetCacheBytes is the cache budget (DataOptions.CacheBytes).
+	EnvDatasetCacheBytes = "RELUTUNE_DATASET_CACHE_BYTES"
+)
+
+// Defaults of DataOptions.
+const (
+	DefaultMaxDatasetBytes   = 1 << 30
+	DefaultDatasetCacheBytes = 1 << 30
+)
+
+// DataOptions say where a Loader may read csv: and idx: files and how much
+// of them it reads and keeps.
+type DataOptions struct {
+	// Root is the data root: csv: and idx: paths are resolved under it and
+	// may not leave it, whether by "..", by an absolute path elsewhere or by
+	// a symbolic link. Empty means the current directory. The built-in
+	// mnist and fashion-mnist files are read from where MNISTDir and
+	// RELUTUNE_FASHION_MNIST_DIR say.
+	Root string
+	// MaxFileBytes caps what is read of one file, counted after
+	// decompression, and what is parsed from it. Zero means
+	// DefaultMaxDatasetBytes.
+	MaxFileBytes int64
+	// CacheBytes is the memory budget of the files parsed and the data sets
+	// split from them that the Loader keeps for later calls; the least
+	// recently used go first. Zero means DefaultDatasetCacheBytes.
+	CacheBytes int64
+}
+
+// DataOptionsFromEnv returns the DataOptions that RELUTUNE_DATA_DIR,
+// RELUTUNE_MAX_DATASET_BYTES and RELUTUNE_DATASET_CACHE_BYTES set; sizes are
+// a number of bytes, optionally with a unit KiB, MiB, GiB or TiB.
+func DataOptionsFromEnv() (DataOptions, error) {
+	o := DataOptions{Root: os.Getenv(EnvDataDir)}
+	for _, v := range []struct {
+		env string
+		dst *int64
+	}{{EnvMaxDatasetBytes, &o.MaxFileBytes}, {EnvDatasetCacheBytes, &o.CacheBytes}} {
+		s := os.Getenv(v.env)
+		if s == "" {
+			continue
+		}
+		n, err := ParseByteSize(s)
+		if err != nil {
+			return DataOptions{}, fmt.Errorf("%w: %s: %w", ErrDataset, v.env, err)
+		}
+		*v.dst = n
+	}
+	return o, nil
+}
+
+// ParseByteSize parses a positive byte count such as "1073741824", "512MiB"
+// or "1GiB".
+func ParseByteSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"B", 1}} {
+		if rest, ok := strings.CutSuffix(t, u.suffix); ok {
+			t, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 1 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q: want a positive byte count such as 1073741824, 512MiB or 1GiB", s)
+	}
+	return n * mult, nil
+}
+
+// A Loader reads data sets: the generated ones, the built-in MNIST layouts,
+// and csv: and idx: files confined to its data root. It keeps what it
+// parsed, within a memory budget, so that the trials of a worker share one
+// copy: a file is parsed once whatever the seed, and each seed's split is
+// made once. A Loader is safe for concurrent use.
+type Loader struct {
+	root     string // absolute and clean
+	realRoot string // root with symbolic links resolved
+	maxBytes int64
+	maxLine  int
+	cache    *dataCache
+	parses   atomic.Int64 // files parsed, for tests
+}
+
+// maxCSVLine is the longest CSV line a Loader reads.
+const maxCSVLine = 4 << 20
+
+// NewLoader returns a Loader with options o; the data root must be a
+// directory.
+func NewLoader(o DataOptions) (*Loader, error) {
+	if o.MaxFileBytes < 0 || o.CacheBytes < 0 {
+		return nil, fmt.Errorf("%w: max file bytes %d and cache bytes %d must be >= 0 (0: the default)", ErrDataset, o.MaxFileBytes, o.CacheBytes)
+	}
+	if o.MaxFileBytes == 0 {
+		o.MaxFileBytes = DefaultMaxDatasetBytes
+	}
+	if o.CacheBytes == 0 {
+		o.CacheBytes = DefaultDatasetCacheBytes
+	}
+	root := o.Root
+	if root == "" {
+		root = "."
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("%w: data root %q: %w", ErrDataset, root, err)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, fmt.Errorf("%w: data root %q: %w", ErrDataset, root, err)
+	}
+	if st, err := os.Stat(real); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("%w: data root %q: not a directory", ErrDataset, root)
+	}
+	return &Loader{
+		root: abs, realRoot: real,
+		maxBytes: o.MaxFileBytes, maxLine: maxCSVLine,
+		cache: newDataCache(o.CacheBytes),
+	}, nil
+}
+
+// Root returns the absolute path of l's data root.
+func (l *Loader) Root() string { return l.root }
+
+var defaultLoaderPtr atomic.Pointer[Loader]
+
+// SetDefaultLoader makes l the Loader LoadDataset uses: a worker's main
+// sets it once from its flags, before any trial runs.
+func SetDefaultLoader(l *Loader) { defaultLoaderPtr.Store(l) }
+
+func defaultLoader() (*Loader, error) {
+	if l := defaultLoaderPtr.Load(); l != nil {
+		return l, nil
+	}
+	o, err := DataOptionsFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	l, err := NewLoader(o)
+	if err != nil {
+		return nil, err
+	}
+	if defaultLoaderPtr.CompareAndSwap(nil, l) {
+		return l, nil
+	}
+	return defaultLoaderPtr.Load(), nil
+}
+
+// Load returns the named data set (see LoadDataset).
+func (l *Loader) Load(name string, seed uint64) (*Dataset, error) {
 	if err := validateDatasetName(name); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDataset, err)
 	}
 	switch {
 	case name == "spirals" || name == "moons" || name == "circles":
 		return generate(name, seed), nil
-	case name == "mnist":
-		return cached(name, loadMNIST)
-	case name == "fashion-mnist":
-		return cached(name, loadFashionMNIST)
+	case name == "mnist" || name == "fashion-mnist":
+		return cacheGet(l.cache, name, func() (*Dataset, int64, error) {
+			ds, err := l.loadMNISTLayout(name)
+			return ds, ds.memBytes(), err
+		})
 	case strings.HasPrefix(name, "idx:"):
-		return cached(fmt.Sprintf("%s#%d", name, seed), func() (*Dataset, error) { return loadIDXPair(name, seed) })
+		parts := strings.Split(strings.TrimPrefix(name, "idx:"), ",")
+		img, err := l.resolve(parts[0])
+		if err != nil {
+			return nil, err
+		}
+		lab, err := l.resolve(parts[1])
+		if err != nil {
+			return nil, err
+		}
+		key := "idx:" + img + "," + lab
+		return cacheGet(l.cache, fmt.Sprintf("%s#%d", name, seed), func() (*Dataset, int64, error) {
+			p, err := cacheGet(l.cache, key, func() (*idxPair, int64, error) {
+				p, err := l.parseIDXPair(img, lab)
+				return p, p.memBytes(), err
+			})
+			if err != nil {
+				return nil, 0, err
+			}
+			ds, err := splitIDX(name, p, seed)
+			return ds, ds.memBytes(), err
+		})
 	default: // csv:
-		return cached(fmt.Sprintf("%s#%d", name, seed), func() (*Dataset, error) { return loadCSV(name, seed) })
+		path, err := l.resolve(strings.TrimPrefix(name, "csv:"))
+		if err != nil {
+			return nil, err
+		}
+		key := "csv:" + path
+		return cacheGet(l.cache, fmt.Sprintf("%s#%d", name, seed), func() (*Dataset, int64, error) {
+			t, err := cacheGet(l.cache, key, func() (*csvTable, int64, error) {
+				t, err := l.parseCSV(path)
+				return t, t.memBytes(), err
+			})
+			if err != nil {
+				return nil, 0, err
+			}
+			ds, err := splitCSV(name, t, seed)
+			return ds, ds.memBytes(), err
+		})
 	}
+}
+
+// memBytes is the memory d's splits hold.
+func (d *Dataset) memBytes() int64 {
+	if d == nil {
+		return 0
+	}
+	var n int64
+	for _, s := range []*Split{&d.Train, &d.Val, &d.Test} {
+		n += int64(len(s.bytes)) + 4*int64(len(s.floats)) + 4*int64(len(s.labels))
+	}
+	return n
+}
+
+// dataCache keeps loaded values, keyed by name, within a byte budget: the
+// least recently used go first. Concurrent calls for one key load it once.
+// A value larger than the whole budget is returned but not kept, and a
+// failed load is not kept either, so that a later call tries again (the
+// files may have been fixed). The budget bounds what the cache holds; a
+// value evicted while a trial still uses it lives until that trial ends.
+type dataCache struct {
+	mu     sync.Mutex
+	budget int64
+	used   int64
+	m      map[string]*cacheEntry
+	lru    list.List // of *cacheEntry, most recently used first; loaded entries only
+}
+
+type cacheEntry struct {
+	key  string
+	done sync.WaitGroup // done when val, size and err are set
+	val  any
+	size int64
+	err  error
+	elem *list.Element // in lru, nil while loading or once evicted
+}
+
+func newDataCache(budget int64) *dataCache {
+	return &dataCache{budget: budget, m: map[string]*cacheEntry{}}
+}
+
+// cacheGet returns the value cached under key, calling load (which returns
+// the value and its size in bytes) when there is none.
+func cacheGet[T any](c *dataCache, key string, load func() (T, int64, error)) (T, error) {
+	c.mu.Lock()
+	if e, ok := c.m[key]; ok {
+		if e.elem != nil {
+			c.lru.MoveToFront(e.elem)
+		}
+		c.mu.Unlock()
+		e.done.Wait()
+		if e.err != nil {
+			var zero T
+			return zero, e.err
+		}
+		return e.val.(T), nil
+	}
+	e := &cacheEntry{key: key}
+	e.done.Add(1)
+	c.m[key] = e
+	c.mu.Unlock()
+
+	finished := false
+	defer func() {
+		if !finished { // load panicked: let waiters and later calls go on
+			e.err = fmt.Errorf("%w: %s: loading failed", ErrDataset, key)
+			c.mu.Lock()
+			delete(c.m, key)
+			c.mu.Unlock()
+			e.done.Done()
+		}
+	}()
+	v, size, err := load()
+	finished = true
+	e.val, e.size, e.err = v, size, err
+	c.mu.Lock()
+	if err != nil || size > c.budget {
+		delete(c.m, key)
+	} else {
+		e.elem = c.lru.PushFront(e)
+		c.used += size
+		for c.used > c.budget {
+			old := c.lru.Back().Value.(*cacheEntry)
+			c.lru.Remove(old.elem)
+			old.elem = nil
+			delete(c.m, old.key)
+			c.used -= old.size
+		}
+	}
+	c.mu.Unlock()
+	e.done.Done()
+	return v, err
 }
 
 func validateDatasetName(name string) error {
@@ -173,15 +439,30 @@ func validateDatasetName(name string) error {
 	case name == "spirals", name == "moons", name == "circles", name == "mnist", name == "fashion-mnist":
 		return nil
 	case strings.HasPrefix(name, "csv:") && len(name) > len("csv:"):
-		return nil
+		return validateDataPaths(name, strings.TrimPrefix(name, "csv:"))
 	case strings.HasPrefix(name, "idx:"):
 		parts := strings.Split(strings.TrimPrefix(name, "idx:"), ",")
 		if len(parts) == 2 && parts[0] != "" && parts[1] != "" {
-			return nil
+			return validateDataPaths(name, parts...)
 		}
 		return fmt.Errorf("%w: dataset: %q: idx needs \"idx:<images>,<labels>\"", ErrInvalidConfig, name)
 	}
 	return fmt.Errorf("%w: dataset: %q: must be one of spirals, moons, circles, mnist, fashion-mnist, csv:<path>, idx:<images>,<labels>", ErrInvalidConfig, name)
+}
+
+// validateDataPaths rejects what no data root can hold: a relative path
+// that climbs out of it ("../x") and a NUL byte. Whether an absolute path is
+// under the root is up to the worker's Loader.
+func validateDataPaths(name string, paths ...string) error {
+	for _, p := range paths {
+		if strings.IndexByte(p, 0) >= 0 {
+			return fmt.Errorf("%w: dataset: %q: a path may not contain a NUL byte", ErrInvalidConfig, name)
+		}
+		if !filepath.IsAbs(p) && !filepath.IsLocal(p) {
+			return fmt.Errorf("%w: dataset: %q: path %q leads out of the data root; give a path relative to the worker's data root (%s), without \"..\" above it", ErrInvalidConfig, name, p, EnvDataDir)
+		}
+	}
+	return nil
 }
 
 // generate makes one of the 2-D toy sets deterministically from seed.

@@ -77,7 +77,8 @@ func TestCSV(t *testing.T) {
 	}
 	path := filepath.Join(dir, "d.csv")
 	os.WriteFile(path, []byte(sb.String()), 0o644)
-	ds, err := LoadDataset("csv:"+path, 1)
+	l := newTestLoader(t, dir, DataOptions{})
+	ds, err := l.Load("csv:d.csv", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,15 +94,15 @@ func TestCSV(t *testing.T) {
 		t.Errorf("training feature mean %v, want 0", s/70)
 	}
 	// Label and feature stay paired: x2 = 2*x1+1 before scaling, and label = x1 mod 3.
-	res, err := Train(context.Background(), Config{Dataset: "csv:" + path, Hidden: []int{4}, Epochs: 1, Seed: 1}, ds, Options{})
+	res, err := Train(context.Background(), Config{Dataset: "csv:d.csv", Hidden: []int{4}, Epochs: 1, Seed: 1}, ds, Options{})
 	if err != nil || res.Epochs != 1 {
 		t.Fatalf("training on csv: %v", err)
 	}
 
 	bad := filepath.Join(dir, "bad.csv")
 	os.WriteFile(bad, []byte("1,2,0\n3,x,1\n"), 0o644)
-	if _, err := LoadDataset("csv:"+bad, 1); !errors.Is(err, ErrDataset) || !strings.Contains(err.Error(), ":2:") {
-		t.Errorf("bad csv: err = %v, want ErrDataset naming line 2", err)
+	if _, err := l.Load("csv:bad.csv", 1); !errors.Is(err, ErrDataset) || !strings.Contains(err.Error(), "bad.csv: line 2, column 2: not a finite number") {
+		t.Errorf("bad csv: err = %v, want ErrDataset naming the file, line 2 and column 2", err)
 	}
 }
 
@@ -143,8 +144,9 @@ func writeIDX(t *testing.T, dir string, n, h, w int, gz bool) (string, string) {
 
 func TestIDXPair(t *testing.T) {
 	for _, gz := range []bool{false, true} {
-		img, lab := writeIDX(t, t.TempDir(), 30, 4, 3, gz)
-		ds, err := LoadDataset("idx:"+img+","+lab, 1)
+		dir := t.TempDir()
+		writeIDX(t, dir, 30, 4, 3, gz)
+		ds, err := newTestLoader(t, dir, DataOptions{}).Load("idx:img,lab", 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,8 +166,9 @@ func TestIDXPair(t *testing.T) {
 			t.Fatalf("cnn on idx: %v", err)
 		}
 	}
-	img, _ := writeIDX(t, t.TempDir(), 10, 2, 2, false)
-	if _, err := LoadDataset("idx:"+img+","+img, 1); !errors.Is(err, ErrDataset) || !strings.Contains(err.Error(), "0x00000801") {
+	dir := t.TempDir()
+	writeIDX(t, dir, 10, 2, 2, false)
+	if _, err := newTestLoader(t, dir, DataOptions{}).Load("idx:img,img", 1); !errors.Is(err, ErrDataset) || !strings.Contains(err.Error(), "0x00000801") {
 		t.Errorf("images given as labels: err = %v", err)
 	}
 }
