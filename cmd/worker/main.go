@@ -14,6 +14,7 @@ import (
 
 	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/internal/service"
+	"github.com/relutune/relutune/trainer"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
@@ -39,13 +40,30 @@ func run(args []string, stderr io.Writer) int {
 	fs.IntVar(&cfg.Concurrency, "concurrency", 1, "trials trained at once (each uses one core)")
 	fs.StringVar(&cfg.CheckpointDir, "checkpoint-dir", defaultCheckpointDir(), "directory for trial checkpoints (env "+config.EnvCheckpointDir+")")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", config.Env(config.EnvHTTPAddr, ""), "address of the /healthz endpoint, empty for none (env "+config.EnvHTTPAddr+")")
+	dataDir := fs.String("data-dir", os.Getenv(trainer.EnvDataDir), "directory that csv: and idx: data set paths are read under and confined to, default the current directory (env "+trainer.EnvDataDir+"; caps: "+trainer.EnvMaxDatasetBytes+", "+trainer.EnvDatasetCacheBytes+")")
 	validate := func() error {
 		if cfg.Concurrency < 1 {
 			return fmt.Errorf("--concurrency: %d must be >= 1", cfg.Concurrency)
 		}
-		return nil
+		return setDataLoader(*dataDir)
 	}
 	return config.Serve("worker", fs, args, stderr, validate, func(ctx context.Context, log *slog.Logger) error {
 		return service.RunWorker(ctx, cfg, log.With("worker", cfg.Name))
 	})
+}
+
+// setDataLoader makes the trials of this process read data sets under
+// dataDir, with the caps the environment sets.
+func setDataLoader(dataDir string) error {
+	o, err := trainer.DataOptionsFromEnv()
+	if err != nil {
+		return err
+	}
+	o.Root = dataDir
+	l, err := trainer.NewLoader(o)
+	if err != nil {
+		return fmt.Errorf("--data-dir: %w", err)
+	}
+	trainer.SetDefaultLoader(l)
+	return nil
 }

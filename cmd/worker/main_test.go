@@ -2,8 +2,13 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/relutune/relutune/trainer"
 )
 
 func TestUsageErrors(t *testing.T) {
@@ -19,5 +24,37 @@ func TestUsageErrors(t *testing.T) {
 		if code := run(tc.args, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr.String(), tc.want)
 		}
+	}
+}
+
+func TestDataDir(t *testing.T) {
+	var stderr bytes.Buffer
+	if code := run([]string{"--data-dir", "/does/not/exist"}, &stderr); code != 2 || !strings.Contains(stderr.String(), `--data-dir: trainer: dataset: data root "/does/not/exist"`) {
+		t.Errorf("a missing --data-dir: exit %d, stderr %q; want 2 naming the flag", code, stderr.String())
+	}
+	t.Setenv(trainer.EnvMaxDatasetBytes, "lots")
+	stderr.Reset()
+	if code := run([]string{"--data-dir", t.TempDir()}, &stderr); code != 2 || !strings.Contains(stderr.String(), trainer.EnvMaxDatasetBytes+`: "lots"`) {
+		t.Errorf("a bad %s: exit %d, stderr %q; want 2 naming it", trainer.EnvMaxDatasetBytes, code, stderr.String())
+	}
+	t.Setenv(trainer.EnvMaxDatasetBytes, "")
+
+	// The flag decides where this process's trials read their files.
+	dir := t.TempDir()
+	var csv strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&csv, "%d,%d\n", i, i%2)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "d.csv"), []byte(csv.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := setDataLoader(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trainer.LoadDataset("csv:d.csv", 1); err != nil {
+		t.Errorf("csv:d.csv under --data-dir: %v", err)
+	}
+	if _, err := trainer.LoadDataset("csv:"+filepath.Join(t.TempDir(), "d.csv"), 1); err == nil || !strings.Contains(err.Error(), "outside the data root") {
+		t.Errorf("a file outside --data-dir: err = %v, want it refused", err)
 	}
 }

@@ -25,7 +25,8 @@ type Options struct {
 	Config trainer.Config
 	// Output is "text" or "json".
 	Output string
-	// LoadDataset loads Config.Dataset; trainer.LoadDataset unless a test substitutes it.
+	// LoadDataset loads Config.Dataset: a trainer.Loader's Load, reading
+	// csv: and idx: files under --data-dir, unless a test substitutes it.
 	LoadDataset func(name string, seed uint64) (*trainer.Dataset, error)
 }
 
@@ -43,6 +44,7 @@ func NewCmdTrain(ios *cmdutil.IOStreams, runF func(*Options) error) *cobra.Comma
 		hidden, conv                    string
 		activation, initName, optimizer string
 		model                           string
+		dataDir                         string
 		cfg                             trainer.Config
 	)
 	cmd := &cobra.Command{
@@ -99,6 +101,20 @@ then one summary object with test_accuracy.`,
 				return &cmdutil.UsageError{Err: err}
 			}
 			opts.Config = c
+			// The same confinement and caps as a worker's, so that a path
+			// that works here works in a study.
+			dataOpts, err := trainer.DataOptionsFromEnv()
+			if err != nil {
+				return &cmdutil.UsageError{Err: err}
+			}
+			if cmd.Flags().Changed("data-dir") {
+				dataOpts.Root = dataDir
+			}
+			loader, err := trainer.NewLoader(dataOpts)
+			if err != nil {
+				return flagError("data-dir", err)
+			}
+			opts.LoadDataset = loader.Load
 			if runF != nil {
 				return runF(opts)
 			}
@@ -107,6 +123,7 @@ then one summary object with test_accuracy.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Dataset, "dataset", "spirals", "data set: spirals, moons, circles, mnist, fashion-mnist, csv:<path>, idx:<images>,<labels>")
+	f.StringVar(&dataDir, "data-dir", "", "directory csv: and idx: paths are read under and may not leave (default $"+trainer.EnvDataDir+", else the current directory)")
 	f.StringVar(&model, "model", "mlp", "architecture: mlp or cnn")
 	f.StringVar(&conv, "conv", "", "cnn: output channels of each 3x3 conv+pool block, comma-separated (default 16,32)")
 	f.StringVar(&hidden, "hidden", "", "hidden layer sizes, comma-separated (default 256,128; 128 for cnn)")

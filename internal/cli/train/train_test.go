@@ -6,7 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -165,5 +168,42 @@ func TestDivergedRun(t *testing.T) {
 	err = Run(context.Background(), o)
 	if !errors.Is(err, trainer.ErrDiverged) || !strings.Contains(err.Error(), "learning rate") {
 		t.Fatalf("err = %v, want ErrDiverged with advice", err)
+	}
+}
+
+// TestDataDir: csv: and idx: paths are read under --data-dir (else
+// RELUTUNE_DATA_DIR, else the current directory) and may not leave it.
+func TestDataDir(t *testing.T) {
+	dir := t.TempDir()
+	var csv strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&csv, "%d,%d,%d\n", i, 40-i, i%2)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "d.csv"), []byte(csv.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	train := func(args string) error {
+		t.Helper()
+		o, err := parse(t, args+" --hidden 4 --epochs 1")
+		if err != nil {
+			return err
+		}
+		o.IO, _, _ = fakeIO()
+		return Run(context.Background(), o)
+	}
+	if err := train("--data-dir " + dir + " --dataset csv:d.csv"); err != nil {
+		t.Errorf("csv:d.csv under --data-dir: %v", err)
+	}
+	t.Setenv(trainer.EnvDataDir, dir)
+	if err := train("--dataset csv:d.csv"); err != nil {
+		t.Errorf("csv:d.csv under %s: %v", trainer.EnvDataDir, err)
+	}
+	if err := train("--data-dir " + t.TempDir() + " --dataset csv:" + filepath.Join(dir, "d.csv")); !errors.Is(err, trainer.ErrDataset) || !strings.Contains(err.Error(), "outside the data root") {
+		t.Errorf("a file outside --data-dir: err = %v, want it refused", err)
+	}
+	err := train("--data-dir " + filepath.Join(dir, "missing") + " --dataset spirals")
+	var ue *cmdutil.UsageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--data-dir") {
+		t.Errorf("a missing --data-dir: err = %v, want a usage error naming the flag", err)
 	}
 }
