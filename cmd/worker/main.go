@@ -43,7 +43,7 @@ func run(args []string, stderr io.Writer) int {
 		if cfg.Concurrency < 1 {
 			return fmt.Errorf("--concurrency: %d must be >= 1", cfg.Concurrency)
 		}
-		return nil
+		return cfg.Connections.Validate()
 	}
 	return config.Serve("worker", fs, args, stderr, validate, func(ctx context.Context, log *slog.Logger) error {
 		return service.RunWorker(ctx, cfg, log.With("worker", cfg.Name))
