@@ -24,7 +24,8 @@ import (
 )
 
 func TestTemporalOptionsPlain(t *testing.T) {
-	opts, err := TemporalOptions(config.Connections{TemporalAddress: "127.0.0.1:7233", TemporalNamespace: "ns"}, (&logBuffer{}).logger())
+	var logs logBuffer
+	opts, err := TemporalOptions(config.Connections{TemporalAddress: "127.0.0.1:7233", TemporalNamespace: "ns"}, logs.logger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,11 @@ func TestTemporalOptionsPlain(t *testing.T) {
 		t.Errorf("TLS %v, credentials %v without any TLS or key setting", opts.ConnectionOptions.TLS, opts.Credentials)
 	}
 	if opts.Logger == nil {
-		t.Errorf("no SDK logger: the SDK would log on its own, outside slog")
+		t.Fatal("no SDK logger: the SDK would log on its own, outside slog")
+	}
+	opts.Logger.Warn("from the SDK", "k", 1)
+	if got := logs.String(); !strings.Contains(got, `level=WARN msg="from the SDK" component=temporal k=1`) {
+		t.Errorf("the SDK logger does not write to the process's slog logger: %q", got)
 	}
 }
 
