@@ -150,6 +150,26 @@ func TestPublishedPorts(t *testing.T) {
 	}
 }
 
+// TestPublishedPortsLoopbackOnly checks every port of every service, not a
+// list: a port published without a host IP listens on every interface,
+// and the services behind them have no TLS and a well-known password.
+func TestPublishedPortsLoopbackOnly(t *testing.T) {
+	p := loadProject(t)
+	n := 0
+	for _, s := range p.Services {
+		for _, pc := range s.Ports {
+			n++
+			if pc.HostIP != "127.0.0.1" {
+				t.Errorf("%s publishes %s -> %d on host IP %q, want 127.0.0.1 (see the comment at the top of docker-compose.yml)",
+					s.Name, pc.Published, pc.Target, pc.HostIP)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no published ports found: the loader or the file changed")
+	}
+}
+
 func TestDependencies(t *testing.T) {
 	p := loadProject(t)
 	tests := []struct {

@@ -23,7 +23,7 @@ func run(args []string, stderr io.Writer) int {
 	cfg.Connections.Register(fs, true)
 	fs.StringVar(&cfg.StudiesQueue, "task-queue", "relutune-studies", "Temporal task queue of study workflows")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", config.Env(config.EnvHTTPAddr, ""), "address of the /healthz endpoint, empty for none (env "+config.EnvHTTPAddr+")")
-	return config.Serve("controller", fs, args, stderr, nil, func(ctx context.Context, log *slog.Logger) error {
+	return config.Serve("controller", fs, args, stderr, cfg.Connections.Validate, func(ctx context.Context, log *slog.Logger) error {
 		return controller.Run(ctx, cfg, log)
 	})
 }

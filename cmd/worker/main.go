@@ -45,6 +45,9 @@ func run(args []string, stderr io.Writer) int {
 		if cfg.Concurrency < 1 {
 			return fmt.Errorf("--concurrency: %d must be >= 1", cfg.Concurrency)
 		}
+		if err := cfg.Connections.Validate(); err != nil {
+			return err
+		}
 		return setDataLoader(*dataDir)
 	}
 	return config.Serve("worker", fs, args, stderr, validate, func(ctx context.Context, log *slog.Logger) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/redact"
 	"github.com/relutune/relutune/internal/service"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/workflows"
@@ -38,11 +39,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	if err := store.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
-		return err
+		return redact.Error(err, cfg.DatabaseURL)
 	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return err
+		return redact.Error(err, cfg.DatabaseURL)
 	}
 	defer st.Close()
 	applied, err := st.Migrate(ctx)
@@ -52,7 +53,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if len(applied) > 0 {
 		log.Info("applied migrations", "files", applied)
 	}
-	nc, js, err := events.Connect(cfg.NATSURL, "relutune-controller")
+	nc, js, err := service.ConnectNATS(cfg.Connections, "relutune-controller", log)
 	if err != nil {
 		return err
 	}
@@ -60,7 +61,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if _, err := events.EnsureStream(ctx, js, cfg.Events); err != nil {
 		return err
 	}
-	tc, err := service.DialTemporal(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, log)
+	tc, err := service.DialTemporal(ctx, cfg.Connections, log)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/relutune/relutune/internal/redact"
 )
 
 // Defaults for Config.
@@ -78,12 +80,14 @@ func (c Config) AllMetricsSubjects() string {
 }
 
 // Connect dials NATS with reconnects and returns the connection and its
-// JetStream context.
-func Connect(url, name string) (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(500*time.Millisecond),
-		nats.Timeout(5*time.Second))
+// JetStream context. opts come after the defaults and may override them
+// (credentials, TLS, handlers). Errors show url with its secrets masked.
+func Connect(url, name string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
+	all := append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(500 * time.Millisecond),
+		nats.Timeout(5 * time.Second)}, opts...)
+	nc, err := nats.Connect(url, all...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("events: connect to %s: %w", url, err)
+		return nil, nil, redact.Error(fmt.Errorf("events: connect to %s: %w", redact.URL(url), err), url)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {

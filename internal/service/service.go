@@ -1,7 +1,8 @@
 // Package service wires the training worker process from its configuration
-// and holds what the long-running processes share (the Temporal client and
-// the health endpoint). The binaries in cmd/ parse flags and call these; the
-// integration tests run them in-process. It imports no database driver:
+// and holds what every process shares: dialing Temporal and NATS with the
+// configured credentials and TLS, and the health endpoint. The binaries in
+// cmd/ parse flags and call these; the integration tests run them
+// in-process. It imports no database driver:
 // workers never touch Postgres.
 package service
 
@@ -14,25 +15,7 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
-
-	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 )
-
-// DialTemporal connects to the Temporal frontend.
-func DialTemporal(ctx context.Context, address, namespace string, log *slog.Logger) (client.Client, error) {
-	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	c, err := client.DialContext(dctx, client.Options{
-		HostPort:  address,
-		Namespace: namespace,
-		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal")),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w (is it running? make up starts a dev server)", address, namespace, err)
-	}
-	return c, nil
-}
 
 // Health serves /healthz: 200 once ready, 503 before.
 type Health struct{ ready atomic.Bool }

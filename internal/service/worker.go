@@ -38,7 +38,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
 	if err := ServeHealth(ctx, cfg.HTTPAddr, h, log); err != nil {
 		return err
 	}
-	nc, js, err := events.Connect(cfg.NATSURL, "relutune-worker-"+cfg.Name)
+	nc, js, err := ConnectNATS(cfg.Connections, "relutune-worker-"+cfg.Name, log)
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
 	if _, err := events.EnsureStream(ctx, js, cfg.Events); err != nil {
 		return err
 	}
-	tc, err := DialTemporal(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, log)
+	tc, err := DialTemporal(ctx, cfg.Connections, log)
 	if err != nil {
 		return err
 	}

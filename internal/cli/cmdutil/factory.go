@@ -16,6 +16,7 @@ import (
 
 	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/redact"
 	"github.com/relutune/relutune/internal/service"
 	"github.com/relutune/relutune/internal/store"
 )
@@ -44,8 +45,8 @@ func (f *Factory) Temporal(ctx context.Context) (client.Client, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.temporal == nil {
-		quiet := slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelError}))
-		c, err := service.DialTemporal(ctx, f.Conn.TemporalAddress, f.Conn.TemporalNamespace, quiet)
+		quiet := f.logger(slog.LevelError)
+		c, err := service.DialTemporal(ctx, f.Conn, quiet)
 		if err != nil {
 			return nil, err
 		}
@@ -54,12 +55,19 @@ func (f *Factory) Temporal(ctx context.Context) (client.Client, error) {
 	return f.temporal, nil
 }
 
+// logger logs what the clients report at level and above on stderr: the
+// Temporal SDK's errors, and NATS connection losses too (watch runs long).
+func (f *Factory) logger(level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level}))
+}
+
 // Store returns a connected Postgres store.
 func (f *Factory) Store(ctx context.Context) (*store.Store, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.store == nil {
 		s, err := store.Open(ctx, f.Conn.DatabaseURL)
+		err = redact.Error(err, f.Conn.DatabaseURL)
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "3D000" { // invalid_catalog_name
 			return nil, fmt.Errorf("%w; the controller creates it at start (make up, or run bin/controller)", err)
@@ -69,6 +77,7 @@ func (f *Factory) Store(ctx context.Context) (*store.Store, error) {
 		}
 		if err := s.CheckSchema(ctx); err != nil {
 			s.Close()
+			err = redact.Error(err, f.Conn.DatabaseURL)
 			return nil, fmt.Errorf("%w; the controller applies the migrations at start (make up, or run bin/controller)", err)
 		}
 		f.store = s
@@ -81,7 +90,7 @@ func (f *Factory) JetStream() (jetstream.JetStream, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.js == nil {
-		nc, js, err := events.Connect(f.Conn.NATSURL, "tunectl")
+		nc, js, err := service.ConnectNATS(f.Conn, "tunectl", f.logger(slog.LevelWarn))
 		if err != nil {
 			return nil, err
 		}
