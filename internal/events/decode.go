@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -37,8 +36,19 @@ type DecodedMetric struct {
 	Row     records.MetricRow
 }
 
-// studyNameRE is the study name rule (spec and the studies table).
-var studyNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+// isStudyName reports whether s follows the study name rule of the spec
+// and the studies table: ^[a-z0-9][a-z0-9-]{0,62}$.
+func isStudyName(s string) bool {
+	if len(s) < 1 || len(s) > 63 || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // ParseMetricsSubject returns the study and trial number a metrics subject
 // (<prefix>.study.<study>.trial.<trial>.metrics) names. The study must be a
@@ -50,7 +60,7 @@ func (c Config) ParseMetricsSubject(subject string) (study string, trial int, er
 		return "", 0, fmt.Errorf("%w: subject %.128q is not %s.study.<study>.trial.<trial>.metrics", ErrPoison, subject, c.Prefix)
 	}
 	study = tok[2]
-	if !studyNameRE.MatchString(study) {
+	if !isStudyName(study) {
 		return "", 0, fmt.Errorf("%w: subject %.128q: study %.64q is not a study name (^[a-z0-9][a-z0-9-]{0,62}$)", ErrPoison, subject, study)
 	}
 	n, err := strconv.ParseInt(tok[4], 10, 32)
@@ -84,8 +94,8 @@ func (c Config) DecodeMetricRow(subject string, data []byte) (DecodedMetric, err
 	if len(data) > MaxMessageBytes {
 		return bad("message is %d bytes, at most %d allowed", len(data), MaxMessageBytes)
 	}
-	var m wireMetrics
-	if err := json.Unmarshal(data, &m); err != nil {
+	m, err := unmarshalMetrics(data)
+	if err != nil {
 		return bad("not a metrics message: %v", err)
 	}
 	switch {
@@ -110,12 +120,9 @@ func (c Config) DecodeMetricRow(subject string, data []byte) (DecodedMetric, err
 	if err := records.CheckText("activation", m.Activation, MaxActivationBytes); err != nil {
 		return bad("%v", err)
 	}
-	layers := make([]LayerStats, len(m.Layers))
-	for i, l := range m.Layers {
-		layers[i] = LayerStats{
-			DeadFraction: l.DeadFraction.ptr(), Saturation: l.Saturation.ptr(), ActMean: l.ActMean.ptr(),
-			ActStd: l.ActStd.ptr(), GradNorm: l.GradNorm.ptr(), PReLUSlope: l.PReLUSlope.ptr(),
-		}
+	layers := m.Layers
+	if layers == nil {
+		layers = []LayerStats{} // "[]", never JSON null
 	}
 	lj, err := json.Marshal(layers)
 	if err != nil {
@@ -124,9 +131,9 @@ func (c Config) DecodeMetricRow(subject string, data []byte) (DecodedMetric, err
 	d.StudyID = m.StudyID
 	d.Row = records.MetricRow{
 		TrialID: m.TrialID, Epoch: int(m.Epoch), Attempt: int(m.Attempt),
-		TrainLoss: m.TrainLoss.ptr(), ValLoss: m.ValLoss.ptr(), ValAccuracy: m.ValAccuracy.ptr(),
-		DeadFraction: m.DeadFraction.ptr(), Saturation: m.Saturation.ptr(), GradNorm: m.GradNorm.ptr(),
-		SamplesPerSec: m.SamplesPerSec.ptr(), LR: m.LR.ptr(), Layers: lj, Worker: m.Worker,
+		TrainLoss: m.TrainLoss, ValLoss: m.ValLoss, ValAccuracy: m.ValAccuracy,
+		DeadFraction: m.DeadFraction, Saturation: m.Saturation, GradNorm: m.GradNorm,
+		SamplesPerSec: m.SamplesPerSec, LR: m.LR, Layers: lj, Worker: m.Worker,
 	}
 	if err := d.Row.Validate(); err != nil { // the store's own check, so nothing it would refuse gets past
 		return bad("%v", err)
@@ -134,27 +141,60 @@ func (c Config) DecodeMetricRow(subject string, data []byte) (DecodedMetric, err
 	return d, nil
 }
 
-// wireMetrics is the part of EpochMetrics the sink reads, with integers
-// wide enough that an out-of-range value is seen (not wrapped) and floats
-// that turn out-of-range numbers into null.
-type wireMetrics struct {
-	Study         string      `json:"study"`
-	StudyID       int64       `json:"study_id"`
-	Trial         int64       `json:"trial"`
-	TrialID       int64       `json:"trial_id"`
-	Attempt       int64       `json:"attempt"`
-	Worker        string      `json:"worker"`
-	Epoch         int64       `json:"epoch"`
-	Activation    string      `json:"activation"`
-	TrainLoss     wireFloat   `json:"train_loss"`
-	ValLoss       wireFloat   `json:"val_loss"`
-	ValAccuracy   wireFloat   `json:"val_accuracy"`
-	SamplesPerSec wireFloat   `json:"train_samples_per_sec"`
-	LR            wireFloat   `json:"lr"`
-	DeadFraction  wireFloat   `json:"dead_fraction"`
-	Saturation    wireFloat   `json:"saturation"`
-	GradNorm      wireFloat   `json:"grad_norm"`
-	Layers        []wireLayer `json:"layers"`
+// metricFields is the part of EpochMetrics the sink reads, with integers
+// wide enough that an out-of-range value is seen, not wrapped.
+type metricFields[F any, L any] struct {
+	Study         string `json:"study"`
+	StudyID       int64  `json:"study_id"`
+	Trial         int64  `json:"trial"`
+	TrialID       int64  `json:"trial_id"`
+	Attempt       int64  `json:"attempt"`
+	Worker        string `json:"worker"`
+	Epoch         int64  `json:"epoch"`
+	Activation    string `json:"activation"`
+	TrainLoss     F      `json:"train_loss"`
+	ValLoss       F      `json:"val_loss"`
+	ValAccuracy   F      `json:"val_accuracy"`
+	SamplesPerSec F      `json:"train_samples_per_sec"`
+	LR            F      `json:"lr"`
+	DeadFraction  F      `json:"dead_fraction"`
+	Saturation    F      `json:"saturation"`
+	GradNorm      F      `json:"grad_norm"`
+	Layers        []L    `json:"layers"`
+}
+
+// unmarshalMetrics decodes a message. Values are finite or nil: JSON
+// cannot spell NaN or Inf, and a number beyond float64's range would be
+// ±Inf, so it is nil, as every non-finite value is (see Finite). The
+// common case decodes straight into pointers; only a message that fails
+// that is decoded again with the tolerant wireFloat.
+func unmarshalMetrics(data []byte) (metricFields[*float64, LayerStats], error) {
+	var m metricFields[*float64, LayerStats]
+	err := json.Unmarshal(data, &m)
+	if err == nil {
+		return m, nil
+	}
+	var w metricFields[wireFloat, wireLayer]
+	if json.Unmarshal(data, &w) != nil {
+		return m, err
+	}
+	m = metricFields[*float64, LayerStats]{
+		Study: w.Study, StudyID: w.StudyID, Trial: w.Trial, TrialID: w.TrialID, Attempt: w.Attempt,
+		Worker: w.Worker, Epoch: w.Epoch, Activation: w.Activation,
+		TrainLoss: w.TrainLoss.ptr(), ValLoss: w.ValLoss.ptr(), ValAccuracy: w.ValAccuracy.ptr(),
+		SamplesPerSec: w.SamplesPerSec.ptr(), LR: w.LR.ptr(), DeadFraction: w.DeadFraction.ptr(),
+		Saturation: w.Saturation.ptr(), GradNorm: w.GradNorm.ptr(),
+	}
+	if w.Layers != nil {
+		m.Layers = make([]LayerStats, len(w.Layers))
+		for i, l := range w.Layers {
+			m.Layers[i] = LayerStats{
+				DeadFraction: l.DeadFraction.ptr(), Saturation: l.Saturation.ptr(), ActMean: l.ActMean.ptr(),
+				ActStd: l.ActStd.ptr(), GradNorm: l.GradNorm.ptr(), PReLUSlope: l.PReLUSlope.ptr(),
+			}
+		}
+	}
+	return m, nil
 }
 
 type wireLayer struct {
@@ -167,7 +207,7 @@ type wireLayer struct {
 }
 
 // wireFloat is a JSON number or null. A number beyond float64's range
-// would be ±Inf: it is null, as every non-finite value is (see Finite).
+// would be ±Inf: it is null.
 type wireFloat struct {
 	x  float64
 	ok bool

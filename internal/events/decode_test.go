@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -253,9 +254,15 @@ func FuzzDecodeMetricRow(f *testing.F) {
 	f.Add(testSubject, body(f, map[string]any{"epoch": int64(1) << 31}))
 	f.Add(testSubject, body(f, map[string]any{"worker": "w\x00"}))
 	f.Add("tune.study.s.trial.x.metrics", []byte(`{}`))
+	f.Add("a-"+strings.Repeat("b", 61), []byte(`{}`))
+	f.Add("-a", []byte(`{}`))
 	f.Add(testSubject, []byte(`{"study":"s","trial":3,"trial_id":1,"attempt":1,"epoch":1,"val_loss":1e999,"layers":[{"act_mean":-0}]}`))
 	var c Config
+	rule := regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 	f.Fuzz(func(t *testing.T, subject string, data []byte) {
+		if isStudyName(subject) != rule.MatchString(subject) {
+			t.Fatalf("isStudyName(%q) = %v, the rule says %v", subject, isStudyName(subject), !isStudyName(subject))
+		}
 		d, err := c.DecodeMetricRow(subject, data)
 		if err != nil {
 			if !errors.Is(err, ErrPoison) {

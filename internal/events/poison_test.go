@@ -276,7 +276,11 @@ func TestSinkDeadLettersPoisonAndWritesTheRest(t *testing.T) {
 		}
 		nonFinite := key == "a1/4" || key == "a2/3"
 		if nonFinite && loss != nil || !nonFinite && (loss == nil || *loss != float64(epoch)) {
-			t.Errorf("row %s: val_loss %v; want null for a non-finite value, else %d", key, loss, epoch)
+			got := "null"
+			if loss != nil {
+				got = fmt.Sprint(*loss)
+			}
+			t.Errorf("row %s: val_loss %s; want null for a non-finite value, else %d", key, got, epoch)
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -118,6 +118,12 @@ func TestWriteMetricsTellsRejectedFromTransient(t *testing.T) {
 	if _, err := st.WriteMetrics(ctx, []store.MetricRow{refused}); !errors.Is(err, records.ErrRejected) || !strings.Contains(err.Error(), "22003") {
 		t.Fatalf("refused by Postgres: %v, want ErrRejected", err)
 	}
+	// Not JSON: Postgres refuses it as a data exception.
+	notJSON := ok
+	notJSON.Layers = []byte(`[1,`)
+	if _, err := st.WriteMetrics(ctx, []store.MetricRow{notJSON}); !errors.Is(err, records.ErrRejected) || !strings.Contains(err.Error(), "22P02") {
+		t.Fatalf("layers not JSON: %v, want ErrRejected (22P02)", err)
+	}
 	// A deadlock is worth retrying.
 	deadlock := ok
 	deadlock.Worker = "deadlock"
