@@ -171,7 +171,7 @@ func (s *Sink) process(ctx context.Context, cfg Config, log *slog.Logger, msgs [
 	}
 	rows := make([]records.MetricRow, 0, len(decoded))
 	studies := make([]string, 0, len(decoded))
-	good := keep[:0]
+	good := make([]jetstream.Msg, 0, len(decoded))
 	for i, d := range decoded {
 		ref, ok := s.trials[d.Row.TrialID]
 		if err := checkTrial(d, ref, ok); err != nil {
