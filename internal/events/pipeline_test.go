@@ -10,6 +10,7 @@ import (
 
 	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/records"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/internal/testdb"
 )
@@ -25,7 +26,9 @@ func BenchmarkMetricPipeline(b *testing.B) {
 	st, _ := testdb.New(b)
 	ctx := context.Background()
 	s, _, _ := st.CreateStudy(ctx, store.NewStudy{Name: "bench", Spec: []byte(`{}`), SpecHash: "h", Metric: "m", Direction: "maximize"})
-	const trials = 100
+	// Epochs stay within the study's budget (records.MaxEpoch for a spec
+	// without a schedule): a longer run spreads over more trials.
+	trials := max(100, b.N/records.MaxEpoch+1)
 	var news []store.NewTrial
 	for i := 0; i < trials; i++ {
 		news = append(news, store.NewTrial{Number: i, ConfigHash: "c", Params: []byte(`{}`), Seed: 1})
@@ -59,9 +62,12 @@ func BenchmarkMetricPipeline(b *testing.B) {
 	done := make(chan error, 1)
 	go func() { done <- (&events.Sink{JS: js, Config: cfg, Writer: st}).Run(sctx) }()
 	for {
-		var n int
-		if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM trial_metrics`).Scan(&n); err != nil {
+		var n, dead int
+		if err := st.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM trial_metrics), (SELECT count(*) FROM dead_letters)`).Scan(&n, &dead); err != nil {
 			b.Fatal(err)
+		}
+		if dead > 0 {
+			b.Fatalf("the sink dead-lettered %d valid messages", dead)
 		}
 		if n >= b.N {
 			break

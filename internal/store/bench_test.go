@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relutune/relutune/internal/records"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/internal/testdb"
 )
@@ -27,11 +28,20 @@ func BenchmarkWriteMetrics(b *testing.B) {
 	}
 	v := 0.5
 	epoch := 0
-	rows := func(n int) []store.MetricRow {
+	rows := func(b *testing.B, n int) []store.MetricRow {
 		out := make([]store.MetricRow, n)
 		for i := range out {
 			if i%len(trials) == 0 {
 				epoch++
+			}
+			if epoch > records.MaxEpoch { // past every trial's budget: go on with new trials
+				for j := range news {
+					news[j].Number += len(news)
+				}
+				if trials, err = st.InsertTrials(ctx, s.ID, news); err != nil {
+					b.Fatal(err)
+				}
+				epoch = 1
 			}
 			out[i] = store.MetricRow{TrialID: trials[i%len(trials)].ID, Epoch: epoch, Attempt: 1, ValAccuracy: &v, TrainLoss: &v, Layers: []byte(`[{"dead_fraction":0.1}]`)}
 		}
@@ -40,7 +50,7 @@ func BenchmarkWriteMetrics(b *testing.B) {
 	b.Run("batch=500", func(b *testing.B) {
 		start := time.Now()
 		for i := 0; i < b.N; i++ {
-			if _, err := st.WriteMetrics(ctx, rows(500)); err != nil {
+			if _, err := st.WriteMetrics(ctx, rows(b, 500)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -49,7 +59,7 @@ func BenchmarkWriteMetrics(b *testing.B) {
 	b.Run("row-at-a-time", func(b *testing.B) {
 		start := time.Now()
 		for i := 0; i < b.N; i++ {
-			for _, r := range rows(500) {
+			for _, r := range rows(b, 500) {
 				if _, err := st.Pool().Exec(ctx, `INSERT INTO trial_metrics (trial_id, epoch, attempt, val_accuracy, train_loss, layers)
 					VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, r.TrialID, r.Epoch, r.Attempt, r.ValAccuracy, r.TrainLoss, string(r.Layers)); err != nil {
 					b.Fatal(err)

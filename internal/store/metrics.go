@@ -2,9 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/relutune/relutune/internal/records"
 )
 
 var metricColumns = []string{"trial_id", "epoch", "attempt", "train_loss", "val_loss", "val_accuracy",
@@ -18,9 +22,19 @@ var metricColumns = []string{"trial_id", "epoch", "attempt", "train_loss", "val_
 // dropped. It also advances each trial's progress (running, epochs_done),
 // never touching a trial that is already final. It returns how many metric
 // rows were inserted or replaced.
+//
+// Every row is checked first (MetricRow.Validate); a row out of bounds, or
+// a batch Postgres refuses for its data, fails with an error wrapping
+// records.ErrRejected, which retrying cannot fix. Any other error (a lost
+// connection, a serialization failure) is worth retrying.
 func (s *Store) WriteMetrics(ctx context.Context, rows []MetricRow) (int64, error) {
 	if len(rows) == 0 {
 		return 0, nil
+	}
+	for i := range rows {
+		if err := rows[i].Validate(); err != nil {
+			return 0, fmt.Errorf("%w: row %d of %d: %w", records.ErrRejected, i, len(rows), err)
+		}
 	}
 	var n int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -74,7 +88,27 @@ func (s *Store) WriteMetrics(ctx context.Context, rows []MetricRow) (int64, erro
 		return err
 	})
 	if err != nil {
+		if rejected(err) {
+			return 0, fmt.Errorf("%w: write %d metric rows: %w", records.ErrRejected, len(rows), err)
+		}
 		return 0, fmt.Errorf("store: write %d metric rows: %w", len(rows), err)
 	}
 	return n, nil
+}
+
+// rejected reports whether Postgres refused a statement for the data it
+// was given, so the same data will always be refused: SQLSTATE class 22
+// (data exception: out of range, invalid text, NUL byte), 23 (integrity
+// constraint violation) or 54 (program limit exceeded). Connection errors,
+// serialization failures, deadlocks, shutdowns and timeouts are not.
+func rejected(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || len(pgErr.Code) != 5 {
+		return false
+	}
+	switch pgErr.Code[:2] {
+	case "22", "23", "54":
+		return true
+	}
+	return false
 }

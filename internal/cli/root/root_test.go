@@ -72,10 +72,27 @@ func TestReadCommandsOverAStoredStudy(t *testing.T) {
 	}
 
 	code, out, errOut = tunectl(t, url, "status", "seeded")
-	for _, want := range []string{"study seeded: complete", "trials: 7 (complete 6, diverged 1)", "relu", "[0.8641, 0.9892]"} {
+	for _, want := range []string{"study seeded: complete", "trials: 7 (complete 6, diverged 1)", "dead letters: 0\n", "relu", "[0.8641, 0.9892]"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Fatalf("status: exit %d, missing %q in\n%s%s", code, want, out, errOut)
 		}
+	}
+	// Metrics messages the sink could not store are counted per study.
+	if err := st.WriteDeadLetters(context.Background(), []store.DeadLetter{
+		{Subject: "tune.study.seeded.trial.1.metrics", Study: "seeded", Reason: "epoch 0 must be in [1, 1000]", Data: []byte(`{"epoch":0}`)},
+		{Subject: "tune.study.seeded.trial.x.metrics", Study: "seeded", Reason: "trial \"x\" must be a number"},
+		{Subject: "tune.study.other.trial.1.metrics", Study: "other", Reason: "not a metrics message"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = tunectl(t, url, "status", "seeded")
+	if code != 0 || !strings.Contains(out, "dead letters: 2 (") {
+		t.Fatalf("status: exit %d, want 2 dead letters in\n%s%s", code, out, errOut)
+	}
+	code, out, _ = tunectl(t, url, "status", "seeded", "--output", "json")
+	var rep map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || rep["dead_letters"] != float64(2) {
+		t.Fatalf("status --output json: exit %d, want \"dead_letters\": 2 in\n%s", code, out)
 	}
 
 	code, out, _ = tunectl(t, url, "top", "seeded", "-n", "2", "--output", "csv")

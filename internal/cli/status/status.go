@@ -31,6 +31,9 @@ type Report struct {
 	Live        *workflows.StudyStatus  `json:"live,omitempty"`
 	Activations []store.ActivationStats `json:"activations"`
 	Failed      []store.Trial           `json:"failed_trials,omitempty"`
+	// DeadLetters counts the study's metrics messages that the sink could
+	// never store (see the dead_letters table).
+	DeadLetters int `json:"dead_letters"`
 }
 
 // NewCmdStatus returns the status command.
@@ -71,6 +74,9 @@ func runStatus(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if rep.Activations, err = st.ActivationSummary(ctx, study.Name); err != nil {
+		return err
+	}
+	if rep.DeadLetters, err = st.DeadLetterCount(ctx, study.Name); err != nil {
 		return err
 	}
 	trials, err := st.Trials(ctx, study.ID)
@@ -114,6 +120,11 @@ func Print(io *cmdutil.IOStreams, r Report) {
 		parts = append(parts, fmt.Sprintf("%s %d", k, r.Counts[k]))
 	}
 	fmt.Fprintf(w, "trials: %d (%s)\n", total, strings.Join(parts, ", "))
+	if r.DeadLetters > 0 {
+		fmt.Fprintf(w, "dead letters: %d (metrics messages the sink could not store; reasons in the dead_letters table)\n", r.DeadLetters)
+	} else {
+		fmt.Fprintln(w, "dead letters: 0")
+	}
 	if r.Live != nil {
 		fmt.Fprintf(w, "workflow: %s, budget %d, suggested %d, running %v, queued %d\n",
 			r.Live.State, r.Live.Budget, r.Live.Suggested, r.Live.Running, r.Live.Queued)

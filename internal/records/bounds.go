@@ -1,0 +1,122 @@
+package records
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"unicode/utf8"
+)
+
+// Bounds on a stored metric row. The metrics sink checks every message
+// against them (and against the trial's own epoch budget) before anything
+// reaches SQL, and the store checks them again before it writes.
+const (
+	// MaxAttempt is the highest attempt number a metric row may carry. It
+	// is far above any retry policy in use (TrainTrial allows a few attempts,
+	// and retries of infrastructure failures may add more): it bounds what
+	// a message can claim, so one cannot fence out real attempts with an
+	// attempt of 3e9. Raise it here, and only here, if a retry policy ever
+	// needs more.
+	MaxAttempt = 100
+	// MaxEpoch is the highest epoch of any trial: the ceiling of a study's
+	// schedule.max_epochs (spec.MaxEpochs). A trial's own bound is its
+	// study's schedule.max_epochs.
+	MaxEpoch = 1000
+	// MaxWorkerBytes bounds a worker's name.
+	MaxWorkerBytes = 256
+	// MaxLayersBytes bounds the JSON of a row's per-layer diagnostics.
+	MaxLayersBytes = 16 << 10
+)
+
+// ErrInvalidMetric is wrapped by the errors of MetricRow.Validate.
+var ErrInvalidMetric = errors.New("invalid metric row")
+
+// ErrRejected is wrapped by a store error that no retry can fix: Postgres
+// refused the data itself (a data exception or an integrity violation), or
+// a row failed Validate. A batch rejected this way holds at least one row
+// that can never be written; connection and other transient errors never
+// wrap it.
+var ErrRejected = errors.New("store: rows rejected")
+
+// Validate checks the row against the bounds above: trial id positive,
+// epoch in [1, MaxEpoch], attempt in [1, MaxAttempt], the worker's name
+// short valid UTF-8 without NUL, every value finite or nil, and the layers
+// a bounded JSON array (whose syntax Postgres checks). The error names the
+// field, its value and what is allowed.
+func (r *MetricRow) Validate() error {
+	switch {
+	case r.TrialID <= 0:
+		return fmt.Errorf("%w: trial_id %d must be > 0", ErrInvalidMetric, r.TrialID)
+	case r.Epoch < 1 || r.Epoch > MaxEpoch:
+		return fmt.Errorf("%w: epoch %d must be in [1, %d]", ErrInvalidMetric, r.Epoch, MaxEpoch)
+	case r.Attempt < 1 || r.Attempt > MaxAttempt:
+		return fmt.Errorf("%w: attempt %d must be in [1, %d]", ErrInvalidMetric, r.Attempt, MaxAttempt)
+	}
+	if err := CheckText("worker", r.Worker, MaxWorkerBytes); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidMetric, err)
+	}
+	for _, f := range []struct {
+		name string
+		v    *float64
+	}{
+		{"train_loss", r.TrainLoss}, {"val_loss", r.ValLoss}, {"val_accuracy", r.ValAccuracy},
+		{"dead_fraction", r.DeadFraction}, {"saturation", r.Saturation}, {"grad_norm", r.GradNorm},
+		{"samples_per_sec", r.SamplesPerSec}, {"lr", r.LR},
+	} {
+		if f.v != nil && (math.IsNaN(*f.v) || math.IsInf(*f.v, 0)) {
+			return fmt.Errorf("%w: %s %v must be finite or null", ErrInvalidMetric, f.name, *f.v)
+		}
+	}
+	if r.Layers != nil {
+		if len(r.Layers) > MaxLayersBytes {
+			return fmt.Errorf("%w: layers are %d bytes of JSON, at most %d allowed", ErrInvalidMetric, len(r.Layers), MaxLayersBytes)
+		}
+		// Postgres parses the JSON itself and refuses what is not JSON (a
+		// data exception: rejected too); \u0000 it refuses in jsonb, and
+		// an array of numbers never needs it.
+		if len(r.Layers) == 0 || r.Layers[0] != '[' || bytes.Contains(r.Layers, []byte(`\u0000`)) {
+			return fmt.Errorf("%w: layers %.40q must be a JSON array without \\u0000", ErrInvalidMetric, r.Layers)
+		}
+	}
+	return nil
+}
+
+// CheckText checks that a text value fits a Postgres text column and a
+// bound: valid UTF-8, no NUL byte, at most max bytes.
+func CheckText(field, s string, max int) error {
+	switch {
+	case len(s) > max:
+		return fmt.Errorf("%s is %d bytes, at most %d allowed", field, len(s), max)
+	case strings.IndexByte(s, 0) >= 0:
+		return fmt.Errorf("%s %.64q must not contain a NUL byte", field, s)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%s %.64q must be valid UTF-8", field, s)
+	}
+	return nil
+}
+
+// TrialRef is what the metrics sink checks a message against: the stored
+// trial's study and number, and its epoch budget.
+type TrialRef struct {
+	ID        int64
+	StudyID   int64
+	Study     string // the study's name
+	Number    int
+	MaxEpochs int // the study's schedule.max_epochs (MaxEpoch when the spec has none)
+}
+
+// DeadLetter is a message the metrics sink can never store, kept for
+// inspection instead of being retried forever.
+type DeadLetter struct {
+	Subject   string
+	Study     string // the study named by the subject; "" when it names none
+	Reason    string
+	Data      []byte // the message body (the store keeps at most MaxDeadLetterBytes)
+	Stream    string // where the message was, so a redelivery is stored once
+	StreamSeq uint64
+}
+
+// MaxDeadLetterBytes bounds the body a dead letter keeps.
+const MaxDeadLetterBytes = 64 << 10
