@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -296,5 +297,35 @@ func TestMigrateDatabasesConcurrently(t *testing.T) {
 		if err != nil {
 			t.Errorf("database %d: %v", i, err)
 		}
+	}
+}
+
+// TestReadmeQueriesRunAsReader runs the SQL examples of README.md's
+// "Querying results" as the reader: they must need no base table.
+func TestReadmeQueriesRunAsReader(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "## Querying results")
+	_, block, ok2 := strings.Cut(section, "```sql\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README.md has no sql block under Querying results")
+	}
+	_, url := testdb.New(t)
+	reader := testdb.ReaderURL(t, url)
+	n := 0
+	for _, q := range strings.Split(block, ";") {
+		if strings.TrimSpace(q) == "" {
+			continue
+		}
+		n++
+		if _, err := asReader(t, reader, q, 5*time.Second); err != nil {
+			t.Errorf("%s\n: %v", q, err)
+		}
+	}
+	if n < 3 {
+		t.Errorf("%d queries in the README's sql block, want 3", n)
 	}
 }
