@@ -277,7 +277,10 @@ func TestReaderStreamsAndStops(t *testing.T) {
 }
 
 // TestMigrateDatabasesConcurrently migrates several new databases of one
-// cluster at once: the role they share is changed by all of them.
+// cluster at once: the role they share is changed by all of them. On a
+// fresh cluster it also races the role's creation (without the migrations'
+// guards it fails there with "tuple concurrently updated" or a duplicate
+// pg_authid key).
 func TestMigrateDatabasesConcurrently(t *testing.T) {
 	stores := make([]*store.Store, 4)
 	for i := range stores {

@@ -55,7 +55,11 @@ func Empty(t testing.TB) (*store.Store, string) {
 	}
 	t.Cleanup(func() {
 		st.Close()
-		if conn, err := pgx.Connect(ctx, base); err == nil {
+		// From the server's maintenance database: the base URL's database
+		// need not exist.
+		admin := cfg.Copy()
+		admin.Database = "postgres"
+		if conn, err := pgx.ConnectConfig(ctx, admin); err == nil {
 			_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 			conn.Close(ctx)
 		}
