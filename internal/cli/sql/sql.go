@@ -88,7 +88,7 @@ row unless --limit is given, a table at most 10000 rows.`,
 	fl.StringVarP(&opts.Output, "output", "o", "table", "output format: "+strings.Join(formats, ", "))
 	fl.StringVar(&opts.ReaderURL, "reader-url", "", "Postgres URL to log in with (env "+config.EnvReaderURL+"; default: --database-url's server and database as relutune_reader)")
 	fl.DurationVar(&opts.Timeout, "timeout", 30*time.Second, "statement timeout (1ms to 1h)")
-	fl.IntVar(&opts.Limit, "limit", 0, fmt.Sprintf("print at most this many rows; 0: all, csv and json only (default %d for table, all otherwise)", DefaultTableLimit))
+	fl.IntVar(&opts.Limit, "limit", 0, fmt.Sprintf("print at most this many rows, 0 for all (not for table; default %d for table, all otherwise)", DefaultTableLimit))
 	return cmd
 }
 
