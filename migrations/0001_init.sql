@@ -172,6 +172,8 @@ BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'relutune_reader') THEN
         CREATE ROLE relutune_reader NOLOGIN;
     END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+    NULL; -- roles are cluster-wide: another database's migration made it
 END
 $$;
 GRANT SELECT ON trial_ranking, config_ranking, activation_summary, trial_diagnostics TO relutune_reader;

@@ -13,6 +13,7 @@
 #   RELUTUNE_CACHE_DIR   cached Temporal CLI binary (default ~/.cache/relutune)
 #   RELUTUNE_WORKERS     workers to start (default 2)
 #   RELUTUNE_DATABASE_URL, RELUTUNE_NATS_URL, RELUTUNE_TEMPORAL_ADDRESS, RELUTUNE_TEMPORAL_NAMESPACE
+#   RELUTUNE_READER_URL  what `tunectl sql` logs in with (checked by `up`)
 set -euo pipefail
 
 TEMPORAL_VERSION=v1.5.1 # newer versions do not build from the module proxy
@@ -181,10 +182,23 @@ up() {
     alive controller || die "the controller exited; see $STATE/log/controller.log"
     sleep 0.1
   done
+  check_reader
   for ((w = 1; w <= WORKERS; w++)); do
     start_proc "worker-$w" "$BIN/worker" --name "$(hostname)-worker-$w" --log-level info
   done
   say "relutune is up: Temporal UI http://127.0.0.1:8233, logs in $STATE/log"
+}
+
+# check_reader: `tunectl sql` logs in as relutune_reader, which the
+# controller's migrations create without a password. With trust or peer
+# authentication (a local development server) that is all it needs; where the
+# server asks for a password, say how to give the role one.
+check_reader() {
+  local err db=${DB_URL##*/}
+  err=$("$BIN/tunectl" sql --timeout 10s --output csv "SELECT 1" 2>&1 >/dev/null) && return 0
+  say "note: tunectl sql cannot log in as relutune_reader: ${err#tunectl: error: }"
+  say "  as the database owner: ALTER ROLE relutune_reader PASSWORD '<password>';"
+  say "  then: export RELUTUNE_READER_URL='postgres://relutune_reader:<password>@$(host_of "$DB_URL"):$(port_of "$DB_URL" 5432)/${db%%\?*}?sslmode=disable'"
 }
 
 down() {

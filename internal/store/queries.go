@@ -3,11 +3,9 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // RankedTrial is a row of the trial_ranking view.
@@ -105,50 +103,6 @@ func (s *Store) ActivationSeedMeans(ctx context.Context, study string) ([]SeedMe
 		return nil, fmt.Errorf("store: activation seed means: %w", err)
 	}
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[SeedMean])
-}
-
-// ErrQuery wraps the error of a read-only query that Postgres rejected.
-var ErrQuery = errors.New("store: query")
-
-// ReaderResult is the result of a query run as relutune_reader.
-type ReaderResult struct {
-	Columns []string
-	Rows    [][]any
-}
-
-// QueryAsReader runs sql in a read-only transaction as the relutune_reader
-// role: it sees the views and nothing else, and cannot change anything.
-func (s *Store) QueryAsReader(ctx context.Context, sql string, args ...any) (ReaderResult, error) {
-	var res ReaderResult
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL ROLE relutune_reader`); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, sql, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for _, fd := range rows.FieldDescriptions() {
-			res.Columns = append(res.Columns, fd.Name)
-		}
-		for rows.Next() {
-			vals, err := rows.Values()
-			if err != nil {
-				return err
-			}
-			res.Rows = append(res.Rows, vals)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) {
-			return res, fmt.Errorf("%w: %s (SQLSTATE %s)", ErrQuery, pgErr.Message, pgErr.Code)
-		}
-		return res, err
-	}
-	return res, nil
 }
 
 // TrialMetrics returns every metric row of a study, by trial and epoch.

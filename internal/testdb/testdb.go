@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -19,6 +20,17 @@ import (
 
 // New creates a database, migrates it, and returns a store on it and its URL.
 func New(t testing.TB) (*store.Store, string) {
+	t.Helper()
+	st, url := Empty(t)
+	if _, err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st, url
+}
+
+// Empty creates a database without migrating it, and returns a store on it
+// and its URL.
+func Empty(t testing.TB) (*store.Store, string) {
 	t.Helper()
 	if os.Getenv("RELUTUNE_SKIP_INTEGRATION") == "1" {
 		t.Skip("RELUTUNE_SKIP_INTEGRATION=1: no Postgres")
@@ -43,13 +55,38 @@ func New(t testing.TB) (*store.Store, string) {
 	}
 	t.Cleanup(func() {
 		st.Close()
-		if conn, err := pgx.Connect(ctx, base); err == nil {
+		// From the server's maintenance database: the base URL's database
+		// need not exist.
+		admin := cfg.Copy()
+		admin.Database = "postgres"
+		if conn, err := pgx.ConnectConfig(ctx, admin); err == nil {
 			_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 			conn.Close(ctx)
 		}
 	})
-	if _, err := st.Migrate(ctx); err != nil {
+	return st, url
+}
+
+// ReaderURL returns the URL that logs in to the test database at dbURL as
+// the reader role: RELUTUNE_READER_URL with its database replaced when that
+// is set (for a reader with a password), else dbURL's server as the role.
+func ReaderURL(t testing.TB, dbURL string) string {
+	t.Helper()
+	db, err := pgx.ParseConfig(dbURL)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return st, url
+	if env := os.Getenv(config.EnvReaderURL); env != "" {
+		u, err := url.Parse(env)
+		if err != nil {
+			t.Fatalf("%s: %v", config.EnvReaderURL, err)
+		}
+		u.Path = "/" + db.Database
+		return u.String()
+	}
+	u, err := config.ReaderURL(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

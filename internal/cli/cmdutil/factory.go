@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 
@@ -83,6 +84,23 @@ func (f *Factory) Store(ctx context.Context) (*store.Store, error) {
 		f.store = s
 	}
 	return f.store, nil
+}
+
+// ReaderURL returns the URL `tunectl sql` logs in with: flag when it is
+// set, else RELUTUNE_READER_URL, else the database URL's server, database
+// and parameters with the user relutune_reader and no password.
+func (f *Factory) ReaderURL(flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	if env := os.Getenv(config.EnvReaderURL); env != "" {
+		return env, nil
+	}
+	u, err := config.ReaderURL(f.Conn.DatabaseURL)
+	if err != nil {
+		return "", Usagef("--reader-url: %v", err)
+	}
+	return u, nil
 }
 
 // JetStream returns a JetStream context on a NATS connection.

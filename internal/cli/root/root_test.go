@@ -105,12 +105,13 @@ func TestReadCommandsOverAStoredStudy(t *testing.T) {
 		t.Fatalf("compare: exit %d\n%s", code, out)
 	}
 
-	code, out, _ = tunectl(t, url, "sql", "--output", "csv", "SELECT activation, n FROM activation_summary WHERE study = 'seeded' ORDER BY activation")
+	reader := testdb.ReaderURL(t, url)
+	code, out, errOut = tunectl(t, url, "sql", "--reader-url", reader, "--output", "csv", "SELECT activation, n FROM activation_summary WHERE study = 'seeded' ORDER BY activation")
 	if code != 0 || out != "activation,n\nrelu,3\ntanh,3\n" {
-		t.Fatalf("sql: exit %d\n%q", code, out)
+		t.Fatalf("sql: exit %d\n%q %s", code, out, errOut)
 	}
 	for _, q := range []string{"SELECT * FROM trials", "DELETE FROM studies", "UPDATE trials SET status = 'failed'"} {
-		if code, _, errOut := tunectl(t, url, "sql", q); code != 1 || !strings.Contains(errOut, "store: query:") {
+		if code, _, errOut := tunectl(t, url, "sql", "--reader-url", reader, q); code != 1 || !strings.Contains(errOut, "store: query:") {
 			t.Fatalf("sql %q: exit %d, %q; want it refused", q, code, errOut)
 		}
 	}

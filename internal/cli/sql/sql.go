@@ -1,10 +1,10 @@
-// Package sql implements `tunectl sql`: read-only queries over the ranking
-// views, with the privileges of the relutune_reader role.
+// Package sql implements `tunectl sql`: one read-only query over the result
+// views, logged in as the relutune_reader role, its rows streamed out.
 package sql
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -13,15 +13,31 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/relutune/relutune/internal/cli/cmdutil"
+	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/internal/store"
 )
 
+// Formats accepted by --output.
+var formats = []string{"table", "csv", "json", "jsonl"}
+
+// Limits of --limit.
+const (
+	DefaultTableLimit = 10000
+	MaxTableLimit     = 1_000_000 // a table is held in memory to align it
+)
+
+// maxQueryBytes bounds a query read from standard input.
+const maxQueryBytes = 1 << 20
+
 // Options are sql's inputs.
 type Options struct {
-	IO     *cmdutil.IOStreams
-	F      *cmdutil.Factory
-	Query  string
-	Output string
+	IO        *cmdutil.IOStreams
+	F         *cmdutil.Factory
+	Query     string
+	Output    string
+	ReaderURL string // --reader-url; empty: RELUTUNE_READER_URL, then derived
+	Timeout   time.Duration
+	Limit     int // rows printed at most; 0: all
 }
 
 // NewCmdSQL returns the sql command.
@@ -30,23 +46,32 @@ func NewCmdSQL(f *cmdutil.Factory, runF func(context.Context, *Options) error) *
 	cmd := &cobra.Command{
 		Use:   "sql <query>",
 		Short: "Run a read-only SQL query over the result views",
-		Long: `Run a read-only SQL query as the relutune_reader role, which may read the
-views trial_ranking, config_ranking, activation_summary, activation_seed_means
-and trial_diagnostics, and nothing else; nothing can be changed. "-" reads the
-query from standard input.`,
+		Long: `Run one SQL statement, logged in as the relutune_reader role, which may read
+the views trial_ranking, config_ranking, activation_summary,
+activation_seed_means, trial_diagnostics and epoch_metrics, and nothing
+else; nothing can be changed. "-" reads the query from standard input.
+
+The login comes from --reader-url, else ` + config.EnvReaderURL + `, else the
+--database-url's server and database with the user relutune_reader and no
+password. Rows are written as they arrive; csv, json and jsonl print every
+row unless --limit is given, a table at most 10000 rows.`,
 		Example: `  tunectl sql "SELECT activation, n, mean, ci95_low, ci95_high FROM activation_summary WHERE study = 'quickstart'"
-  tunectl sql --output csv "SELECT * FROM trial_ranking" > ranking.csv
+  tunectl sql --output csv "SELECT * FROM epoch_metrics WHERE study = 'quickstart'" > metrics.csv
+  tunectl sql --timeout 5m --output jsonl "SELECT * FROM trial_ranking"
   echo "SELECT * FROM config_ranking LIMIT 5" | tunectl sql -`,
 		Args: cmdutil.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+			if err := checkOptions(opts, cmd.Flags().Changed("limit")); err != nil {
 				return err
 			}
 			opts.Query = args[0]
 			if opts.Query == "-" {
-				b, err := io.ReadAll(opts.IO.In)
+				b, err := io.ReadAll(io.LimitReader(opts.IO.In, maxQueryBytes+1))
 				if err != nil {
 					return err
+				}
+				if len(b) > maxQueryBytes {
+					return cmdutil.Usagef("the query on standard input is over %d bytes", maxQueryBytes)
 				}
 				opts.Query = string(b)
 			}
@@ -56,66 +81,65 @@ query from standard input.`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			st, err := f.Store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			res, err := st.QueryAsReader(cmd.Context(), opts.Query)
-			if err != nil {
-				return err
-			}
-			return Table(res).Render(opts.IO.Out, opts.Output)
+			return runSQL(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table, json, csv")
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.Output, "output", "o", "table", "output format: "+strings.Join(formats, ", "))
+	fl.StringVar(&opts.ReaderURL, "reader-url", "", "Postgres URL to log in with (env "+config.EnvReaderURL+"; default: --database-url's server and database as relutune_reader)")
+	fl.DurationVar(&opts.Timeout, "timeout", 30*time.Second, "statement timeout (1ms to 1h)")
+	fl.IntVar(&opts.Limit, "limit", 0, fmt.Sprintf("print at most this many rows, 0 for all (not for table; default %d for table, all otherwise)", DefaultTableLimit))
 	return cmd
 }
 
-// Table renders a query result; JSON has one object per row.
-func Table(res store.ReaderResult) cmdutil.Table {
-	t := cmdutil.Table{Header: res.Columns}
-	records := make([]map[string]any, 0, len(res.Rows))
-	for _, row := range res.Rows {
-		cells := make([]string, len(row))
-		rec := make(map[string]any, len(row))
-		for i, v := range row {
-			cells[i] = format(v)
-			rec[res.Columns[i]] = jsonValue(v)
-		}
-		t.Rows = append(t.Rows, cells)
-		records = append(records, rec)
+// checkOptions validates the flags and fills in the format's default limit.
+func checkOptions(opts *Options, limitSet bool) error {
+	known := false
+	for _, f := range formats {
+		known = known || f == opts.Output
 	}
-	t.Records = records
-	return t
+	if !known {
+		return cmdutil.Usagef("--output: %q is not a format (allowed: %s)", opts.Output, strings.Join(formats, ", "))
+	}
+	if opts.Timeout < store.MinReaderTimeout || opts.Timeout > store.MaxReaderTimeout {
+		return cmdutil.Usagef("--timeout: %v is out of range (allowed: %v to %v)", opts.Timeout, store.MinReaderTimeout, store.MaxReaderTimeout)
+	}
+	if !limitSet && opts.Output == "table" {
+		opts.Limit = DefaultTableLimit
+	}
+	switch {
+	case opts.Limit < 0:
+		return cmdutil.Usagef("--limit: %d is negative (allowed: 0 for all rows, or a row count)", opts.Limit)
+	case opts.Output == "table" && (opts.Limit == 0 || opts.Limit > MaxTableLimit):
+		return cmdutil.Usagef("--limit: %d is not allowed for a table, which is held in memory to align it (allowed: 1 to %d; --output csv or json for more)", opts.Limit, MaxTableLimit)
+	}
+	return nil
 }
 
-func format(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case float64:
-		return fmt.Sprintf("%.6g", x)
-	case time.Time:
-		return x.Format(time.RFC3339)
-	case map[string]any, []any:
-		b, _ := json.Marshal(x)
-		return string(b)
-	case []byte:
-		return string(x)
-	case json.Marshaler: // numeric, intervals, ... as Postgres would print them
-		if b, err := x.MarshalJSON(); err == nil {
-			return strings.Trim(string(b), `"`)
+func runSQL(ctx context.Context, opts *Options) error {
+	url, err := opts.F.ReaderURL(opts.ReaderURL)
+	if err != nil {
+		return err
+	}
+	out := newWriter(opts.IO.Out, opts.Output, opts.Limit)
+	err = store.QueryAsReader(ctx, url, store.ReaderQuery{SQL: opts.Query, Timeout: opts.Timeout}, out)
+	if err != nil {
+		// What was streamed stays; a JSON array is left unclosed, so that
+		// a parser does not take part of a result for all of it.
+		_ = out.flush()
+		if errors.Is(err, store.ErrReaderConnect) {
+			return fmt.Errorf("%w; tunectl sql logs in with --reader-url or %s (see README.md, Querying results)", err, config.EnvReaderURL)
 		}
+		if errors.Is(err, store.ErrQuery) && strings.Contains(err.Error(), "statement timeout") {
+			return fmt.Errorf("%w; --timeout sets the limit", err)
+		}
+		return err
 	}
-	return fmt.Sprint(v)
-}
-
-func jsonValue(v any) any {
-	if b, ok := v.([]byte); ok {
-		return string(b)
+	if err := out.finish(); err != nil {
+		return err
 	}
-	if _, err := json.Marshal(v); err != nil {
-		return fmt.Sprint(v) // NaN and other values JSON cannot hold
+	if out.truncated {
+		fmt.Fprintf(opts.IO.ErrOut, "tunectl: output truncated to the first %d rows (--limit)\n", opts.Limit)
 	}
-	return v
+	return nil
 }
