@@ -36,8 +36,8 @@ demo: up ## Run the quickstart study end to end and rank it
 	@echo
 	@echo "Next:"
 	@echo "  Temporal UI:  http://127.0.0.1:8233/namespaces/default/workflows?query=RelutuneStudy%3D%22$(DEMO_NAME)%22"
-	@echo "  SQL:          psql '$${RELUTUNE_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/relutune?sslmode=disable}' -c \"SELECT * FROM trial_ranking WHERE study = '$(DEMO_NAME)'\""
-	@echo "  as analyst:   bin/tunectl sql \"SELECT activation, n, mean FROM activation_summary WHERE study = '$(DEMO_NAME)'\""
+	@echo "  SQL:          bin/tunectl sql \"SELECT * FROM trial_ranking WHERE study = '$(DEMO_NAME)'\""
+	@echo "                bin/tunectl sql \"SELECT activation, n, mean FROM activation_summary WHERE study = '$(DEMO_NAME)'\""
 	@echo "  more queries: README.md (Querying results); stop everything with: make down"
 
 vet:

@@ -35,6 +35,7 @@ var relutuneServices = map[string]string{
 var documentedEnv = []string{
 	"RELUTUNE_CHECKPOINT_DIR",
 	"RELUTUNE_DATABASE_URL",
+	"RELUTUNE_DATA_DIR",
 	"RELUTUNE_HTTP_ADDR",
 	"RELUTUNE_MNIST_DIR",
 	"RELUTUNE_NATS_URL",
@@ -269,6 +270,7 @@ func TestRelutuneEnvironment(t *testing.T) {
 			"RELUTUNE_HTTP_ADDR":          ":8080",
 			"RELUTUNE_MNIST_DIR":          "/usr/share/relutune/mnist",
 			"RELUTUNE_CHECKPOINT_DIR":     "/var/lib/relutune/checkpoints",
+			"RELUTUNE_DATA_DIR":           "/data",
 		}},
 		{"tunectl", map[string]string{
 			"RELUTUNE_DATABASE_URL":       dbURL,

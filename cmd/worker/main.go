@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/relutune/relutune/internal/config"
+	"github.com/relutune/relutune/internal/records"
 	"github.com/relutune/relutune/internal/service"
 	"github.com/relutune/relutune/trainer"
 )
@@ -45,6 +46,9 @@ func run(args []string, stderr io.Writer) int {
 		if cfg.Concurrency < 1 {
 			return fmt.Errorf("--concurrency: %d must be >= 1", cfg.Concurrency)
 		}
+		if err := checkWorkerName(cfg.Name); err != nil {
+			return err
+		}
 		if err := cfg.Connections.Validate(); err != nil {
 			return err
 		}
@@ -68,5 +72,17 @@ func setDataLoader(dataDir string) error {
 		return fmt.Errorf("--data-dir: %w", err)
 	}
 	trainer.SetDefaultLoader(l)
+	return nil
+}
+
+// checkWorkerName refuses a name the metrics sink would refuse, which would
+// otherwise dead-letter every message this worker publishes.
+func checkWorkerName(name string) error {
+	if name == "" {
+		return fmt.Errorf("--name: must not be empty")
+	}
+	if err := records.CheckText("--name", name, records.MaxWorkerBytes); err != nil {
+		return err
+	}
 	return nil
 }

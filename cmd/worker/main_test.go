@@ -60,3 +60,15 @@ func TestDataDir(t *testing.T) {
 		t.Errorf("a file outside --data-dir: err = %v, want it refused", err)
 	}
 }
+
+func TestWorkerNameMustFitTheSink(t *testing.T) {
+	for _, name := range []string{"", strings.Repeat("w", 257), "bad\x00name", "\xff"} {
+		var stderr bytes.Buffer
+		if code := run([]string{"--name", name}, &stderr); code != 2 {
+			t.Errorf("--name %q: exit %d, want 2 (stderr %q)", name, code, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "--name") {
+			t.Errorf("--name %q: error %q does not name the flag", name, stderr.String())
+		}
+	}
+}

@@ -33,7 +33,11 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		Long: `tunectl submits relutune studies, follows them live and ranks their results.
 
 Connections come from flags, with defaults from RELUTUNE_DATABASE_URL,
-RELUTUNE_NATS_URL, RELUTUNE_TEMPORAL_ADDRESS and RELUTUNE_TEMPORAL_NAMESPACE.`,
+RELUTUNE_READER_URL (tunectl sql), RELUTUNE_NATS_URL, RELUTUNE_TEMPORAL_ADDRESS
+and RELUTUNE_TEMPORAL_NAMESPACE. TLS and credentials for Temporal and NATS
+(--temporal-tls-*, --temporal-api-key, --nats-creds, --nats-nkey, --nats-tls-*)
+are listed with --help and in docs/security.md; passwords in URLs are never
+printed.`,
 		Example: `  tunectl submit examples/quickstart.yaml
   tunectl watch quickstart
   tunectl top quickstart --output json`,

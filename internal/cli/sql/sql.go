@@ -14,6 +14,7 @@ import (
 
 	"github.com/relutune/relutune/internal/cli/cmdutil"
 	"github.com/relutune/relutune/internal/config"
+	"github.com/relutune/relutune/internal/redact"
 	"github.com/relutune/relutune/internal/store"
 )
 
@@ -127,6 +128,7 @@ func runSQL(ctx context.Context, opts *Options) error {
 		// What was streamed stays; a JSON array is left unclosed, so that
 		// a parser does not take part of a result for all of it.
 		_ = out.flush()
+		err = redact.Error(err, url)
 		if errors.Is(err, store.ErrReaderConnect) {
 			return fmt.Errorf("%w; tunectl sql logs in with --reader-url or %s (see README.md, Querying results)", err, config.EnvReaderURL)
 		}
