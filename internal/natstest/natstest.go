@@ -169,9 +169,8 @@ func (s *Server) Kill() {
 	if cmd == nil || cmd.Process == nil {
 		return
 	}
-	// A frozen process cannot die of SIGKILL until it is continued on some
-	// systems; continuing first is harmless.
-	_ = cmd.Process.Signal(syscall.SIGCONT)
+	// SIGKILL ends a frozen process too, without letting it run first:
+	// what it had not read dies with it.
 	_ = cmd.Process.Kill()
 	<-done
 }
