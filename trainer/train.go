@@ -96,6 +96,10 @@ type Options struct {
 	// continues at the next epoch and reproduces the uninterrupted run
 	// bit-for-bit (on the same machine, kernel path and thread count).
 	Resume io.Reader
+	// Progress, when set, is called after every training batch with the
+	// epoch and the batch's number in it (from 1), so a caller can tell a
+	// long epoch that advances from one that is stuck. It must be cheap.
+	Progress func(epoch, batch int)
 }
 
 // probeSize is the number of validation examples the diagnostics use.
@@ -228,6 +232,9 @@ func (st *state) run(ctx context.Context, ds *Dataset, opts Options) (Result, er
 				return result(), &DivergedError{Epoch: epoch, Loss: loss / float64(len(idx))}
 			}
 			sum += loss
+			if opts.Progress != nil {
+				opts.Progress(epoch, b+1)
+			}
 		}
 		elapsed := time.Since(start).Seconds()
 		valLoss, valAcc := evaluate(net, &ds.Val)

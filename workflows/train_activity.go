@@ -9,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
-	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -50,10 +48,16 @@ type WorkerActivities struct {
 	CheckpointDir string
 	// Worker names this process in metrics and trial rows.
 	Worker string
-	// HeartbeatEvery is how often a running trial heartbeats between
-	// epochs (default 5s), so long epochs do not time out.
+	// HeartbeatEvery is how often a running trial heartbeats while it makes
+	// progress (default DefaultHeartbeatEvery), so long epochs do not time
+	// out and cancellation arrives within about this long.
 	HeartbeatEvery time.Duration
-	Log            *slog.Logger
+	// StallAfter is how long a trial may go without progress (a batch, a
+	// published epoch, a checkpoint) and still heartbeat; default the
+	// activity's heartbeat timeout, or DefaultStallAfter without one. See
+	// heartbeatPump.
+	StallAfter time.Duration
+	Log        *slog.Logger
 }
 
 // TrainProgress is the heartbeat detail of a running trial: the last
@@ -74,6 +78,9 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 	log := a.logger().With("study", in.Study, "trial", in.Number, "attempt", attempt)
 	out := TrainOutput{Attempt: attempt, Worker: a.Worker}
 
+	if err := checkTrainInput(in); err != nil {
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+	}
 	cfg := in.Config.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
@@ -94,7 +101,6 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 	}
 
 	var progress TrainProgress
-	var mu sync.Mutex
 	if activity.HasHeartbeatDetails(ctx) {
 		if err := activity.GetHeartbeatDetails(ctx, &progress); err != nil {
 			log.Warn("unreadable heartbeat details; starting over", "err", err)
@@ -104,7 +110,9 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 	opts := trainer.Options{}
 	dir := ""
 	if a.CheckpointDir != "" {
-		dir = filepath.Join(a.CheckpointDir, in.Study, strconv.Itoa(in.Number))
+		if dir, err = trialCheckpointDir(a.CheckpointDir, in.Study, in.Number); err != nil {
+			return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return out, fmt.Errorf("checkpoint dir: %w", err)
 		}
@@ -112,8 +120,14 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 	// Heartbeat details are throttled, so the server may hold an older
 	// checkpoint than the last one written: resume from the newest
 	// checkpoint of this trial that can be opened, from the heartbeat or
-	// from the trial's checkpoint directory.
-	if f, path, epoch := openNewestCheckpoint(progress.Checkpoint, dir); f != nil {
+	// from the trial's checkpoint directory. A hint outside the trial's
+	// directory (another worker's root, or worse) is never opened.
+	hinted, ok := hintedCheckpoint(progress.Checkpoint, dir)
+	if !ok {
+		log.Warn("ignoring a heartbeat checkpoint outside this trial's checkpoint directory",
+			"checkpoint", progress.Checkpoint, "dir", dir)
+	}
+	if f, path, epoch := openNewestCheckpoint(hinted, dir); f != nil {
 		defer f.Close()
 		opts.Resume = f
 		progress = TrainProgress{Epoch: epoch, Checkpoint: path}
@@ -122,29 +136,37 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 		progress = TrainProgress{}
 	}
 
-	// Heartbeat between epochs too: an epoch can outlast the timeout, and
-	// heartbeats are how cancellation reaches this activity.
+	// Heartbeat between epochs too, but only while training progresses: an
+	// epoch can outlast the timeout, heartbeats are how cancellation reaches
+	// this activity, and a stuck attempt must time out (see heartbeatPump).
+	pump := &heartbeatPump{}
+	pump.set(progress)
+	trainCtx, abandon := context.WithCancelCause(ctx)
+	defer abandon(nil)
 	hbCtx, stopHB := context.WithCancel(ctx)
 	defer stopHB()
 	every := a.HeartbeatEvery
 	if every <= 0 {
-		every = 5 * time.Second
+		every = DefaultHeartbeatEvery
 	}
+	stall := a.StallAfter
+	if stall <= 0 {
+		stall = info.HeartbeatTimeout
+	}
+	if stall <= 0 {
+		stall = DefaultStallAfter
+	}
+	hbDone := make(chan struct{})
 	go func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-hbCtx.Done():
-				return
-			case <-t.C:
-				mu.Lock()
-				p := progress
-				mu.Unlock()
-				activity.RecordHeartbeat(ctx, p)
-			}
-		}
+		defer close(hbDone)
+		pump.run(hbCtx, pumpConfig{
+			every: every, stallAfter: stall, abandonAfter: 2 * info.HeartbeatTimeout,
+			record:  func(p TrainProgress) { activity.RecordHeartbeat(ctx, p) },
+			abandon: func() { abandon(errStalled) },
+			log:     log,
+		})
 	}()
+	opts.Progress = func(int, int) { pump.advance() }
 
 	if dir != "" {
 		opts.Checkpoint = func(epoch int, write func(io.Writer) error) error {
@@ -152,11 +174,12 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 			if err != nil {
 				return err
 			}
-			mu.Lock()
-			old := progress.Checkpoint
-			progress = TrainProgress{Epoch: epoch, Checkpoint: path}
-			p := progress
-			mu.Unlock()
+			var old string
+			p := pump.update(func(p *TrainProgress) {
+				old = p.Checkpoint
+				*p = TrainProgress{Epoch: epoch, Checkpoint: path}
+			})
+			pump.advance()
 			activity.RecordHeartbeat(ctx, p)
 			if old != "" && old != path {
 				_ = os.Remove(old)
@@ -174,6 +197,7 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 		if err := a.Publisher.PublishMetrics(ctx, msg); err != nil {
 			return err
 		}
+		pump.advance()
 		out.EpochsDone = m.Epoch
 		last = m
 		if a.Pruner != nil && sched.Rung(m.Epoch) {
@@ -188,17 +212,16 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 				}
 			}
 		}
-		mu.Lock()
-		if opts.Checkpoint == nil {
-			progress.Epoch = m.Epoch
-		}
-		p := progress
-		mu.Unlock()
+		p := pump.update(func(p *TrainProgress) {
+			if opts.Checkpoint == nil {
+				p.Epoch = m.Epoch
+			}
+		})
 		activity.RecordHeartbeat(ctx, p)
 		return nil
 	}
 
-	res, err := trainer.Train(ctx, cfg, ds, opts)
+	res, err := trainer.Train(trainCtx, cfg, ds, opts)
 	if err != nil && opts.Resume != nil && errors.Is(err, trainer.ErrCheckpoint) {
 		// A damaged checkpoint, or one from another configuration, would
 		// fail every retry the same way: drop it and train from the start.
@@ -206,13 +229,15 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 		if progress.Checkpoint != "" {
 			_ = os.Remove(progress.Checkpoint)
 		}
-		mu.Lock()
-		progress = TrainProgress{}
-		mu.Unlock()
+		pump.set(TrainProgress{})
 		opts.Resume = nil
-		res, err = trainer.Train(ctx, cfg, ds, opts)
+		res, err = trainer.Train(trainCtx, cfg, ds, opts)
 	}
 	stopHB()
+	<-hbDone
+	if err != nil && errors.Is(context.Cause(trainCtx), errStalled) && ctx.Err() == nil {
+		err = fmt.Errorf("%w: %w", errStalled, err)
+	}
 	var div *trainer.DivergedError
 	switch {
 	case err == nil:

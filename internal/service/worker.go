@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -24,7 +25,20 @@ type WorkerConfig struct {
 	Concurrency   int           // trials trained at once; default 1
 	CheckpointDir string        // empty disables checkpoints
 	HTTPAddr      string        // /healthz; empty disables
+	// HeartbeatThrottle is the longest the Temporal SDK holds a trial's
+	// heartbeat before sending it; default DefaultHeartbeatThrottle.
+	HeartbeatThrottle time.Duration
 }
+
+// DefaultHeartbeatThrottle caps the SDK's heartbeat throttle on training
+// workers. A running activity learns it was canceled only from the reply
+// to a heartbeat the SDK sends, and by default the SDK sends one at most
+// every 80% of the heartbeat timeout (24 s of a trial's 30 s), so a
+// canceled trial trained on for up to that long. With one second, and a
+// trial heartbeating every second while it progresses
+// (workflows.DefaultHeartbeatEvery), a cancel reaches it within about two
+// seconds, for one small heartbeat request per second per running trial.
+const DefaultHeartbeatThrottle = time.Second
 
 // RunWorker trains trials from the trials task queue until ctx is done.
 func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
@@ -33,6 +47,9 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 1
+	}
+	if cfg.HeartbeatThrottle <= 0 {
+		cfg.HeartbeatThrottle = DefaultHeartbeatThrottle
 	}
 	h := &Health{}
 	if err := ServeHealth(ctx, cfg.HTTPAddr, h, log); err != nil {
@@ -54,9 +71,10 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
 	w := worker.New(tc, cfg.TrialsQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.Concurrency,
 		Identity:                           cfg.Name,
+		MaxHeartbeatThrottleInterval:       cfg.HeartbeatThrottle,
 	})
 	w.RegisterActivityWithOptions(&workflows.WorkerActivities{
-		Publisher:     events.NewPublisher(js, cfg.Events),
+		Publisher:     events.NewPublisher(js, cfg.Events, events.WithLogger(log)),
 		Pruner:        studyPruner{tc},
 		Datasets:      trainer.LoadDataset,
 		CheckpointDir: cfg.CheckpointDir,
