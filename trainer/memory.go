@@ -92,8 +92,11 @@ func DatasetShape(name string) (Shape, error) {
 	}
 }
 
+// maxShapeFile is the largest file DatasetShape reads.
+const maxShapeFile = 4 << 30
+
 // openRegular opens path for a streaming read, refusing devices, pipes and
-// directories, which could be endless.
+// directories, which could be endless, and files over maxShapeFile bytes.
 func openRegular(path string) (*os.File, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -101,6 +104,9 @@ func openRegular(path string) (*os.File, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%w: %s: not a regular file", ErrDataset, path)
+	}
+	if fi.Size() > maxShapeFile {
+		return nil, fmt.Errorf("%w: %s: %s, too large to measure here (at most %s)", ErrDataset, path, FormatBytes(fi.Size()), FormatBytes(maxShapeFile))
 	}
 	f, err := os.Open(path)
 	if err != nil {
