@@ -1,10 +1,13 @@
 package spec
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -352,5 +355,59 @@ func TestReportOfExample(t *testing.T) {
 	rep, err = s.Check(Options{})
 	if err != nil || !strings.Contains(rep.MemoryUnknown, "no such file") || rep.Memory.Total() != 0 {
 		t.Fatalf("unreadable data: %+v, %v", rep, err)
+	}
+}
+
+// TestDataFiles: "idx:" and "csv:" data sets are measured from their files
+// when this machine has them: a CNN that pools the images away is refused,
+// and the estimate counts the file's rows.
+func TestDataFiles(t *testing.T) {
+	dir := t.TempDir()
+	img := make([]byte, 16+20*4*4)
+	binary.BigEndian.PutUint32(img, 0x803)
+	binary.BigEndian.PutUint32(img[4:], 20)
+	binary.BigEndian.PutUint32(img[8:], 4)
+	binary.BigEndian.PutUint32(img[12:], 4)
+	lab := make([]byte, 8+20)
+	binary.BigEndian.PutUint32(lab, 0x801)
+	binary.BigEndian.PutUint32(lab[4:], 20)
+	for i := range 20 {
+		lab[8+i] = byte(i % 3)
+	}
+	imgPath, labPath := filepath.Join(dir, "img"), filepath.Join(dir, "lab")
+	if err := os.WriteFile(imgPath, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(labPath, lab, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	idx := edit(t, "dataset: spirals", "dataset: idx:"+imgPath+","+labPath, "kind: mlp, hidden: [8]", "kind: cnn, hidden: [8], conv: [1, 1, 1]")
+	if _, err := Parse([]byte(idx)); err == nil || err.Error() != "spec: invalid: model: conv: [1 1 1]: block 2 would pool a 1x1 image; use fewer blocks" {
+		t.Fatalf("got %v", err)
+	}
+	s, err := Parse([]byte(strings.Replace(idx, "conv: [1, 1, 1]", "conv: [1, 1]", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.Check(Options{})
+	if err != nil || rep.Memory.Dataset != 20*16+20*4+4*256 {
+		t.Fatalf("idx: %+v, %v", rep, err)
+	}
+
+	csv := filepath.Join(dir, "d.csv")
+	var b strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&b, "%d,%d,%d,%d\n", i, i*2, i*3, i%4)
+	}
+	if err := os.WriteFile(csv, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Parse([]byte(edit(t, "dataset: spirals", "dataset: csv:"+csv)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err = s.Check(Options{})
+	if err != nil || rep.Memory.Dataset != 200*3*4+200*4 || rep.MemoryUnknown != "" {
+		t.Fatalf("csv: %+v, %v", rep, err)
 	}
 }
