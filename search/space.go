@@ -95,8 +95,12 @@ func NewSpace(params []Param) (*Space, error) {
 		if parent.Kind != Categorical {
 			return nil, fmt.Errorf("%w: %s.when: parameter %q must be a choice to be used in a condition", ErrInvalidSpace, p.Name, p.When.Param)
 		}
+		choices := make(map[Value]struct{}, len(parent.Choices))
+		for _, c := range parent.Choices {
+			choices[c] = struct{}{}
+		}
 		for _, v := range p.When.In {
-			if !containsValue(parent.Choices, v) {
+			if _, ok := choices[v]; !ok {
 				return nil, fmt.Errorf("%w: %s.when.%s: %s is not one of its choices %s", ErrInvalidSpace, p.Name, parent.Name, v, formatValues(parent.Choices))
 			}
 		}
@@ -173,12 +177,13 @@ func (p Param) validate() error {
 		if len(p.Choices) == 0 {
 			return bad("needs at least one choice")
 		}
-		for i, c := range p.Choices {
-			for _, d := range p.Choices[:i] {
-				if c.Equal(d) {
-					return bad("choice %s is listed twice", c)
-				}
+		// Value's == is Equal (a NaN, which no space holds, equals nothing).
+		seen := make(map[Value]struct{}, len(p.Choices))
+		for _, c := range p.Choices {
+			if _, dup := seen[c]; dup {
+				return bad("choice %s is listed twice", c)
 			}
+			seen[c] = struct{}{}
 		}
 	default:
 		return fmt.Errorf("%w: %s: unknown kind %d", ErrInvalidSpace, p.Name, p.Kind)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -66,6 +67,37 @@ func TestNewSpaceRejects(t *testing.T) {
 			_, err := NewSpace(tt.param)
 			if !errors.Is(err, ErrInvalidSpace) {
 				t.Fatalf("got %v, want ErrInvalidSpace", err)
+			}
+		})
+	}
+}
+
+// TestDuplicateChoices: the set-based duplicate check agrees with Equal:
+// -0 and 0 are the same number, "1" and 1 are different values, and the
+// duplicate far down a long list is found.
+func TestDuplicateChoices(t *testing.T) {
+	long := make([]Value, 0, 60001)
+	for i := range 60000 {
+		long = append(long, Num(float64(i)))
+	}
+	for _, tt := range []struct {
+		name    string
+		choices []Value
+		dup     string
+	}{
+		{"signed zero", []Value{Num(0), Num(math.Copysign(0, -1))}, "choice -0 is listed twice"},
+		{"string and number", []Value{Str("1"), Num(1)}, ""},
+		{"strings", []Value{Str("a"), Str("b"), Str("a")}, "choice a is listed twice"},
+		{"long list", append(long, Num(59999)), "choice 59999 is listed twice"},
+		{"long distinct", long, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewSpace([]Param{{Name: "x", Kind: Categorical, Choices: tt.choices}})
+			if tt.dup == "" && err != nil {
+				t.Fatalf("got %v, want no error", err)
+			}
+			if tt.dup != "" && (!errors.Is(err, ErrInvalidSpace) || !strings.Contains(err.Error(), tt.dup)) {
+				t.Fatalf("got %v, want %q", err, tt.dup)
 			}
 		})
 	}

@@ -17,10 +17,127 @@ func decodeStrict(node *yaml.Node, out any) error {
 }
 
 func join(path, key string) string {
+	key = clip(key)
 	if path == "" {
 		return key
 	}
 	return path + "." + key
+}
+
+// clip shortens s for an error message.
+func clip(s string) string {
+	const n = 64
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// Limits on a spec document, checked before it is decoded.
+const (
+	// MaxFileSize is the largest spec, in bytes.
+	MaxFileSize = 1 << 20
+	// MaxNodes bounds the YAML nodes of a document with every alias
+	// expanded: a few anchors can otherwise stand for billions of nodes.
+	MaxNodes = 50000
+	// MaxDepth bounds the nesting of a document (aliases expanded).
+	MaxDepth = 32
+	// MaxEntries bounds the values of one list and the keys of one mapping.
+	MaxEntries = 1000
+	// MaxScalar is the longest single value or key, in bytes.
+	MaxScalar = 4096
+)
+
+// limiter walks a document as decoding will, aliases expanded, and stops
+// at the first limit exceeded. Anchored nodes are measured once, so the
+// walk is linear in the document's size however aliases nest.
+type limiter struct {
+	nodes  int
+	size   map[*yaml.Node][2]int // expanded node count and height of nodes already measured
+	active map[*yaml.Node]bool   // nodes on the current path (alias cycles)
+}
+
+func checkLimits(doc *yaml.Node) error {
+	l := &limiter{size: map[*yaml.Node][2]int{}, active: map[*yaml.Node]bool{}}
+	_, _, err := l.walk(doc, "", 0)
+	return err
+}
+
+func (l *limiter) walk(n *yaml.Node, path string, depth int) (count, height int, err error) {
+	if n.Kind == yaml.AliasNode {
+		t := n.Alias
+		if t == nil {
+			return 0, 0, fmt.Errorf("spec: %s (line %d): alias to nothing", orRoot(path), n.Line)
+		}
+		if l.active[t] {
+			return 0, 0, fmt.Errorf("spec: %s (line %d): alias *%s refers to a value that contains it", orRoot(path), n.Line, clip(n.Value))
+		}
+		if m, ok := l.size[t]; ok {
+			if depth+m[1]-1 > MaxDepth {
+				return 0, 0, fmt.Errorf("spec: %s (line %d): nested more than %d levels deep (aliases expanded)", orRoot(path), n.Line, MaxDepth)
+			}
+			l.nodes += m[0]
+			if l.nodes > MaxNodes {
+				return 0, 0, fmt.Errorf("spec: %s (line %d): alias *%s expands the document beyond %d YAML nodes (at most %d allowed)", orRoot(path), n.Line, clip(n.Value), MaxNodes, MaxNodes)
+			}
+			return m[0], m[1], nil
+		}
+		n = t
+	}
+	if depth > MaxDepth {
+		return 0, 0, fmt.Errorf("spec: %s (line %d): nested more than %d levels deep", orRoot(path), n.Line, MaxDepth)
+	}
+	l.nodes++
+	if l.nodes > MaxNodes {
+		return 0, 0, fmt.Errorf("spec: %s (line %d): the document has more than %d YAML nodes, aliases expanded (at most %d allowed)", orRoot(path), n.Line, MaxNodes, MaxNodes)
+	}
+	count, height = 1, 1
+	l.active[n] = true
+	defer delete(l.active, n)
+	add := func(c *yaml.Node, p string) error {
+		k, h, err := l.walk(c, p, depth+1)
+		count += k
+		height = max(height, h+1)
+		return err
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if len(n.Value) > MaxScalar {
+			return 0, 0, fmt.Errorf("spec: %s (line %d): a value of %d bytes (at most %d allowed)", orRoot(path), n.Line, len(n.Value), MaxScalar)
+		}
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if err := add(c, path); err != nil {
+				return 0, 0, err
+			}
+		}
+	case yaml.SequenceNode:
+		if len(n.Content) > MaxEntries {
+			return 0, 0, fmt.Errorf("spec: %s (line %d): lists %d values (at most %d allowed)", orRoot(path), n.Line, len(n.Content), MaxEntries)
+		}
+		for i, c := range n.Content {
+			if err := add(c, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return 0, 0, err
+			}
+		}
+	case yaml.MappingNode:
+		if len(n.Content)/2 > MaxEntries {
+			return 0, 0, fmt.Errorf("spec: %s (line %d): has %d keys (at most %d allowed)", orRoot(path), n.Line, len(n.Content)/2, MaxEntries)
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i]
+			if err := add(key, path); err != nil {
+				return 0, 0, err
+			}
+			if err := add(n.Content[i+1], join(path, key.Value)); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	if n.Anchor != "" {
+		l.size[n] = [2]int{count, height}
+	}
+	return count, height, nil
 }
 
 func decodeValue(node *yaml.Node, v reflect.Value, path string) error {

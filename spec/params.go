@@ -49,12 +49,13 @@ func (s *Spec) DeadlineDuration() (time.Duration, error) {
 }
 
 // paramDef describes a parameter the space may search: its type, the domain
-// any distribution must stay inside, and how it sets the trainer config.
+// any distribution must stay inside (the trainer's range for the field it
+// sets, less the value 0 where the trainer reads 0 as "default"), and how it
+// sets the trainer config.
 type paramDef struct {
-	kinds   []search.Kind // allowed distributions
-	low     float64       // numeric domain, inclusive unless openLow
-	high    float64
-	openLow bool
+	kinds   []search.Kind   // allowed distributions
+	domain  interval        // numeric parameters
+	integer bool            // numeric values must be whole numbers
 	choices func() []string // categorical over names
 	apply   func(c *trainer.Config, v search.Value)
 }
@@ -92,21 +93,24 @@ var params = map[string]paramDef{
 		apply: func(c *trainer.Config, v search.Value) { c.Init = trainer.Init(v.String()) }},
 	"optimizer": {kinds: []search.Kind{search.Categorical}, choices: optimizerNames,
 		apply: func(c *trainer.Config, v search.Value) { c.Optimizer = trainer.OptimizerKind(v.String()) }},
-	"negative_slope": {kinds: numeric, low: 0, high: 1, openLow: true,
+	"negative_slope": {kinds: numeric, domain: interval{low: 0, high: 1, openLow: true, openHigh: true},
 		apply: func(c *trainer.Config, v search.Value) { c.NegativeSlope = v.Float() }},
-	"elu_alpha": {kinds: numeric, low: 0, high: 10, openLow: true,
+	"elu_alpha": {kinds: numeric, domain: interval{low: 0, high: 10, openLow: true},
 		apply: func(c *trainer.Config, v search.Value) { c.ELUAlpha = v.Float() }},
-	"prelu_init": {kinds: numeric, low: 0, high: 1, openLow: true,
+	"prelu_init": {kinds: numeric, domain: interval{low: 0, high: 1, openLow: true, openHigh: true},
 		apply: func(c *trainer.Config, v search.Value) { c.PReLUInit = v.Float() }},
-	"learning_rate": {kinds: numeric, low: 0, high: 10, openLow: true,
+	"learning_rate": {kinds: numeric, domain: interval{low: 0, high: 10, openLow: true},
 		apply: func(c *trainer.Config, v search.Value) { c.LearningRate = v.Float() }},
-	"momentum": {kinds: numeric, low: 0, high: 0.999,
+	"momentum": {kinds: numeric, domain: interval{low: 0, high: 0.999},
 		apply: func(c *trainer.Config, v search.Value) { c.Momentum = v.Float() }},
-	"weight_decay": {kinds: numeric, low: 0, high: 1,
+	"weight_decay": {kinds: numeric, domain: interval{low: 0, high: 1, openHigh: true},
 		apply: func(c *trainer.Config, v search.Value) { c.WeightDecay = v.Float() }},
-	"batch_size": {kinds: []search.Kind{search.Int, search.Categorical}, low: 1, high: 65536,
+	"batch_size": {kinds: []search.Kind{search.Int, search.Categorical}, domain: interval{low: 1, high: MaxBatchSize}, integer: true,
 		apply: func(c *trainer.Config, v search.Value) { c.BatchSize = v.Int() }},
 }
+
+// MaxBatchSize is the largest batch the trainer accepts.
+const MaxBatchSize = 16384
 
 // Parameters lists the names a space may use.
 func Parameters() []string {
@@ -143,7 +147,7 @@ func (s *Spec) SearchSpace() (*search.Space, error) {
 }
 
 func buildParam(name string, ps ParamSpec) (search.Param, error) {
-	field := "space." + name
+	field := "space." + clip(name)
 	def, ok := params[name]
 	if !ok {
 		return search.Param{}, invalid(field, "", fmt.Sprintf("is not a parameter (allowed: %s)", strings.Join(Parameters(), ", ")))
@@ -161,6 +165,9 @@ func buildParam(name string, ps ParamSpec) (search.Param, error) {
 	if ps.Choice != nil {
 		set++
 		p.Kind = search.Categorical
+		if len(ps.Choice) > MaxChoices {
+			return p, invalid(field+".choice", fmt.Sprintf("(%d values)", len(ps.Choice)), fmt.Sprintf("lists too many values (at most %d allowed)", MaxChoices))
+		}
 		for i, c := range ps.Choice {
 			v, err := search.ValueOf(c)
 			if err != nil {
@@ -232,10 +239,13 @@ func buildParam(name string, ps ParamSpec) (search.Param, error) {
 			if !isList {
 				items = []any{raw}
 			}
+			if len(items) > MaxChoices {
+				return p, invalid(field+".when."+clip(parent), fmt.Sprintf("(%d values)", len(items)), fmt.Sprintf("lists too many values (at most %d allowed)", MaxChoices))
+			}
 			for _, it := range items {
 				v, err := search.ValueOf(it)
 				if err != nil {
-					return p, invalid(field+".when."+parent, it, "must be a number or a string")
+					return p, invalid(field+".when."+clip(parent), it, "must be a number or a string")
 				}
 				in = append(in, v)
 			}
@@ -259,14 +269,11 @@ func (d paramDef) check(v search.Value) error {
 		return fmt.Errorf("must be a number")
 	}
 	x := v.Float()
-	lowOK := x >= d.low
-	lowSym := "["
-	if d.openLow {
-		lowOK = x > d.low
-		lowSym = "("
+	if err := d.domain.check(x); err != nil {
+		return err
 	}
-	if !lowOK || x > d.high {
-		return fmt.Errorf("must be in %s%v, %v]", lowSym, d.low, d.high)
+	if d.integer && x != math.Trunc(x) {
+		return fmt.Errorf("must be a whole number in %s", d.domain)
 	}
 	return nil
 }
@@ -275,6 +282,14 @@ func (d paramDef) check(v search.Value) error {
 // a trial with the given seed: the spec gives the model, the data and the
 // optimizer's fixed settings, the configuration the searched values.
 func (s *Spec) TrialConfig(c search.Config, seed uint64) (trainer.Config, error) {
+	tc, err := s.trainerConfig(c, seed)
+	if err != nil {
+		return tc, fmt.Errorf("%w: configuration %s: %v", ErrInvalid, c, err)
+	}
+	return tc, nil
+}
+
+func (s *Spec) trainerConfig(c search.Config, seed uint64) (trainer.Config, error) {
 	tc := trainer.Config{
 		Dataset:     s.Dataset,
 		Model:       trainer.ModelKind(s.Model.Kind),
@@ -295,15 +310,12 @@ func (s *Spec) TrialConfig(c search.Config, seed uint64) (trainer.Config, error)
 	for _, name := range sortedKeys(c) {
 		def, ok := params[name]
 		if !ok {
-			return tc, fmt.Errorf("%w: configuration sets unknown parameter %q", ErrInvalid, name)
+			return tc, fmt.Errorf("sets unknown parameter %q", clip(name))
 		}
 		def.apply(&tc, c[name])
 	}
 	tc = tc.WithDefaults()
-	if err := tc.Validate(); err != nil {
-		return tc, fmt.Errorf("%w: configuration %s: %v", ErrInvalid, c, err)
-	}
-	return tc, nil
+	return tc, tc.Validate()
 }
 
 func sortedKeys(c search.Config) []string {

@@ -12,8 +12,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
-	"math/rand/v2"
 	"regexp"
 	"sort"
 	"strings"
@@ -117,29 +117,100 @@ const (
 	MaxEpochs      = 1000
 	MaxHiddenUnits = 8192
 	MaxHidden      = 16
+	// MaxConv is the most convolution blocks of a cnn, MaxChannels the
+	// widest block.
+	MaxConv     = 4
+	MaxChannels = 512
+	// MaxChoices is the longest choice list, and the longest list of
+	// values a condition may name.
+	MaxChoices = MaxEntries
+	// MaxCorners bounds the configurations Validate checks (every choice
+	// and both bounds of every range, combined as the conditions allow).
+	MaxCorners = 100000
+	// DefaultMaxTrialMemory is the default budget of one trial's estimated
+	// peak memory.
+	DefaultMaxTrialMemory int64 = 2 << 30
 )
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
-// Parse decodes a YAML or JSON spec, fills in defaults and validates it.
-func Parse(data []byte) (*Spec, error) {
+// trialInfix separates a study's name from a trial number in workflow ids.
+const trialInfix = "-trial-"
+
+// ValidateName checks a study name: it becomes the workflow id
+// study-<name>, its trials' ids study-<name>-trial-<n>, and a NATS subject
+// token, so it is restricted to lower-case letters, digits and '-', and may
+// not contain "-trial-" (the study "x-trial-3" would take the id of trial
+// 3 of the study "x").
+func ValidateName(name string) error {
+	if !nameRE.MatchString(name) {
+		return invalid("name", fmt.Sprintf("%q", name), "must match ^[a-z0-9][a-z0-9-]{0,62}$ (lower-case letters, digits and '-'; it becomes part of workflow ids and NATS subjects)")
+	}
+	if strings.Contains(name, trialInfix) {
+		return invalid("name", fmt.Sprintf("%q", name), `must not contain "-trial-" (trial workflows are named study-<name>-trial-<n>, so this name could take another study's trial's id)`)
+	}
+	return nil
+}
+
+// Options adjust Validate.
+type Options struct {
+	// MaxTrialMemory is the budget of one trial's estimated peak memory
+	// (the worst configuration of the space, the data set included), in
+	// bytes: 0 means DefaultMaxTrialMemory, a negative value no limit.
+	MaxTrialMemory int64
+}
+
+func (o Options) maxTrialMemory() int64 {
+	if o.MaxTrialMemory == 0 {
+		return DefaultMaxTrialMemory
+	}
+	return o.MaxTrialMemory
+}
+
+// Parse decodes a YAML or JSON spec, fills in defaults and validates it
+// with the default Options.
+func Parse(data []byte) (*Spec, error) { return ParseWith(data, Options{}) }
+
+// ParseWith is Parse with options.
+func ParseWith(data []byte, opts Options) (*Spec, error) {
+	s, err := Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Check(opts); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Decode decodes a YAML or JSON spec and fills in defaults without
+// validating the values. It refuses a document over MaxFileSize bytes, or
+// one that exceeds MaxNodes, MaxDepth, MaxEntries or MaxScalar, before
+// decoding it.
+func Decode(data []byte) (*Spec, error) {
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%w: the file is %d bytes (at most %d allowed)", ErrInvalid, len(data), MaxFileSize)
+	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: the file holds no document", ErrInvalid)
+		}
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return nil, fmt.Errorf("%w: the file holds more than one document", ErrInvalid)
 	}
+	if err := checkLimits(&doc); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.TrimPrefix(err.Error(), "spec: "))
+	}
 	var s Spec
 	if err := decodeStrict(&doc, &s); err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.TrimPrefix(err.Error(), "spec: "))
 	}
 	s.applyDefaults()
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
 	return &s, nil
 }
 
@@ -179,21 +250,115 @@ func (s *Spec) applyDefaults() {
 	}
 }
 
+// invalid returns the error "spec: invalid: <field>: <value> <allowed>",
+// the value shortened when it is long.
 func invalid(field string, value any, allowed string) error {
-	if s, ok := value.(string); ok && s == "" {
+	v := fmt.Sprint(value)
+	if v == "" {
 		return fmt.Errorf("%w: %s: %s", ErrInvalid, field, allowed)
 	}
-	return fmt.Errorf("%w: %s: %v %s", ErrInvalid, field, value, allowed)
+	return fmt.Errorf("%w: %s: %s %s", ErrInvalid, field, clip(v), allowed)
 }
 
-// Validate checks every field. Parse calls it after filling in defaults.
+// interval is a range of allowed numbers, for messages and checks.
+type interval struct {
+	low, high         float64
+	openLow, openHigh bool
+}
+
+func (r interval) String() string {
+	l, h := "[", "]"
+	if r.openLow {
+		l = "("
+	}
+	if r.openHigh {
+		h = ")"
+	}
+	return fmt.Sprintf("%s%v, %v%s", l, r.low, r.high, h)
+}
+
+// check returns "must be in [a, b]" when x is outside r, and says that a
+// NaN or an infinity is not a number at all.
+func (r interval) check(x float64) error {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return fmt.Errorf("must be a finite number in %s", r)
+	}
+	lowOK := x >= r.low
+	if r.openLow {
+		lowOK = x > r.low
+	}
+	highOK := x <= r.high
+	if r.openHigh {
+		highOK = x < r.high
+	}
+	if !lowOK || !highOK {
+		return fmt.Errorf("must be in %s", r)
+	}
+	return nil
+}
+
+func checkFloat(field string, x float64, r interval) error {
+	if err := r.check(x); err != nil {
+		return invalid(field, x, err.Error())
+	}
+	return nil
+}
+
+// Validate checks every field, and every configuration the space can
+// produce, with the default Options. Parse calls it after filling in
+// defaults.
 func (s *Spec) Validate() error {
-	if !nameRE.MatchString(s.Name) {
-		return invalid("name", fmt.Sprintf("%q", s.Name), "must match ^[a-z0-9][a-z0-9-]{0,62}$ (lower-case letters, digits and '-'; it becomes part of workflow ids and NATS subjects)")
+	_, err := s.Check(Options{})
+	return err
+}
+
+// ValidateWith is Validate with options.
+func (s *Spec) ValidateWith(opts Options) error {
+	_, err := s.Check(opts)
+	return err
+}
+
+// Check validates s and reports what a study of it would run: the trials,
+// the parameters, and the estimated peak memory of its most demanding
+// configuration. The fields are checked group by group (name, dataset,
+// model, objective, space, search, schedule, optimizer) and every group's
+// first error is returned, joined; then every value the space can produce
+// is checked against the trainer (each choice and both bounds of each
+// range, combined as the conditions allow), and the largest batch with the
+// widest model against opts.MaxTrialMemory.
+func (s *Spec) Check(opts Options) (*Report, error) {
+	var errs []error
+	for _, check := range []func() error{
+		func() error { return ValidateName(s.Name) },
+		s.validateDataset,
+		s.validateModel,
+		s.validateObjective,
+		func() error { _, err := s.SearchSpace(); return err },
+		s.validateSearch,
+		s.validateSchedule,
+		s.validateOptimizer,
+	} {
+		if err := check(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return s.checkSpace(opts)
+}
+
+func (s *Spec) validateDataset() error {
+	if len(s.Dataset) > MaxScalar {
+		return invalid("dataset", fmt.Sprintf("%q", s.Dataset), fmt.Sprintf("is %d bytes long (at most %d allowed)", len(s.Dataset), MaxScalar))
 	}
 	if err := validateDataset(s.Dataset); err != nil {
 		return invalid("dataset", fmt.Sprintf("%q", s.Dataset), err.Error())
 	}
+	return nil
+}
+
+func (s *Spec) validateModel() error {
 	switch s.Model.Kind {
 	case "mlp":
 		if len(s.Model.Conv) > 0 {
@@ -201,11 +366,14 @@ func (s *Spec) Validate() error {
 		}
 	case "cnn":
 		if !imageDataset(s.Dataset) {
-			return invalid("model.kind", `"cnn"`, fmt.Sprintf("needs an image dataset (mnist, fashion-mnist, idx:...), not %q", s.Dataset))
+			return invalid("model.kind", `"cnn"`, fmt.Sprintf("needs an image dataset (mnist, fashion-mnist, idx:...), not %q", clip(s.Dataset)))
+		}
+		if len(s.Model.Conv) > MaxConv {
+			return invalid("model.conv", s.Model.Conv, fmt.Sprintf("must list 1 to %d blocks (empty means [16, 32])", MaxConv))
 		}
 		for i, c := range s.Model.Conv {
-			if c < 1 || c > 512 {
-				return invalid(fmt.Sprintf("model.conv[%d]", i), c, "must be in [1, 512]")
+			if c < 1 || c > MaxChannels {
+				return invalid(fmt.Sprintf("model.conv[%d]", i), c, fmt.Sprintf("must be in [1, %d]", MaxChannels))
 			}
 		}
 	default:
@@ -219,6 +387,10 @@ func (s *Spec) Validate() error {
 			return invalid(fmt.Sprintf("model.hidden[%d]", i), h, fmt.Sprintf("must be in [1, %d]", MaxHiddenUnits))
 		}
 	}
+	return nil
+}
+
+func (s *Spec) validateObjective() error {
 	switch s.Objective.Metric {
 	case "val_accuracy", "val_loss", "train_loss":
 	default:
@@ -227,9 +399,10 @@ func (s *Spec) Validate() error {
 	if s.Objective.Direction != search.Maximize && s.Objective.Direction != search.Minimize {
 		return invalid("objective.direction", fmt.Sprintf("%q", s.Objective.Direction), "must be maximize or minimize")
 	}
-	if _, err := s.SearchSpace(); err != nil {
-		return err
-	}
+	return nil
+}
+
+func (s *Spec) validateSearch() error {
 	if _, err := search.NewSampler(s.Search.Algorithm, search.SamplerOptions{}); err != nil {
 		return invalid("search.algorithm", fmt.Sprintf("%q", s.Search.Algorithm), fmt.Sprintf("is not an algorithm (allowed: %s)", strings.Join(search.Algorithms(), ", ")))
 	}
@@ -254,6 +427,10 @@ func (s *Spec) Validate() error {
 	if _, err := s.DeadlineDuration(); err != nil {
 		return invalid("search.deadline", fmt.Sprintf("%q", s.Search.Deadline), "must be a positive Go duration such as 90m or 2h")
 	}
+	return nil
+}
+
+func (s *Spec) validateSchedule() error {
 	switch s.Schedule.Kind {
 	case "none", "asha", "median":
 	default:
@@ -274,27 +451,24 @@ func (s *Spec) Validate() error {
 	if _, err := search.NewScheduler(s.SchedulerSpec()); err != nil {
 		return fmt.Errorf("%w: schedule: %v", ErrInvalid, err)
 	}
+	return nil
+}
+
+func (s *Spec) validateOptimizer() error {
 	if _, err := trainer.ParseOptimizer(s.Optimizer.Kind); err != nil {
-		return invalid("optimizer.kind", fmt.Sprintf("%q", s.Optimizer.Kind), "is not an optimizer: "+err.Error())
+		return invalid("optimizer.kind", fmt.Sprintf("%q", s.Optimizer.Kind), fmt.Sprintf("is not an optimizer (allowed: %s)", strings.Join(optimizerNames(), ", ")))
 	}
-	if s.Optimizer.Momentum < 0 || s.Optimizer.Momentum >= 1 {
-		return invalid("optimizer.momentum", s.Optimizer.Momentum, "must be in [0, 1)")
-	}
-	if s.Optimizer.WeightDecay < 0 || s.Optimizer.WeightDecay > 1 {
-		return invalid("optimizer.weight_decay", s.Optimizer.WeightDecay, "must be in [0, 1]")
-	}
-	if s.Optimizer.ClipNorm < 0 {
-		return invalid("optimizer.clip_norm", s.Optimizer.ClipNorm, "must be >= 0 (0 means no clipping)")
-	}
-	// The bounds above keep every configuration of the space valid for the
-	// trainer; one sampled point checks the fields they do not cover.
-	space, _ := s.SearchSpace()
-	c, err := search.Random{}.Sample(space, nil, s.Objective.Direction, rand.New(rand.NewPCG(s.Search.Seed, 0)))
-	if err == nil {
-		_, err = s.TrialConfig(c, 0)
-	}
-	if err != nil {
+	if err := checkFloat("optimizer.momentum", s.Optimizer.Momentum, interval{low: 0, high: 1, openHigh: true}); err != nil {
 		return err
+	}
+	if err := checkFloat("optimizer.weight_decay", s.Optimizer.WeightDecay, interval{low: 0, high: 1, openHigh: true}); err != nil {
+		return err
+	}
+	if math.IsNaN(s.Optimizer.ClipNorm) || math.IsInf(s.Optimizer.ClipNorm, 0) || s.Optimizer.ClipNorm < 0 {
+		return invalid("optimizer.clip_norm", s.Optimizer.ClipNorm, "must be a finite number >= 0 (0 means no clipping)")
+	}
+	if _, searched := s.Space["optimizer"]; s.Optimizer.Nesterov && !searched && s.Optimizer.Kind != string(trainer.Momentum) {
+		return invalid("optimizer.nesterov", true, fmt.Sprintf("needs optimizer.kind momentum, not %q", s.Optimizer.Kind))
 	}
 	return nil
 }

@@ -116,28 +116,6 @@ func TestTrialConfig(t *testing.T) {
 	}
 }
 
-func FuzzParse(f *testing.F) {
-	f.Add([]byte(valid))
-	f.Add([]byte(`{"name":"x","dataset":"moons","model":{"hidden":[4]},"space":{"activation":{"choice":["relu"]}},"search":{"max_trials":1},"schedule":{"max_epochs":1}}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := Parse(data)
-		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("error %v does not wrap ErrInvalid", err)
-			}
-			return
-		}
-		// Whatever parses must survive its own canonical form unchanged.
-		s2, err := Parse(s.Canonical())
-		if err != nil {
-			t.Fatalf("canonical form of a valid spec is rejected: %v", err)
-		}
-		if s.Hash() != s2.Hash() {
-			t.Fatal("hash changed across canonical round trip")
-		}
-	})
-}
-
 // TestREADMESpecParses keeps the README's spec example valid.
 func TestREADMESpecParses(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")

@@ -71,7 +71,7 @@ func idxImages(n, h, w uint32, body int) []byte {
 }
 
 // allocated returns the bytes f allocates on the heap.
-func allocated(f func()) uint64 {
+func bytesAllocated(f func()) uint64 {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	f()
@@ -167,7 +167,7 @@ func TestNotRegularFiles(t *testing.T) {
 	dev := newTestLoader(t, "/dev", DataOptions{})
 	for _, name := range []string{"idx:/dev/zero,/dev/zero", "idx:zero,zero", "csv:zero", "csv:/dev/zero"} {
 		var err error
-		n := allocated(func() { _, err = dev.Load(name, 1) })
+		n := bytesAllocated(func() { _, err = dev.Load(name, 1) })
 		if !errors.Is(err, ErrDataset) || !strings.Contains(err.Error(), "a device, not a regular file") {
 			t.Errorf("Load(%q) = %v, want it refused as a device", name, err)
 		}
@@ -219,7 +219,7 @@ func TestGzipBomb(t *testing.T) {
 		{"idx:tail.gz,tail.gz", "header says 100 images of 1x1 (100 bytes) but the file holds more", 1 << 20},
 	} {
 		var err error
-		n := allocated(func() { _, err = l.Load(tc.name, 1) })
+		n := bytesAllocated(func() { _, err = l.Load(tc.name, 1) })
 		t.Logf("%s: %d bytes allocated", tc.name, n)
 		if !errors.Is(err, ErrDataset) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Load(%q) = %v, want %q", tc.name, err, tc.want)
@@ -232,7 +232,7 @@ func TestGzipBomb(t *testing.T) {
 	// bytes of deflate can expand to, before anything is allocated for it.
 	wide := newTestLoader(t, root, DataOptions{})
 	var err error
-	n := allocated(func() { _, err = wide.Load("idx:claim.gz,claim.gz", 1) })
+	n := bytesAllocated(func() { _, err = wide.Load("idx:claim.gz,claim.gz", 1) })
 	if !errors.Is(err, ErrDataset) || !strings.Contains(err.Error(), "gzip file can hold") || n > 1<<20 {
 		t.Errorf("claim.gz under the default cap: err = %v after %d bytes allocated, want a refusal under 1 MiB", err, n)
 	}
@@ -278,7 +278,7 @@ func TestIDXHeaderLies(t *testing.T) {
 		{"idx:stub,ten-lab", "stub: too short for an IDX header"},
 	} {
 		var err error
-		n := allocated(func() { _, err = l.Load(tc.name, 1) })
+		n := bytesAllocated(func() { _, err = l.Load(tc.name, 1) })
 		if !errors.Is(err, ErrDataset) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Load(%q) = %v, want %q", tc.name, err, tc.want)
 		}

@@ -100,6 +100,12 @@ type Options struct {
 	// epoch and the batch's number in it (from 1), so a caller can tell a
 	// long epoch that advances from one that is stuck. It must be cheap.
 	Progress func(epoch, batch int)
+	// MaxMemory bounds the memory one Train call may allocate, as
+	// EstimateMemory counts it (Memory.Trial, the data set excluded): a
+	// configuration over it is refused with an error wrapping
+	// ErrInvalidConfig before anything is allocated. 0 means
+	// DefaultMaxMemory; a negative value means no limit.
+	MaxMemory int64
 }
 
 // probeSize is the number of validation examples the diagnostics use.
@@ -150,6 +156,13 @@ func Train(ctx context.Context, cfg Config, ds *Dataset, opts Options) (Result, 
 	if ds.Train.Len() == 0 || ds.Val.Len() == 0 {
 		return Result{}, fmt.Errorf("%w: %s: empty training or validation split", ErrDataset, ds.Name)
 	}
+	limit := opts.MaxMemory
+	if limit == 0 {
+		limit = DefaultMaxMemory
+	}
+	if err := CheckMemory(cfg, ds.Shape(), limit); err != nil {
+		return Result{}, err
+	}
 	st, err := newState(cfg, ds)
 	if err != nil {
 		return Result{}, err
@@ -163,7 +176,7 @@ func Train(ctx context.Context, cfg Config, ds *Dataset, opts Options) (Result, 
 }
 
 func newState(cfg Config, ds *Dataset) (*state, error) {
-	net, err := newNetwork(cfg, ds, workspaceRows(cfg, ds), rand.New(rand.NewPCG(cfg.Seed, streamInit)))
+	net, err := newNetwork(cfg, ds, workspaceRows(cfg, ds.Shape()), rand.New(rand.NewPCG(cfg.Seed, streamInit)))
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +192,7 @@ func newState(cfg Config, ds *Dataset) (*state, error) {
 
 // workspaceRows is the number of rows the network's buffers hold: the batch
 // size, or more for evaluation chunks when memory allows.
-func workspaceRows(cfg Config, ds *Dataset) int {
+func workspaceRows(cfg Config, ds Shape) int {
 	per := ds.Features
 	if cfg.Model == CNN {
 		h, w, ch := ds.Height, ds.Width, ds.Channels

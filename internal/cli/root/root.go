@@ -20,6 +20,7 @@ import (
 	"github.com/relutune/relutune/internal/cli/submit"
 	"github.com/relutune/relutune/internal/cli/top"
 	"github.com/relutune/relutune/internal/cli/train"
+	"github.com/relutune/relutune/internal/cli/validate"
 	"github.com/relutune/relutune/internal/cli/watch"
 	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/workflows"
@@ -57,6 +58,7 @@ printed.`,
 	})
 	cmd.AddCommand(
 		submit.NewCmdSubmit(f, nil),
+		validate.NewCmdValidate(f.IO, nil),
 		list.NewCmdList(f, nil),
 		status.NewCmdStatus(f, nil),
 		watch.NewCmdWatch(f, nil),

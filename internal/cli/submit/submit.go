@@ -5,8 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -16,9 +15,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/relutune/relutune/internal/cli/cmdutil"
+	"github.com/relutune/relutune/internal/cli/validate"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/search"
 	"github.com/relutune/relutune/spec"
+	"github.com/relutune/relutune/trainer"
 	"github.com/relutune/relutune/workflows"
 )
 
@@ -29,31 +30,36 @@ type Options struct {
 	File string
 	// Name, when set, replaces the spec's name.
 	Name string
-	// Spec is the parsed spec (filled by the command before runF).
-	Spec *spec.Spec
+	// MaxTrialMemory is the budget of one trial's estimated peak memory.
+	MaxTrialMemory int64
+	// Spec is the parsed spec and Report what its checks found (filled by
+	// the command before runF).
+	Spec   *spec.Spec
+	Report *spec.Report
 }
 
 // NewCmdSubmit returns the submit command; runF replaces the default action in tests.
 func NewCmdSubmit(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, F: f}
+	opts := &Options{IO: f.IO, F: f, MaxTrialMemory: spec.DefaultMaxTrialMemory}
 	cmd := &cobra.Command{
 		Use:   "submit <study.yaml>",
 		Short: "Validate a study spec and start the study",
 		Long: `Validate a study spec (YAML or JSON; "-" reads standard input) and start its
-StudyWorkflow with id study-<name>. Nothing is stored or started when the spec is
-invalid. Submitting the same spec again is a no-op; the same name with a
-different spec is an error.`,
+StudyWorkflow with id study-<name>. The spec is checked as 'tunectl validate'
+checks it, memory budget included, before anything is stored or started.
+Submitting the same spec again is a no-op; the same name with a different
+spec is an error.`,
 		Example: `  tunectl submit examples/quickstart.yaml
   tunectl submit examples/quickstart.yaml --name quickstart-2
   tunectl submit study.json && tunectl watch relu-variants-mnist`,
 		Args: cmdutil.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
-			sp, err := ReadSpec(opts.IO.In, opts.File, opts.Name)
+			sp, rep, err := validate.ReadSpec(opts.IO.In, opts.File, opts.Name, spec.Options{MaxTrialMemory: opts.MaxTrialMemory})
 			if err != nil {
 				return err
 			}
-			opts.Spec = sp
+			opts.Spec, opts.Report = sp, rep
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -61,31 +67,8 @@ different spec is an error.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Name, "name", "", "use this study name instead of the spec's")
+	validate.AddMemoryFlag(cmd.Flags(), &opts.MaxTrialMemory)
 	return cmd
-}
-
-// ReadSpec reads and validates a spec file ("-" for in). A non-empty name
-// replaces the spec's name before validation.
-func ReadSpec(in io.Reader, path, name string) (*spec.Spec, error) {
-	var data []byte
-	var err error
-	if path == "-" {
-		data, err = io.ReadAll(in)
-	} else {
-		data, err = os.ReadFile(path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read spec: %w", err)
-	}
-	sp, err := spec.Parse(data)
-	if err == nil && name != "" {
-		sp.Name = name
-		err = sp.Validate()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return sp, nil
 }
 
 const memoSpecHash = "spec_hash"
@@ -147,6 +130,9 @@ func runSubmit(ctx context.Context, opts *Options) error {
 	fmt.Fprintf(out, "submitted study %s (workflow %s, run %s)\n", sp.Name, id, run.GetRunID())
 	fmt.Fprintf(out, "  %d trials, %s search, parallelism %d, %d replicate(s)\n",
 		sp.Search.MaxTrials, sp.Search.Algorithm, sp.Search.Parallelism, sp.Search.Replicates)
+	if rep := opts.Report; rep != nil && rep.MemoryUnknown == "" {
+		fmt.Fprintf(out, "  estimated peak memory %s per trial (%s)\n", trainer.FormatBytes(rep.Memory.Total()), strings.Join(rep.Drivers, ", "))
+	}
 	fmt.Fprintf(out, "follow it: tunectl watch %s\n", sp.Name)
 	if opts.F.TemporalUI != "" {
 		fmt.Fprintf(out, "Temporal UI: %s/namespaces/%s/workflows/%s\n", opts.F.TemporalUI, opts.F.Conn.TemporalNamespace, id)
