@@ -50,6 +50,13 @@ type fakeCluster struct {
 	trainDelay time.Duration
 	trainCalls atomic.Int32
 	perConfig  int // trials Suggest returns per configuration (replicates); default 1
+	// record, when set, stores an outcome instead of the default (which
+	// returns it as given) and returns the stored one.
+	record func(in RecordInput) TrialResult
+	// awaitMetrics answers AwaitMetrics; nil answers nothing pending.
+	awaitMetrics func(in AwaitMetricsInput) AwaitMetricsOutput
+	removed      []RemoveCheckpointsInput // RemoveCheckpoints calls
+	events       []string                 // Record and RemoveCheckpoints calls in order
 }
 
 func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
@@ -103,8 +110,30 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 	env.OnActivity(ca.Record, mock.Anything, mock.Anything).Return(func(ctx context.Context, in RecordInput) (TrialResult, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		f.events = append(f.events, fmt.Sprintf("record %d %s", in.Result.Number, in.Result.Status))
+		if f.record != nil {
+			r := f.record(in)
+			f.recorded[in.Result.Number] = r.Status
+			return r, nil
+		}
 		f.recorded[in.Result.Number] = in.Result.Status
 		return in.Result, nil
+	})
+	env.OnActivity(wa.RemoveCheckpoints, mock.Anything, mock.Anything).Return(func(ctx context.Context, in RemoveCheckpointsInput) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.events = append(f.events, fmt.Sprintf("remove %d", in.Number))
+		f.removed = append(f.removed, in)
+		return nil
+	})
+	env.OnActivity(ca.AwaitMetrics, mock.Anything, mock.Anything).Return(func(ctx context.Context, in AwaitMetricsInput) (AwaitMetricsOutput, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.events = append(f.events, "await metrics")
+		if f.awaitMetrics != nil {
+			return f.awaitMetrics(in), nil
+		}
+		return AwaitMetricsOutput{}, nil
 	})
 	rungs := map[int][]float64{}
 	env.OnActivity(ca.Decide, mock.Anything, mock.Anything).Return(func(ctx context.Context, in DecideInput) (RungDecision, error) {
@@ -120,6 +149,7 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 	env.OnActivity(ca.FinishStudy, mock.Anything, mock.Anything).Return(func(ctx context.Context, in FinishStudyInput) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		f.events = append(f.events, "finish "+in.Status)
 		f.finished = in.Status
 		return nil
 	})

@@ -55,18 +55,28 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
 		MaxConcurrentActivityExecutionSize: cfg.Concurrency,
 		Identity:                           cfg.Name,
 	})
-	w.RegisterActivityWithOptions(&workflows.WorkerActivities{
+	acts := &workflows.WorkerActivities{
 		Publisher:     events.NewPublisher(js, cfg.Events),
 		Pruner:        studyPruner{tc},
 		Datasets:      trainer.LoadDataset,
 		CheckpointDir: cfg.CheckpointDir,
 		Worker:        cfg.Name,
 		Log:           log,
-	}, activity.RegisterOptions{})
+	}
+	w.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start Temporal worker on %s: %w", cfg.TrialsQueue, err)
 	}
 	defer w.Stop()
+	// This worker's own queue: activities that need its local disk (the
+	// removal of a recorded trial's checkpoints) are sent there.
+	hostQueue := workflows.HostQueue(cfg.TrialsQueue, cfg.Name)
+	hw := worker.New(tc, hostQueue, worker.Options{Identity: cfg.Name})
+	hw.RegisterActivityWithOptions(acts.RemoveCheckpoints, activity.RegisterOptions{Name: workflows.RemoveCheckpointsActivity})
+	if err := hw.Start(); err != nil {
+		return fmt.Errorf("start Temporal worker on %s: %w", hostQueue, err)
+	}
+	defer hw.Stop()
 	h.SetReady()
 	log.Info("worker running", "name", cfg.Name, "task_queue", cfg.TrialsQueue, "concurrency", cfg.Concurrency)
 	<-ctx.Done()

@@ -31,6 +31,15 @@ type Report struct {
 	Live        *workflows.StudyStatus  `json:"live,omitempty"`
 	Activations []store.ActivationStats `json:"activations"`
 	Failed      []store.Trial           `json:"failed_trials,omitempty"`
+	// PendingMetrics counts metric rows that trials reported but the
+	// metrics sink has not stored yet.
+	PendingMetrics *PendingMetrics `json:"pending_metrics,omitempty"`
+}
+
+// PendingMetrics is how many metric rows have not landed, over how many trials.
+type PendingMetrics struct {
+	Rows   int `json:"rows"`
+	Trials int `json:"trials"`
 }
 
 // NewCmdStatus returns the status command.
@@ -82,6 +91,11 @@ func runStatus(ctx context.Context, opts *Options) error {
 			rep.Failed = append(rep.Failed, t)
 		}
 	}
+	if rows, n, err := st.PendingMetrics(ctx, study.ID); err != nil {
+		return err
+	} else if rows > 0 {
+		rep.PendingMetrics = &PendingMetrics{Rows: rows, Trials: n}
+	}
 	if study.Status == "running" {
 		if tc, err := opts.F.Temporal(ctx); err == nil {
 			if live, ok, err := cmdutil.QueryStudy(ctx, tc, study.Name); err == nil && ok {
@@ -114,6 +128,9 @@ func Print(io *cmdutil.IOStreams, r Report) {
 		parts = append(parts, fmt.Sprintf("%s %d", k, r.Counts[k]))
 	}
 	fmt.Fprintf(w, "trials: %d (%s)\n", total, strings.Join(parts, ", "))
+	if p := r.PendingMetrics; p != nil && p.Rows > 0 {
+		fmt.Fprintf(w, "metrics: %d rows of %d trials not stored yet (the metrics sink is behind)\n", p.Rows, p.Trials)
+	}
 	if r.Live != nil {
 		fmt.Fprintf(w, "workflow: %s, budget %d, suggested %d, running %v, queued %d\n",
 			r.Live.State, r.Live.Budget, r.Live.Suggested, r.Live.Running, r.Live.Queued)
