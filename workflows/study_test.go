@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -56,6 +57,8 @@ type fakeCluster struct {
 	// awaitMetrics answers AwaitMetrics; nil answers nothing pending.
 	awaitMetrics func(in AwaitMetricsInput) AwaitMetricsOutput
 	removed      []RemoveCheckpointsInput // RemoveCheckpoints calls
+	removedOn    []string                 // and their task queues
+	recordFails  int                      // the first recordFails Record calls fail
 	events       []string                 // Record and RemoveCheckpoints calls in order
 }
 
@@ -110,6 +113,11 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 	env.OnActivity(ca.Record, mock.Anything, mock.Anything).Return(func(ctx context.Context, in RecordInput) (TrialResult, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		if f.recordFails > 0 {
+			f.recordFails--
+			f.events = append(f.events, fmt.Sprintf("record %d failed", in.Result.Number))
+			return TrialResult{}, errors.New("postgres: connection refused")
+		}
 		f.events = append(f.events, fmt.Sprintf("record %d %s", in.Result.Number, in.Result.Status))
 		if f.record != nil {
 			r := f.record(in)
@@ -124,6 +132,7 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 		defer f.mu.Unlock()
 		f.events = append(f.events, fmt.Sprintf("remove %d", in.Number))
 		f.removed = append(f.removed, in)
+		f.removedOn = append(f.removedOn, activity.GetInfo(ctx).TaskQueue)
 		return nil
 	})
 	env.OnActivity(ca.AwaitMetrics, mock.Anything, mock.Anything).Return(func(ctx context.Context, in AwaitMetricsInput) (AwaitMetricsOutput, error) {
