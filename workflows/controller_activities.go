@@ -218,6 +218,15 @@ func (a *ControllerActivities) Record(ctx context.Context, in RecordInput) (Tria
 		return r, err
 	}
 	r.Objective = obj
+	if changed && a.Publisher != nil {
+		if err := a.Publisher.PublishStatus(ctx, events.TrialStatus{
+			Study: in.Study, Trial: r.Number, TrialID: r.TrialID, Activation: r.Activation, Status: r.Status,
+			Objective: obj, EpochsDone: r.EpochsDone, Error: r.Error, Time: time.Now().UTC(),
+		}); err != nil && a.Log != nil {
+			// The database already holds the outcome; watchers poll it too.
+			a.Log.Warn("publish trial status", "study", in.Study, "trial", r.Number, "err", err)
+		}
+	}
 	stored, err := a.Store.TrialByID(ctx, r.TrialID)
 	switch {
 	case errors.Is(err, records.ErrNotFound):
@@ -227,15 +236,6 @@ func (a *ControllerActivities) Record(ctx context.Context, in RecordInput) (Tria
 	case search.State(stored.Status).Final():
 		r.Status, r.Objective, r.EpochsDone, r.Attempt = stored.Status, stored.Objective, stored.EpochsDone, stored.Attempt
 		r.Error, r.Worker = deref(stored.Error), deref(stored.Worker)
-	}
-	if changed && a.Publisher != nil {
-		if err := a.Publisher.PublishStatus(ctx, events.TrialStatus{
-			Study: in.Study, Trial: r.Number, TrialID: r.TrialID, Activation: r.Activation, Status: r.Status,
-			Objective: obj, EpochsDone: r.EpochsDone, Error: r.Error, Time: time.Now().UTC(),
-		}); err != nil && a.Log != nil {
-			// The database already holds the outcome; watchers poll it too.
-			a.Log.Warn("publish trial status", "study", in.Study, "trial", r.Number, "err", err)
-		}
 	}
 	return r, nil
 }

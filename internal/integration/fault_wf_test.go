@@ -26,6 +26,8 @@ import (
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/service"
 	"github.com/relutune/relutune/internal/store"
+	"github.com/relutune/relutune/internal/testdb"
+	"github.com/relutune/relutune/spec"
 	"github.com/relutune/relutune/workflows"
 )
 
@@ -113,23 +115,24 @@ func startWorkerProcess(t *testing.T, e *Env, name, ckpt string) *workerProcess 
 	return w
 }
 
-// waitAttemptEpochs waits until attempt has written n metric rows of the
-// study's trial 0.
-func waitAttemptEpochs(t *testing.T, e *Env, name string, attempt, n int) {
+// waitNewAttempt waits until attempts after `after` have written n metric
+// rows of the study's trial 0, and returns the newest attempt.
+func waitNewAttempt(t *testing.T, e *Env, name string, after, n int) int {
 	t.Helper()
 	db := e.DB(t)
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		var got int
-		if err := db.QueryRow(context.Background(), `SELECT count(*) FROM trial_metrics m JOIN trials t ON t.id = m.trial_id
-			JOIN studies s ON s.id = t.study_id WHERE s.name = $1 AND t.number = 0 AND m.attempt = $2`, name, attempt).Scan(&got); err != nil {
+		var got, newest int
+		if err := db.QueryRow(context.Background(), `SELECT count(*), coalesce(max(m.attempt), 0)
+			FROM trial_metrics m JOIN trials t ON t.id = m.trial_id JOIN studies s ON s.id = t.study_id
+			WHERE s.name = $1 AND t.number = 0 AND m.attempt > $2`, name, after).Scan(&got, &newest); err != nil {
 			t.Fatal(err)
 		}
 		if got >= n {
-			return
+			return newest
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("attempt %d wrote %d metric rows in 90s, want %d", attempt, got, n)
+			t.Fatalf("attempts after %d wrote %d metric rows in 90s, want %d", after, got, n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -163,8 +166,9 @@ func TestWorkerKilledThreeTimesTrialCompletes(t *testing.T) {
 	const epochs = 600
 	run := startStudy(t, e, c, name, 1, epochs)
 	w := startWorkerProcess(t, e, "it-kill-0", ckpt)
+	last := 0
 	for i := 1; i <= 3; i++ {
-		waitAttemptEpochs(t, e, name, i, 2) // this worker trained two epochs
+		last = waitNewAttempt(t, e, name, last, 2) // the running worker trained two epochs
 		w.kill(t)
 		w = startWorkerProcess(t, e, fmt.Sprintf("it-kill-%d", i), ckpt)
 	}
@@ -225,13 +229,13 @@ func (p *cancelAtLastEpoch) PublishMetrics(ctx context.Context, m events.EpochMe
 		return err
 	}
 	if m.Epoch == m.MaxEpochs {
-		p.once.Do(func() { p.reached <- p.cancelAndWait(m.Trial) })
+		p.once.Do(func() { p.reached <- p.cancelAndWait(ctx, m.Trial) })
 	}
 	return nil
 }
 
-func (p *cancelAtLastEpoch) cancelAndWait(trial int) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+func (p *cancelAtLastEpoch) cancelAndWait(actx context.Context, trial int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := p.c.CancelWorkflow(ctx, workflows.StudyWorkflowID(p.study), ""); err != nil {
 		return err
@@ -247,9 +251,10 @@ func (p *cancelAtLastEpoch) cancelAndWait(trial int) error {
 				return nil
 			}
 		}
+		activity.RecordHeartbeat(actx) // the activity is alive, just waiting here
 		time.Sleep(50 * time.Millisecond)
 	}
-	return errors.New("the cancel did not reach the trial's activity within a minute")
+	return errors.New("the cancel did not reach the trial's activity within 2 minutes")
 }
 
 // TestTrialFinishingDuringCancelStaysComplete: a trial whose training
@@ -284,8 +289,20 @@ func TestTrialFinishingDuringCancelStaysComplete(t *testing.T) {
 		defer w.Stop()
 	}
 
-	run := startStudy(t, e, c, name, 1, 4)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// The default heartbeat timeout (30 s): however loaded the machine,
+	// the try must not time out while the cancel travels.
+	text := strings.NewReplacer("%s", name, "max_trials: %d", "max_trials: 1", "max_epochs: %d", "max_epochs: 4").Replace(longTrials)
+	sp, err := spec.Parse([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID: workflows.StudyWorkflowID(name), TaskQueue: e.StudiesQueue,
+	}, workflows.StudyWorkflowName, workflows.StudyInput{Spec: *sp, TrialsQueue: e.TrialsQueue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	select {
 	case err := <-pub.reached:
@@ -399,5 +416,40 @@ func TestStudyFinishWaitsForMetricRows(t *testing.T) {
 	}
 	if _, err := a.AwaitMetrics(ctx, workflows.AwaitMetricsInput{StudyID: s.ID, MaxWait: -time.Second}); err == nil || !strings.Contains(err.Error(), "max_wait") {
 		t.Fatalf("AwaitMetrics with a negative wait: %v; want an error naming max_wait", err)
+	}
+}
+
+// TestRecordAnswersWithStoredOutcome: a second outcome for a trial that is
+// already final (the study recording canceled a trial whose workflow ended
+// after it recorded complete) changes nothing, and Record answers with
+// what is stored, so that the workflows count it.
+func TestRecordAnswersWithStoredOutcome(t *testing.T) {
+	st, _ := testdb.New(t)
+	ctx := context.Background()
+	s, _, err := st.CreateStudy(ctx, store.NewStudy{Name: "rec", Spec: []byte(`{}`), SpecHash: "h", Metric: "val_accuracy", Direction: "maximize"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trials, err := st.InsertTrials(ctx, s.ID, []store.NewTrial{{Number: 0, ConfigHash: "a", Params: []byte(`{"activation":"relu"}`), Seed: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &workflows.ControllerActivities{Store: st}
+	obj := 0.75
+	first, err := a.Record(ctx, workflows.RecordInput{Study: "rec", Result: workflows.TrialResult{
+		TrialID: trials[0].ID, Number: 0, Status: "complete", Objective: &obj, EpochsDone: 4, Attempt: 2, Worker: "w"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Status != "complete" || first.Objective == nil || *first.Objective != obj || first.Attempt != 2 {
+		t.Fatalf("first Record answered %+v", first)
+	}
+	second, err := a.Record(ctx, workflows.RecordInput{Study: "rec", Result: workflows.TrialResult{
+		TrialID: trials[0].ID, Number: 0, Status: "canceled", Error: "workflow canceled"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Status != "complete" || second.Objective == nil || *second.Objective != obj || second.EpochsDone != 4 || second.Error != "" || second.Worker != "w" {
+		t.Fatalf("second Record answered %+v; want the stored outcome (complete, 0.75, 4 epochs)", second)
 	}
 }
