@@ -55,15 +55,14 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
 		MaxConcurrentActivityExecutionSize: cfg.Concurrency,
 		Identity:                           cfg.Name,
 	})
-	acts := &workflows.WorkerActivities{
+	w.RegisterActivityWithOptions(&workflows.WorkerActivities{
 		Publisher:     events.NewPublisher(js, cfg.Events),
 		Pruner:        studyPruner{tc},
 		Datasets:      trainer.LoadDataset,
 		CheckpointDir: cfg.CheckpointDir,
 		Worker:        cfg.Name,
 		Log:           log,
-	}
-	w.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
+	}, activity.RegisterOptions{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start Temporal worker on %s: %w", cfg.TrialsQueue, err)
 	}
@@ -72,7 +71,8 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
 	// removal of a recorded trial's checkpoints) are sent there.
 	hostQueue := workflows.HostQueue(cfg.TrialsQueue, cfg.Name)
 	hw := worker.New(tc, hostQueue, worker.Options{Identity: cfg.Name})
-	hw.RegisterActivityWithOptions(acts.RemoveCheckpoints, activity.RegisterOptions{Name: workflows.RemoveCheckpointsActivity})
+	local := &workflows.WorkerActivities{CheckpointDir: cfg.CheckpointDir, Worker: cfg.Name, Log: log}
+	hw.RegisterActivityWithOptions(local.RemoveCheckpoints, activity.RegisterOptions{Name: workflows.RemoveCheckpointsActivity})
 	if err := hw.Start(); err != nil {
 		return fmt.Errorf("start Temporal worker on %s: %w", hostQueue, err)
 	}
