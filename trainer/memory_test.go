@@ -239,10 +239,16 @@ func TestDatasetShape(t *testing.T) {
 			t.Errorf("%s: shape %+v (%v), loaded %+v", name, got, err, ds.Shape())
 		}
 	}
+	// The files lie in temporary directories: load them through a loader
+	// whose data root is the file system root.
+	loader, err := NewLoader(DataOptions{Root: "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, gz := range []bool{false, true} {
 		img, lab := writeIDX(t, t.TempDir(), 30, 4, 3, gz)
 		name := "idx:" + img + "," + lab
-		ds, err := LoadDataset(name, 1)
+		ds, err := loader.Load(name, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,7 +267,7 @@ func TestDatasetShape(t *testing.T) {
 	if err := os.WriteFile(path, []byte(sb.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ds, err := LoadDataset("csv:"+path, 1)
+	ds, err := loader.Load("csv:"+path, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

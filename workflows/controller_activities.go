@@ -9,6 +9,7 @@ import (
 	"math"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/relutune/relutune/internal/events"
@@ -22,6 +23,8 @@ type Store interface {
 	Trials(ctx context.Context, studyID int64) ([]records.Trial, error)
 	InsertTrials(ctx context.Context, studyID int64, ts []records.NewTrial) ([]records.Trial, error)
 	RecordOutcome(ctx context.Context, o records.Outcome) (bool, error)
+	TrialByID(ctx context.Context, id int64) (records.Trial, error)
+	PendingMetrics(ctx context.Context, studyID int64) (rows, trials int, err error)
 	FinishStudy(ctx context.Context, id int64, status string) error
 	DecideRung(ctx context.Context, studyID int64, trial, epoch int, value float64, decide records.RungDecider) (bool, error)
 }
@@ -197,7 +200,10 @@ func samplerHistory(rows []records.Trial, before int) ([]search.Trial, error) {
 	return out, nil
 }
 
-// Record stores a trial's outcome, fenced by attempt, and announces it.
+// Record stores a trial's outcome, fenced by attempt, and announces it. It
+// returns the outcome as stored: a trial that was already final keeps (and
+// returns) its first outcome, so what the workflows count is what the
+// database, `tunectl status` and `tunectl watch` show.
 func (a *ControllerActivities) Record(ctx context.Context, in RecordInput) (TrialResult, error) {
 	r := in.Result
 	obj := r.Objective
@@ -221,7 +227,59 @@ func (a *ControllerActivities) Record(ctx context.Context, in RecordInput) (Tria
 			a.Log.Warn("publish trial status", "study", in.Study, "trial", r.Number, "err", err)
 		}
 	}
+	stored, err := a.Store.TrialByID(ctx, r.TrialID)
+	switch {
+	case errors.Is(err, records.ErrNotFound):
+		// Nothing stored to agree with.
+	case err != nil:
+		return r, err
+	case search.State(stored.Status).Final():
+		r.Status, r.Objective, r.EpochsDone, r.Attempt = stored.Status, stored.Objective, stored.EpochsDone, stored.Attempt
+		r.Error, r.Worker = deref(stored.Error), deref(stored.Worker)
+	}
 	return r, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// AwaitMetrics waits until every metric row the study's trials reported
+// (epochs 1..epochs_done of each trial) is in trial_metrics, or until
+// in.MaxWait has passed, and returns what is still missing. The sink
+// writes rows asynchronously, and after a controller restart the messages
+// its previous run had fetched come back only after the consumer's ack
+// wait: a study marked finished before then would miss rows.
+func (a *ControllerActivities) AwaitMetrics(ctx context.Context, in AwaitMetricsInput) (AwaitMetricsOutput, error) {
+	if in.MaxWait < 0 || in.MaxWait > time.Hour {
+		err := fmt.Errorf("max_wait: %s must be between 0 and 1h", in.MaxWait)
+		return AwaitMetricsOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+	}
+	poll := min(max(in.MaxWait/20, 50*time.Millisecond), time.Second)
+	deadline := time.Now().Add(in.MaxWait)
+	for {
+		rows, trials, err := a.Store.PendingMetrics(ctx, in.StudyID)
+		if err != nil {
+			return AwaitMetricsOutput{}, err
+		}
+		out := AwaitMetricsOutput{Rows: rows, Trials: trials}
+		if rows == 0 || !time.Now().Before(deadline) {
+			return out, nil
+		}
+		if activity.IsActivity(ctx) {
+			activity.RecordHeartbeat(ctx, out)
+		}
+		t := time.NewTimer(min(poll, time.Until(deadline)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return out, ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // FinishStudy stores the study's final status.

@@ -17,6 +17,12 @@ func TestReplay(t *testing.T) {
 		{"testdata/study_asha_history.json"},   // TPE, replicates, ASHA report updates
 		{"testdata/trial_pruned_history.json"}, // a trial pruned at a rung
 		{"testdata/study_stop_history.json"},   // add-trials and stop updates
+		// Recorded after the infra-retry-budget and await-metrics changes
+		// (their version markers are in these histories).
+		{"testdata/trial_infra_retry_history.json"},   // three heartbeat timeouts (worker killed), then complete; RemoveCheckpoints
+		{"testdata/study_await_metrics_history.json"}, // AwaitMetrics before FinishStudy
+		{"testdata/study_cancel_window_history.json"}, // canceled while its trial finished training
+		{"testdata/trial_cancel_window_history.json"}, // that trial: complete after the cancel request
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -31,6 +32,19 @@ const (
 )
 
 const defaultTrialsPerRun = 500
+
+// DefaultMetricsWait bounds how long a finishing study waits for its
+// trials' metric rows to land in Postgres (see AwaitMetrics).
+const DefaultMetricsWait = 2 * time.Minute
+
+// changeAwaitMetrics marks the AwaitMetrics step before FinishStudy.
+const changeAwaitMetrics = "await-metrics"
+
+// InfrastructureFailure reports whether r is a trial that failed because
+// its infrastructure failures ran out rather than by its own failures.
+func InfrastructureFailure(r TrialResult) bool {
+	return r.Status == string(search.Failed) && strings.HasPrefix(r.Error, InfrastructureErrorPrefix)
+}
 
 // AddTrialsRequest is the add-trials update's argument.
 type AddTrialsRequest struct {
@@ -61,33 +75,25 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 	}
 	actx := workflow.WithActivityOptions(ctx, controllerActivityOptions())
 
+	// The query and update handlers are registered before the first
+	// activity, so that an update sent right after submit (add-trials,
+	// stop) is not refused as unknown while the study row is created.
+	// Registering handlers records nothing in the history.
 	st := in.State
+	created := st != nil
 	if st == nil {
-		var created CreateStudyOutput
-		if err := workflow.ExecuteActivity(actx, ca.CreateStudy, CreateStudyInput{Spec: sp}).Get(ctx, &created); err != nil {
-			return StudyResult{}, fmt.Errorf("create study: %w", err)
-		}
-		st = &StudyState{
-			StudyID:   created.StudyID,
-			Budget:    sp.Search.MaxTrials,
-			Counts:    map[string]int{},
-			StartedAt: workflow.Now(ctx).UnixNano(),
-		}
+		st = &StudyState{Budget: sp.Search.MaxTrials, Counts: map[string]int{}}
 	}
 	if st.Counts == nil {
 		st.Counts = map[string]int{}
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStudy.ValueSet(sp.Name), AttrStatus.ValueSet(StudyRunning)); err != nil {
-		return StudyResult{}, err
-	}
-
 	running := map[int]TrialAssignment{}
 	stopping := false
 	statusOf := func() StudyStatus {
 		s := StudyStatus{
 			Name: sp.Name, StudyID: st.StudyID, State: StudyRunning, Budget: st.Budget,
 			Suggested: st.NextNumber, Queued: len(st.Queue), Counts: st.Counts, Best: st.Best, Runs: st.Runs,
-			Running: []int{},
+			Running: []int{}, InfraFailed: st.InfraFailed,
 		}
 		for n := range running {
 			s.Running = append(s.Running, n)
@@ -127,6 +133,18 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 				return nil
 			},
 		}); err != nil {
+		return StudyResult{}, err
+	}
+
+	if !created {
+		var out CreateStudyOutput
+		if err := workflow.ExecuteActivity(actx, ca.CreateStudy, CreateStudyInput{Spec: sp}).Get(ctx, &out); err != nil {
+			return StudyResult{}, fmt.Errorf("create study: %w", err)
+		}
+		st.StudyID = out.StudyID
+		st.StartedAt = workflow.Now(ctx).UnixNano()
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStudy.ValueSet(sp.Name), AttrStatus.ValueSet(StudyRunning)); err != nil {
 		return StudyResult{}, err
 	}
 
@@ -214,11 +232,20 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 			rctx, cancel := workflow.NewDisconnectedContext(ctx)
 			defer cancel()
 			rctx = workflow.WithActivityOptions(rctx, controllerActivityOptions())
-			if err := workflow.ExecuteActivity(rctx, ca.Record, RecordInput{Study: sp.Name, Result: res}).Get(rctx, nil); err != nil {
+			// Record answers with the stored outcome: a trial that recorded
+			// itself (complete, say) before its workflow ended this way
+			// keeps that outcome, and the study counts what is stored.
+			var stored TrialResult
+			if err := workflow.ExecuteActivity(rctx, ca.Record, RecordInput{Study: sp.Name, Result: res}).Get(rctx, &stored); err != nil {
 				log.Error("record trial outcome", "trial", a.Number, "err", err)
+			} else if stored.Status != "" {
+				res = stored
 			}
 		}
 		st.Counts[res.Status]++
+		if InfrastructureFailure(res) {
+			st.InfraFailed++
+		}
 		if res.Status == string(search.Complete) && res.Objective != nil &&
 			(st.Best == nil || sp.Objective.Direction.Better(*res.Objective, *st.Best.Objective)) {
 			r := res
@@ -231,7 +258,7 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 
 	for {
 		wantCAN := launched >= in.TrialsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
-		tooManyFailed := failedLimit > 0 && st.Counts[string(search.Failed)] >= failedLimit
+		tooManyFailed := failedLimit > 0 && st.Counts[string(search.Failed)]-st.InfraFailed >= failedLimit
 		canLaunch := func() bool {
 			return ctx.Err() == nil && !st.Stopped && !stopping && !wantCAN && !tooManyFailed && !deadlinePassed()
 		}
@@ -292,7 +319,7 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 	switch {
 	case ctx.Err() != nil:
 		status = StudyCanceled
-	case failedLimit > 0 && st.Counts[string(search.Failed)] >= failedLimit, stopping:
+	case failedLimit > 0 && st.Counts[string(search.Failed)]-st.InfraFailed >= failedLimit, stopping:
 		status = StudyFailed
 	case st.Stopped, deadlinePassed() && (len(st.Queue) > 0 || st.NextNumber < st.Budget):
 		status = StudyStopped
@@ -313,6 +340,10 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 	}
 	queued := len(st.Queue)
 	st.Queue = nil
+	pending := 0
+	if workflow.GetVersion(ctx, changeAwaitMetrics, workflow.DefaultVersion, 1) >= 1 {
+		pending = awaitMetrics(dctx, st.StudyID, in.MetricsWait)
+	}
 	if err := workflow.ExecuteActivity(dctx, ca.FinishStudy, FinishStudyInput{StudyID: st.StudyID, Status: status}).Get(dctx, nil); err != nil {
 		return StudyResult{}, fmt.Errorf("finish study: %w", err)
 	}
@@ -322,7 +353,8 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 	if err := workflow.Await(dctx, func() bool { return workflow.AllHandlersFinished(dctx) }); err != nil {
 		return StudyResult{}, err
 	}
-	res := StudyResult{StudyID: st.StudyID, Status: status, Trials: st.NextNumber - queued, Counts: st.Counts, Best: st.Best}
+	res := StudyResult{StudyID: st.StudyID, Status: status, Trials: st.NextNumber - queued, Counts: st.Counts, Best: st.Best,
+		InfraFailed: st.InfraFailed, PendingMetrics: pending}
 	if status == StudyCanceled {
 		return res, temporal.NewCanceledError(res)
 	}
@@ -347,4 +379,29 @@ func startTrial(ctx workflow.Context, study string, studyID int64, in StudyInput
 		Schedule: in.Spec.SchedulerSpec(), TrialsQueue: in.TrialsQueue, Assignment: a,
 		HeartbeatTimeout: in.HeartbeatTimeout,
 	})
+}
+
+// awaitMetrics waits (at most wait, DefaultMetricsWait when 0) until every
+// metric row the study's trials reported has landed in Postgres, so that a
+// finished study has all of its rows. It returns how many were still
+// missing; the study finishes either way.
+func awaitMetrics(ctx workflow.Context, studyID int64, wait time.Duration) int {
+	if wait <= 0 {
+		wait = DefaultMetricsWait
+	}
+	opts := controllerActivityOptions()
+	opts.StartToCloseTimeout = wait + time.Minute
+	opts.HeartbeatTimeout = time.Minute
+	var out AwaitMetricsOutput
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), ca.AwaitMetrics,
+		AwaitMetricsInput{StudyID: studyID, MaxWait: wait}).Get(ctx, &out)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("wait for metric rows", "err", err)
+		return 0
+	}
+	if out.Rows > 0 {
+		workflow.GetLogger(ctx).Warn("the study finishes with metric rows still missing",
+			"rows", out.Rows, "trials", out.Trials, "waited", wait)
+	}
+	return out.Rows
 }

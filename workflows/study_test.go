@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -50,6 +51,15 @@ type fakeCluster struct {
 	trainDelay time.Duration
 	trainCalls atomic.Int32
 	perConfig  int // trials Suggest returns per configuration (replicates); default 1
+	// record, when set, stores an outcome instead of the default (which
+	// returns it as given) and returns the stored one.
+	record func(in RecordInput) TrialResult
+	// awaitMetrics answers AwaitMetrics; nil answers nothing pending.
+	awaitMetrics func(in AwaitMetricsInput) AwaitMetricsOutput
+	removed      []RemoveCheckpointsInput // RemoveCheckpoints calls
+	removedOn    []string                 // and their task queues
+	recordFails  int                      // the first recordFails Record calls fail
+	events       []string                 // Record and RemoveCheckpoints calls in order
 }
 
 func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
@@ -103,8 +113,36 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 	env.OnActivity(ca.Record, mock.Anything, mock.Anything).Return(func(ctx context.Context, in RecordInput) (TrialResult, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		if f.recordFails > 0 {
+			f.recordFails--
+			f.events = append(f.events, fmt.Sprintf("record %d failed", in.Result.Number))
+			return TrialResult{}, errors.New("postgres: connection refused")
+		}
+		f.events = append(f.events, fmt.Sprintf("record %d %s", in.Result.Number, in.Result.Status))
+		if f.record != nil {
+			r := f.record(in)
+			f.recorded[in.Result.Number] = r.Status
+			return r, nil
+		}
 		f.recorded[in.Result.Number] = in.Result.Status
 		return in.Result, nil
+	})
+	env.OnActivity(wa.RemoveCheckpoints, mock.Anything, mock.Anything).Return(func(ctx context.Context, in RemoveCheckpointsInput) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.events = append(f.events, fmt.Sprintf("remove %d", in.Number))
+		f.removed = append(f.removed, in)
+		f.removedOn = append(f.removedOn, activity.GetInfo(ctx).TaskQueue)
+		return nil
+	})
+	env.OnActivity(ca.AwaitMetrics, mock.Anything, mock.Anything).Return(func(ctx context.Context, in AwaitMetricsInput) (AwaitMetricsOutput, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.events = append(f.events, "await metrics")
+		if f.awaitMetrics != nil {
+			return f.awaitMetrics(in), nil
+		}
+		return AwaitMetricsOutput{}, nil
 	})
 	rungs := map[int][]float64{}
 	env.OnActivity(ca.Decide, mock.Anything, mock.Anything).Return(func(ctx context.Context, in DecideInput) (RungDecision, error) {
@@ -120,6 +158,7 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 	env.OnActivity(ca.FinishStudy, mock.Anything, mock.Anything).Return(func(ctx context.Context, in FinishStudyInput) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		f.events = append(f.events, "finish "+in.Status)
 		f.finished = in.Status
 		return nil
 	})
@@ -331,11 +370,19 @@ func TestStoppedStudyCancelsQueuedTrials(t *testing.T) {
 	env := newEnv(t, f)
 	sp := testSpec(t, 9, 2)
 	sp.Search.Replicates = 3 // each suggestion queues three trials; two run at once
-	env.RegisterDelayedCallback(func() {
-		env.UpdateWorkflow(UpdateStop, "stop", &testsuite.TestUpdateCallback{
-			OnReject: func(err error) { t.Errorf("stop rejected: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
+	// Stop once the first trial is training, so that the first suggestion
+	// is partly running and partly queued.
+	var once sync.Once
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name != "TrainTrial" {
+			return
+		}
+		once.Do(func() {
+			env.UpdateWorkflow(UpdateStop, "stop", &testsuite.TestUpdateCallback{
+				OnReject: func(err error) { t.Errorf("stop rejected: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
+			})
 		})
-	}, time.Millisecond)
+	})
 	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: sp})
 	var res StudyResult
 	if err := env.GetWorkflowResult(&res); err != nil {

@@ -74,7 +74,7 @@ type TrainProgress struct {
 // without retry.
 func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (TrainOutput, error) {
 	info := activity.GetInfo(ctx)
-	attempt := int(info.Attempt)
+	attempt := trainAttempt(in, info)
 	log := a.logger().With("study", in.Study, "trial", in.Number, "attempt", attempt)
 	out := TrainOutput{Attempt: attempt, Worker: a.Worker}
 
@@ -97,10 +97,10 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 	ds, err := load(cfg.Dataset, cfg.Seed)
 	if err != nil {
 		// Retryable: another worker may have the files this one lacks.
-		return out, fmt.Errorf("load dataset %s on worker %s: %w", cfg.Dataset, a.Worker, err)
+		return out, a.infraError(ctx, TrainProgress{}, fmt.Errorf("load dataset %s on worker %s: %w", cfg.Dataset, a.Worker, err))
 	}
 
-	var progress TrainProgress
+	progress := a.resumeHint(in)
 	if activity.HasHeartbeatDetails(ctx) {
 		if err := activity.GetHeartbeatDetails(ctx, &progress); err != nil {
 			log.Warn("unreadable heartbeat details; starting over", "err", err)
@@ -221,6 +221,7 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 		return nil
 	}
 
+	opts = markInfraErrors(opts)
 	res, err := trainer.Train(trainCtx, cfg, ds, opts)
 	if err != nil && opts.Resume != nil && errors.Is(err, trainer.ErrCheckpoint) {
 		// A damaged checkpoint, or one from another configuration, would
@@ -242,11 +243,11 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 	switch {
 	case err == nil:
 	case errors.Is(err, errPruned):
-		if dir != "" {
-			_ = os.RemoveAll(dir)
-		}
+		// The checkpoints stay until the outcome is recorded: the workflow
+		// then removes them on this host (RemoveCheckpoints).
 		out.Pruned = true
 		out.Objective = objective(in.Metric, last)
+		out.HostQueue = HostQueue(info.TaskQueue, a.Worker)
 		return out, nil
 	case errors.As(err, &div):
 		log.Info("trial diverged", "epoch", div.Epoch)
@@ -255,13 +256,20 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 	case errors.Is(err, trainer.ErrInvalidConfig):
 		return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
 	case ctx.Err() != nil:
+		if workerStopping(ctx) {
+			// Not a cancellation of the trial: this worker is shutting down.
+			return out, a.infraError(ctx, pump.get(), fmt.Errorf("worker %s is stopping: %w", a.Worker, ctx.Err()))
+		}
 		return out, ctx.Err()
+	case isInfraFailure(err):
+		return out, a.infraError(ctx, pump.get(), err)
 	default:
 		return out, err
 	}
-	if dir != "" {
-		_ = os.RemoveAll(dir)
-	}
+	// The checkpoints stay until the outcome is recorded (see above); a
+	// retry after a lost completion resumes from the last one and trains
+	// no epoch again.
+	out.HostQueue = HostQueue(info.TaskQueue, a.Worker)
 	out.EpochsDone = res.Epochs
 	out.EarlyStopped = res.EarlyStopped
 	out.Objective = objective(in.Metric, res.Final)

@@ -34,6 +34,9 @@ func checkTrainInput(in TrainInput) error {
 // trialCheckpointDir is <root>/<study>/<number>, checked to lie strictly
 // inside root once cleaned.
 func trialCheckpointDir(root, study string, number int) (string, error) {
+	if err := checkTrainInput(TrainInput{Study: study, Number: number}); err != nil {
+		return "", err
+	}
 	dir := filepath.Join(root, study, strconv.Itoa(number))
 	if !within(root, dir) {
 		return "", fmt.Errorf("%w: checkpoint directory %q (study %q, trial %d) is outside the checkpoint root %q",

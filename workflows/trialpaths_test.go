@@ -107,7 +107,7 @@ func TestTrialCheckpointDirStaysInsideRoot(t *testing.T) {
 		study string
 		ok    bool
 	}{
-		{"good-study", true}, {"..", false}, {"../x", false}, {"a/../../b", false}, {"../root/s", true},
+		{"good-study", true}, {"..", false}, {"../x", false}, {"a/../../b", false}, {"../root/s", false}, {"UPPER", false},
 	} {
 		_, err := trialCheckpointDir(root, tc.study, 1)
 		if (err == nil) != tc.ok {
@@ -156,6 +156,11 @@ func TestTrainTrialNeverOpensAHintedCheckpointOutsideItsDirectory(t *testing.T) 
 	// The same file reached by climbing out of the trial's directory.
 	climbing := filepath.Join(root, "s", "0", "..", "..", "..", "elsewhere", "epoch-0009.ckpt")
 	for _, hint := range []string{outside, climbing} {
+		// A successful trial keeps its checkpoints until RemoveCheckpoints:
+		// start each case from an empty trial directory.
+		if err := os.RemoveAll(root); err != nil {
+			t.Fatal(err)
+		}
 		pub := &recPublisher{}
 		a := &WorkerActivities{Publisher: pub, CheckpointDir: root, Worker: "w"}
 		out, err := runTrain(t, a, smallTrial("s", 3), &TrainProgress{Epoch: 9, Checkpoint: hint})

@@ -40,7 +40,22 @@ const (
 const (
 	ErrTypeDiverged      = "Diverged"
 	ErrTypeInvalidConfig = "InvalidConfig"
+	// ErrTypeInfrastructure is a failure of the worker's environment (its
+	// dataset files, the metric stream, its checkpoint disk, the study's
+	// report update) rather than of the trial. TrialWorkflow retries it
+	// under its own limit, without spending the trial's attempts.
+	ErrTypeInfrastructure = "Infrastructure"
 )
+
+// InfrastructureErrorPrefix starts the stored error of a trial that
+// failed because its infrastructure failures ran out (status failed). A
+// trial's own failures never carry it; max_failed_trials counts only those.
+const InfrastructureErrorPrefix = "infrastructure: "
+
+// HostQueue is the task queue that only the worker named worker, polling
+// trialsQueue, listens on: activities that must run where that worker
+// keeps its files (RemoveCheckpoints) go there.
+func HostQueue(trialsQueue, worker string) string { return trialsQueue + "-host-" + worker }
 
 // StudyWorkflowID is the workflow id of a study.
 func StudyWorkflowID(name string) string { return "study-" + name }
@@ -60,6 +75,9 @@ type StudyInput struct {
 	TrialsPerRun int `json:"trials_per_run,omitempty"`
 	// HeartbeatTimeout overrides TrainHeartbeatTimeout (tests use a short one).
 	HeartbeatTimeout time.Duration `json:"heartbeat_timeout,omitempty"`
+	// MetricsWait overrides DefaultMetricsWait: how long the study waits,
+	// before it is finished, for its trials' metric rows to land.
+	MetricsWait time.Duration `json:"metrics_wait,omitempty"`
 	// State is nil on the first run and carried across ContinueAsNew.
 	State *StudyState `json:"state,omitempty"`
 }
@@ -76,6 +94,9 @@ type StudyState struct {
 	StartedAt  int64             `json:"started_at"` // unix nanoseconds of the first run
 	Queue      []TrialAssignment `json:"queue,omitempty"`
 	Runs       int               `json:"runs"` // completed ContinueAsNew cycles
+	// InfraFailed counts the failed trials (in Counts["failed"]) whose
+	// infrastructure failures ran out; max_failed_trials leaves them out.
+	InfraFailed int `json:"infra_failed,omitempty"`
 }
 
 // StudyResult is what a finished study returns.
@@ -85,6 +106,12 @@ type StudyResult struct {
 	Trials  int            `json:"trials"`
 	Counts  map[string]int `json:"counts"`
 	Best    *TrialResult   `json:"best,omitempty"`
+	// InfraFailed is how many of the failed trials failed for
+	// infrastructure reasons.
+	InfraFailed int `json:"infra_failed,omitempty"`
+	// PendingMetrics is how many metric rows had not landed in Postgres
+	// when the study finished (after waiting for them); 0 normally.
+	PendingMetrics int `json:"pending_metrics,omitempty"`
 }
 
 // StudyStatus answers the status query.
@@ -99,6 +126,9 @@ type StudyStatus struct {
 	Counts    map[string]int `json:"counts"`
 	Best      *TrialResult   `json:"best,omitempty"`
 	Runs      int            `json:"runs"`
+	// InfraFailed is how many of the failed trials failed for
+	// infrastructure reasons.
+	InfraFailed int `json:"infra_failed,omitempty"`
 }
 
 // TrialAssignment is one trial to run: a configuration and a seed.
@@ -152,6 +182,14 @@ type TrainInput struct {
 	Schedule   search.SchedulerSpec `json:"schedule"`
 	Config     trainer.Config       `json:"config"`
 	ConfigHash string               `json:"config_hash"`
+	// Attempt numbers this try of the trial; TrialWorkflow counts it up
+	// across every try, so it orders the writes of one trial (metric rows
+	// and the outcome are fenced by it). 0 means the server's attempt.
+	Attempt int `json:"attempt,omitempty"`
+	// Resume is the newest progress an earlier try reported (from its
+	// last heartbeat or its error), a hint for where to resume; the
+	// worker also looks for the trial's newest checkpoint on its disk.
+	Resume *TrainProgress `json:"resume,omitempty"`
 }
 
 // TrainOutput is the TrainTrial activity's result for a trial that trained
@@ -165,6 +203,38 @@ type TrainOutput struct {
 	Pruned  bool   `json:"pruned,omitempty"`
 	Attempt int    `json:"attempt"`
 	Worker  string `json:"worker"`
+	// HostQueue is the task queue of the worker that holds the trial's
+	// checkpoints (see HostQueue); empty from workers that predate it.
+	HostQueue string `json:"host_queue,omitempty"`
+}
+
+// InfraDetails travel with an Infrastructure application error: how far
+// the try got and where its checkpoints are.
+type InfraDetails struct {
+	Progress  TrainProgress `json:"progress"`
+	Worker    string        `json:"worker"`
+	HostQueue string        `json:"host_queue,omitempty"`
+}
+
+// RemoveCheckpointsInput names the trial whose checkpoints a worker
+// deletes once the trial's outcome is recorded.
+type RemoveCheckpointsInput struct {
+	Study  string `json:"study"`
+	Number int    `json:"number"`
+}
+
+// AwaitMetricsInput asks the controller to wait until a study's metric
+// rows have landed.
+type AwaitMetricsInput struct {
+	StudyID int64         `json:"study_id"`
+	MaxWait time.Duration `json:"max_wait"`
+}
+
+// AwaitMetricsOutput is what was still missing when AwaitMetrics returned:
+// zero unless it ran out of time.
+type AwaitMetricsOutput struct {
+	Rows   int `json:"rows"`   // metric rows not yet in trial_metrics
+	Trials int `json:"trials"` // trials missing at least one
 }
 
 // DivergedDetails travel with a Diverged application error.
@@ -231,3 +301,7 @@ type DecideInput struct {
 	Direction search.Direction     `json:"direction"`
 	Schedule  search.SchedulerSpec `json:"schedule"`
 }
+
+// RemoveCheckpointsActivity is the name WorkerActivities.RemoveCheckpoints
+// is registered under.
+const RemoveCheckpointsActivity = "RemoveCheckpoints"

@@ -85,6 +85,16 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
 		return fmt.Errorf("start Temporal worker on %s: %w", cfg.TrialsQueue, err)
 	}
 	defer w.Stop()
+	// This worker's own queue: activities that need its local disk (the
+	// removal of a recorded trial's checkpoints) are sent there.
+	hostQueue := workflows.HostQueue(cfg.TrialsQueue, cfg.Name)
+	hw := worker.New(tc, hostQueue, worker.Options{Identity: cfg.Name})
+	local := &workflows.WorkerActivities{CheckpointDir: cfg.CheckpointDir, Worker: cfg.Name, Log: log}
+	hw.RegisterActivityWithOptions(local.RemoveCheckpoints, activity.RegisterOptions{Name: workflows.RemoveCheckpointsActivity})
+	if err := hw.Start(); err != nil {
+		return fmt.Errorf("start Temporal worker on %s: %w", hostQueue, err)
+	}
+	defer hw.Stop()
 	h.SetReady()
 	log.Info("worker running", "name", cfg.Name, "task_queue", cfg.TrialsQueue, "concurrency", cfg.Concurrency)
 	<-ctx.Done()

@@ -122,3 +122,38 @@ func (s *Store) DecideRung(ctx context.Context, studyID int64, trial, epoch int,
 	}
 	return goOn, nil
 }
+
+// TrialByID returns one trial, or ErrNotFound.
+func (s *Store) TrialByID(ctx context.Context, id int64) (Trial, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+trialColumns+` FROM trials WHERE id = $1`, id)
+	if err != nil {
+		return Trial{}, fmt.Errorf("store: trial %d: %w", id, err)
+	}
+	t, err := pgx.CollectExactlyOneRow(rows, scanTrial)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Trial{}, fmt.Errorf("%w: trial %d", ErrNotFound, id)
+	}
+	if err != nil {
+		return Trial{}, fmt.Errorf("store: trial %d: %w", id, err)
+	}
+	return t, nil
+}
+
+// PendingMetrics counts the metric rows of a study that are reported but
+// not stored yet: for each trial, the epochs 1..epochs_done without a row
+// in trial_metrics (a diverged trial's last epoch never has one: the loss
+// that diverged is not reported). It returns the rows missing and the
+// number of trials missing any.
+func (s *Store) PendingMetrics(ctx context.Context, studyID int64) (rows, trials int, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT coalesce(sum(missing), 0), count(*) FILTER (WHERE missing > 0)
+		FROM (
+			SELECT e.expected - (SELECT count(*) FROM trial_metrics m
+			                     WHERE m.trial_id = e.id AND m.epoch BETWEEN 1 AND e.expected) AS missing
+			FROM (SELECT id, greatest(epochs_done - CASE WHEN status = 'diverged' THEN 1 ELSE 0 END, 0) AS expected
+			      FROM trials WHERE study_id = $1) e
+		) p`, studyID).Scan(&rows, &trials)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: pending metrics of study %d: %w", studyID, err)
+	}
+	return rows, trials, nil
+}

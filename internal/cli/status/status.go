@@ -34,6 +34,15 @@ type Report struct {
 	// DeadLetters counts the study's metrics messages that the sink could
 	// never store (see the dead_letters table).
 	DeadLetters int `json:"dead_letters"`
+	// PendingMetrics counts metric rows that trials reported but the
+	// metrics sink has not stored yet.
+	PendingMetrics *PendingMetrics `json:"pending_metrics,omitempty"`
+}
+
+// PendingMetrics is how many metric rows have not landed, over how many trials.
+type PendingMetrics struct {
+	Rows   int `json:"rows"`
+	Trials int `json:"trials"`
 }
 
 // NewCmdStatus returns the status command.
@@ -88,6 +97,11 @@ func runStatus(ctx context.Context, opts *Options) error {
 			rep.Failed = append(rep.Failed, t)
 		}
 	}
+	if rows, n, err := st.PendingMetrics(ctx, study.ID); err != nil {
+		return err
+	} else if rows > 0 {
+		rep.PendingMetrics = &PendingMetrics{Rows: rows, Trials: n}
+	}
 	if study.Status == "running" {
 		if tc, err := opts.F.Temporal(ctx); err == nil {
 			if live, ok, err := cmdutil.QueryStudy(ctx, tc, study.Name); err == nil && ok {
@@ -124,6 +138,9 @@ func Print(io *cmdutil.IOStreams, r Report) {
 		fmt.Fprintf(w, "dead letters: %d (metrics messages the sink could not store; reasons in the dead_letters table)\n", r.DeadLetters)
 	} else {
 		fmt.Fprintln(w, "dead letters: 0")
+	}
+	if p := r.PendingMetrics; p != nil && p.Rows > 0 {
+		fmt.Fprintf(w, "metrics: %d rows of %d trials not stored yet (the metrics sink is behind)\n", p.Rows, p.Trials)
 	}
 	if r.Live != nil {
 		fmt.Fprintf(w, "workflow: %s, budget %d, suggested %d, running %v, queued %d\n",
