@@ -57,7 +57,13 @@ type WorkerActivities struct {
 	// activity's heartbeat timeout, or DefaultStallAfter without one. See
 	// heartbeatPump.
 	StallAfter time.Duration
-	Log        *slog.Logger
+	// MaxTrialMemory refuses, without retry, a trial whose estimated peak
+	// memory (trainer.EstimateMemory) is larger: 0 means
+	// trainer.DefaultMaxMemory, a negative value no limit. tunectl checks
+	// specs against its own --max-trial-memory before submitting; this is
+	// the worker's own line of defence.
+	MaxTrialMemory int64
+	Log            *slog.Logger
 }
 
 // TrainProgress is the heartbeat detail of a running trial: the last
@@ -107,7 +113,7 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 			progress = TrainProgress{}
 		}
 	}
-	opts := trainer.Options{}
+	opts := trainer.Options{MaxMemory: a.MaxTrialMemory}
 	dir := ""
 	if a.CheckpointDir != "" {
 		if dir, err = trialCheckpointDir(a.CheckpointDir, in.Study, in.Number); err != nil {

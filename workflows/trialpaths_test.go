@@ -198,3 +198,18 @@ func TestTrainTrialResumesFromAHintedCheckpointInItsDirectory(t *testing.T) {
 		t.Fatalf("resumed attempt published %v (done %d); want epochs 3..5", got, out.EpochsDone)
 	}
 }
+
+// TestTrainTrialRefusesATrialOverItsMemoryBudget: the worker's own limit
+// refuses a configuration before allocating it, without retry.
+func TestTrainTrialRefusesATrialOverItsMemoryBudget(t *testing.T) {
+	pub := &recPublisher{}
+	a := &WorkerActivities{Publisher: pub, CheckpointDir: t.TempDir(), Worker: "w", MaxTrialMemory: 1 << 10}
+	_, err := runTrain(t, a, smallTrial("s", 2), nil)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeInvalidConfig || !appErr.NonRetryable() {
+		t.Fatalf("err = %v, want a non-retryable %s error", err, ErrTypeInvalidConfig)
+	}
+	if got := pub.published(); len(got) != 0 {
+		t.Fatalf("published epochs %v of a refused trial", got)
+	}
+}

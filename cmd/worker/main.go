@@ -42,7 +42,14 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&cfg.CheckpointDir, "checkpoint-dir", defaultCheckpointDir(), "directory for trial checkpoints (env "+config.EnvCheckpointDir+")")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", config.Env(config.EnvHTTPAddr, ""), "address of the /healthz endpoint, empty for none (env "+config.EnvHTTPAddr+")")
 	dataDir := fs.String("data-dir", os.Getenv(trainer.EnvDataDir), "directory that csv: and idx: data set paths are read under and confined to, default the current directory (env "+trainer.EnvDataDir+"; caps: "+trainer.EnvMaxDatasetBytes+", "+trainer.EnvDatasetCacheBytes+")")
+	maxMem := fs.String("max-trial-memory", config.Env("RELUTUNE_MAX_TRIAL_MEMORY", trainer.FormatBytes(trainer.DefaultMaxMemory)),
+		"refuse trials whose estimated peak memory is larger, e.g. 2GiB or 512MiB (env RELUTUNE_MAX_TRIAL_MEMORY)")
 	validate := func() error {
+		b, err := trainer.ParseBytes(*maxMem)
+		if err != nil || b <= 0 {
+			return fmt.Errorf("--max-trial-memory: %q must be a positive size such as 2GiB or 512MiB", *maxMem)
+		}
+		cfg.MaxTrialMemory = b
 		if cfg.Concurrency < 1 {
 			return fmt.Errorf("--concurrency: %d must be >= 1", cfg.Concurrency)
 		}

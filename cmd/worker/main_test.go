@@ -72,3 +72,12 @@ func TestWorkerNameMustFitTheSink(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkerMaxTrialMemory(t *testing.T) {
+	for _, v := range []string{"0", "-1GiB", "lots"} {
+		var stderr bytes.Buffer
+		if code := run([]string{"--max-trial-memory", v}, &stderr); code != 2 || !strings.Contains(stderr.String(), "--max-trial-memory") {
+			t.Errorf("--max-trial-memory %q: exit %d, stderr %q; want 2 naming the flag", v, code, stderr.String())
+		}
+	}
+}

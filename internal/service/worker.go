@@ -28,6 +28,9 @@ type WorkerConfig struct {
 	// HeartbeatThrottle is the longest the Temporal SDK holds a trial's
 	// heartbeat before sending it; default DefaultHeartbeatThrottle.
 	HeartbeatThrottle time.Duration
+	// MaxTrialMemory is the largest estimated peak memory of a trial this
+	// worker trains (0: trainer.DefaultMaxMemory).
+	MaxTrialMemory int64
 }
 
 // DefaultHeartbeatThrottle caps the SDK's heartbeat throttle on training
@@ -74,12 +77,13 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
 		MaxHeartbeatThrottleInterval:       cfg.HeartbeatThrottle,
 	})
 	w.RegisterActivityWithOptions(&workflows.WorkerActivities{
-		Publisher:     events.NewPublisher(js, cfg.Events, events.WithLogger(log)),
-		Pruner:        studyPruner{tc},
-		Datasets:      trainer.LoadDataset,
-		CheckpointDir: cfg.CheckpointDir,
-		Worker:        cfg.Name,
-		Log:           log,
+		Publisher:      events.NewPublisher(js, cfg.Events, events.WithLogger(log)),
+		Pruner:         studyPruner{tc},
+		Datasets:       trainer.LoadDataset,
+		CheckpointDir:  cfg.CheckpointDir,
+		Worker:         cfg.Name,
+		MaxTrialMemory: cfg.MaxTrialMemory,
+		Log:            log,
 	}, activity.RegisterOptions{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start Temporal worker on %s: %w", cfg.TrialsQueue, err)

@@ -17,7 +17,7 @@ import (
 func NewCmdCancel(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:     "cancel <study>",
-		Short:   "Cancel a study: running trials stop within the heartbeat timeout and are recorded canceled",
+		Short:   "Cancel a study: running trials stop within about two seconds and are recorded canceled (one that finished training first keeps its result)",
 		Example: "  tunectl cancel relu-variants-mnist",
 		Args:    cmdutil.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
