@@ -25,7 +25,7 @@ type Scheduler interface {
 // SchedulerSpec selects and tunes a scheduler; zero values mean defaults.
 type SchedulerSpec struct {
 	// Kind is "none", "asha" or "median" ("" means "none").
-	Kind string
+	Kind ScheduleKind
 	// MinEpochs is ASHA's first rung (default 1).
 	MinEpochs int
 	// MaxEpochs is the full budget of a trial: ASHA's rungs lie below it and
@@ -43,15 +43,31 @@ type SchedulerSpec struct {
 	WarmupEpochs int
 }
 
+// ScheduleKind names an early-stopping scheduler, as a study spec spells it.
+type ScheduleKind string
+
 // Scheduler kinds.
 const (
-	SchedulerNone   = "none"
-	SchedulerASHA   = "asha"
-	SchedulerMedian = "median"
+	SchedulerNone   ScheduleKind = "none"
+	SchedulerASHA   ScheduleKind = "asha"
+	SchedulerMedian ScheduleKind = "median"
 )
 
 // SchedulerKinds lists the kinds NewScheduler accepts.
-func SchedulerKinds() []string { return []string{SchedulerNone, SchedulerASHA, SchedulerMedian} }
+func SchedulerKinds() []ScheduleKind {
+	return []ScheduleKind{SchedulerNone, SchedulerASHA, SchedulerMedian}
+}
+
+// ParseScheduleKind returns the kind spelled s. The error, which wraps
+// ErrInvalidSchedule, names the value and the allowed kinds.
+func ParseScheduleKind(s string) (ScheduleKind, error) {
+	for _, k := range SchedulerKinds() {
+		if string(k) == s {
+			return k, nil
+		}
+	}
+	return "", fmt.Errorf("%w: kind: %q is not one of %v", ErrInvalidSchedule, s, SchedulerKinds())
+}
 
 // Scheduler defaults.
 const (
@@ -115,7 +131,7 @@ func NewScheduler(spec SchedulerSpec) (Scheduler, error) {
 type None struct{}
 
 // Name implements Scheduler.
-func (None) Name() string { return SchedulerNone }
+func (None) Name() string { return string(SchedulerNone) }
 
 // Rung implements Scheduler: no epoch is a decision point.
 func (None) Rung(int) bool { return false }
@@ -136,7 +152,7 @@ type ASHA struct {
 }
 
 // Name implements Scheduler.
-func (ASHA) Name() string { return SchedulerASHA }
+func (ASHA) Name() string { return string(SchedulerASHA) }
 
 // norm applies the defaults to a zero MinEpochs or Reduction, so that a
 // literal ASHA{} cannot loop.
@@ -207,7 +223,7 @@ type Median struct {
 }
 
 // Name implements Scheduler.
-func (Median) Name() string { return SchedulerMedian }
+func (Median) Name() string { return string(SchedulerMedian) }
 
 // Rung implements Scheduler.
 func (m Median) Rung(epoch int) bool {

@@ -2,6 +2,7 @@ package search
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -143,7 +144,7 @@ func TestMedianRule(t *testing.T) {
 }
 
 func TestNoneScheduler(t *testing.T) {
-	for _, kind := range []string{"", "none"} {
+	for _, kind := range []ScheduleKind{"", SchedulerNone} {
 		s, err := NewScheduler(SchedulerSpec{Kind: kind})
 		if err != nil {
 			t.Fatal(err)
@@ -180,6 +181,21 @@ func TestNewSchedulerRejects(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), tt.field) {
 			t.Errorf("%+v: error %q does not name %s", tt.spec, err, tt.field)
+		}
+	}
+}
+
+func TestParseScheduleKind(t *testing.T) {
+	for _, k := range SchedulerKinds() {
+		got, err := ParseScheduleKind(string(k))
+		if err != nil || got != k {
+			t.Errorf("ParseScheduleKind(%q) = %q, %v", k, got, err)
+		}
+	}
+	for _, bad := range []string{"", "hyperband", "ASHA", "none "} {
+		_, err := ParseScheduleKind(bad)
+		if !errors.Is(err, ErrInvalidSchedule) || !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) || !strings.Contains(err.Error(), "none asha median") {
+			t.Errorf("ParseScheduleKind(%q): %v; want an error naming the value and the allowed kinds", bad, err)
 		}
 	}
 }

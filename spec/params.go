@@ -11,28 +11,6 @@ import (
 	"github.com/relutune/relutune/trainer"
 )
 
-// Datasets that need no path.
-var builtinDatasets = []string{"spirals", "moons", "circles", "mnist", "fashion-mnist"}
-
-func validateDataset(name string) error {
-	for _, d := range builtinDatasets {
-		if name == d {
-			return nil
-		}
-	}
-	if p, ok := strings.CutPrefix(name, "csv:"); ok && p != "" {
-		return nil
-	}
-	if p, ok := strings.CutPrefix(name, "idx:"); ok && strings.Contains(p, ",") {
-		return nil
-	}
-	return fmt.Errorf("is not a dataset (allowed: %s, csv:<path>, idx:<images>,<labels>)", strings.Join(builtinDatasets, ", "))
-}
-
-func imageDataset(name string) bool {
-	return name == "mnist" || name == "fashion-mnist" || strings.HasPrefix(name, "idx:")
-}
-
 // DeadlineDuration parses search.deadline; zero means no deadline.
 func (s *Spec) DeadlineDuration() (time.Duration, error) {
 	if s.Search.Deadline == "" {
@@ -292,7 +270,7 @@ func (s *Spec) TrialConfig(c search.Config, seed uint64) (trainer.Config, error)
 func (s *Spec) trainerConfig(c search.Config, seed uint64) (trainer.Config, error) {
 	tc := trainer.Config{
 		Dataset:     s.Dataset,
-		Model:       trainer.ModelKind(s.Model.Kind),
+		Model:       s.Model.Kind,
 		Conv:        append([]int(nil), s.Model.Conv...),
 		Hidden:      append([]int(nil), s.Model.Hidden...),
 		Optimizer:   trainer.OptimizerKind(s.Optimizer.Kind),

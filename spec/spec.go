@@ -42,8 +42,8 @@ type Spec struct {
 
 // Model describes the network trained by every trial.
 type Model struct {
-	Kind   string `yaml:"kind" json:"kind"`
-	Hidden []int  `yaml:"hidden" json:"hidden"`
+	Kind   trainer.ModelKind `yaml:"kind" json:"kind"`
+	Hidden []int             `yaml:"hidden" json:"hidden"`
 	// Conv lists the output channels of each 3x3 conv + 2x2 pool block of a
 	// cnn (default [16, 32]); image datasets only.
 	Conv []int `yaml:"conv" json:"conv,omitempty"`
@@ -80,10 +80,10 @@ type Search struct {
 
 // Schedule configures early stopping and the epoch budget of a trial.
 type Schedule struct {
-	Kind      string `yaml:"kind" json:"kind"`
-	MinEpochs int    `yaml:"min_epochs" json:"min_epochs"`
-	MaxEpochs int    `yaml:"max_epochs" json:"max_epochs"`
-	Reduction int    `yaml:"reduction" json:"reduction"`
+	Kind      search.ScheduleKind `yaml:"kind" json:"kind"`
+	MinEpochs int                 `yaml:"min_epochs" json:"min_epochs"`
+	MaxEpochs int                 `yaml:"max_epochs" json:"max_epochs"`
+	Reduction int                 `yaml:"reduction" json:"reduction"`
 	// MinTrials and WarmupEpochs tune the median rule (defaults 5 and 0).
 	MinTrials    int `yaml:"min_trials" json:"min_trials,omitempty"`
 	WarmupEpochs int `yaml:"warmup_epochs" json:"warmup_epochs,omitempty"`
@@ -216,7 +216,7 @@ func Decode(data []byte) (*Spec, error) {
 
 func (s *Spec) applyDefaults() {
 	if s.Model.Kind == "" {
-		s.Model.Kind = "mlp"
+		s.Model.Kind = trainer.MLP
 	}
 	if s.Objective.Metric == "" {
 		s.Objective.Metric = "val_accuracy"
@@ -237,7 +237,7 @@ func (s *Spec) applyDefaults() {
 		s.Search.Replicates = 1
 	}
 	if s.Schedule.Kind == "" {
-		s.Schedule.Kind = "none"
+		s.Schedule.Kind = search.SchedulerNone
 	}
 	if s.Schedule.MinEpochs == 0 {
 		s.Schedule.MinEpochs = 1
@@ -352,20 +352,25 @@ func (s *Spec) validateDataset() error {
 	if len(s.Dataset) > MaxScalar {
 		return invalid("dataset", fmt.Sprintf("%q", s.Dataset), fmt.Sprintf("is %d bytes long (at most %d allowed)", len(s.Dataset), MaxScalar))
 	}
-	if err := validateDataset(s.Dataset); err != nil {
-		return invalid("dataset", fmt.Sprintf("%q", s.Dataset), err.Error())
+	if err := trainer.ValidateDatasetName(s.Dataset); err != nil {
+		reason := err.Error()
+		var de *trainer.DatasetNameError
+		if errors.As(err, &de) {
+			reason = de.Reason
+		}
+		return invalid("dataset", fmt.Sprintf("%q", s.Dataset), reason)
 	}
 	return nil
 }
 
 func (s *Spec) validateModel() error {
 	switch s.Model.Kind {
-	case "mlp":
+	case trainer.MLP:
 		if len(s.Model.Conv) > 0 {
 			return invalid("model.conv", s.Model.Conv, "is only allowed for model.kind cnn")
 		}
-	case "cnn":
-		if !imageDataset(s.Dataset) {
+	case trainer.CNN:
+		if !trainer.IsImageDataset(s.Dataset) {
 			return invalid("model.kind", `"cnn"`, fmt.Sprintf("needs an image dataset (mnist, fashion-mnist, idx:...), not %q", clip(s.Dataset)))
 		}
 		if len(s.Model.Conv) > MaxConv {
@@ -377,7 +382,7 @@ func (s *Spec) validateModel() error {
 			}
 		}
 	default:
-		return invalid("model.kind", fmt.Sprintf("%q", s.Model.Kind), "is not a model (allowed: mlp, cnn)")
+		return invalid("model.kind", fmt.Sprintf("%q", s.Model.Kind), "is not a model (allowed: "+joinKinds(trainer.ModelKinds())+")")
 	}
 	if len(s.Model.Hidden) == 0 || len(s.Model.Hidden) > MaxHidden {
 		return invalid("model.hidden", s.Model.Hidden, fmt.Sprintf("must list 1 to %d layer sizes", MaxHidden))
@@ -431,10 +436,8 @@ func (s *Spec) validateSearch() error {
 }
 
 func (s *Spec) validateSchedule() error {
-	switch s.Schedule.Kind {
-	case "none", "asha", "median":
-	default:
-		return invalid("schedule.kind", fmt.Sprintf("%q", s.Schedule.Kind), "is not a scheduler (allowed: none, asha, median)")
+	if _, err := search.ParseScheduleKind(string(s.Schedule.Kind)); err != nil {
+		return invalid("schedule.kind", fmt.Sprintf("%q", s.Schedule.Kind), "is not a scheduler (allowed: "+joinKinds(search.SchedulerKinds())+")")
 	}
 	if s.Schedule.MaxEpochs < 1 || s.Schedule.MaxEpochs > MaxEpochs {
 		return invalid("schedule.max_epochs", s.Schedule.MaxEpochs, fmt.Sprintf("must be in [1, %d]", MaxEpochs))
@@ -497,4 +500,13 @@ func (s *Spec) Keys() []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// joinKinds lists typed names as "a, b, c".
+func joinKinds[T ~string](kinds []T) string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
 }

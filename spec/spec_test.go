@@ -1,7 +1,9 @@
 package spec
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -80,6 +82,9 @@ func TestParseRejects(t *testing.T) {
 		{"cnn on points", strings.Replace(valid, "kind: mlp", "kind: cnn", 1), `model.kind: "cnn" needs an image dataset`},
 		{"conv on mlp", strings.Replace(valid, "hidden: [8]", "hidden: [8], conv: [4]", 1), "model.conv: [4] is only allowed for model.kind cnn"},
 		{"unknown model", strings.Replace(valid, "kind: mlp", "kind: rnn", 1), `model.kind: "rnn" is not a model (allowed: mlp, cnn)`},
+		{"unknown scheduler", strings.Replace(valid, "{max_epochs: 3}", "{max_epochs: 3, kind: hyperband}", 1), `schedule.kind: "hyperband" is not a scheduler (allowed: none, asha, median)`},
+		{"csv path out of the root", strings.Replace(valid, "dataset: spirals", "dataset: csv:../secret.csv", 1), `dataset: "csv:../secret.csv" path "../secret.csv" leads out of the data root`},
+		{"idx with one path", strings.Replace(valid, "dataset: spirals", `dataset: "idx:images,"`, 1), `dataset: "idx:images," needs two paths`},
 	}
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,5 +140,47 @@ func TestREADMESpecParses(t *testing.T) {
 	}
 	if s.Search.Algorithm != "tpe" || s.Schedule.Kind != "asha" {
 		t.Fatalf("parsed %+v", s)
+	}
+}
+
+// TestDatasetNamesAsTrainer checks that spec accepts exactly the data set
+// names trainer accepts: one rule, in trainer.
+func TestDatasetNamesAsTrainer(t *testing.T) {
+	for _, name := range []string{"spirals", "moons", "circles", "mnist", "fashion-mnist", "csv:a.csv", "csv:/data/a.csv",
+		"idx:i,l", "imagenet", "csv:", "csv:../a.csv", "idx:i", "idx:i,", "idx:,l", "idx:i,l,x", "idx:i,../l", "csv:a\x00b", "MNIST"} {
+		_, err := Parse([]byte(strings.Replace(valid, "dataset: spirals", fmt.Sprintf("dataset: %q", name), 1)))
+		specOK := err == nil
+		trainerOK := trainer.ValidateDatasetName(name) == nil
+		if specOK != trainerOK {
+			t.Errorf("%q: spec accepts %v (%v), trainer accepts %v", name, specOK, err, trainerOK)
+		}
+	}
+}
+
+// TestKindsKeepTheirWireForm checks that the typed kinds marshal as the
+// strings they were.
+func TestKindsKeepTheirWireForm(t *testing.T) {
+	s, err := Parse([]byte(strings.Replace(valid, "{max_epochs: 3}", "{max_epochs: 3, kind: asha}", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Model.Kind != trainer.MLP || s.Schedule.Kind != search.SchedulerASHA {
+		t.Fatalf("kinds %q, %q", s.Model.Kind, s.Schedule.Kind)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"model":{"kind":"mlp"`, `"schedule":{"kind":"asha"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON %s lacks %s", b, want)
+		}
+	}
+	back, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Hash() != s.Hash() {
+		t.Errorf("hash changed over a JSON round trip: %s, %s", back.Hash(), s.Hash())
 	}
 }

@@ -125,6 +125,9 @@ const (
 // ModelKinds returns every ModelKind in a fixed order.
 func ModelKinds() []ModelKind { return []ModelKind{MLP, CNN} }
 
+// ParseModelKind returns the ModelKind named s. The error lists the allowed values.
+func ParseModelKind(s string) (ModelKind, error) { return parseName("model", s, ModelKinds()) }
+
 // Learning-rate schedules. Every schedule is applied per step, after a linear
 // warmup from lr/(warmup steps) to lr over WarmupEpochs.
 const (
@@ -284,7 +287,7 @@ func (c Config) Validate() error {
 	bad := func(field string, value any, allowed string) error {
 		return fmt.Errorf("%w: %s: %v: %s", ErrInvalidConfig, field, value, allowed)
 	}
-	if err := validateDatasetName(c.Dataset); err != nil {
+	if err := ValidateDatasetName(c.Dataset); err != nil {
 		return err
 	}
 	switch c.Model {

@@ -151,3 +151,26 @@ func TestLearningRate(t *testing.T) {
 		}
 	}
 }
+
+func TestParseModelKind(t *testing.T) {
+	for _, k := range ModelKinds() {
+		if got, err := ParseModelKind(string(k)); err != nil || got != k {
+			t.Errorf("ParseModelKind(%q) = %q, %v", k, got, err)
+		}
+	}
+	_, err := ParseModelKind("rnn")
+	if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), `"rnn"`) || !strings.Contains(err.Error(), "mlp, cnn") {
+		t.Errorf("ParseModelKind(rnn): %v", err)
+	}
+}
+
+func TestDatasetNameErrorReason(t *testing.T) {
+	err := ValidateDatasetName("csv:../x.csv")
+	var de *DatasetNameError
+	if !errors.As(err, &de) || !errors.Is(err, ErrInvalidConfig) || de.Name != "csv:../x.csv" || !strings.Contains(de.Reason, `path "../x.csv" leads out`) {
+		t.Fatalf("got %#v (%v)", de, err)
+	}
+	if !IsImageDataset("idx:a,b") || !IsImageDataset("mnist") || IsImageDataset("spirals") || IsImageDataset("csv:a") {
+		t.Error("IsImageDataset disagrees with the cnn's data sets")
+	}
+}

@@ -289,7 +289,7 @@ func defaultLoader() (*Loader, error) {
 
 // Load returns the named data set (see LoadDataset).
 func (l *Loader) Load(name string, seed uint64) (*Dataset, error) {
-	if err := validateDatasetName(name); err != nil {
+	if err := ValidateDatasetName(name); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDataset, err)
 	}
 	switch {
@@ -434,7 +434,24 @@ func cacheGet[T any](c *dataCache, key string, load func() (T, int64, error)) (T
 	return v, err
 }
 
-func validateDatasetName(name string) error {
+// DatasetNameError says why a name is not a data set trainer can load. It
+// wraps ErrInvalidConfig; Reason reads after the quoted name.
+type DatasetNameError struct {
+	Name   string
+	Reason string
+}
+
+func (e *DatasetNameError) Error() string {
+	return fmt.Sprintf("%v: dataset: %q: %s", ErrInvalidConfig, e.Name, e.Reason)
+}
+
+func (e *DatasetNameError) Unwrap() error { return ErrInvalidConfig }
+
+// ValidateDatasetName checks the spelling of a data set name without
+// touching any file: a built-in set, "csv:<path>" or "idx:<images>,<labels>",
+// whose paths neither climb out of the data root nor hold a NUL byte. The
+// error is a *DatasetNameError.
+func ValidateDatasetName(name string) error {
 	switch {
 	case name == "spirals", name == "moons", name == "circles", name == "mnist", name == "fashion-mnist":
 		return nil
@@ -445,9 +462,15 @@ func validateDatasetName(name string) error {
 		if len(parts) == 2 && parts[0] != "" && parts[1] != "" {
 			return validateDataPaths(name, parts...)
 		}
-		return fmt.Errorf("%w: dataset: %q: idx needs \"idx:<images>,<labels>\"", ErrInvalidConfig, name)
+		return &DatasetNameError{Name: name, Reason: `needs two paths: "idx:<images>,<labels>"`}
 	}
-	return fmt.Errorf("%w: dataset: %q: must be one of spirals, moons, circles, mnist, fashion-mnist, csv:<path>, idx:<images>,<labels>", ErrInvalidConfig, name)
+	return &DatasetNameError{Name: name, Reason: "is not a dataset (allowed: spirals, moons, circles, mnist, fashion-mnist, csv:<path>, idx:<images>,<labels>)"}
+}
+
+// IsImageDataset reports whether the named set holds images, which a cnn
+// needs: mnist, fashion-mnist and "idx:" files.
+func IsImageDataset(name string) bool {
+	return name == "mnist" || name == "fashion-mnist" || strings.HasPrefix(name, "idx:")
 }
 
 // validateDataPaths rejects what no data root can hold: a relative path
@@ -456,10 +479,10 @@ func validateDatasetName(name string) error {
 func validateDataPaths(name string, paths ...string) error {
 	for _, p := range paths {
 		if strings.IndexByte(p, 0) >= 0 {
-			return fmt.Errorf("%w: dataset: %q: a path may not contain a NUL byte", ErrInvalidConfig, name)
+			return &DatasetNameError{Name: name, Reason: "a path may not contain a NUL byte"}
 		}
 		if !filepath.IsAbs(p) && !filepath.IsLocal(p) {
-			return fmt.Errorf("%w: dataset: %q: path %q leads out of the data root; give a path relative to the worker's data root (%s), without \"..\" above it", ErrInvalidConfig, name, p, EnvDataDir)
+			return &DatasetNameError{Name: name, Reason: fmt.Sprintf("path %q leads out of the data root; give a path relative to the worker's data root (%s), without \"..\" above it", p, EnvDataDir)}
 		}
 	}
 	return nil

@@ -75,7 +75,7 @@ var mnistShape = Shape{Features: 28 * 28, Classes: 10, Height: 28, Width: 28, Ch
 // from their files on this machine, read as a stream (image headers, label
 // values, CSV rows) with constant memory. Only regular files are read.
 func DatasetShape(name string) (Shape, error) {
-	if err := validateDatasetName(name); err != nil {
+	if err := ValidateDatasetName(name); err != nil {
 		return Shape{}, err
 	}
 	switch {
