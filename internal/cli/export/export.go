@@ -13,10 +13,17 @@ import (
 	"github.com/relutune/relutune/internal/store"
 )
 
+// StudyReader is what export reads from the store.
+type StudyReader interface {
+	StudyByName(ctx context.Context, name string) (store.Study, error)
+	Trials(ctx context.Context, studyID int64) ([]store.Trial, error)
+	TrialMetrics(ctx context.Context, studyID int64) ([]store.MetricExport, error)
+}
+
 // Options are export's inputs.
 type Options struct {
 	IO      *cmdutil.IOStreams
-	F       *cmdutil.Factory
+	Studies func(context.Context) (StudyReader, error)
 	Study   string
 	Metrics bool
 	Output  string
@@ -24,7 +31,13 @@ type Options struct {
 
 // NewCmdExport returns the export command.
 func NewCmdExport(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, F: f}
+	opts := &Options{IO: f.IO, Studies: func(ctx context.Context) (StudyReader, error) {
+		st, err := f.Store(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}}
 	cmd := &cobra.Command{
 		Use:   "export <study>",
 		Short: "Export a study's trials (or, with --metrics, every epoch's metrics) as JSON or CSV",
@@ -39,32 +52,35 @@ func NewCmdExport(f *cmdutil.Factory, runF func(context.Context, *Options) error
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			ctx := cmd.Context()
-			st, err := f.Store(ctx)
-			if err != nil {
-				return err
-			}
-			study, err := st.StudyByName(ctx, opts.Study)
-			if err != nil {
-				return err
-			}
-			if opts.Metrics {
-				ms, err := st.TrialMetrics(ctx, study.ID)
-				if err != nil {
-					return err
-				}
-				return MetricsTable(ms).Render(opts.IO.Out, opts.Output)
-			}
-			ts, err := st.Trials(ctx, study.ID)
-			if err != nil {
-				return err
-			}
-			return TrialsTable(ts).Render(opts.IO.Out, opts.Output)
+			return runExport(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Metrics, "metrics", false, "export per-epoch metrics instead of trials")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "json", "output format: json, csv")
 	return cmd
+}
+
+func runExport(ctx context.Context, opts *Options) error {
+	st, err := opts.Studies(ctx)
+	if err != nil {
+		return err
+	}
+	study, err := st.StudyByName(ctx, opts.Study)
+	if err != nil {
+		return err
+	}
+	if opts.Metrics {
+		ms, err := st.TrialMetrics(ctx, study.ID)
+		if err != nil {
+			return fmt.Errorf("metrics of study %s: %w", opts.Study, err)
+		}
+		return MetricsTable(ms).Render(opts.IO.Out, opts.Output)
+	}
+	ts, err := st.Trials(ctx, study.ID)
+	if err != nil {
+		return fmt.Errorf("trials of study %s: %w", opts.Study, err)
+	}
+	return TrialsTable(ts).Render(opts.IO.Out, opts.Output)
 }
 
 type trialRecord struct {

@@ -3,6 +3,7 @@ package list
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -11,16 +12,27 @@ import (
 	"github.com/relutune/relutune/internal/store"
 )
 
+// StudyLister is what list reads from the store.
+type StudyLister interface {
+	ListStudies(ctx context.Context) ([]store.StudySummary, error)
+}
+
 // Options are list's inputs.
 type Options struct {
-	IO     *cmdutil.IOStreams
-	F      *cmdutil.Factory
-	Output string
+	IO      *cmdutil.IOStreams
+	Studies func(context.Context) (StudyLister, error)
+	Output  string
 }
 
 // NewCmdList returns the list command.
 func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, F: f}
+	opts := &Options{IO: f.IO, Studies: func(ctx context.Context) (StudyLister, error) {
+		st, err := f.Store(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Short:   "List studies with their trial counts and best objective",
@@ -33,19 +45,23 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			st, err := f.Store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			studies, err := st.ListStudies(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return Table(studies).Render(opts.IO.Out, opts.Output)
+			return runList(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table, json, csv")
 	return cmd
+}
+
+func runList(ctx context.Context, opts *Options) error {
+	st, err := opts.Studies(ctx)
+	if err != nil {
+		return err
+	}
+	studies, err := st.ListStudies(ctx)
+	if err != nil {
+		return fmt.Errorf("list studies: %w", err)
+	}
+	return Table(studies).Render(opts.IO.Out, opts.Output)
 }
 
 // Table renders studies.

@@ -1,0 +1,182 @@
+package export
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/relutune/relutune/internal/cli/cmdutil"
+	"github.com/relutune/relutune/internal/store"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// fakeStore holds one study, id 42, named "s1".
+type fakeStore struct {
+	trials    []store.Trial
+	metrics   []store.MetricExport
+	err       error // returned by Trials and TrialMetrics
+	askedFor int64 // the study id Trials or TrialMetrics was called with
+}
+
+func (f *fakeStore) StudyByName(_ context.Context, name string) (store.Study, error) {
+	if name != "s1" {
+		return store.Study{}, fmt.Errorf("%w: study %q", store.ErrNotFound, name)
+	}
+	return store.Study{ID: 42, Name: name}, nil
+}
+
+func (f *fakeStore) Trials(_ context.Context, id int64) ([]store.Trial, error) {
+	f.askedFor = id
+	return f.trials, f.err
+}
+
+func (f *fakeStore) TrialMetrics(_ context.Context, id int64) ([]store.MetricExport, error) {
+	f.askedFor = id
+	return f.metrics, f.err
+}
+
+func fixture() *fakeStore {
+	obj, loss, acc := 0.91, 0.25, 0.91
+	msg := "loss is NaN"
+	return &fakeStore{
+		trials: []store.Trial{
+			{Number: 0, Status: "complete", Objective: &obj, EpochsDone: 3, Attempt: 1, Seed: 7, ConfigHash: "c0", Params: []byte(`{"activation":"relu"}`)},
+			{Number: 1, Status: "diverged", EpochsDone: 1, Attempt: 2, Replicate: 1, Seed: 8, ConfigHash: "c1", Params: []byte(`{"activation":"elu"}`), Error: &msg},
+		},
+		metrics: []store.MetricExport{
+			{Trial: 0, Epoch: 1, Attempt: 1, TrainLoss: &loss, ValAccuracy: &acc, Layers: json.RawMessage(`[{"dead":0.1}]`)},
+			{Trial: 0, Epoch: 2, Attempt: 1, ValLoss: &loss, Layers: json.RawMessage(`null`)},
+		},
+	}
+}
+
+func run(t *testing.T, st StudyReader, opts Options) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	opts.IO = &cmdutil.IOStreams{Out: &out, ErrOut: &bytes.Buffer{}}
+	opts.Studies = func(context.Context) (StudyReader, error) { return st, nil }
+	err := runExport(context.Background(), &opts)
+	return out.String(), err
+}
+
+func TestRunExportGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		metrics bool
+		output  string
+	}{
+		{"trials.json", false, "json"}, {"trials.csv", false, "csv"},
+		{"metrics.json", true, "json"}, {"metrics.csv", true, "csv"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := fixture()
+			got, err := run(t, st, Options{Study: "s1", Metrics: tc.metrics, Output: tc.output})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.askedFor != 42 {
+				t.Fatalf("read study id %d, want 42", st.askedFor)
+			}
+			golden := filepath.Join("testdata", tc.name)
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Fatalf("got\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestRunExportTrialsJSONKeepsParams(t *testing.T) {
+	got, err := run(t, fixture(), Options{Study: "s1", Output: "json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []map[string]any
+	if err := json.Unmarshal([]byte(got), &recs); err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[0]["params"].(map[string]any)["activation"] != "relu" || recs[1]["objective"] != nil {
+		t.Fatalf("records %v", recs)
+	}
+}
+
+func TestRunExportEmptyIsAnArray(t *testing.T) {
+	for _, metrics := range []bool{false, true} {
+		got, err := run(t, &fakeStore{}, Options{Study: "s1", Metrics: metrics, Output: "json"})
+		if err != nil || strings.TrimSpace(got) != "[]" {
+			t.Errorf("metrics=%v: %q, %v; want []", metrics, got, err)
+		}
+	}
+}
+
+func TestRunExportErrors(t *testing.T) {
+	_, err := run(t, fixture(), Options{Study: "nope", Output: "json"})
+	if !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), `study "nope"`) {
+		t.Fatalf("unknown study: %v", err)
+	}
+	broken := errors.New("connection reset")
+	for _, tc := range []struct {
+		metrics bool
+		want    string
+	}{{false, "trials of study s1: "}, {true, "metrics of study s1: "}} {
+		st := fixture()
+		st.err = broken
+		out, err := run(t, st, Options{Study: "s1", Metrics: tc.metrics, Output: "csv"})
+		if !errors.Is(err, broken) || !strings.HasPrefix(err.Error(), tc.want) || out != "" {
+			t.Errorf("metrics=%v: %q, %v; want the store error under %q and no output", tc.metrics, out, err, tc.want)
+		}
+	}
+	down := errors.New("dial tcp: refused")
+	opts := &Options{IO: &cmdutil.IOStreams{Out: &bytes.Buffer{}}, Study: "s1", Output: "json",
+		Studies: func(context.Context) (StudyReader, error) { return nil, down }}
+	if err := runExport(context.Background(), opts); !errors.Is(err, down) {
+		t.Fatalf("open error: %v", err)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		metrics bool
+		output  string
+		usage   bool
+	}{
+		{args: []string{"s1"}, output: "json"},
+		{args: []string{"s1", "--metrics", "-o", "csv"}, metrics: true, output: "csv"},
+		{args: []string{"s1", "-o", "table"}, usage: true},
+		{args: []string{}, usage: true},
+	} {
+		f := &cmdutil.Factory{IO: &cmdutil.IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}}
+		var got *Options
+		cmd := NewCmdExport(f, func(_ context.Context, o *Options) error { got = o; return nil })
+		cmd.SetArgs(tc.args)
+		cmd.SetOut(&bytes.Buffer{})
+		cmd.SetErr(&bytes.Buffer{})
+		err := cmd.Execute()
+		if tc.usage {
+			if cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+				t.Errorf("%q: err %v, want a usage error", tc.args, err)
+			}
+			continue
+		}
+		if err != nil || got.Study != "s1" || got.Metrics != tc.metrics || got.Output != tc.output || got.Studies == nil {
+			t.Errorf("%q: err %v, options %+v", tc.args, err, got)
+		}
+	}
+}
