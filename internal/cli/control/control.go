@@ -4,97 +4,161 @@ package control
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/relutune/relutune/internal/cli/cmdutil"
 	"github.com/relutune/relutune/workflows"
 )
 
-// NewCmdCancel returns the cancel command.
-func NewCmdCancel(f *cmdutil.Factory) *cobra.Command {
+// StudyControl is the part of the Temporal client that steers a study's
+// workflow; a client.Client is one.
+type StudyControl interface {
+	CancelWorkflow(ctx context.Context, workflowID, runID string) error
+	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
+}
+
+// Options are the inputs of cancel, stop and extend.
+type Options struct {
+	IO       *cmdutil.IOStreams
+	Temporal func(context.Context) (StudyControl, error)
+	Study    string
+	// Trials is how many trials extend adds.
+	Trials int
+}
+
+func newOptions(f *cmdutil.Factory) *Options {
+	return &Options{IO: f.IO, Temporal: func(ctx context.Context) (StudyControl, error) {
+		tc, err := f.Temporal(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return tc, nil
+	}}
+}
+
+// NewCmdCancel returns the cancel command; runF replaces its action in tests.
+func NewCmdCancel(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := newOptions(f)
 	return &cobra.Command{
 		Use:     "cancel <study>",
 		Short:   "Cancel a study: running trials stop within about two seconds and are recorded canceled (one that finished training first keeps its result)",
 		Example: "  tunectl cancel relu-variants-mnist",
 		Args:    cmdutil.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tc, err := f.Temporal(cmd.Context())
-			if err != nil {
-				return err
+			opts.Study = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			id := workflows.StudyWorkflowID(args[0])
-			if err := tc.CancelWorkflow(cmd.Context(), id, ""); err != nil {
-				return fmt.Errorf("cancel study %s: %w", args[0], err)
-			}
-			fmt.Fprintf(f.IO.Out, "cancel requested for study %s; running trials stop within %s\n", args[0], workflows.TrainHeartbeatTimeout)
-			return nil
+			return runCancel(cmd.Context(), opts)
 		},
 	}
 }
 
-// NewCmdStop returns the stop command.
-func NewCmdStop(f *cmdutil.Factory) *cobra.Command {
+// NewCmdStop returns the stop command; runF replaces its action in tests.
+func NewCmdStop(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := newOptions(f)
 	return &cobra.Command{
 		Use:     "stop <study>",
 		Short:   "Stop a study gracefully: running trials finish, no new ones start",
 		Example: "  tunectl stop relu-variants-mnist",
 		Args:    cmdutil.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := update(cmd.Context(), f, args[0], workflows.UpdateStop)
-			if err != nil {
-				return err
+			opts.Study = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			fmt.Fprintf(f.IO.Out, "study %s is stopping: %d trial(s) still running, no new ones start\n", args[0], len(st.Running))
-			return nil
+			return runStop(cmd.Context(), opts)
 		},
 	}
 }
 
-// NewCmdExtend returns the extend command.
-func NewCmdExtend(f *cmdutil.Factory) *cobra.Command {
-	var trials int
+// NewCmdExtend returns the extend command; runF replaces its action in tests.
+func NewCmdExtend(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := newOptions(f)
 	cmd := &cobra.Command{
 		Use:     "extend <study> --trials N",
 		Short:   "Add trials to a running study's budget",
 		Example: "  tunectl extend relu-variants-mnist --trials 50",
 		Args:    cmdutil.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if trials < 1 {
-				return cmdutil.Usagef("--trials: %d must be >= 1", trials)
+			opts.Study = args[0]
+			if opts.Trials < 1 {
+				return cmdutil.Usagef("--trials: %d must be >= 1", opts.Trials)
 			}
-			st, err := update(cmd.Context(), f, args[0], workflows.UpdateAddTrials, workflows.AddTrialsRequest{Trials: trials})
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			fmt.Fprintf(f.IO.Out, "study %s: budget is now %d trials\n", args[0], st.Budget)
-			return nil
+			return runExtend(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().IntVar(&trials, "trials", 0, "number of trials to add (required)")
+	cmd.Flags().IntVar(&opts.Trials, "trials", 0, "number of trials to add (required)")
 	_ = cmd.MarkFlagRequired("trials")
 	return cmd
 }
 
-func update(ctx context.Context, f *cmdutil.Factory, study, name string, args ...any) (workflows.StudyStatus, error) {
+func runCancel(ctx context.Context, opts *Options) error {
+	tc, err := opts.Temporal(ctx)
+	if err != nil {
+		return err
+	}
+	id := workflows.StudyWorkflowID(opts.Study)
+	if err := tc.CancelWorkflow(ctx, id, ""); err != nil {
+		return studyError("cancel", opts.Study, err)
+	}
+	fmt.Fprintf(opts.IO.Out, "cancel requested for study %s; running trials stop within %s\n", opts.Study, workflows.TrainHeartbeatTimeout)
+	return nil
+}
+
+func runStop(ctx context.Context, opts *Options) error {
+	st, err := update(ctx, opts, workflows.UpdateStop)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.Out, "study %s is stopping: %d trial(s) still running, no new ones start\n", opts.Study, len(st.Running))
+	return nil
+}
+
+func runExtend(ctx context.Context, opts *Options) error {
+	st, err := update(ctx, opts, workflows.UpdateAddTrials, workflows.AddTrialsRequest{Trials: opts.Trials})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.Out, "study %s: budget is now %d trials\n", opts.Study, st.Budget)
+	return nil
+}
+
+func update(ctx context.Context, opts *Options, name string, args ...any) (workflows.StudyStatus, error) {
 	var st workflows.StudyStatus
-	tc, err := f.Temporal(ctx)
+	tc, err := opts.Temporal(ctx)
 	if err != nil {
 		return st, err
 	}
 	h, err := tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflows.StudyWorkflowID(study),
+		WorkflowID:   workflows.StudyWorkflowID(opts.Study),
 		UpdateName:   name,
 		Args:         args,
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
-		return st, fmt.Errorf("%s study %s: %w", name, study, err)
+		return st, studyError(name, opts.Study, err)
 	}
 	if err := h.Get(ctx, &st); err != nil {
-		return st, fmt.Errorf("%s study %s: %w", name, study, err)
+		return st, studyError(name, opts.Study, err)
 	}
 	return st, nil
+}
+
+// studyError says what failed on which study; a study without a workflow
+// is named as such.
+func studyError(verb, study string, err error) error {
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return fmt.Errorf("%s study %s: no workflow %s (is the study name right? tunectl list shows them): %w", verb, study, workflows.StudyWorkflowID(study), err)
+	}
+	return fmt.Errorf("%s study %s: %w", verb, study, err)
 }
