@@ -7,13 +7,21 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/relutune/relutune/workflows"
 )
 
-// QueryStudy asks a running study's workflow for its live status. ok is
-// false when the workflow does not exist.
-func QueryStudy(ctx context.Context, tc client.Client, study string) (st workflows.StudyStatus, running bool, err error) {
+// WorkflowQuerier is the part of the Temporal client that reads a
+// workflow's state; a client.Client is one.
+type WorkflowQuerier interface {
+	DescribeWorkflow(ctx context.Context, workflowID, runID string) (*client.WorkflowExecutionDescription, error)
+	QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error)
+}
+
+// QueryStudy asks a running study's workflow for its live status. running
+// is false when the workflow has closed; a missing workflow is an error.
+func QueryStudy(ctx context.Context, tc WorkflowQuerier, study string) (st workflows.StudyStatus, running bool, err error) {
 	id := workflows.StudyWorkflowID(study)
 	d, err := tc.DescribeWorkflow(ctx, id, "")
 	var nf *serviceerror.NotFound

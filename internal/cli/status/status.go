@@ -16,12 +16,25 @@ import (
 	"github.com/relutune/relutune/workflows"
 )
 
+// StudyReader is what status reads from the store.
+type StudyReader interface {
+	StudyByName(ctx context.Context, name string) (store.Study, error)
+	StatusCounts(ctx context.Context, studyID int64) (map[string]int, error)
+	ActivationSummary(ctx context.Context, study string) ([]store.ActivationStats, error)
+	DeadLetterCount(ctx context.Context, study string) (int, error)
+	Trials(ctx context.Context, studyID int64) ([]store.Trial, error)
+	PendingMetrics(ctx context.Context, studyID int64) (rows, trials int, err error)
+}
+
 // Options are status's inputs.
 type Options struct {
-	IO     *cmdutil.IOStreams
-	F      *cmdutil.Factory
-	Study  string
-	Output string
+	IO      *cmdutil.IOStreams
+	Studies func(context.Context) (StudyReader, error)
+	// Temporal reads a running study's live state; when it fails the
+	// report goes without it.
+	Temporal func(context.Context) (cmdutil.WorkflowQuerier, error)
+	Study    string
+	Output   string
 }
 
 // Report is what status prints.
@@ -47,7 +60,23 @@ type PendingMetrics struct {
 
 // NewCmdStatus returns the status command.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, F: f}
+	opts := &Options{
+		IO: f.IO,
+		Studies: func(ctx context.Context) (StudyReader, error) {
+			st, err := f.Store(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return st, nil
+		},
+		Temporal: func(ctx context.Context) (cmdutil.WorkflowQuerier, error) {
+			tc, err := f.Temporal(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return tc, nil
+		},
+	}
 	cmd := &cobra.Command{
 		Use:   "status <study>",
 		Short: "Show a study's progress, live workflow state and per-activation summary",
@@ -70,7 +99,7 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error
 }
 
 func runStatus(ctx context.Context, opts *Options) error {
-	st, err := opts.F.Store(ctx)
+	st, err := opts.Studies(ctx)
 	if err != nil {
 		return err
 	}
@@ -78,19 +107,20 @@ func runStatus(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	fail := func(what string, err error) error { return fmt.Errorf("status of study %s: %s: %w", study.Name, what, err) }
 	rep := Report{Study: study}
 	if rep.Counts, err = st.StatusCounts(ctx, study.ID); err != nil {
-		return err
+		return fail("trial counts", err)
 	}
 	if rep.Activations, err = st.ActivationSummary(ctx, study.Name); err != nil {
-		return err
+		return fail("activation summary", err)
 	}
 	if rep.DeadLetters, err = st.DeadLetterCount(ctx, study.Name); err != nil {
-		return err
+		return fail("dead letters", err)
 	}
 	trials, err := st.Trials(ctx, study.ID)
 	if err != nil {
-		return err
+		return fail("trials", err)
 	}
 	for _, t := range trials {
 		if t.Status == "failed" {
@@ -98,12 +128,12 @@ func runStatus(ctx context.Context, opts *Options) error {
 		}
 	}
 	if rows, n, err := st.PendingMetrics(ctx, study.ID); err != nil {
-		return err
+		return fail("pending metrics", err)
 	} else if rows > 0 {
 		rep.PendingMetrics = &PendingMetrics{Rows: rows, Trials: n}
 	}
 	if study.Status == "running" {
-		if tc, err := opts.F.Temporal(ctx); err == nil {
+		if tc, err := opts.Temporal(ctx); err == nil {
 			if live, ok, err := cmdutil.QueryStudy(ctx, tc, study.Name); err == nil && ok {
 				rep.Live = &live
 			}
