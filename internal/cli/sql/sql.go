@@ -30,10 +30,19 @@ const (
 // maxQueryBytes bounds a query read from standard input.
 const maxQueryBytes = 1 << 20
 
+// ResultReader runs one read-only query over the result views, passing
+// its rows to sink as they arrive (store.QueryAsReader's contract: a sink
+// returning store.ErrStopRows ends it without error).
+type ResultReader interface {
+	Query(ctx context.Context, q store.ReaderQuery, sink store.RowSink) error
+}
+
 // Options are sql's inputs.
 type Options struct {
-	IO        *cmdutil.IOStreams
-	F         *cmdutil.Factory
+	IO *cmdutil.IOStreams
+	// Reader logs in as the reader role, with the URL that --reader-url,
+	// the environment or the database URL gives.
+	Reader    func(context.Context) (ResultReader, error)
 	Query     string
 	Output    string
 	ReaderURL string // --reader-url; empty: RELUTUNE_READER_URL, then derived
@@ -43,7 +52,14 @@ type Options struct {
 
 // NewCmdSQL returns the sql command.
 func NewCmdSQL(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, F: f}
+	opts := &Options{IO: f.IO}
+	opts.Reader = func(context.Context) (ResultReader, error) {
+		url, err := f.ReaderURL(opts.ReaderURL)
+		if err != nil {
+			return nil, err
+		}
+		return readerLogin{url: url}, nil
+	}
 	cmd := &cobra.Command{
 		Use:   "sql <query>",
 		Short: "Run a read-only SQL query over the result views",
@@ -117,18 +133,25 @@ func checkOptions(opts *Options, limitSet bool) error {
 	return nil
 }
 
+// readerLogin is the ResultReader of a reader URL; errors never show its
+// password.
+type readerLogin struct{ url string }
+
+func (r readerLogin) Query(ctx context.Context, q store.ReaderQuery, sink store.RowSink) error {
+	return redact.Error(store.QueryAsReader(ctx, r.url, q, sink), r.url)
+}
+
 func runSQL(ctx context.Context, opts *Options) error {
-	url, err := opts.F.ReaderURL(opts.ReaderURL)
+	rd, err := opts.Reader(ctx)
 	if err != nil {
 		return err
 	}
 	out := newWriter(opts.IO.Out, opts.Output, opts.Limit)
-	err = store.QueryAsReader(ctx, url, store.ReaderQuery{SQL: opts.Query, Timeout: opts.Timeout}, out)
+	err = rd.Query(ctx, store.ReaderQuery{SQL: opts.Query, Timeout: opts.Timeout}, out)
 	if err != nil {
 		// What was streamed stays; a JSON array is left unclosed, so that
 		// a parser does not take part of a result for all of it.
 		_ = out.flush()
-		err = redact.Error(err, url)
 		if errors.Is(err, store.ErrReaderConnect) {
 			return fmt.Errorf("%w; tunectl sql logs in with --reader-url or %s (see README.md, Querying results)", err, config.EnvReaderURL)
 		}
