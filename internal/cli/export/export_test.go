@@ -20,9 +20,9 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 // fakeStore holds one study, id 42, named "s1".
 type fakeStore struct {
-	trials    []store.Trial
-	metrics   []store.MetricExport
-	err       error // returned by Trials and TrialMetrics
+	trials   []store.Trial
+	metrics  []store.MetricExport
+	err      error // returned by Trials and TrialMetrics
 	askedFor int64 // the study id Trials or TrialMetrics was called with
 }
 

@@ -23,7 +23,9 @@ type fakeStore struct {
 	err     error
 }
 
-func (f *fakeStore) ListStudies(context.Context) ([]store.StudySummary, error) { return f.studies, f.err }
+func (f *fakeStore) ListStudies(context.Context) ([]store.StudySummary, error) {
+	return f.studies, f.err
+}
 
 func summaries() []store.StudySummary {
 	best := 0.9731

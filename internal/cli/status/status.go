@@ -107,7 +107,9 @@ func runStatus(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	fail := func(what string, err error) error { return fmt.Errorf("status of study %s: %s: %w", study.Name, what, err) }
+	fail := func(what string, err error) error {
+		return fmt.Errorf("status of study %s: %s: %w", study.Name, what, err)
+	}
 	rep := Report{Study: study}
 	if rep.Counts, err = st.StatusCounts(ctx, study.ID); err != nil {
 		return fail("trial counts", err)
