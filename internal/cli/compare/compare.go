@@ -16,17 +16,29 @@ import (
 	"github.com/relutune/relutune/internal/store"
 )
 
+// SeedMeansReader is what compare reads from the store.
+type SeedMeansReader interface {
+	StudyByName(ctx context.Context, name string) (store.Study, error)
+	ActivationSeedMeans(ctx context.Context, study string) ([]store.SeedMean, error)
+}
+
 // Options are compare's inputs.
 type Options struct {
-	IO     *cmdutil.IOStreams
-	F      *cmdutil.Factory
-	Study  string
-	Output string
+	IO      *cmdutil.IOStreams
+	Studies func(context.Context) (SeedMeansReader, error)
+	Study   string
+	Output  string
 }
 
 // NewCmdCompare returns the compare command.
 func NewCmdCompare(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, F: f}
+	opts := &Options{IO: f.IO, Studies: func(ctx context.Context) (SeedMeansReader, error) {
+		st, err := f.Store(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}}
 	cmd := &cobra.Command{
 		Use:   "compare <study>",
 		Short: "Compare activations pairwise: paired differences over replicate seeds with 95% CIs",
@@ -47,23 +59,27 @@ excludes zero and rests on at least 3 seeds. Use search.replicates >= 3.`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			st, err := f.Store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			study, err := st.StudyByName(cmd.Context(), opts.Study)
-			if err != nil {
-				return err
-			}
-			means, err := st.ActivationSeedMeans(cmd.Context(), opts.Study)
-			if err != nil {
-				return err
-			}
-			return Table(Pairs(means, study.Direction == "maximize")).Render(opts.IO.Out, opts.Output)
+			return runCompare(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table, json, csv")
 	return cmd
+}
+
+func runCompare(ctx context.Context, opts *Options) error {
+	st, err := opts.Studies(ctx)
+	if err != nil {
+		return err
+	}
+	study, err := st.StudyByName(ctx, opts.Study)
+	if err != nil {
+		return err
+	}
+	means, err := st.ActivationSeedMeans(ctx, opts.Study)
+	if err != nil {
+		return fmt.Errorf("seed means of study %s: %w", opts.Study, err)
+	}
+	return Table(Pairs(means, study.Direction == "maximize")).Render(opts.IO.Out, opts.Output)
 }
 
 // minPairsForVerdict is the fewest seeds a verdict rests on: with two,

@@ -18,18 +18,30 @@ import (
 	"github.com/relutune/relutune/internal/store"
 )
 
+// CurveReader is what plot reads from the store.
+type CurveReader interface {
+	StudyByName(ctx context.Context, name string) (store.Study, error)
+	ActivationCurves(ctx context.Context, studyID int64, metric string) ([]store.CurvePoint, error)
+}
+
 // Options are plot's inputs.
 type Options struct {
-	IO     *cmdutil.IOStreams
-	F      *cmdutil.Factory
-	Study  string
-	Metric string
-	Out    string
+	IO      *cmdutil.IOStreams
+	Studies func(context.Context) (CurveReader, error)
+	Study   string
+	Metric  string
+	Out     string
 }
 
 // NewCmdPlot returns the plot command.
 func NewCmdPlot(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, F: f}
+	opts := &Options{IO: f.IO, Studies: func(ctx context.Context) (CurveReader, error) {
+		st, err := f.Store(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}}
 	cmd := &cobra.Command{
 		Use:   "plot <study>",
 		Short: "Plot a metric's mean learning curve per activation as SVG",
@@ -44,42 +56,46 @@ saturation and gradient norm show why an activation won or lost.`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			st, err := f.Store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			study, err := st.StudyByName(cmd.Context(), opts.Study)
-			if err != nil {
-				return err
-			}
-			pts, err := st.ActivationCurves(cmd.Context(), study.ID, opts.Metric)
-			if err != nil {
-				return err
-			}
-			if len(pts) == 0 {
-				return fmt.Errorf("study %s has no %s values yet", opts.Study, opts.Metric)
-			}
-			w := opts.IO.Out
-			if opts.Out != "" && opts.Out != "-" {
-				file, err := os.Create(opts.Out)
-				if err != nil {
-					return err
-				}
-				defer file.Close()
-				w = file
-			}
-			if err := SVG(w, opts.Study+": mean "+opts.Metric+" per activation", opts.Metric, pts); err != nil {
-				return err
-			}
-			if w != opts.IO.Out {
-				fmt.Fprintf(opts.IO.ErrOut, "wrote %s\n", opts.Out)
-			}
-			return nil
+			return runPlot(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Metric, "metric", "val_accuracy", "val_accuracy, val_loss, train_loss, dead_fraction, saturation or grad_norm")
 	cmd.Flags().StringVarP(&opts.Out, "out", "o", "-", "file to write, - for standard output")
 	return cmd
+}
+
+func runPlot(ctx context.Context, opts *Options) error {
+	st, err := opts.Studies(ctx)
+	if err != nil {
+		return err
+	}
+	study, err := st.StudyByName(ctx, opts.Study)
+	if err != nil {
+		return err
+	}
+	pts, err := st.ActivationCurves(ctx, study.ID, opts.Metric)
+	if err != nil {
+		return fmt.Errorf("%s curves of study %s: %w", opts.Metric, opts.Study, err)
+	}
+	if len(pts) == 0 {
+		return fmt.Errorf("study %s has no %s values yet", opts.Study, opts.Metric)
+	}
+	w := opts.IO.Out
+	if opts.Out != "" && opts.Out != "-" {
+		file, err := os.Create(opts.Out)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		w = file
+	}
+	if err := SVG(w, opts.Study+": mean "+opts.Metric+" per activation", opts.Metric, pts); err != nil {
+		return err
+	}
+	if w != opts.IO.Out {
+		fmt.Fprintf(opts.IO.ErrOut, "wrote %s\n", opts.Out)
+	}
+	return nil
 }
 
 var palette = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"}

@@ -13,18 +13,30 @@ import (
 	"github.com/relutune/relutune/internal/store"
 )
 
+// RankingReader is what top reads from the store.
+type RankingReader interface {
+	StudyByName(ctx context.Context, name string) (store.Study, error)
+	Top(ctx context.Context, study string, limit int) ([]store.RankedTrial, error)
+}
+
 // Options are top's inputs.
 type Options struct {
-	IO     *cmdutil.IOStreams
-	F      *cmdutil.Factory
-	Study  string
-	Limit  int
-	Output string
+	IO      *cmdutil.IOStreams
+	Studies func(context.Context) (RankingReader, error)
+	Study   string
+	Limit   int
+	Output  string
 }
 
 // NewCmdTop returns the top command.
 func NewCmdTop(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, F: f}
+	opts := &Options{IO: f.IO, Studies: func(ctx context.Context) (RankingReader, error) {
+		st, err := f.Store(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}}
 	cmd := &cobra.Command{
 		Use:   "top <study>",
 		Short: "Show a study's best completed trials (the trial_ranking view)",
@@ -52,7 +64,7 @@ func NewCmdTop(f *cmdutil.Factory, runF func(context.Context, *Options) error) *
 }
 
 func runTop(ctx context.Context, opts *Options) error {
-	st, err := opts.F.Store(ctx)
+	st, err := opts.Studies(ctx)
 	if err != nil {
 		return err
 	}
@@ -61,7 +73,7 @@ func runTop(ctx context.Context, opts *Options) error {
 	}
 	trials, err := st.Top(ctx, opts.Study, opts.Limit)
 	if err != nil {
-		return err
+		return fmt.Errorf("ranking of study %s: %w", opts.Study, err)
 	}
 	if len(trials) == 0 && opts.Output == "table" {
 		fmt.Fprintf(opts.IO.Out, "study %s has no completed trials yet\n", opts.Study)

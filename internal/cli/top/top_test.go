@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/relutune/relutune/internal/cli/cmdutil"
@@ -80,5 +83,67 @@ func TestFlags(t *testing.T) {
 		if got.Study != tt.want.Study || got.Limit != tt.want.Limit || got.Output != tt.want.Output {
 			t.Errorf("%v: got %+v, want %+v", tt.args, *got, tt.want)
 		}
+	}
+}
+
+type fakeStore struct {
+	trials []store.RankedTrial
+	err    error
+	asked  string
+	limit  int
+}
+
+func (f *fakeStore) StudyByName(_ context.Context, name string) (store.Study, error) {
+	if name != "s1" {
+		return store.Study{}, fmt.Errorf("%w: study %q", store.ErrNotFound, name)
+	}
+	return store.Study{ID: 1, Name: name}, nil
+}
+
+func (f *fakeStore) Top(_ context.Context, study string, limit int) ([]store.RankedTrial, error) {
+	f.asked, f.limit = study, limit
+	return f.trials, f.err
+}
+
+func runWith(t *testing.T, st *fakeStore, study, output string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	opts := &Options{IO: &cmdutil.IOStreams{Out: &out, ErrOut: &bytes.Buffer{}}, Study: study, Limit: 3, Output: output,
+		Studies: func(context.Context) (RankingReader, error) { return st, nil }}
+	err := runTop(context.Background(), opts)
+	return out.String(), err
+}
+
+func TestRunTop(t *testing.T) {
+	st := &fakeStore{trials: rows()}
+	got, err := runWith(t, st, "s1", "table")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join("testdata", "top.table"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) || st.asked != "s1" || st.limit != 3 {
+		t.Fatalf("asked %q limit %d, printed\n%s", st.asked, st.limit, got)
+	}
+	got, err = runWith(t, &fakeStore{}, "s1", "table")
+	if err != nil || got != "study s1 has no completed trials yet\n" {
+		t.Fatalf("no trials: %q, %v", got, err)
+	}
+	got, err = runWith(t, &fakeStore{}, "s1", "json")
+	if err != nil || strings.TrimSpace(got) != "[]" {
+		t.Fatalf("no trials as JSON: %q, %v", got, err)
+	}
+}
+
+func TestRunTopErrors(t *testing.T) {
+	if _, err := runWith(t, &fakeStore{}, "nope", "table"); !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), `study "nope"`) {
+		t.Fatalf("unknown study: %v", err)
+	}
+	broken := errors.New("timeout")
+	out, err := runWith(t, &fakeStore{err: broken}, "s1", "table")
+	if !errors.Is(err, broken) || err.Error() != "ranking of study s1: timeout" || out != "" {
+		t.Fatalf("store error: %v, printed %q", err, out)
 	}
 }
