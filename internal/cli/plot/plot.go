@@ -80,21 +80,22 @@ func runPlot(ctx context.Context, opts *Options) error {
 	if len(pts) == 0 {
 		return fmt.Errorf("study %s has no %s values yet", opts.Study, opts.Metric)
 	}
-	w := opts.IO.Out
-	if opts.Out != "" && opts.Out != "-" {
-		file, err := os.Create(opts.Out)
-		if err != nil {
-			return err
-		}
-		defer file.Close()
-		w = file
+	title := opts.Study + ": mean " + opts.Metric + " per activation"
+	if opts.Out == "" || opts.Out == "-" {
+		return SVG(opts.IO.Out, title, opts.Metric, pts)
 	}
-	if err := SVG(w, opts.Study+": mean "+opts.Metric+" per activation", opts.Metric, pts); err != nil {
+	file, err := os.Create(opts.Out)
+	if err != nil {
 		return err
 	}
-	if w != opts.IO.Out {
-		fmt.Fprintf(opts.IO.ErrOut, "wrote %s\n", opts.Out)
+	err = SVG(file, title, opts.Metric, pts)
+	if cerr := file.Close(); err == nil {
+		err = cerr
 	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", opts.Out, err)
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "wrote %s\n", opts.Out)
 	return nil
 }
 
