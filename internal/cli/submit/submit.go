@@ -23,11 +23,31 @@ import (
 	"github.com/relutune/relutune/workflows"
 )
 
+// StudyFinder is what submit reads from the store.
+type StudyFinder interface {
+	StudyByName(ctx context.Context, name string) (store.Study, error)
+}
+
+// StudyStarter is the part of the Temporal client that starts a study's
+// workflow; a client.Client is one.
+type StudyStarter interface {
+	DescribeWorkflow(ctx context.Context, workflowID, runID string) (*client.WorkflowExecutionDescription, error)
+	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
+}
+
 // Options are submit's inputs.
 type Options struct {
-	IO   *cmdutil.IOStreams
-	F    *cmdutil.Factory
-	File string
+	IO       *cmdutil.IOStreams
+	Studies  func(context.Context) (StudyFinder, error)
+	Temporal func(context.Context) (StudyStarter, error)
+	// StudiesQueue and TrialsQueue are where the study runs.
+	StudiesQueue string
+	TrialsQueue  string
+	// TemporalUI and Namespace make the link to the study's workflow (no
+	// link when TemporalUI is empty).
+	TemporalUI string
+	Namespace  string
+	File       string
 	// Name, when set, replaces the spec's name.
 	Name string
 	// MaxTrialMemory is the budget of one trial's estimated peak memory.
@@ -40,7 +60,24 @@ type Options struct {
 
 // NewCmdSubmit returns the submit command; runF replaces the default action in tests.
 func NewCmdSubmit(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, F: f, MaxTrialMemory: spec.DefaultMaxTrialMemory}
+	opts := &Options{
+		IO: f.IO,
+		Studies: func(ctx context.Context) (StudyFinder, error) {
+			st, err := f.Store(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return st, nil
+		},
+		Temporal: func(ctx context.Context) (StudyStarter, error) {
+			tc, err := f.Temporal(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return tc, nil
+		},
+		MaxTrialMemory: spec.DefaultMaxTrialMemory,
+	}
 	cmd := &cobra.Command{
 		Use:   "submit <study.yaml>",
 		Short: "Validate a study spec and start the study",
@@ -55,6 +92,9 @@ spec is an error.`,
 		Args: cmdutil.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
+			// The root command's flags are parsed by now.
+			opts.StudiesQueue, opts.TrialsQueue = f.StudiesQueue, f.TrialsQueue
+			opts.TemporalUI, opts.Namespace = f.TemporalUI, f.Conn.TemporalNamespace
 			sp, rep, err := validate.ReadSpec(opts.IO.In, opts.File, opts.Name, spec.Options{MaxTrialMemory: opts.MaxTrialMemory})
 			if err != nil {
 				return err
@@ -76,7 +116,7 @@ const memoSpecHash = "spec_hash"
 func runSubmit(ctx context.Context, opts *Options) error {
 	sp := opts.Spec
 	out := opts.IO.Out
-	st, err := opts.F.Store(ctx)
+	st, err := opts.Studies(ctx)
 	if err != nil {
 		return err
 	}
@@ -92,10 +132,10 @@ func runSubmit(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(out, "study %s was already submitted (status %s); nothing to do\n", sp.Name, stored.Status)
 		return nil
 	case !errors.Is(err, store.ErrNotFound):
-		return err
+		return fmt.Errorf("look up study %s: %w", sp.Name, err)
 	}
 
-	tc, err := opts.F.Temporal(ctx)
+	tc, err := opts.Temporal(ctx)
 	if err != nil {
 		return err
 	}
@@ -111,7 +151,7 @@ func runSubmit(ctx context.Context, opts *Options) error {
 	}
 	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       id,
-		TaskQueue:                opts.F.StudiesQueue,
+		TaskQueue:                opts.StudiesQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		Memo:                     map[string]any{memoSpecHash: sp.Hash()},
@@ -119,7 +159,7 @@ func runSubmit(ctx context.Context, opts *Options) error {
 			workflows.AttrStudy.ValueSet(sp.Name),
 			workflows.AttrStatus.ValueSet(string(search.Running)),
 		),
-	}, workflows.StudyWorkflowName, workflows.StudyInput{Spec: *sp, TrialsQueue: opts.F.TrialsQueue})
+	}, workflows.StudyWorkflowName, workflows.StudyInput{Spec: *sp, TrialsQueue: opts.TrialsQueue})
 	if err != nil {
 		return fmt.Errorf("start study %s: %w", sp.Name, err)
 	}
@@ -134,14 +174,14 @@ func runSubmit(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(out, "  estimated peak memory %s per trial (%s)\n", trainer.FormatBytes(rep.Memory.Total()), strings.Join(rep.Drivers, ", "))
 	}
 	fmt.Fprintf(out, "follow it: tunectl watch %s\n", sp.Name)
-	if opts.F.TemporalUI != "" {
-		fmt.Fprintf(out, "Temporal UI: %s/namespaces/%s/workflows/%s\n", opts.F.TemporalUI, opts.F.Conn.TemporalNamespace, id)
+	if opts.TemporalUI != "" {
+		fmt.Fprintf(out, "Temporal UI: %s/namespaces/%s/workflows/%s\n", opts.TemporalUI, opts.Namespace, id)
 	}
 	return nil
 }
 
 // describe returns the spec hash and status of a study's workflow.
-func describe(ctx context.Context, tc client.Client, id string) (hash, status string, found bool, err error) {
+func describe(ctx context.Context, tc StudyStarter, id string) (hash, status string, found bool, err error) {
 	d, err := tc.DescribeWorkflow(ctx, id, "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
