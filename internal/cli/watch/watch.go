@@ -14,24 +14,67 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 
 	"github.com/relutune/relutune/internal/cli/cmdutil"
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/workflows"
 )
 
+// EventStream follows a study's event messages (metrics and trial
+// statuses) in order, from the first one kept.
+type EventStream interface {
+	Follow(ctx context.Context, study string) (Subscription, error)
+}
+
+// Subscription yields messages until Stop; Next blocks for the next one
+// and fails once the subscription ends.
+type Subscription interface {
+	Next() (subject string, data []byte, err error)
+	Stop()
+}
+
+// WorkflowDescriber is the part of the Temporal client that tells whether
+// a study's workflow runs; a client.Client is one.
+type WorkflowDescriber interface {
+	DescribeWorkflow(ctx context.Context, workflowID, runID string) (*client.WorkflowExecutionDescription, error)
+}
+
 // Options are watch's inputs.
 type Options struct {
-	IO    *cmdutil.IOStreams
-	F     *cmdutil.Factory
-	Study string
+	IO       *cmdutil.IOStreams
+	Events   func(context.Context) (EventStream, error)
+	Temporal func(context.Context) (WorkflowDescriber, error)
+	Study    string
 	// Poll is how often the study's workflow is checked for completion.
 	Poll time.Duration
+	// Linger is how long messages are still read after the workflow
+	// closed, for the last ones to arrive.
+	Linger time.Duration
 }
 
 // NewCmdWatch returns the watch command.
 func NewCmdWatch(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, F: f, Poll: time.Second}
+	opts := &Options{
+		IO: f.IO,
+		Events: func(context.Context) (EventStream, error) {
+			js, err := f.JetStream()
+			if err != nil {
+				return nil, err
+			}
+			return jetStreamEvents{js: js, cfg: f.Events}, nil
+		},
+		Temporal: func(ctx context.Context) (WorkflowDescriber, error) {
+			tc, err := f.Temporal(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return tc, nil
+		},
+		Poll:   time.Second,
+		Linger: 2 * time.Second,
+	}
 	cmd := &cobra.Command{
 		Use:   "watch <study>",
 		Short: "Follow a study live: a progress bar per running trial, until it finishes",
@@ -151,33 +194,63 @@ func bar(done, total, width int) string {
 	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
 }
 
-func runWatch(ctx context.Context, opts *Options) error {
-	js, err := opts.F.JetStream()
-	if err != nil {
-		return err
+// jetStreamEvents follows a study's subjects of the events stream.
+type jetStreamEvents struct {
+	js  jetstream.JetStream
+	cfg events.Config
+}
+
+func (e jetStreamEvents) Follow(ctx context.Context, study string) (Subscription, error) {
+	stream := e.cfg.Stream
+	if stream == "" {
+		stream = events.DefaultStream
 	}
-	tc, err := opts.F.Temporal(ctx)
+	cons, err := e.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{e.cfg.StudySubjects(study)},
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := cons.Messages()
+	if err != nil {
+		return nil, err
+	}
+	return jetStreamSub{msgs}, nil
+}
+
+type jetStreamSub struct{ it jetstream.MessagesContext }
+
+func (s jetStreamSub) Next() (string, []byte, error) {
+	m, err := s.it.Next()
+	if err != nil {
+		return "", nil, err
+	}
+	return m.Subject(), m.Data(), nil
+}
+
+func (s jetStreamSub) Stop() { s.it.Stop() }
+
+func runWatch(ctx context.Context, opts *Options) error {
+	tc, err := opts.Temporal(ctx)
 	if err != nil {
 		return err
 	}
 	id := workflows.StudyWorkflowID(opts.Study)
 	if _, err := tc.DescribeWorkflow(ctx, id, ""); err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return fmt.Errorf("study %s: no workflow %s (is the study name right? tunectl list shows them): %w", opts.Study, id, err)
+		}
 		return fmt.Errorf("study %s: %w", opts.Study, err)
 	}
-	stream := opts.F.Events.Stream
-	if stream == "" {
-		stream = events.DefaultStream
-	}
-	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{opts.F.Events.StudySubjects(opts.Study)},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	})
-	if err != nil {
-		return fmt.Errorf("watch %s: %w", opts.Study, err)
-	}
-	msgs, err := cons.Messages()
+	es, err := opts.Events(ctx)
 	if err != nil {
 		return err
+	}
+	msgs, err := es.Follow(ctx, opts.Study)
+	if err != nil {
+		return fmt.Errorf("watch %s: %w", opts.Study, err)
 	}
 	defer msgs.Stop()
 
@@ -186,14 +259,20 @@ func runWatch(ctx context.Context, opts *Options) error {
 		data    []byte
 	}
 	ch := make(chan item, 256)
+	done := make(chan struct{})
+	defer close(done)
 	go func() {
 		defer close(ch)
 		for {
-			m, err := msgs.Next()
+			subject, data, err := msgs.Next()
 			if err != nil {
 				return
 			}
-			ch <- item{m.Subject(), m.Data()}
+			select {
+			case ch <- item{subject, data}:
+			case <-done:
+				return
+			}
 		}
 	}()
 
@@ -239,7 +318,7 @@ func runWatch(ctx context.Context, opts *Options) error {
 		case <-poll.C:
 			if !closedAt.IsZero() {
 				// Give the stream a moment to deliver the last messages.
-				if time.Since(closedAt) > 2*time.Second {
+				if time.Since(closedAt) > opts.Linger {
 					d, err := tc.DescribeWorkflow(ctx, id, "")
 					if err == nil {
 						fmt.Fprintf(out, "study %s finished: %s\n", opts.Study, strings.ToLower(d.Status.String()))
