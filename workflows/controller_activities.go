@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"github.com/relutune/relutune/internal/store"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,20 +14,19 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/relutune/relutune/internal/events"
-	"github.com/relutune/relutune/internal/records"
 	"github.com/relutune/relutune/search"
 )
 
 // Store is what the controller's activities need of Postgres.
 type Store interface {
-	CreateStudy(ctx context.Context, n records.NewStudy) (records.Study, bool, error)
-	Trials(ctx context.Context, studyID int64) ([]records.Trial, error)
-	InsertTrials(ctx context.Context, studyID int64, ts []records.NewTrial) ([]records.Trial, error)
-	RecordOutcome(ctx context.Context, o records.Outcome) (bool, error)
-	TrialByID(ctx context.Context, id int64) (records.Trial, error)
+	CreateStudy(ctx context.Context, n store.NewStudy) (store.Study, bool, error)
+	Trials(ctx context.Context, studyID int64) ([]store.Trial, error)
+	InsertTrials(ctx context.Context, studyID int64, ts []store.NewTrial) ([]store.Trial, error)
+	RecordOutcome(ctx context.Context, o store.Outcome) (bool, error)
+	TrialByID(ctx context.Context, id int64) (store.Trial, error)
 	PendingMetrics(ctx context.Context, studyID int64) (rows, trials int, err error)
 	FinishStudy(ctx context.Context, id int64, status string) error
-	DecideRung(ctx context.Context, studyID int64, trial, epoch int, value float64, decide records.RungDecider) (bool, error)
+	DecideRung(ctx context.Context, studyID int64, trial, epoch int, value float64, decide store.RungDecider) (bool, error)
 }
 
 // StatusPublisher announces recorded trial outcomes (for `tunectl watch`).
@@ -50,11 +50,11 @@ type CreateStudyOutput struct {
 // CreateStudy stores the study row (idempotent for the same spec).
 func (a *ControllerActivities) CreateStudy(ctx context.Context, in CreateStudyInput) (CreateStudyOutput, error) {
 	sp := in.Spec
-	st, created, err := a.Store.CreateStudy(ctx, records.NewStudy{
+	st, created, err := a.Store.CreateStudy(ctx, store.NewStudy{
 		Name: sp.Name, Spec: sp.Canonical(), SpecHash: sp.Hash(),
 		Metric: sp.Objective.Metric, Direction: string(sp.Objective.Direction),
 	})
-	if errors.Is(err, records.ErrSpecConflict) {
+	if errors.Is(err, store.ErrSpecConflict) {
 		return CreateStudyOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
 	}
 	if err != nil {
@@ -98,7 +98,7 @@ func (a *ControllerActivities) Suggest(ctx context.Context, in SuggestInput) (Su
 		return SuggestOutput{}, err
 	}
 	seeds := search.ReplicateSeeds(sp.Search.Seed, replicates)
-	var news []records.NewTrial
+	var news []store.NewTrial
 	number := in.FirstNumber
 	for _, c := range configs {
 		for r := 0; r < replicates && len(news) < in.MaxTrials; r++ {
@@ -110,7 +110,7 @@ func (a *ControllerActivities) Suggest(ctx context.Context, in SuggestInput) (Su
 			if err != nil {
 				return SuggestOutput{}, err
 			}
-			news = append(news, records.NewTrial{Number: number, ConfigHash: c.Hash(), Params: params, Replicate: r, Seed: int64(seeds[r])})
+			news = append(news, store.NewTrial{Number: number, ConfigHash: c.Hash(), Params: params, Replicate: r, Seed: int64(seeds[r])})
 			number++
 		}
 	}
@@ -143,7 +143,7 @@ func (a *ControllerActivities) Suggest(ctx context.Context, in SuggestInput) (Su
 
 // samplerHistory turns stored trials into what samplers see: one entry per
 // configuration, whose objective is the mean over its completed replicates.
-func samplerHistory(rows []records.Trial, before int) ([]search.Trial, error) {
+func samplerHistory(rows []store.Trial, before int) ([]search.Trial, error) {
 	type agg struct {
 		t      search.Trial
 		sum    float64
@@ -210,7 +210,7 @@ func (a *ControllerActivities) Record(ctx context.Context, in RecordInput) (Tria
 	if obj != nil && (math.IsNaN(*obj) || math.IsInf(*obj, 0)) {
 		obj = nil
 	}
-	changed, err := a.Store.RecordOutcome(ctx, records.Outcome{
+	changed, err := a.Store.RecordOutcome(ctx, store.Outcome{
 		TrialID: r.TrialID, Attempt: r.Attempt, Status: r.Status, Objective: obj,
 		EpochsDone: r.EpochsDone, Error: r.Error, Worker: r.Worker,
 	})
@@ -229,7 +229,7 @@ func (a *ControllerActivities) Record(ctx context.Context, in RecordInput) (Tria
 	}
 	stored, err := a.Store.TrialByID(ctx, r.TrialID)
 	switch {
-	case errors.Is(err, records.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		// Nothing stored to agree with.
 	case err != nil:
 		return r, err

@@ -7,13 +7,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/relutune/relutune/internal/events"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 
 	"github.com/relutune/relutune/internal/config"
-	"github.com/relutune/relutune/internal/records"
 	"github.com/relutune/relutune/internal/service"
 	"github.com/relutune/relutune/trainer"
 )
@@ -88,7 +88,7 @@ func checkWorkerName(name string) error {
 	if name == "" {
 		return fmt.Errorf("--name: must not be empty")
 	}
-	if err := records.CheckText("--name", name, records.MaxWorkerBytes); err != nil {
+	if err := events.CheckText("--name", name, events.MaxWorkerBytes); err != nil {
 		return err
 	}
 	return nil

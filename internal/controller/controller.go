@@ -80,7 +80,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	sinkErr := make(chan error, 1)
 	go func() {
-		sinkErr <- (&events.Sink{JS: js, Config: cfg.Events, Writer: st, Log: log.With("component", "sink"), Durable: cfg.SinkDurable}).Run(ctx)
+		sinkErr <- (&Sink{JS: js, Config: cfg.Events, Writer: st, Log: log.With("component", "sink"), Durable: cfg.SinkDurable}).Run(ctx)
 	}()
 	h.SetReady()
 	log.Info("controller running", "task_queue", cfg.StudiesQueue, "temporal", cfg.TemporalAddress)

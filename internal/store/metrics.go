@@ -7,8 +7,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/relutune/relutune/internal/records"
 )
 
 var metricColumns = []string{"trial_id", "epoch", "attempt", "train_loss", "val_loss", "val_accuracy",
@@ -25,7 +23,7 @@ var metricColumns = []string{"trial_id", "epoch", "attempt", "train_loss", "val_
 //
 // Every row is checked first (MetricRow.Validate); a row out of bounds, or
 // a batch Postgres refuses for its data, fails with an error wrapping
-// records.ErrRejected, which retrying cannot fix. Any other error (a lost
+// ErrRejected, which retrying cannot fix. Any other error (a lost
 // connection, a serialization failure) is worth retrying.
 func (s *Store) WriteMetrics(ctx context.Context, rows []MetricRow) (int64, error) {
 	if len(rows) == 0 {
@@ -33,7 +31,7 @@ func (s *Store) WriteMetrics(ctx context.Context, rows []MetricRow) (int64, erro
 	}
 	for i := range rows {
 		if err := rows[i].Validate(); err != nil {
-			return 0, fmt.Errorf("%w: row %d of %d: %w", records.ErrRejected, i, len(rows), err)
+			return 0, fmt.Errorf("%w: row %d of %d: %w", ErrRejected, i, len(rows), err)
 		}
 	}
 	var n int64
@@ -89,7 +87,7 @@ func (s *Store) WriteMetrics(ctx context.Context, rows []MetricRow) (int64, erro
 	})
 	if err != nil {
 		if rejected(err) {
-			return 0, fmt.Errorf("%w: write %d metric rows: %w", records.ErrRejected, len(rows), err)
+			return 0, fmt.Errorf("%w: write %d metric rows: %w", ErrRejected, len(rows), err)
 		}
 		return 0, fmt.Errorf("store: write %d metric rows: %w", len(rows), err)
 	}

@@ -1,33 +1,12 @@
-package records
+package store
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
 	"math"
-	"strings"
-	"unicode/utf8"
-)
 
-// Bounds on a stored metric row. The metrics sink checks every message
-// against them (and against the trial's own epoch budget) before anything
-// reaches SQL, and the store checks them again before it writes.
-const (
-	// MaxAttempt is the highest attempt number a metric row may carry. It
-	// is far above any retry policy in use (TrainTrial allows a few attempts,
-	// and retries of infrastructure failures may add more): it bounds what
-	// a message can claim, so one cannot fence out real attempts with an
-	// attempt of 3e9. Raise it here, and only here, if a retry policy ever
-	// needs more.
-	MaxAttempt = 100
-	// MaxEpoch is the highest epoch of any trial: the ceiling of a study's
-	// schedule.max_epochs (spec.MaxEpochs). A trial's own bound is its
-	// study's schedule.max_epochs.
-	MaxEpoch = 1000
-	// MaxWorkerBytes bounds a worker's name.
-	MaxWorkerBytes = 256
-	// MaxLayersBytes bounds the JSON of a row's per-layer diagnostics.
-	MaxLayersBytes = 16 << 10
+	"github.com/relutune/relutune/internal/events"
 )
 
 // ErrInvalidMetric is wrapped by the errors of MetricRow.Validate.
@@ -40,8 +19,8 @@ var ErrInvalidMetric = errors.New("invalid metric row")
 // wrap it.
 var ErrRejected = errors.New("store: rows rejected")
 
-// Validate checks the row against the bounds above: trial id positive,
-// epoch in [1, MaxEpoch], attempt in [1, MaxAttempt], the worker's name
+// Validate checks the row against the bounds of package events: trial id positive,
+// epoch in [1, events.MaxEpoch], attempt in [1, events.MaxAttempt], the worker's name
 // short valid UTF-8 without NUL, every value finite or nil, and the layers
 // a bounded JSON array (whose syntax Postgres checks). The error names the
 // field, its value and what is allowed.
@@ -49,12 +28,12 @@ func (r *MetricRow) Validate() error {
 	switch {
 	case r.TrialID <= 0:
 		return fmt.Errorf("%w: trial_id %d must be > 0", ErrInvalidMetric, r.TrialID)
-	case r.Epoch < 1 || r.Epoch > MaxEpoch:
-		return fmt.Errorf("%w: epoch %d must be in [1, %d]", ErrInvalidMetric, r.Epoch, MaxEpoch)
-	case r.Attempt < 1 || r.Attempt > MaxAttempt:
-		return fmt.Errorf("%w: attempt %d must be in [1, %d]", ErrInvalidMetric, r.Attempt, MaxAttempt)
+	case r.Epoch < 1 || r.Epoch > events.MaxEpoch:
+		return fmt.Errorf("%w: epoch %d must be in [1, %d]", ErrInvalidMetric, r.Epoch, events.MaxEpoch)
+	case r.Attempt < 1 || r.Attempt > events.MaxAttempt:
+		return fmt.Errorf("%w: attempt %d must be in [1, %d]", ErrInvalidMetric, r.Attempt, events.MaxAttempt)
 	}
-	if err := CheckText("worker", r.Worker, MaxWorkerBytes); err != nil {
+	if err := events.CheckText("worker", r.Worker, events.MaxWorkerBytes); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidMetric, err)
 	}
 	for _, f := range []struct {
@@ -70,8 +49,8 @@ func (r *MetricRow) Validate() error {
 		}
 	}
 	if r.Layers != nil {
-		if len(r.Layers) > MaxLayersBytes {
-			return fmt.Errorf("%w: layers are %d bytes of JSON, at most %d allowed", ErrInvalidMetric, len(r.Layers), MaxLayersBytes)
+		if len(r.Layers) > events.MaxLayersBytes {
+			return fmt.Errorf("%w: layers are %d bytes of JSON, at most %d allowed", ErrInvalidMetric, len(r.Layers), events.MaxLayersBytes)
 		}
 		// Postgres parses the JSON itself and refuses what is not JSON (a
 		// data exception: rejected too); \u0000 it refuses in jsonb, and
@@ -83,20 +62,6 @@ func (r *MetricRow) Validate() error {
 	return nil
 }
 
-// CheckText checks that a text value fits a Postgres text column and a
-// bound: valid UTF-8, no NUL byte, at most max bytes.
-func CheckText(field, s string, max int) error {
-	switch {
-	case len(s) > max:
-		return fmt.Errorf("%s is %d bytes, at most %d allowed", field, len(s), max)
-	case strings.IndexByte(s, 0) >= 0:
-		return fmt.Errorf("%s %.64q must not contain a NUL byte", field, s)
-	case !utf8.ValidString(s):
-		return fmt.Errorf("%s %.64q must be valid UTF-8", field, s)
-	}
-	return nil
-}
-
 // TrialRef is what the metrics sink checks a message against: the stored
 // trial's study and number, and its epoch budget.
 type TrialRef struct {
@@ -104,7 +69,7 @@ type TrialRef struct {
 	StudyID   int64
 	Study     string // the study's name
 	Number    int
-	MaxEpochs int // the study's schedule.max_epochs (MaxEpoch when the spec has none)
+	MaxEpochs int // the study's schedule.max_epochs (events.MaxEpoch when the spec has none)
 }
 
 // DeadLetter is a message the metrics sink can never store, kept for

@@ -1,9 +1,11 @@
-package events
+package controller
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/store"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -12,7 +14,6 @@ import (
 	"time"
 
 	"github.com/relutune/relutune/internal/config"
-	"github.com/relutune/relutune/internal/records"
 )
 
 // fakeWriter records rows by (trial, epoch) and fails its first calls. It
@@ -21,26 +22,26 @@ type fakeWriter struct {
 	mu       sync.Mutex
 	failures int
 	calls    int
-	rows     map[[2]int64]records.MetricRow
-	dead     []records.DeadLetter
+	rows     map[[2]int64]store.MetricRow
+	dead     []store.DeadLetter
 }
 
-func (w *fakeWriter) TrialRefs(ctx context.Context, ids []int64) (map[int64]records.TrialRef, error) {
-	out := map[int64]records.TrialRef{}
+func (w *fakeWriter) TrialRefs(ctx context.Context, ids []int64) (map[int64]store.TrialRef, error) {
+	out := map[int64]store.TrialRef{}
 	for _, id := range ids {
-		out[id] = records.TrialRef{ID: id, StudyID: 1, Study: "s", Number: int(id), MaxEpochs: records.MaxEpoch}
+		out[id] = store.TrialRef{ID: id, StudyID: 1, Study: "s", Number: int(id), MaxEpochs: events.MaxEpoch}
 	}
 	return out, nil
 }
 
-func (w *fakeWriter) WriteDeadLetters(ctx context.Context, dls []records.DeadLetter) error {
+func (w *fakeWriter) WriteDeadLetters(ctx context.Context, dls []store.DeadLetter) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.dead = append(w.dead, dls...)
 	return nil
 }
 
-func (w *fakeWriter) WriteMetrics(ctx context.Context, rows []records.MetricRow) (int64, error) {
+func (w *fakeWriter) WriteMetrics(ctx context.Context, rows []store.MetricRow) (int64, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.calls++
@@ -59,34 +60,34 @@ func (w *fakeWriter) count() int {
 	return len(w.rows)
 }
 
-func testConfig(t *testing.T) Config {
+func testConfig(t *testing.T) events.Config {
 	t.Helper()
 	if os.Getenv("RELUTUNE_SKIP_INTEGRATION") == "1" {
 		t.Skip("RELUTUNE_SKIP_INTEGRATION=1: no NATS")
 	}
 	tag := fmt.Sprintf("%d%06d", os.Getpid()%10000, rand.IntN(1_000_000))
-	return Config{Stream: "RELUTUNE_T_" + tag, Prefix: "tunet" + tag}
+	return events.Config{Stream: "RELUTUNE_T_" + tag, Prefix: "tunet" + tag}
 }
 
 func TestSinkWritesEveryEpochOnceAfterFailures(t *testing.T) {
 	cfg := testConfig(t)
-	nc, js, err := Connect(config.Env(config.EnvNATSURL, config.DefaultNATSURL), "sink-test")
+	nc, js, err := events.Connect(config.Env(config.EnvNATSURL, config.DefaultNATSURL), "sink-test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := EnsureStream(ctx, js, cfg); err != nil {
+	if _, err := events.EnsureStream(ctx, js, cfg); err != nil {
 		t.Fatal(err)
 	}
 	defer js.DeleteStream(context.Background(), cfg.Stream)
 
-	pub := NewPublisher(js, cfg)
+	pub := events.NewPublisher(js, cfg)
 	const trials, epochs = 3, 40
 	for tr := 1; tr <= trials; tr++ {
 		for e := 1; e <= epochs; e++ {
-			m := EpochMetrics{Study: "s", TrialID: int64(tr), Trial: tr, Epoch: e, Attempt: 1, ValAccuracy: Finite(float64(e) / 100)}
+			m := events.EpochMetrics{Study: "s", TrialID: int64(tr), Trial: tr, Epoch: e, Attempt: 1, ValAccuracy: events.Finite(float64(e) / 100)}
 			if err := pub.PublishMetrics(ctx, m); err != nil {
 				t.Fatal(err)
 			}
@@ -105,7 +106,7 @@ func TestSinkWritesEveryEpochOnceAfterFailures(t *testing.T) {
 		t.Fatalf("stream holds %d messages, want %d (duplicates dropped by Nats-Msg-Id)", si.State.Msgs, trials*epochs)
 	}
 
-	w := &fakeWriter{failures: 2, rows: map[[2]int64]records.MetricRow{}}
+	w := &fakeWriter{failures: 2, rows: map[[2]int64]store.MetricRow{}}
 	baseline := runtime.NumGoroutine()
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -161,13 +162,5 @@ func TestSinkWritesEveryEpochOnceAfterFailures(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > baseline {
 		buf := make([]byte, 1<<16)
 		t.Fatalf("%d goroutines after the sink stopped, %d before it started:\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
-	}
-}
-
-func TestConfigRejectsBadTokens(t *testing.T) {
-	for _, c := range []Config{{Stream: "a.b"}, {Prefix: "a b"}, {Prefix: "x>"}} {
-		if err := c.withDefaults().validate(); !errors.Is(err, ErrInvalidConfig) {
-			t.Errorf("%+v: got %v, want ErrInvalidConfig", c, err)
-		}
 	}
 }

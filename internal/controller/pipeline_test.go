@@ -1,4 +1,4 @@
-package events_test
+package controller
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 
 	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/internal/events"
-	"github.com/relutune/relutune/internal/records"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/internal/testdb"
 )
@@ -26,9 +25,9 @@ func BenchmarkMetricPipeline(b *testing.B) {
 	st, _ := testdb.New(b)
 	ctx := context.Background()
 	s, _, _ := st.CreateStudy(ctx, store.NewStudy{Name: "bench", Spec: []byte(`{}`), SpecHash: "h", Metric: "m", Direction: "maximize"})
-	// Epochs stay within the study's budget (records.MaxEpoch for a spec
+	// Epochs stay within the study's budget (events.MaxEpoch for a spec
 	// without a schedule): a longer run spreads over more trials.
-	trials := max(100, b.N/records.MaxEpoch+1)
+	trials := max(100, b.N/events.MaxEpoch+1)
 	var news []store.NewTrial
 	for i := 0; i < trials; i++ {
 		news = append(news, store.NewTrial{Number: i, ConfigHash: "c", Params: []byte(`{}`), Seed: 1})
@@ -60,7 +59,7 @@ func BenchmarkMetricPipeline(b *testing.B) {
 	start := time.Now()
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- (&events.Sink{JS: js, Config: cfg, Writer: st}).Run(sctx) }()
+	go func() { done <- (&Sink{JS: js, Config: cfg, Writer: st}).Run(sctx) }()
 	for {
 		var n, dead int
 		if err := st.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM trial_metrics), (SELECT count(*) FROM dead_letters)`).Scan(&n, &dead); err != nil {

@@ -1,4 +1,4 @@
-package events_test
+package controller
 
 import (
 	"context"
@@ -18,7 +18,6 @@ import (
 
 	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/internal/events"
-	"github.com/relutune/relutune/internal/records"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/internal/testdb"
 )
@@ -33,21 +32,21 @@ func connRefused(what string) error {
 	return fmt.Errorf("store: %s: %w", what, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
 }
 
-func (f *flakyStore) WriteMetrics(ctx context.Context, rows []records.MetricRow) (int64, error) {
+func (f *flakyStore) WriteMetrics(ctx context.Context, rows []store.MetricRow) (int64, error) {
 	if f.writeFailures.Add(-1) >= 0 {
 		return 0, connRefused("write metrics")
 	}
 	return f.Store.WriteMetrics(ctx, rows)
 }
 
-func (f *flakyStore) TrialRefs(ctx context.Context, ids []int64) (map[int64]records.TrialRef, error) {
+func (f *flakyStore) TrialRefs(ctx context.Context, ids []int64) (map[int64]store.TrialRef, error) {
 	if f.lookupFailures.Add(-1) >= 0 {
 		return nil, connRefused("trial refs")
 	}
 	return f.Store.TrialRefs(ctx, ids)
 }
 
-func (f *flakyStore) WriteDeadLetters(ctx context.Context, dls []records.DeadLetter) error {
+func (f *flakyStore) WriteDeadLetters(ctx context.Context, dls []store.DeadLetter) error {
 	if f.deadFailures.Add(-1) >= 0 {
 		return connRefused("dead letters")
 	}
@@ -225,7 +224,7 @@ func TestSinkDeadLettersPoisonAndWritesTheRest(t *testing.T) {
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- (&events.Sink{JS: js, Config: cfg, Writer: fs, Batch: 7, MaxWait: 50 * time.Millisecond,
+		done <- (&Sink{JS: js, Config: cfg, Writer: fs, Batch: 7, MaxWait: 50 * time.Millisecond,
 			Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Run(sctx)
 	}()
 
@@ -340,8 +339,8 @@ func TestSinkDeadLettersPoisonAndWritesTheRest(t *testing.T) {
 		}
 		seen[uint64(seq)] = true
 		wantData := m.data
-		if len(wantData) > records.MaxDeadLetterBytes {
-			wantData = wantData[:records.MaxDeadLetterBytes]
+		if len(wantData) > store.MaxDeadLetterBytes {
+			wantData = wantData[:store.MaxDeadLetterBytes]
 		}
 		if subject != m.subject || study != "study-a" || !strings.Contains(reason, m.reason) || string(data) != string(wantData) {
 			t.Errorf("%s: dead letter %q %q %q (%d bytes); want subject %q, study-a, reason with %q, the message's first %d bytes",

@@ -1,8 +1,4 @@
-// Package records holds the plain types that describe relutune's stored
-// rows. The Postgres adapter (internal/store) reads and writes them; code
-// that must not depend on a database driver (workflows, the metric stream,
-// workers) uses them through interfaces.
-package records
+package store
 
 import (
 	"errors"

@@ -1,23 +1,23 @@
-package events
+package controller
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/store"
 	"log/slog"
 	"maps"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/relutune/relutune/internal/records"
 )
 
-// MetricWriter stores metric rows idempotently (records.Store does). An
-// error wrapping records.ErrRejected means the batch holds a row that can
+// MetricWriter stores metric rows idempotently (store.Store does). An
+// error wrapping store.ErrRejected means the batch holds a row that can
 // never be written; any other error is worth retrying.
 type MetricWriter interface {
-	WriteMetrics(ctx context.Context, rows []records.MetricRow) (int64, error)
+	WriteMetrics(ctx context.Context, rows []store.MetricRow) (int64, error)
 }
 
 // MetricStore is what the sink needs of Postgres (store.Store has it all):
@@ -26,9 +26,9 @@ type MetricWriter interface {
 type MetricStore interface {
 	MetricWriter
 	// TrialRefs returns the stored trials among ids; unknown ids are absent.
-	TrialRefs(ctx context.Context, ids []int64) (map[int64]records.TrialRef, error)
+	TrialRefs(ctx context.Context, ids []int64) (map[int64]store.TrialRef, error)
 	// WriteDeadLetters stores messages the sink gives up on.
-	WriteDeadLetters(ctx context.Context, dls []records.DeadLetter) error
+	WriteDeadLetters(ctx context.Context, dls []store.DeadLetter) error
 }
 
 // Sink moves metrics from the stream into Postgres through a durable pull
@@ -38,7 +38,7 @@ type MetricStore interface {
 //
 // No message can stall it or write where it does not belong. Before
 // anything reaches SQL, each message is decoded and bounded
-// (Config.DecodeMetricRow), and its trial_id must name the trial that its
+// (DecodeMetricRow), and its trial_id must name the trial that its
 // subject names, of the study its subject names, with an epoch within that
 // study's schedule.max_epochs (looked up in Postgres once per trial, then
 // cached). A message that fails, and a row Postgres refuses for its data
@@ -47,14 +47,14 @@ type MetricStore interface {
 // errors (a lost connection) dead-letter nothing: the batch is retried.
 type Sink struct {
 	JS      jetstream.JetStream
-	Config  Config
+	Config  events.Config
 	Writer  MetricStore
 	Log     *slog.Logger
 	Durable string        // consumer name; default "relutune-sink"
 	Batch   int           // messages per fetch; default 2000
 	MaxWait time.Duration // how long a fetch waits to fill a batch; default 250ms
 
-	trials map[int64]records.TrialRef // cache of TrialRefs; trials never change study or number
+	trials map[int64]store.TrialRef // cache of TrialRefs; trials never change study or number
 }
 
 // maxCachedTrials bounds the sink's cache of stored trials; it is emptied
@@ -63,7 +63,7 @@ const maxCachedTrials = 1 << 16
 
 // Run consumes until ctx is done. It returns nil on cancellation.
 func (s *Sink) Run(ctx context.Context) error {
-	cfg := s.Config.withDefaults()
+	cfg := s.Config.WithDefaults()
 	if s.Writer == nil {
 		return errors.New("events: sink has no Writer")
 	}
@@ -83,7 +83,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	if _, err := EnsureStream(ctx, s.JS, cfg); err != nil {
+	if _, err := events.EnsureStream(ctx, s.JS, cfg); err != nil {
 		return err
 	}
 	cons, err := s.JS.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
@@ -152,12 +152,12 @@ type deadMsg struct {
 // process stores one fetched batch: rows that can be written are written
 // and acked, messages that never can be are dead-lettered and terminated.
 // It returns an error only when ctx is done.
-func (s *Sink) process(ctx context.Context, cfg Config, log *slog.Logger, msgs []jetstream.Msg) error {
+func (s *Sink) process(ctx context.Context, cfg events.Config, log *slog.Logger, msgs []jetstream.Msg) error {
 	var dead []deadMsg
 	decoded := make([]DecodedMetric, 0, len(msgs))
 	keep := make([]jetstream.Msg, 0, len(msgs))
 	for _, m := range msgs {
-		d, err := cfg.DecodeMetricRow(m.Subject(), m.Data())
+		d, err := DecodeMetricRow(cfg, m.Subject(), m.Data())
 		if err != nil {
 			dead = append(dead, deadMsg{m, d.Study, err.Error()})
 			continue
@@ -169,7 +169,7 @@ func (s *Sink) process(ctx context.Context, cfg Config, log *slog.Logger, msgs [
 	if err := s.lookupTrials(ctx, log, decoded); err != nil {
 		return err
 	}
-	rows := make([]records.MetricRow, 0, len(decoded))
+	rows := make([]store.MetricRow, 0, len(decoded))
 	studies := make([]string, 0, len(decoded))
 	good := make([]jetstream.Msg, 0, len(decoded))
 	for i, d := range decoded {
@@ -217,7 +217,7 @@ func (s *Sink) process(ctx context.Context, cfg Config, log *slog.Logger, msgs [
 // until ctx is done.
 func (s *Sink) lookupTrials(ctx context.Context, log *slog.Logger, decoded []DecodedMetric) error {
 	if s.trials == nil {
-		s.trials = make(map[int64]records.TrialRef)
+		s.trials = make(map[int64]store.TrialRef)
 	}
 	var missing []int64
 	seen := make(map[int64]bool)
@@ -251,36 +251,36 @@ func (s *Sink) lookupTrials(ctx context.Context, log *slog.Logger, decoded []Dec
 // checkTrial checks a decoded message against its stored trial: the trial
 // exists, is the one the subject names, and the epoch is within its
 // study's budget.
-func checkTrial(d DecodedMetric, ref records.TrialRef, ok bool) error {
+func checkTrial(d DecodedMetric, ref store.TrialRef, ok bool) error {
 	id := d.Row.TrialID
 	switch {
 	case !ok:
-		return fmt.Errorf("%w: trial_id %d names no stored trial", ErrPoison, id)
+		return fmt.Errorf("%w: trial_id %d names no stored trial", events.ErrPoison, id)
 	case ref.Study != d.Study:
 		return fmt.Errorf("%w: trial_id %d is trial %d of study %q, not of study %q that the subject names",
-			ErrPoison, id, ref.Number, ref.Study, d.Study)
+			events.ErrPoison, id, ref.Number, ref.Study, d.Study)
 	case ref.Number != d.Trial:
 		return fmt.Errorf("%w: trial_id %d is trial %d of study %q, not trial %d that the subject names",
-			ErrPoison, id, ref.Number, ref.Study, d.Trial)
+			events.ErrPoison, id, ref.Number, ref.Study, d.Trial)
 	case d.StudyID != 0 && d.StudyID != ref.StudyID:
-		return fmt.Errorf("%w: study_id %d is not the id of study %q (%d)", ErrPoison, d.StudyID, ref.Study, ref.StudyID)
+		return fmt.Errorf("%w: study_id %d is not the id of study %q (%d)", events.ErrPoison, d.StudyID, ref.Study, ref.StudyID)
 	case d.Row.Epoch > ref.MaxEpochs:
 		return fmt.Errorf("%w: epoch %d must be in [1, %d], study %q's schedule.max_epochs",
-			ErrPoison, d.Row.Epoch, ref.MaxEpochs, ref.Study)
+			events.ErrPoison, d.Row.Epoch, ref.MaxEpochs, ref.Study)
 	}
 	return nil
 }
 
 // writeSplit writes rows through w. When w rejects a batch
-// (records.ErrRejected) it writes each half on its own, down to single
+// (store.ErrRejected) it writes each half on its own, down to single
 // rows, so that every row that can be written is, and it returns the index
 // and error of each row that cannot. Any other error is transient: wait is
 // called and the same rows are written again, until ctx is done, when
 // writeSplit returns ctx's error. A transient error never rejects a row.
-func writeSplit(ctx context.Context, w MetricWriter, rows []records.MetricRow, wait func(attempt int, err error)) (map[int]error, error) {
+func writeSplit(ctx context.Context, w MetricWriter, rows []store.MetricRow, wait func(attempt int, err error)) (map[int]error, error) {
 	rejected := map[int]error{}
-	var write func(base int, rows []records.MetricRow) error
-	write = func(base int, rows []records.MetricRow) error {
+	var write func(base int, rows []store.MetricRow) error
+	write = func(base int, rows []store.MetricRow) error {
 		if len(rows) == 0 {
 			return nil
 		}
@@ -289,9 +289,9 @@ func writeSplit(ctx context.Context, w MetricWriter, rows []records.MetricRow, w
 			switch {
 			case err == nil:
 				return nil
-			case errors.Is(err, records.ErrRejected):
+			case errors.Is(err, store.ErrRejected):
 				if len(rows) == 1 {
-					rejected[base] = fmt.Errorf("%w: %w", ErrPoison, err)
+					rejected[base] = fmt.Errorf("%w: %w", events.ErrPoison, err)
 					return nil
 				}
 				mid := len(rows) / 2
@@ -317,9 +317,9 @@ func writeSplit(ctx context.Context, w MetricWriter, rows []records.MetricRow, w
 // refuses (it should not: it cuts and cleans what it keeps) is logged and
 // terminated all the same, so it cannot stall the sink.
 func (s *Sink) deadLetter(ctx context.Context, log *slog.Logger, dead []deadMsg) error {
-	dls := make([]records.DeadLetter, len(dead))
+	dls := make([]store.DeadLetter, len(dead))
 	for i, d := range dead {
-		dls[i] = records.DeadLetter{Subject: d.msg.Subject(), Study: d.study, Reason: d.reason, Data: d.msg.Data()}
+		dls[i] = store.DeadLetter{Subject: d.msg.Subject(), Study: d.study, Reason: d.reason, Data: d.msg.Data()}
 		if md, err := d.msg.Metadata(); err == nil {
 			dls[i].Stream, dls[i].StreamSeq = md.Stream, md.Sequence.Stream
 		}
@@ -329,7 +329,7 @@ func (s *Sink) deadLetter(ctx context.Context, log *slog.Logger, dead []deadMsg)
 		if err == nil {
 			break
 		}
-		if errors.Is(err, records.ErrRejected) {
+		if errors.Is(err, store.ErrRejected) {
 			log.Error("sink could not store dead letters; dropping them", "count", len(dls), "err", err)
 			break
 		}

@@ -1,4 +1,4 @@
-package events
+package controller
 
 import (
 	"bytes"
@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/store"
 	"math"
 	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"github.com/relutune/relutune/internal/records"
 	"github.com/relutune/relutune/trainer"
 )
 
@@ -39,8 +40,8 @@ func body(t testing.TB, override map[string]any) []byte {
 }
 
 func TestDecodeMetricRowRejectsPoison(t *testing.T) {
-	var c Config
-	long := strings.Repeat("x", records.MaxWorkerBytes+1)
+	var c events.Config
+	long := strings.Repeat("x", events.MaxWorkerBytes+1)
 	for _, tc := range []struct {
 		name, subject string
 		data          []byte
@@ -59,7 +60,7 @@ func TestDecodeMetricRowRejectsPoison(t *testing.T) {
 		{"NUL in activation", testSubject, body(t, map[string]any{"activation": "re\x00lu"}), "must not contain a NUL byte"},
 		{"trial_id 0", testSubject, body(t, map[string]any{"trial_id": 0}), "trial_id 0 must be > 0"},
 		{"negative study_id", testSubject, body(t, map[string]any{"study_id": -4}), "study_id -4 must be >= 0"},
-		{"too many layers", testSubject, body(t, map[string]any{"layers": make([]any, MaxLayers+1)}), "65 layers, at most 64 allowed"},
+		{"too many layers", testSubject, body(t, map[string]any{"layers": make([]any, events.MaxLayers+1)}), "65 layers, at most 64 allowed"},
 		{"not JSON", testSubject, []byte("\xff\x00 garbage"), "not a metrics message"},
 		{"empty", testSubject, nil, "not a metrics message"},
 		{"array", testSubject, []byte(`[1, 2, 3]`), "not a metrics message"},
@@ -71,7 +72,7 @@ func TestDecodeMetricRowRejectsPoison(t *testing.T) {
 		{"value a bool", testSubject, body(t, map[string]any{"val_loss": true}), "not a metrics message"},
 		{"layers an object", testSubject, body(t, map[string]any{"layers": map[string]any{}}), "not a metrics message"},
 		{"trailing garbage", testSubject, append(body(t, nil), " x"...), "not a metrics message"},
-		{"huge", testSubject, body(t, map[string]any{"pad": strings.Repeat("x", MaxMessageBytes)}), "at most 65536 allowed"},
+		{"huge", testSubject, body(t, map[string]any{"pad": strings.Repeat("x", events.MaxMessageBytes)}), "at most 65536 allowed"},
 		{"study mismatch", testSubject, body(t, map[string]any{"study": "b"}), `study "b" in the message is not "s"`},
 		{"trial mismatch", testSubject, body(t, map[string]any{"trial": 4}), "trial 4 in the message is not 3"},
 		{"subject of another prefix", "other.study.s.trial.3.metrics", body(t, nil), "is not tune.study.<study>.trial.<trial>.metrics"},
@@ -82,17 +83,17 @@ func TestDecodeMetricRowRejectsPoison(t *testing.T) {
 		{"subject trial 2^31", "tune.study.s.trial.2147483648.metrics", body(t, map[string]any{"trial": int64(1) << 31}), "must be a number"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := c.DecodeMetricRow(tc.subject, tc.data)
-			if !errors.Is(err, ErrPoison) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got %v, want ErrPoison with %q", err, tc.want)
+			_, err := DecodeMetricRow(c, tc.subject, tc.data)
+			if !errors.Is(err, events.ErrPoison) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want events.ErrPoison with %q", err, tc.want)
 			}
 		})
 	}
 }
 
 func TestDecodeMetricRowAcceptsAndNullsNonFinite(t *testing.T) {
-	var c Config
-	d, err := c.DecodeMetricRow(testSubject, []byte(`{"study":"s","study_id":1,"trial":3,"trial_id":42,"attempt":2,"epoch":2,
+	var c events.Config
+	d, err := DecodeMetricRow(c, testSubject, []byte(`{"study":"s","study_id":1,"trial":3,"trial_id":42,"attempt":2,"epoch":2,
 		"val_accuracy":0.5,"train_loss":null,"val_loss":1e999,"lr":-1e400,"grad_norm":1e-400,"unknown":{"x":[1]},
 		"layers":[{"dead_fraction":0.25,"act_std":1e999}],"time":"not checked"}`))
 	if err != nil {
@@ -110,7 +111,7 @@ func TestDecodeMetricRowAcceptsAndNullsNonFinite(t *testing.T) {
 		t.Fatalf("layers %s", r.Layers)
 	}
 	// No layers is an empty array, never JSON null.
-	d, err = c.DecodeMetricRow(testSubject, body(t, map[string]any{"layers": nil}))
+	d, err = DecodeMetricRow(c, testSubject, body(t, map[string]any{"layers": nil}))
 	if err != nil || string(d.Row.Layers) != "[]" {
 		t.Fatalf("no layers: %s, %v", d.Row.Layers, err)
 	}
@@ -120,7 +121,7 @@ func TestDecodeMetricRowAcceptsAndNullsNonFinite(t *testing.T) {
 // builds (SetTrainerMetrics, NaN included) and finds every value.
 func TestDecodeMetricRowReadsWhatWorkersPublish(t *testing.T) {
 	slope := 0.2
-	m := EpochMetrics{Study: "s", StudyID: 1, Trial: 3, TrialID: 42, Attempt: 2, Worker: "host-1", MaxEpochs: 20, Activation: "prelu"}
+	m := events.EpochMetrics{Study: "s", StudyID: 1, Trial: 3, TrialID: 42, Attempt: 2, Worker: "host-1", MaxEpochs: 20, Activation: "prelu"}
 	m.SetTrainerMetrics(trainer.EpochMetrics{Epoch: 7, TrainLoss: 0.5, ValLoss: math.NaN(), ValAccuracy: 0.9, SamplesPerSec: 1e4, LR: 1e-3,
 		Layers: []trainer.LayerStats{{DeadFraction: 0.1, Saturation: 0.2, ActMean: 0.3, ActStd: 0.4, GradNorm: 3, PReLUSlope: &slope},
 			{DeadFraction: 0.3, Saturation: math.Inf(1), GradNorm: 4}}})
@@ -128,7 +129,7 @@ func TestDecodeMetricRowReadsWhatWorkersPublish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := Config{}.DecodeMetricRow(Config{}.MetricsSubject("s", 3), data)
+	d, err := DecodeMetricRow(events.Config{}, events.Config{}.MetricsSubject("s", 3), data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,33 +145,33 @@ func TestDecodeMetricRowReadsWhatWorkersPublish(t *testing.T) {
 }
 
 func TestCheckTrial(t *testing.T) {
-	d := DecodedMetric{Study: "a", Trial: 2, StudyID: 7, Row: records.MetricRow{TrialID: 42, Epoch: 5, Attempt: 1}}
-	ref := records.TrialRef{ID: 42, StudyID: 7, Study: "a", Number: 2, MaxEpochs: 5}
+	d := DecodedMetric{Study: "a", Trial: 2, StudyID: 7, Row: store.MetricRow{TrialID: 42, Epoch: 5, Attempt: 1}}
+	ref := store.TrialRef{ID: 42, StudyID: 7, Study: "a", Number: 2, MaxEpochs: 5}
 	if err := checkTrial(d, ref, true); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
 		name string
-		edit func(*DecodedMetric, *records.TrialRef, *bool)
+		edit func(*DecodedMetric, *store.TrialRef, *bool)
 		want string
 	}{
-		{"missing", func(_ *DecodedMetric, _ *records.TrialRef, ok *bool) { *ok = false }, "trial_id 42 names no stored trial"},
-		{"other study", func(_ *DecodedMetric, r *records.TrialRef, _ *bool) { r.Study = "b" }, `trial_id 42 is trial 2 of study "b", not of study "a"`},
-		{"other number", func(_ *DecodedMetric, r *records.TrialRef, _ *bool) { r.Number = 9 }, `trial_id 42 is trial 9 of study "a", not trial 2`},
-		{"other study id", func(d *DecodedMetric, _ *records.TrialRef, _ *bool) { d.StudyID = 8 }, `study_id 8 is not the id of study "a" (7)`},
-		{"past max epochs", func(d *DecodedMetric, _ *records.TrialRef, _ *bool) { d.Row.Epoch = 6 }, `epoch 6 must be in [1, 5], study "a"'s schedule.max_epochs`},
+		{"missing", func(_ *DecodedMetric, _ *store.TrialRef, ok *bool) { *ok = false }, "trial_id 42 names no stored trial"},
+		{"other study", func(_ *DecodedMetric, r *store.TrialRef, _ *bool) { r.Study = "b" }, `trial_id 42 is trial 2 of study "b", not of study "a"`},
+		{"other number", func(_ *DecodedMetric, r *store.TrialRef, _ *bool) { r.Number = 9 }, `trial_id 42 is trial 9 of study "a", not trial 2`},
+		{"other study id", func(d *DecodedMetric, _ *store.TrialRef, _ *bool) { d.StudyID = 8 }, `study_id 8 is not the id of study "a" (7)`},
+		{"past max epochs", func(d *DecodedMetric, _ *store.TrialRef, _ *bool) { d.Row.Epoch = 6 }, `epoch 6 must be in [1, 5], study "a"'s schedule.max_epochs`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, ref, ok := d, ref, true
 			tc.edit(&d, &ref, &ok)
-			if err := checkTrial(d, ref, ok); !errors.Is(err, ErrPoison) || !strings.Contains(err.Error(), tc.want) {
+			if err := checkTrial(d, ref, ok); !errors.Is(err, events.ErrPoison) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
 		})
 	}
 }
 
-// splitWriter rejects (records.ErrRejected) every batch that holds a row
+// splitWriter rejects (store.ErrRejected) every batch that holds a row
 // whose worker is "bad", fails its first transient calls with a connection
 // error, and stores the rest.
 type splitWriter struct {
@@ -179,14 +180,14 @@ type splitWriter struct {
 	written   map[int]bool // by epoch
 }
 
-func (w *splitWriter) WriteMetrics(ctx context.Context, rows []records.MetricRow) (int64, error) {
+func (w *splitWriter) WriteMetrics(ctx context.Context, rows []store.MetricRow) (int64, error) {
 	w.calls++
 	if w.calls <= w.transient {
 		return 0, errors.New("store: write: dial tcp 127.0.0.1:5432: connect: connection refused")
 	}
 	for _, r := range rows {
 		if r.Worker == "bad" {
-			return 0, fmt.Errorf("%w: row with epoch %d", records.ErrRejected, r.Epoch)
+			return 0, fmt.Errorf("%w: row with epoch %d", store.ErrRejected, r.Epoch)
 		}
 	}
 	for _, r := range rows {
@@ -198,9 +199,9 @@ func (w *splitWriter) WriteMetrics(ctx context.Context, rows []records.MetricRow
 func TestWriteSplitIsolatesRejectedRows(t *testing.T) {
 	const n = 100
 	bad := map[int]bool{0: true, 37: true, 38: true, 99: true}
-	rows := make([]records.MetricRow, n)
+	rows := make([]store.MetricRow, n)
 	for i := range rows {
-		rows[i] = records.MetricRow{TrialID: 1, Epoch: i + 1, Attempt: 1}
+		rows[i] = store.MetricRow{TrialID: 1, Epoch: i + 1, Attempt: 1}
 		if bad[i] {
 			rows[i].Worker = "bad"
 		}
@@ -222,8 +223,8 @@ func TestWriteSplitIsolatesRejectedRows(t *testing.T) {
 		if rej != bad[i] || w.written[i+1] == bad[i] {
 			t.Errorf("row %d: rejected %v, written %v; bad %v", i, rej, w.written[i+1], bad[i])
 		}
-		if rej && !errors.Is(rejected[i], ErrPoison) {
-			t.Errorf("row %d: %v does not wrap ErrPoison", i, rejected[i])
+		if rej && !errors.Is(rejected[i], events.ErrPoison) {
+			t.Errorf("row %d: %v does not wrap events.ErrPoison", i, rejected[i])
 		}
 	}
 	// Bisection costs O(bad * log n) writes, not one per row.
@@ -233,7 +234,7 @@ func TestWriteSplitIsolatesRejectedRows(t *testing.T) {
 }
 
 func TestWriteSplitNeverRejectsOnTransientErrors(t *testing.T) {
-	rows := []records.MetricRow{{TrialID: 1, Epoch: 1, Attempt: 1}}
+	rows := []store.MetricRow{{TrialID: 1, Epoch: 1, Attempt: 1}}
 	w := &splitWriter{transient: 1 << 30, written: map[int]bool{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	waits := 0
@@ -257,16 +258,16 @@ func FuzzDecodeMetricRow(f *testing.F) {
 	f.Add("a-"+strings.Repeat("b", 61), []byte(`{}`))
 	f.Add("-a", []byte(`{}`))
 	f.Add(testSubject, []byte(`{"study":"s","trial":3,"trial_id":1,"attempt":1,"epoch":1,"val_loss":1e999,"layers":[{"act_mean":-0}]}`))
-	var c Config
+	var c events.Config
 	rule := regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 	f.Fuzz(func(t *testing.T, subject string, data []byte) {
-		if isStudyName(subject) != rule.MatchString(subject) {
-			t.Fatalf("isStudyName(%q) = %v, the rule says %v", subject, isStudyName(subject), !isStudyName(subject))
+		if _, _, err := c.ParseMetricsSubject(c.MetricsSubject(subject, 1)); (err == nil) != rule.MatchString(subject) {
+			t.Fatalf("study %q in a subject: error %v, the rule says valid=%v", subject, err, rule.MatchString(subject))
 		}
-		d, err := c.DecodeMetricRow(subject, data)
+		d, err := DecodeMetricRow(c, subject, data)
 		if err != nil {
-			if !errors.Is(err, ErrPoison) {
-				t.Fatalf("error %v does not wrap ErrPoison", err)
+			if !errors.Is(err, events.ErrPoison) {
+				t.Fatalf("error %v does not wrap events.ErrPoison", err)
 			}
 			return
 		}
@@ -278,8 +279,8 @@ func FuzzDecodeMetricRow(f *testing.F) {
 		if err := r.Validate(); err != nil {
 			t.Fatalf("accepted a row the store refuses: %v", err)
 		}
-		if len(data) > MaxMessageBytes || r.TrialID <= 0 || r.Epoch < 1 || r.Epoch > records.MaxEpoch ||
-			r.Attempt < 1 || r.Attempt > records.MaxAttempt || len(r.Worker) > records.MaxWorkerBytes ||
+		if len(data) > events.MaxMessageBytes || r.TrialID <= 0 || r.Epoch < 1 || r.Epoch > events.MaxEpoch ||
+			r.Attempt < 1 || r.Attempt > events.MaxAttempt || len(r.Worker) > events.MaxWorkerBytes ||
 			strings.IndexByte(r.Worker, 0) >= 0 || !utf8.ValidString(r.Worker) {
 			t.Fatalf("accepted an out-of-bounds row %+v", r)
 		}
@@ -289,7 +290,7 @@ func FuzzDecodeMetricRow(f *testing.F) {
 			}
 		}
 		var layers []map[string]*float64
-		if err := json.Unmarshal(r.Layers, &layers); err != nil || len(layers) > MaxLayers {
+		if err := json.Unmarshal(r.Layers, &layers); err != nil || len(layers) > events.MaxLayers {
 			t.Fatalf("layers %s: %v", r.Layers, err)
 		}
 	})
