@@ -15,13 +15,6 @@ import (
 	"github.com/relutune/relutune/search"
 )
 
-// Activities are referenced through nil pointers: the workflow only needs
-// their names and signatures.
-var (
-	ca *ControllerActivities
-	wa *WorkerActivities
-)
-
 // Study statuses, as stored in studies.status and RelutuneStatus.
 const (
 	StudyRunning  = "running"
@@ -138,7 +131,7 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 
 	if !created {
 		var out CreateStudyOutput
-		if err := workflow.ExecuteActivity(actx, ca.CreateStudy, CreateStudyInput{Spec: sp}).Get(ctx, &out); err != nil {
+		if err := executeCreateStudy(actx, CreateStudyInput{Spec: sp}).Get(ctx, &out); err != nil {
 			return StudyResult{}, fmt.Errorf("create study: %w", err)
 		}
 		st.StudyID = out.StudyID
@@ -160,7 +153,7 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 			// The values live in Postgres (rung_values), not in this
 			// workflow's state, which stays small however long the study.
 			var d RungDecision
-			err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, controllerActivityOptions()), ca.Decide, DecideInput{
+			err := executeDecide(workflow.WithActivityOptions(ctx, controllerActivityOptions()), DecideInput{
 				StudyID: st.StudyID, Trial: r.Trial, Epoch: r.Epoch, Value: r.Value,
 				Direction: sp.Objective.Direction, Schedule: sp.SchedulerSpec(),
 			}).Get(ctx, &d)
@@ -236,7 +229,7 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 			// itself (complete, say) before its workflow ended this way
 			// keeps that outcome, and the study counts what is stored.
 			var stored TrialResult
-			if err := workflow.ExecuteActivity(rctx, ca.Record, RecordInput{Study: sp.Name, Result: res}).Get(rctx, &stored); err != nil {
+			if err := executeRecord(rctx, RecordInput{Study: sp.Name, Result: res}).Get(rctx, &stored); err != nil {
 				log.Error("record trial outcome", "trial", a.Number, "err", err)
 			} else if stored.Status != "" {
 				res = stored
@@ -271,7 +264,7 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 				free := sp.Search.Parallelism - len(running)
 				configs := (free + replicates - 1) / replicates
 				var out SuggestOutput
-				err := workflow.ExecuteActivity(actx, ca.Suggest, SuggestInput{
+				err := executeSuggest(actx, SuggestInput{
 					StudyID: st.StudyID, Spec: sp, FirstNumber: st.NextNumber,
 					Configs: configs, MaxTrials: remaining, Lag: lag,
 				}).Get(ctx, &out)
@@ -333,7 +326,7 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 	for _, a := range st.Queue {
 		r := TrialResult{TrialID: a.TrialID, Number: a.Number, Activation: a.Activation(), ConfigHash: a.ConfigHash,
 			Status: string(search.Canceled), Error: "not started: the study ended (" + status + ")"}
-		if err := workflow.ExecuteActivity(dctx, ca.Record, RecordInput{Study: sp.Name, Result: r}).Get(dctx, nil); err != nil {
+		if err := executeRecord(dctx, RecordInput{Study: sp.Name, Result: r}).Get(dctx, nil); err != nil {
 			return StudyResult{}, fmt.Errorf("record unstarted trial %d: %w", a.Number, err)
 		}
 		st.Counts[r.Status]++
@@ -344,7 +337,7 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 	if workflow.GetVersion(ctx, changeAwaitMetrics, workflow.DefaultVersion, 1) >= 1 {
 		pending = awaitMetrics(dctx, st.StudyID, in.MetricsWait)
 	}
-	if err := workflow.ExecuteActivity(dctx, ca.FinishStudy, FinishStudyInput{StudyID: st.StudyID, Status: status}).Get(dctx, nil); err != nil {
+	if err := executeFinishStudy(dctx, FinishStudyInput{StudyID: st.StudyID, Status: status}).Get(dctx, nil); err != nil {
 		return StudyResult{}, fmt.Errorf("finish study: %w", err)
 	}
 	if err := workflow.UpsertTypedSearchAttributes(dctx, AttrStatus.ValueSet(status)); err != nil {
@@ -393,8 +386,7 @@ func awaitMetrics(ctx workflow.Context, studyID int64, wait time.Duration) int {
 	opts.StartToCloseTimeout = wait + time.Minute
 	opts.HeartbeatTimeout = time.Minute
 	var out AwaitMetricsOutput
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), ca.AwaitMetrics,
-		AwaitMetricsInput{StudyID: studyID, MaxWait: wait}).Get(ctx, &out)
+	err := executeAwaitMetrics(workflow.WithActivityOptions(ctx, opts), AwaitMetricsInput{StudyID: studyID, MaxWait: wait}).Get(ctx, &out)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("wait for metric rows", "err", err)
 		return 0

@@ -1,12 +1,16 @@
-// Package workflows holds relutune's Temporal workflows and activities.
+// Package workflows holds relutune's Temporal workflows, the inputs and
+// outputs of their workflows and activities, their search attributes, and
+// the names the activities are registered under.
 //
 // StudyWorkflow (task queue relutune-studies) runs a study: it asks the
 // Suggest activity for configurations, runs each trial as a child
 // TrialWorkflow with at most `parallelism` at once, and finishes the study
 // when its budget is spent, it is stopped, or it is canceled. TrialWorkflow
 // runs the TrainTrial activity on a worker (task queue relutune-trials) and
-// records the outcome. Activities that touch Postgres run in the controller;
-// workers only train and publish metrics.
+// records the outcome. Activities that touch Postgres run in the controller
+// (internal/controller); workers (internal/worker) only train and publish
+// metrics. The workflows call activities by name (activities.go), so this
+// package depends on none of their implementations, nor on any adapter.
 package workflows
 
 import (
@@ -302,6 +306,15 @@ type DecideInput struct {
 	Schedule  search.SchedulerSpec `json:"schedule"`
 }
 
-// RemoveCheckpointsActivity is the name WorkerActivities.RemoveCheckpoints
-// is registered under.
-const RemoveCheckpointsActivity = "RemoveCheckpoints"
+// CreateStudyOutput identifies the stored study.
+type CreateStudyOutput struct {
+	StudyID int64 `json:"study_id"`
+	Created bool  `json:"created"`
+}
+
+// TrainProgress is the heartbeat detail of a running trial: the last
+// completed epoch and where its checkpoint is.
+type TrainProgress struct {
+	Epoch      int    `json:"epoch"`
+	Checkpoint string `json:"checkpoint,omitempty"`
+}

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/process"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/internal/testdb"
 )
@@ -38,7 +38,7 @@ func BenchmarkMetricPipeline(b *testing.B) {
 	}
 	tag := fmt.Sprintf("%d%06d", os.Getpid()%10000, rand.IntN(1_000_000))
 	cfg := events.Config{Stream: "RELUTUNE_B_" + tag, Prefix: "tuneb" + tag}
-	nc, js, err := events.Connect(config.Env(config.EnvNATSURL, config.DefaultNATSURL), "bench")
+	nc, js, err := events.Connect(process.Env(process.EnvNATSURL, process.DefaultNATSURL), "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/process"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/internal/testdb"
 )
@@ -103,7 +103,7 @@ func TestSinkDeadLettersPoisonAndWritesTheRest(t *testing.T) {
 
 	tag := fmt.Sprintf("%d%06d", os.Getpid()%10000, rand.IntN(1_000_000))
 	cfg := events.Config{Stream: "RELUTUNE_P_" + tag, Prefix: "tunep" + tag}
-	nc, js, err := events.Connect(config.Env(config.EnvNATSURL, config.DefaultNATSURL), "poison-test")
+	nc, js, err := events.Connect(process.Env(process.EnvNATSURL, process.DefaultNATSURL), "poison-test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relutune/relutune/internal/config"
+	"github.com/relutune/relutune/internal/process"
 )
 
 // fakeWriter records rows by (trial, epoch) and fails its first calls. It
@@ -71,7 +71,7 @@ func testConfig(t *testing.T) events.Config {
 
 func TestSinkWritesEveryEpochOnceAfterFailures(t *testing.T) {
 	cfg := testConfig(t)
-	nc, js, err := events.Connect(config.Env(config.EnvNATSURL, config.DefaultNATSURL), "sink-test")
+	nc, js, err := events.Connect(process.Env(process.EnvNATSURL, process.DefaultNATSURL), "sink-test")
 	if err != nil {
 		t.Fatal(err)
 	}

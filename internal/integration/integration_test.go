@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/relutune/relutune/internal/worker"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -23,15 +24,14 @@ import (
 
 	"github.com/relutune/relutune/internal/cli/cmdutil"
 	"github.com/relutune/relutune/internal/cli/root"
-	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/internal/controller"
 	"github.com/relutune/relutune/internal/events"
-	"github.com/relutune/relutune/internal/service"
+	"github.com/relutune/relutune/internal/process"
 )
 
 // Env is one isolated relutune deployment inside the test process.
 type Env struct {
-	Conn         config.Connections
+	Conn         process.Connections
 	Events       events.Config
 	StudiesQueue string
 	TrialsQueue  string
@@ -60,7 +60,7 @@ func (e *Env) StartWorker() int {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		e.errs <- service.RunWorker(ctx, service.WorkerConfig{
+		e.errs <- worker.Run(ctx, worker.Config{
 			Connections: e.Conn, TrialsQueue: e.TrialsQueue, Events: e.Events,
 			Name: fmt.Sprintf("it-worker-%d", i), CheckpointDir: e.ckpt,
 		}, e.log.With("process", "worker", "i", i))
@@ -88,18 +88,18 @@ func Start(t *testing.T, workers int) *Env {
 	t.Helper()
 	skipUnlessServices(t)
 	tag := fmt.Sprintf("%d%04d", os.Getpid()%100000, rand.IntN(10000))
-	base := config.Env(config.EnvDatabaseURL, config.DefaultDatabaseURL)
+	base := process.Env(process.EnvDatabaseURL, process.DefaultDatabaseURL)
 	cfg, err := pgx.ParseConfig(base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dbName := "relutune_it_" + tag
 	e := &Env{
-		Conn: config.Connections{
+		Conn: process.Connections{
 			DatabaseURL:       strings.Replace(base, "/"+cfg.Database+"?", "/"+dbName+"?", 1),
-			NATSURL:           config.Env(config.EnvNATSURL, config.DefaultNATSURL),
-			TemporalAddress:   config.Env(config.EnvTemporalAddress, config.DefaultTemporalAddress),
-			TemporalNamespace: config.Env(config.EnvTemporalNamespace, config.DefaultTemporalNamespace),
+			NATSURL:           process.Env(process.EnvNATSURL, process.DefaultNATSURL),
+			TemporalAddress:   process.Env(process.EnvTemporalAddress, process.DefaultTemporalAddress),
+			TemporalNamespace: process.Env(process.EnvTemporalNamespace, process.DefaultTemporalNamespace),
 		},
 		Events:       events.Config{Stream: "RELUTUNE_IT_" + tag, Prefix: "tuneit" + tag},
 		StudiesQueue: "it-studies-" + tag,

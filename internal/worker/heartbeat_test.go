@@ -1,8 +1,9 @@
-package workflows
+package worker
 
 import (
 	"context"
 	"errors"
+	"github.com/relutune/relutune/workflows"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -75,13 +76,13 @@ func (p *blockingPublisher) PublishMetrics(ctx context.Context, m events.EpochMe
 	return ctx.Err()
 }
 
-func stuckTrialWorkflow(ctx workflow.Context, in TrainInput) error {
+func stuckTrialWorkflow(ctx workflow.Context, in workflows.TrainInput) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
 		HeartbeatTimeout:    4 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
-	return workflow.ExecuteActivity(ctx, wa.TrainTrial, in).Get(ctx, nil)
+	return workflow.ExecuteActivity(ctx, workflows.TrainTrialActivity, in).Get(ctx, nil)
 }
 
 // TestStuckTrialStopsHeartbeatingAndTimesOut: a trial whose publish never
@@ -93,7 +94,7 @@ func TestStuckTrialStopsHeartbeatingAndTimesOut(t *testing.T) {
 	env := ts.NewTestWorkflowEnvironment()
 	env.SetTestTimeout(90 * time.Second)
 	env.RegisterWorkflow(stuckTrialWorkflow)
-	env.RegisterActivity(&WorkerActivities{Publisher: pub, Worker: "w", HeartbeatEvery: 50 * time.Millisecond,
+	RegisterActivities(env, &Activities{Publisher: pub, Worker: "w", HeartbeatEvery: 50 * time.Millisecond,
 		StallAfter: 200 * time.Millisecond})
 	done := make(chan error, 1)
 	go func() {

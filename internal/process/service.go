@@ -1,10 +1,11 @@
-// Package service wires the training worker process from its configuration
-// and holds what every process shares: dialing Temporal and NATS with the
-// configured credentials and TLS, and the health endpoint. The binaries in
-// cmd/ parse flags and call these; the integration tests run them
-// in-process. It imports no database driver:
-// workers never touch Postgres.
-package service
+// Package process holds what every relutune process shares: its settings
+// (each a flag whose default comes from an environment variable, so flags
+// win and the environment gives defaults), logging, signals, dialing
+// Temporal and NATS with the configured credentials and TLS, and the health
+// endpoint. The binaries in cmd/ parse flags and hand the result to
+// internal/controller or internal/worker; the integration tests run those
+// in-process. It imports no database driver: workers never touch Postgres.
+package process
 
 import (
 	"context"

@@ -1,9 +1,10 @@
-package workflows
+package worker
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/relutune/relutune/workflows"
 	"io"
 	"os"
 	"path/filepath"
@@ -66,12 +67,12 @@ func markInfraErrors(opts trainer.Options) trainer.Options {
 
 // infraError is the Infrastructure application error TrainTrial returns
 // for err, with how far the try got and where its checkpoints are.
-func (a *WorkerActivities) infraError(ctx context.Context, p TrainProgress, err error) error {
-	d := InfraDetails{Progress: p, Worker: a.Worker}
+func (a *Activities) infraError(ctx context.Context, p workflows.TrainProgress, err error) error {
+	d := workflows.InfraDetails{Progress: p, Worker: a.Worker}
 	if activity.IsActivity(ctx) {
-		d.HostQueue = HostQueue(activity.GetInfo(ctx).TaskQueue, a.Worker)
+		d.HostQueue = workflows.HostQueue(activity.GetInfo(ctx).TaskQueue, a.Worker)
 	}
-	return temporal.NewApplicationErrorWithCause(err.Error(), ErrTypeInfrastructure, err, d)
+	return temporal.NewApplicationErrorWithCause(err.Error(), workflows.ErrTypeInfrastructure, err, d)
 }
 
 // workerStopping reports whether this worker is shutting down.
@@ -90,7 +91,7 @@ func workerStopping(ctx context.Context) bool {
 // trainAttempt is the try's number: the one TrialWorkflow counts (it runs
 // each try as its own activity), or the server's for a workflow that lets
 // the server retry.
-func trainAttempt(in TrainInput, info activity.Info) int {
+func trainAttempt(in workflows.TrainInput, info activity.Info) int {
 	if in.Attempt > 0 {
 		return in.Attempt
 	}
@@ -99,13 +100,13 @@ func trainAttempt(in TrainInput, info activity.Info) int {
 
 // resumeHint is the progress an earlier try reported, when it names a
 // checkpoint of this trial in this worker's checkpoint directory.
-func (a *WorkerActivities) resumeHint(in TrainInput) TrainProgress {
+func (a *Activities) resumeHint(in workflows.TrainInput) workflows.TrainProgress {
 	if in.Resume == nil || a.CheckpointDir == "" || in.Resume.Checkpoint == "" {
-		return TrainProgress{}
+		return workflows.TrainProgress{}
 	}
 	dir, err := trialCheckpointDir(a.CheckpointDir, in.Study, in.Number)
 	if err != nil || filepath.Dir(filepath.Clean(in.Resume.Checkpoint)) != dir {
-		return TrainProgress{}
+		return workflows.TrainProgress{}
 	}
 	return *in.Resume
 }
@@ -115,13 +116,13 @@ func (a *WorkerActivities) resumeHint(in TrainInput) TrainProgress {
 // trial's outcome is recorded, so a retry after a lost completion can still
 // resume from the last checkpoint until then. Removing what is not there
 // is not an error.
-func (a *WorkerActivities) RemoveCheckpoints(ctx context.Context, in RemoveCheckpointsInput) error {
+func (a *Activities) RemoveCheckpoints(ctx context.Context, in workflows.RemoveCheckpointsInput) error {
 	if a.CheckpointDir == "" {
 		return nil
 	}
 	dir, err := trialCheckpointDir(a.CheckpointDir, in.Study, in.Number)
 	if err != nil {
-		return temporal.NewNonRetryableApplicationError("remove checkpoints: "+err.Error(), ErrTypeInvalidConfig, err)
+		return temporal.NewNonRetryableApplicationError("remove checkpoints: "+err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("remove checkpoints of %s trial %d: %w", in.Study, in.Number, err)

@@ -1,8 +1,9 @@
-package workflows
+package worker
 
 import (
 	"errors"
 	"fmt"
+	"github.com/relutune/relutune/workflows"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -21,7 +22,7 @@ var studyNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // checkTrainInput rejects a study name or trial number that cannot name a
 // trial's directory and subjects.
-func checkTrainInput(in TrainInput) error {
+func checkTrainInput(in workflows.TrainInput) error {
 	if !studyNameRE.MatchString(in.Study) {
 		return fmt.Errorf("%w: study: %q must match ^[a-z0-9][a-z0-9-]{0,62}$ (lower-case letters, digits and '-')", errInvalidTrainInput, in.Study)
 	}
@@ -34,7 +35,7 @@ func checkTrainInput(in TrainInput) error {
 // trialCheckpointDir is <root>/<study>/<number>, checked to lie strictly
 // inside root once cleaned.
 func trialCheckpointDir(root, study string, number int) (string, error) {
-	if err := checkTrainInput(TrainInput{Study: study, Number: number}); err != nil {
+	if err := checkTrainInput(workflows.TrainInput{Study: study, Number: number}); err != nil {
 		return "", err
 	}
 	dir := filepath.Join(root, study, strconv.Itoa(number))

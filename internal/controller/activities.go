@@ -1,11 +1,12 @@
-package workflows
+package controller
 
 import (
-	"github.com/relutune/relutune/internal/store"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/relutune/relutune/internal/store"
+	"github.com/relutune/relutune/workflows"
 	"log/slog"
 	"math"
 	"time"
@@ -34,33 +35,27 @@ type StatusPublisher interface {
 	PublishStatus(ctx context.Context, s events.TrialStatus) error
 }
 
-// ControllerActivities run in the controller, next to Postgres.
-type ControllerActivities struct {
+// Activities run in the controller, next to Postgres.
+type Activities struct {
 	Store     Store
 	Publisher StatusPublisher // optional
 	Log       *slog.Logger
 }
 
-// CreateStudyOutput identifies the stored study.
-type CreateStudyOutput struct {
-	StudyID int64 `json:"study_id"`
-	Created bool  `json:"created"`
-}
-
 // CreateStudy stores the study row (idempotent for the same spec).
-func (a *ControllerActivities) CreateStudy(ctx context.Context, in CreateStudyInput) (CreateStudyOutput, error) {
+func (a *Activities) CreateStudy(ctx context.Context, in workflows.CreateStudyInput) (workflows.CreateStudyOutput, error) {
 	sp := in.Spec
 	st, created, err := a.Store.CreateStudy(ctx, store.NewStudy{
 		Name: sp.Name, Spec: sp.Canonical(), SpecHash: sp.Hash(),
 		Metric: sp.Objective.Metric, Direction: string(sp.Objective.Direction),
 	})
 	if errors.Is(err, store.ErrSpecConflict) {
-		return CreateStudyOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+		return workflows.CreateStudyOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
 	if err != nil {
-		return CreateStudyOutput{}, err
+		return workflows.CreateStudyOutput{}, err
 	}
-	return CreateStudyOutput{StudyID: st.ID, Created: created}, nil
+	return workflows.CreateStudyOutput{StudyID: st.ID, Created: created}, nil
 }
 
 // Suggest asks the study's sampler for new configurations, expands each into
@@ -68,19 +63,19 @@ func (a *ControllerActivities) CreateStudy(ctx context.Context, in CreateStudyIn
 // in.FirstNumber, and returns them. The sampler sees only trials numbered
 // below FirstNumber, so a retry proposes from the same history, and stored
 // rows win over a second proposal for the same number.
-func (a *ControllerActivities) Suggest(ctx context.Context, in SuggestInput) (SuggestOutput, error) {
+func (a *Activities) Suggest(ctx context.Context, in workflows.SuggestInput) (workflows.SuggestOutput, error) {
 	sp := in.Spec
 	space, err := sp.SearchSpace()
 	if err != nil {
-		return SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+		return workflows.SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
 	sampler, err := search.NewSampler(sp.Search.Algorithm, search.SamplerOptions{GridPoints: sp.Search.GridPoints})
 	if err != nil {
-		return SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+		return workflows.SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
 	rows, err := a.Store.Trials(ctx, in.StudyID)
 	if err != nil {
-		return SuggestOutput{}, err
+		return workflows.SuggestOutput{}, err
 	}
 	for i := range rows {
 		if n := rows[i].Number; n >= in.FirstNumber-in.Lag && n < in.FirstNumber {
@@ -89,13 +84,13 @@ func (a *ControllerActivities) Suggest(ctx context.Context, in SuggestInput) (Su
 	}
 	history, err := samplerHistory(rows, in.FirstNumber)
 	if err != nil {
-		return SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+		return workflows.SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
 	replicates := max(sp.Search.Replicates, 1)
 	configs, err := search.Suggest(sampler, space, history, sp.Objective.Direction, in.Configs, sp.Search.Seed)
 	exhausted := errors.Is(err, search.ErrSpaceExhausted)
 	if err != nil && !exhausted {
-		return SuggestOutput{}, err
+		return workflows.SuggestOutput{}, err
 	}
 	seeds := search.ReplicateSeeds(sp.Search.Seed, replicates)
 	var news []store.NewTrial
@@ -104,36 +99,36 @@ func (a *ControllerActivities) Suggest(ctx context.Context, in SuggestInput) (Su
 		for r := 0; r < replicates && len(news) < in.MaxTrials; r++ {
 			// Check before storing: an invalid trial must never be stored.
 			if _, err := sp.TrialConfig(c, seeds[r]); err != nil {
-				return SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+				return workflows.SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 			}
 			params, err := json.Marshal(c)
 			if err != nil {
-				return SuggestOutput{}, err
+				return workflows.SuggestOutput{}, err
 			}
 			news = append(news, store.NewTrial{Number: number, ConfigHash: c.Hash(), Params: params, Replicate: r, Seed: int64(seeds[r])})
 			number++
 		}
 	}
 	if len(news) == 0 {
-		return SuggestOutput{Exhausted: exhausted}, nil
+		return workflows.SuggestOutput{Exhausted: exhausted}, nil
 	}
 	stored, err := a.Store.InsertTrials(ctx, in.StudyID, news)
 	if err != nil {
-		return SuggestOutput{}, err
+		return workflows.SuggestOutput{}, err
 	}
-	out := SuggestOutput{Exhausted: exhausted}
+	out := workflows.SuggestOutput{Exhausted: exhausted}
 	for _, t := range stored {
 		// The stored row is the truth: after a retry it may hold an
 		// earlier proposal for this number.
 		var c search.Config
 		if err := json.Unmarshal(t.Params, &c); err != nil {
-			return SuggestOutput{}, fmt.Errorf("trial %d: stored params: %w", t.Number, err)
+			return workflows.SuggestOutput{}, fmt.Errorf("trial %d: stored params: %w", t.Number, err)
 		}
 		tc, err := sp.TrialConfig(c, uint64(t.Seed))
 		if err != nil {
-			return SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+			return workflows.SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 		}
-		out.Trials = append(out.Trials, TrialAssignment{
+		out.Trials = append(out.Trials, workflows.TrialAssignment{
 			TrialID: t.ID, Number: t.Number, Replicate: t.Replicate, Seed: uint64(t.Seed),
 			ConfigHash: t.ConfigHash, Params: c, Config: tc,
 		})
@@ -204,7 +199,7 @@ func samplerHistory(rows []store.Trial, before int) ([]search.Trial, error) {
 // returns the outcome as stored: a trial that was already final keeps (and
 // returns) its first outcome, so what the workflows count is what the
 // database, `tunectl status` and `tunectl watch` show.
-func (a *ControllerActivities) Record(ctx context.Context, in RecordInput) (TrialResult, error) {
+func (a *Activities) Record(ctx context.Context, in workflows.RecordInput) (workflows.TrialResult, error) {
 	r := in.Result
 	obj := r.Objective
 	if obj != nil && (math.IsNaN(*obj) || math.IsInf(*obj, 0)) {
@@ -253,19 +248,19 @@ func deref(s *string) string {
 // writes rows asynchronously, and after a controller restart the messages
 // its previous run had fetched come back only after the consumer's ack
 // wait: a study marked finished before then would miss rows.
-func (a *ControllerActivities) AwaitMetrics(ctx context.Context, in AwaitMetricsInput) (AwaitMetricsOutput, error) {
+func (a *Activities) AwaitMetrics(ctx context.Context, in workflows.AwaitMetricsInput) (workflows.AwaitMetricsOutput, error) {
 	if in.MaxWait < 0 || in.MaxWait > time.Hour {
 		err := fmt.Errorf("max_wait: %s must be between 0 and 1h", in.MaxWait)
-		return AwaitMetricsOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+		return workflows.AwaitMetricsOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
 	poll := min(max(in.MaxWait/20, 50*time.Millisecond), time.Second)
 	deadline := time.Now().Add(in.MaxWait)
 	for {
 		rows, trials, err := a.Store.PendingMetrics(ctx, in.StudyID)
 		if err != nil {
-			return AwaitMetricsOutput{}, err
+			return workflows.AwaitMetricsOutput{}, err
 		}
-		out := AwaitMetricsOutput{Rows: rows, Trials: trials}
+		out := workflows.AwaitMetricsOutput{Rows: rows, Trials: trials}
 		if rows == 0 || !time.Now().Before(deadline) {
 			return out, nil
 		}
@@ -283,22 +278,22 @@ func (a *ControllerActivities) AwaitMetrics(ctx context.Context, in AwaitMetrics
 }
 
 // FinishStudy stores the study's final status.
-func (a *ControllerActivities) FinishStudy(ctx context.Context, in FinishStudyInput) error {
+func (a *Activities) FinishStudy(ctx context.Context, in workflows.FinishStudyInput) error {
 	return a.Store.FinishStudy(ctx, in.StudyID, in.Status)
 }
 
 // Decide records a trial's value at a decision epoch and returns the
 // study's scheduler's verdict, from every value reported at that epoch.
-func (a *ControllerActivities) Decide(ctx context.Context, in DecideInput) (RungDecision, error) {
+func (a *Activities) Decide(ctx context.Context, in workflows.DecideInput) (workflows.RungDecision, error) {
 	sched, err := search.NewScheduler(in.Schedule)
 	if err != nil {
-		return RungDecision{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+		return workflows.RungDecision{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
 	if !sched.Rung(in.Epoch) {
-		return RungDecision{Continue: true}, nil
+		return workflows.RungDecision{Continue: true}, nil
 	}
 	goOn, err := a.Store.DecideRung(ctx, in.StudyID, in.Trial, in.Epoch, in.Value, func(v float64, peers []float64) bool {
 		return sched.Continue(in.Epoch, v, peers, in.Direction)
 	})
-	return RungDecision{Continue: goOn}, err
+	return workflows.RungDecision{Continue: goOn}, err
 }

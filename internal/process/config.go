@@ -1,7 +1,4 @@
-// Package config holds the settings shared by relutune's binaries: each has
-// a flag whose default comes from an environment variable, so flags win and
-// the environment gives defaults.
-package config
+package process
 
 import (
 	"errors"

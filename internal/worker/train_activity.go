@@ -1,9 +1,10 @@
-package workflows
+package worker
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/relutune/relutune/workflows"
 	"io"
 	"log/slog"
 	"os"
@@ -37,8 +38,8 @@ type Pruner interface {
 // errPruned stops training when the study's scheduler says so.
 var errPruned = errors.New("pruned by the study's scheduler")
 
-// WorkerActivities run on training workers. They never touch Postgres.
-type WorkerActivities struct {
+// Activities run on training workers. They never touch Postgres.
+type Activities struct {
 	Publisher MetricsPublisher
 	// Pruner is consulted at the scheduler's decision epochs; nil never prunes.
 	Pruner   Pruner
@@ -66,34 +67,27 @@ type WorkerActivities struct {
 	Log            *slog.Logger
 }
 
-// TrainProgress is the heartbeat detail of a running trial: the last
-// completed epoch and where its checkpoint is.
-type TrainProgress struct {
-	Epoch      int    `json:"epoch"`
-	Checkpoint string `json:"checkpoint,omitempty"`
-}
-
 // TrainTrial trains one trial, publishing every epoch's metrics and
 // heartbeating its progress. A retried attempt resumes from the checkpoint
 // named in the last heartbeat when this worker can read it, and from the
 // start otherwise. A NaN/Inf loss or an invalid configuration fails
 // without retry.
-func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (TrainOutput, error) {
+func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (workflows.TrainOutput, error) {
 	info := activity.GetInfo(ctx)
 	attempt := trainAttempt(in, info)
 	log := a.logger().With("study", in.Study, "trial", in.Number, "attempt", attempt)
-	out := TrainOutput{Attempt: attempt, Worker: a.Worker}
+	out := workflows.TrainOutput{Attempt: attempt, Worker: a.Worker}
 
 	if err := checkTrainInput(in); err != nil {
-		return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
 	cfg := in.Config.WithDefaults()
 	if err := cfg.Validate(); err != nil {
-		return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
 	sched, err := search.NewScheduler(in.Schedule)
 	if err != nil {
-		return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
 	var last trainer.EpochMetrics
 	load := a.Datasets
@@ -103,21 +97,21 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 	ds, err := load(cfg.Dataset, cfg.Seed)
 	if err != nil {
 		// Retryable: another worker may have the files this one lacks.
-		return out, a.infraError(ctx, TrainProgress{}, fmt.Errorf("load dataset %s on worker %s: %w", cfg.Dataset, a.Worker, err))
+		return out, a.infraError(ctx, workflows.TrainProgress{}, fmt.Errorf("load dataset %s on worker %s: %w", cfg.Dataset, a.Worker, err))
 	}
 
 	progress := a.resumeHint(in)
 	if activity.HasHeartbeatDetails(ctx) {
 		if err := activity.GetHeartbeatDetails(ctx, &progress); err != nil {
 			log.Warn("unreadable heartbeat details; starting over", "err", err)
-			progress = TrainProgress{}
+			progress = workflows.TrainProgress{}
 		}
 	}
 	opts := trainer.Options{MaxMemory: a.MaxTrialMemory}
 	dir := ""
 	if a.CheckpointDir != "" {
 		if dir, err = trialCheckpointDir(a.CheckpointDir, in.Study, in.Number); err != nil {
-			return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+			return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return out, fmt.Errorf("checkpoint dir: %w", err)
@@ -136,10 +130,10 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 	if f, path, epoch := openNewestCheckpoint(hinted, dir); f != nil {
 		defer f.Close()
 		opts.Resume = f
-		progress = TrainProgress{Epoch: epoch, Checkpoint: path}
+		progress = workflows.TrainProgress{Epoch: epoch, Checkpoint: path}
 		log.Info("resuming from checkpoint", "epoch", epoch, "checkpoint", path)
 	} else {
-		progress = TrainProgress{}
+		progress = workflows.TrainProgress{}
 	}
 
 	// Heartbeat between epochs too, but only while training progresses: an
@@ -167,7 +161,7 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 		defer close(hbDone)
 		pump.run(hbCtx, pumpConfig{
 			every: every, stallAfter: stall, abandonAfter: 2 * info.HeartbeatTimeout,
-			record:  func(p TrainProgress) { activity.RecordHeartbeat(ctx, p) },
+			record:  func(p workflows.TrainProgress) { activity.RecordHeartbeat(ctx, p) },
 			abandon: func() { abandon(errStalled) },
 			log:     log,
 		})
@@ -181,9 +175,9 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 				return err
 			}
 			var old string
-			p := pump.update(func(p *TrainProgress) {
+			p := pump.update(func(p *workflows.TrainProgress) {
 				old = p.Checkpoint
-				*p = TrainProgress{Epoch: epoch, Checkpoint: path}
+				*p = workflows.TrainProgress{Epoch: epoch, Checkpoint: path}
 			})
 			pump.advance()
 			activity.RecordHeartbeat(ctx, p)
@@ -218,7 +212,7 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 				}
 			}
 		}
-		p := pump.update(func(p *TrainProgress) {
+		p := pump.update(func(p *workflows.TrainProgress) {
 			if opts.Checkpoint == nil {
 				p.Epoch = m.Epoch
 			}
@@ -236,7 +230,7 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 		if progress.Checkpoint != "" {
 			_ = os.Remove(progress.Checkpoint)
 		}
-		pump.set(TrainProgress{})
+		pump.set(workflows.TrainProgress{})
 		opts.Resume = nil
 		res, err = trainer.Train(trainCtx, cfg, ds, opts)
 	}
@@ -253,14 +247,14 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 		// then removes them on this host (RemoveCheckpoints).
 		out.Pruned = true
 		out.Objective = objective(in.Metric, last)
-		out.HostQueue = HostQueue(info.TaskQueue, a.Worker)
+		out.HostQueue = workflows.HostQueue(info.TaskQueue, a.Worker)
 		return out, nil
 	case errors.As(err, &div):
 		log.Info("trial diverged", "epoch", div.Epoch)
-		return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeDiverged, err,
-			DivergedDetails{Epoch: div.Epoch, Attempt: attempt, Worker: a.Worker})
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeDiverged, err,
+			workflows.DivergedDetails{Epoch: div.Epoch, Attempt: attempt, Worker: a.Worker})
 	case errors.Is(err, trainer.ErrInvalidConfig):
-		return out, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	case ctx.Err() != nil:
 		if workerStopping(ctx) {
 			// Not a cancellation of the trial: this worker is shutting down.
@@ -275,7 +269,7 @@ func (a *WorkerActivities) TrainTrial(ctx context.Context, in TrainInput) (Train
 	// The checkpoints stay until the outcome is recorded (see above); a
 	// retry after a lost completion resumes from the last one and trains
 	// no epoch again.
-	out.HostQueue = HostQueue(info.TaskQueue, a.Worker)
+	out.HostQueue = workflows.HostQueue(info.TaskQueue, a.Worker)
 	out.EpochsDone = res.Epochs
 	out.EarlyStopped = res.EarlyStopped
 	out.Objective = objective(in.Metric, res.Final)
@@ -322,7 +316,7 @@ func writeCheckpoint(dir string, epoch int, write func(io.Writer) error) (string
 	return path, nil
 }
 
-func (a *WorkerActivities) logger() *slog.Logger {
+func (a *Activities) logger() *slog.Logger {
 	if a.Log != nil {
 		return a.Log
 	}

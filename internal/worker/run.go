@@ -1,4 +1,9 @@
-package service
+// Package worker is relutune's training worker: the TrainTrial activity
+// (with its heartbeats, checkpoints and failure taxonomy), the
+// RemoveCheckpoints activity, and Run, which serves them on the trials
+// queue. It never links a database driver: a worker only trains and
+// publishes metrics.
+package worker
 
 import (
 	"context"
@@ -8,17 +13,17 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
+	sdkworker "go.temporal.io/sdk/worker"
 
-	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/process"
 	"github.com/relutune/relutune/trainer"
 	"github.com/relutune/relutune/workflows"
 )
 
-// WorkerConfig configures a training worker.
-type WorkerConfig struct {
-	config.Connections
+// Config configures a training worker.
+type Config struct {
+	process.Connections
 	TrialsQueue   string        // default workflows.TrialsQueue
 	Events        events.Config // stream and subject prefix
 	Name          string        // worker name in metrics and trial rows
@@ -39,12 +44,19 @@ type WorkerConfig struct {
 // every 80% of the heartbeat timeout (24 s of a trial's 30 s), so a
 // canceled trial trained on for up to that long. With one second, and a
 // trial heartbeating every second while it progresses
-// (workflows.DefaultHeartbeatEvery), a cancel reaches it within about two
+// (DefaultHeartbeatEvery), a cancel reaches it within about two
 // seconds, for one small heartbeat request per second per running trial.
 const DefaultHeartbeatThrottle = time.Second
 
-// RunWorker trains trials from the trials task queue until ctx is done.
-func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
+// RegisterActivities registers a's activities on r under the names the
+// workflows call them by (workflows.WorkerActivityNames).
+func RegisterActivities(r sdkworker.ActivityRegistry, a *Activities) {
+	r.RegisterActivityWithOptions(a.TrainTrial, activity.RegisterOptions{Name: workflows.TrainTrialActivity})
+	r.RegisterActivityWithOptions(a.RemoveCheckpoints, activity.RegisterOptions{Name: workflows.RemoveCheckpointsActivity})
+}
+
+// Run trains trials from the trials task queue until ctx is done.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.TrialsQueue == "" {
 		cfg.TrialsQueue = workflows.TrialsQueue
 	}
@@ -54,11 +66,11 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
 	if cfg.HeartbeatThrottle <= 0 {
 		cfg.HeartbeatThrottle = DefaultHeartbeatThrottle
 	}
-	h := &Health{}
-	if err := ServeHealth(ctx, cfg.HTTPAddr, h, log); err != nil {
+	h := &process.Health{}
+	if err := process.ServeHealth(ctx, cfg.HTTPAddr, h, log); err != nil {
 		return err
 	}
-	nc, js, err := ConnectNATS(cfg.Connections, "relutune-worker-"+cfg.Name, log)
+	nc, js, err := process.ConnectNATS(cfg.Connections, "relutune-worker-"+cfg.Name, log)
 	if err != nil {
 		return err
 	}
@@ -66,17 +78,17 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
 	if _, err := events.EnsureStream(ctx, js, cfg.Events); err != nil {
 		return err
 	}
-	tc, err := DialTemporal(ctx, cfg.Connections, log)
+	tc, err := process.DialTemporal(ctx, cfg.Connections, log)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	w := worker.New(tc, cfg.TrialsQueue, worker.Options{
+	w := sdkworker.New(tc, cfg.TrialsQueue, sdkworker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.Concurrency,
 		Identity:                           cfg.Name,
 		MaxHeartbeatThrottleInterval:       cfg.HeartbeatThrottle,
 	})
-	w.RegisterActivityWithOptions(&workflows.WorkerActivities{
+	RegisterActivities(w, &Activities{
 		Publisher:      events.NewPublisher(js, cfg.Events, events.WithLogger(log)),
 		Pruner:         studyPruner{tc},
 		Datasets:       trainer.LoadDataset,
@@ -84,7 +96,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
 		Worker:         cfg.Name,
 		MaxTrialMemory: cfg.MaxTrialMemory,
 		Log:            log,
-	}, activity.RegisterOptions{})
+	})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start Temporal worker on %s: %w", cfg.TrialsQueue, err)
 	}
@@ -92,8 +104,8 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, log *slog.Logger) error {
 	// This worker's own queue: activities that need its local disk (the
 	// removal of a recorded trial's checkpoints) are sent there.
 	hostQueue := workflows.HostQueue(cfg.TrialsQueue, cfg.Name)
-	hw := worker.New(tc, hostQueue, worker.Options{Identity: cfg.Name})
-	local := &workflows.WorkerActivities{CheckpointDir: cfg.CheckpointDir, Worker: cfg.Name, Log: log}
+	hw := sdkworker.New(tc, hostQueue, sdkworker.Options{Identity: cfg.Name})
+	local := &Activities{CheckpointDir: cfg.CheckpointDir, Worker: cfg.Name, Log: log}
 	hw.RegisterActivityWithOptions(local.RemoveCheckpoints, activity.RegisterOptions{Name: workflows.RemoveCheckpointsActivity})
 	if err := hw.Start(); err != nil {
 		return fmt.Errorf("start Temporal worker on %s: %w", hostQueue, err)

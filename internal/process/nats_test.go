@@ -1,4 +1,4 @@
-package service
+package process
 
 import (
 	"bufio"
@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nkeys"
-
-	"github.com/relutune/relutune/internal/config"
 )
 
 // natsServer is a private nats-server on a free port, with its own
@@ -132,33 +130,33 @@ authorization {
 }
 `, pki.ServerCert, pki.ServerKey, pki.CA, pub))
 
-	mtls := config.TLSFiles{CAFile: pki.CA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}
+	mtls := TLSFiles{CAFile: pki.CA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}
 	tests := []struct {
 		name   string
 		url    string
-		auth   config.NATSAuth
+		auth   NATSAuth
 		ok     bool
 		hidden string // must not appear in the error
 	}{
-		{"nkey over mTLS", srv.url(), config.NATSAuth{NKeyFile: seed, TLSFiles: mtls}, true, ""},
-		{"user and password over mTLS", srv.url(), config.NATSAuth{User: "alice", Password: "alice-Pa55word", TLSFiles: mtls}, true, ""},
-		{"user and password in the URL", "nats://alice:alice-Pa55word@" + srv.addr(), config.NATSAuth{TLSFiles: mtls}, true, ""},
-		{"tls:// scheme with CA from the flag", "tls://" + srv.addr(), config.NATSAuth{NKeyFile: seed, TLSFiles: mtls}, true, ""},
-		{"no credentials", srv.url(), config.NATSAuth{TLSFiles: mtls}, false, ""},
-		{"unknown nkey", srv.url(), config.NATSAuth{NKeyFile: otherSeed, TLSFiles: mtls}, false, ""},
-		{"wrong password", srv.url(), config.NATSAuth{User: "alice", Password: "Wr0ngPassw0rd", TLSFiles: mtls}, false, "Wr0ngPassw0rd"},
-		{"wrong password in the URL", "nats://alice:Wr0ngPassw0rd@" + srv.addr(), config.NATSAuth{TLSFiles: mtls}, false, "Wr0ngPassw0rd"},
-		{"no client certificate", srv.url(), config.NATSAuth{NKeyFile: seed, TLSFiles: config.TLSFiles{CAFile: pki.CA}}, false, ""},
-		{"client certificate from another CA", srv.url(), config.NATSAuth{NKeyFile: seed,
-			TLSFiles: config.TLSFiles{CAFile: pki.CA, CertFile: pki.OtherClientCert, KeyFile: pki.OtherClientKey}}, false, ""},
-		{"server certificate not trusted", srv.url(), config.NATSAuth{NKeyFile: seed,
-			TLSFiles: config.TLSFiles{CAFile: pki.OtherCA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}}, false, ""},
-		{"no TLS options: the server's certificate is not in the system roots", srv.url(), config.NATSAuth{NKeyFile: seed}, false, ""},
+		{"nkey over mTLS", srv.url(), NATSAuth{NKeyFile: seed, TLSFiles: mtls}, true, ""},
+		{"user and password over mTLS", srv.url(), NATSAuth{User: "alice", Password: "alice-Pa55word", TLSFiles: mtls}, true, ""},
+		{"user and password in the URL", "nats://alice:alice-Pa55word@" + srv.addr(), NATSAuth{TLSFiles: mtls}, true, ""},
+		{"tls:// scheme with CA from the flag", "tls://" + srv.addr(), NATSAuth{NKeyFile: seed, TLSFiles: mtls}, true, ""},
+		{"no credentials", srv.url(), NATSAuth{TLSFiles: mtls}, false, ""},
+		{"unknown nkey", srv.url(), NATSAuth{NKeyFile: otherSeed, TLSFiles: mtls}, false, ""},
+		{"wrong password", srv.url(), NATSAuth{User: "alice", Password: "Wr0ngPassw0rd", TLSFiles: mtls}, false, "Wr0ngPassw0rd"},
+		{"wrong password in the URL", "nats://alice:Wr0ngPassw0rd@" + srv.addr(), NATSAuth{TLSFiles: mtls}, false, "Wr0ngPassw0rd"},
+		{"no client certificate", srv.url(), NATSAuth{NKeyFile: seed, TLSFiles: TLSFiles{CAFile: pki.CA}}, false, ""},
+		{"client certificate from another CA", srv.url(), NATSAuth{NKeyFile: seed,
+			TLSFiles: TLSFiles{CAFile: pki.CA, CertFile: pki.OtherClientCert, KeyFile: pki.OtherClientKey}}, false, ""},
+		{"server certificate not trusted", srv.url(), NATSAuth{NKeyFile: seed,
+			TLSFiles: TLSFiles{CAFile: pki.OtherCA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}}, false, ""},
+		{"no TLS options: the server's certificate is not in the system roots", srv.url(), NATSAuth{NKeyFile: seed}, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs logBuffer
-			conn := config.Connections{NATSURL: tt.url, NATS: tt.auth}
+			conn := Connections{NATSURL: tt.url, NATS: tt.auth}
 			nc, _, err := ConnectNATS(conn, "cred-test", logs.logger())
 			if tt.ok {
 				if err != nil {
@@ -252,7 +250,7 @@ NKEY Seed printed below can be used to sign and prove identity.
 
 	t.Run("creds file", func(t *testing.T) {
 		url, connect := fakeNATS(t, "nonce-123")
-		_, _, err := ConnectNATS(config.Connections{NATSURL: url, NATS: config.NATSAuth{CredsFile: creds}}, "wiring", (&logBuffer{}).logger())
+		_, _, err := ConnectNATS(Connections{NATSURL: url, NATS: NATSAuth{CredsFile: creds}}, "wiring", (&logBuffer{}).logger())
 		if err == nil {
 			t.Fatal("the fake server refuses everyone, yet connect succeeded")
 		}
@@ -276,7 +274,7 @@ NKEY Seed printed below can be used to sign and prove identity.
 
 	t.Run("token", func(t *testing.T) {
 		url, connect := fakeNATS(t, "n")
-		_, _, err := ConnectNATS(config.Connections{NATSURL: url, NATS: config.NATSAuth{Token: "tok-SECRET-1"}}, "wiring", (&logBuffer{}).logger())
+		_, _, err := ConnectNATS(Connections{NATSURL: url, NATS: NATSAuth{Token: "tok-SECRET-1"}}, "wiring", (&logBuffer{}).logger())
 		if err == nil {
 			t.Fatal("connect succeeded")
 		}
@@ -290,11 +288,11 @@ NKEY Seed printed below can be used to sign and prove identity.
 		if err := os.WriteFile(bad, []byte("user=alice\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := NATSOptions(config.Connections{NATS: config.NATSAuth{CredsFile: bad}}, (&logBuffer{}).logger())
+		_, err := NATSOptions(Connections{NATS: NATSAuth{CredsFile: bad}}, (&logBuffer{}).logger())
 		if err == nil || !strings.Contains(err.Error(), "--nats-creds "+bad+": not a NATS credentials file") {
 			t.Errorf("err = %v", err)
 		}
-		_, err = NATSOptions(config.Connections{NATS: config.NATSAuth{CredsFile: bad + ".missing"}}, (&logBuffer{}).logger())
+		_, err = NATSOptions(Connections{NATS: NATSAuth{CredsFile: bad + ".missing"}}, (&logBuffer{}).logger())
 		if err == nil || !strings.Contains(err.Error(), "--nats-creds") {
 			t.Errorf("missing file: err = %v", err)
 		}
@@ -306,16 +304,16 @@ func TestNATSOptionsErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, tt := range []struct {
 		name string
-		auth config.NATSAuth
+		auth NATSAuth
 		want string
 	}{
-		{"missing nkey seed", config.NATSAuth{NKeyFile: filepath.Join(dir, "nope.nk")}, "--nats-nkey " + filepath.Join(dir, "nope.nk")},
-		{"missing CA", config.NATSAuth{TLSFiles: config.TLSFiles{CAFile: filepath.Join(dir, "nope.pem")}}, "--nats-tls-ca"},
-		{"key does not match", config.NATSAuth{TLSFiles: config.TLSFiles{CertFile: pki.ClientCert, KeyFile: pki.ServerKey}}, "--nats-tls-cert " + pki.ClientCert},
-		{"two credentials", config.NATSAuth{User: "a", Token: "t"}, "NATS takes one of"},
+		{"missing nkey seed", NATSAuth{NKeyFile: filepath.Join(dir, "nope.nk")}, "--nats-nkey " + filepath.Join(dir, "nope.nk")},
+		{"missing CA", NATSAuth{TLSFiles: TLSFiles{CAFile: filepath.Join(dir, "nope.pem")}}, "--nats-tls-ca"},
+		{"key does not match", NATSAuth{TLSFiles: TLSFiles{CertFile: pki.ClientCert, KeyFile: pki.ServerKey}}, "--nats-tls-cert " + pki.ClientCert},
+		{"two credentials", NATSAuth{User: "a", Token: "t"}, "NATS takes one of"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NATSOptions(config.Connections{NATS: tt.auth}, (&logBuffer{}).logger())
+			_, err := NATSOptions(Connections{NATS: tt.auth}, (&logBuffer{}).logger())
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want it to contain %q", err, tt.want)
 			}
@@ -338,7 +336,7 @@ authorization {
 `)
 	var logs logBuffer
 	url := "nats://bob:bob-Pa55word@" + srv.addr()
-	nc, _, err := ConnectNATS(config.Connections{NATSURL: url}, "events-test", logs.logger())
+	nc, _, err := ConnectNATS(Connections{NATSURL: url}, "events-test", logs.logger())
 	if err != nil {
 		t.Fatal(err)
 	}

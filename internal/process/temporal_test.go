@@ -1,4 +1,4 @@
-package service
+package process
 
 import (
 	"context"
@@ -19,13 +19,11 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
-
-	"github.com/relutune/relutune/internal/config"
 )
 
 func TestTemporalOptionsPlain(t *testing.T) {
 	var logs logBuffer
-	opts, err := TemporalOptions(config.Connections{TemporalAddress: "127.0.0.1:7233", TemporalNamespace: "ns"}, logs.logger())
+	opts, err := TemporalOptions(Connections{TemporalAddress: "127.0.0.1:7233", TemporalNamespace: "ns"}, logs.logger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,10 +44,10 @@ func TestTemporalOptionsPlain(t *testing.T) {
 
 func TestTemporalOptionsTLS(t *testing.T) {
 	pki := newTestPKI(t)
-	conn := config.Connections{
+	conn := Connections{
 		TemporalAddress: "10.0.0.1:7233",
-		Temporal: config.TemporalAuth{
-			TLSFiles:   config.TLSFiles{CAFile: pki.CA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey},
+		Temporal: TemporalAuth{
+			TLSFiles:   TLSFiles{CAFile: pki.CA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey},
 			ServerName: "temporal.internal",
 			APIKey:     "key-123",
 		},
@@ -96,16 +94,16 @@ func TestTemporalOptionsTLSEnabledBy(t *testing.T) {
 	pki := newTestPKI(t)
 	for _, tt := range []struct {
 		name string
-		auth config.TemporalAuth
+		auth TemporalAuth
 	}{
-		{"--temporal-tls", config.TemporalAuth{TLS: true}},
-		{"CA only", config.TemporalAuth{TLSFiles: config.TLSFiles{CAFile: pki.CA}}},
-		{"server name only", config.TemporalAuth{ServerName: "x"}},
-		{"API key only", config.TemporalAuth{APIKey: "k"}},
-		{"client certificate only", config.TemporalAuth{TLSFiles: config.TLSFiles{CertFile: pki.ClientCert, KeyFile: pki.ClientKey}}},
+		{"--temporal-tls", TemporalAuth{TLS: true}},
+		{"CA only", TemporalAuth{TLSFiles: TLSFiles{CAFile: pki.CA}}},
+		{"server name only", TemporalAuth{ServerName: "x"}},
+		{"API key only", TemporalAuth{APIKey: "k"}},
+		{"client certificate only", TemporalAuth{TLSFiles: TLSFiles{CertFile: pki.ClientCert, KeyFile: pki.ClientKey}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			opts, err := TemporalOptions(config.Connections{Temporal: tt.auth}, (&logBuffer{}).logger())
+			opts, err := TemporalOptions(Connections{Temporal: tt.auth}, (&logBuffer{}).logger())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -125,17 +123,17 @@ func TestTemporalOptionsErrors(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name  string
-		files config.TLSFiles
+		files TLSFiles
 		want  string
 	}{
-		{"missing CA", config.TLSFiles{CAFile: filepath.Join(dir, "nope.pem")}, "--temporal-tls-ca: open"},
-		{"CA not PEM", config.TLSFiles{CAFile: notPEM}, "--temporal-tls-ca " + notPEM + ": no PEM certificate"},
-		{"key does not match", config.TLSFiles{CertFile: pki.ClientCert, KeyFile: pki.ServerKey}, "--temporal-tls-cert " + pki.ClientCert},
-		{"cert without key", config.TLSFiles{CertFile: pki.ClientCert}, "set both or neither"},
-		{"missing cert", config.TLSFiles{CertFile: filepath.Join(dir, "nope.pem"), KeyFile: pki.ClientKey}, "no such file"},
+		{"missing CA", TLSFiles{CAFile: filepath.Join(dir, "nope.pem")}, "--temporal-tls-ca: open"},
+		{"CA not PEM", TLSFiles{CAFile: notPEM}, "--temporal-tls-ca " + notPEM + ": no PEM certificate"},
+		{"key does not match", TLSFiles{CertFile: pki.ClientCert, KeyFile: pki.ServerKey}, "--temporal-tls-cert " + pki.ClientCert},
+		{"cert without key", TLSFiles{CertFile: pki.ClientCert}, "set both or neither"},
+		{"missing cert", TLSFiles{CertFile: filepath.Join(dir, "nope.pem"), KeyFile: pki.ClientKey}, "no such file"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := TemporalOptions(config.Connections{Temporal: config.TemporalAuth{TLSFiles: tt.files}}, (&logBuffer{}).logger())
+			_, err := TemporalOptions(Connections{Temporal: TemporalAuth{TLSFiles: tt.files}}, (&logBuffer{}).logger())
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want it to contain %q", err, tt.want)
 			}
@@ -223,12 +221,12 @@ func startFakeFrontend(t *testing.T, pki *testPKI) *fakeFrontend {
 func TestDialTemporalMTLS(t *testing.T) {
 	pki := newTestPKI(t)
 	f := startFakeFrontend(t, pki)
-	good := config.TemporalAuth{
-		TLSFiles: config.TLSFiles{CAFile: pki.CA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey},
+	good := TemporalAuth{
+		TLSFiles: TLSFiles{CAFile: pki.CA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey},
 		APIKey:   "secret-api-key",
 	}
-	conn := func(a config.TemporalAuth) config.Connections {
-		return config.Connections{TemporalAddress: f.addr, TemporalNamespace: "default", Temporal: a}
+	conn := func(a TemporalAuth) Connections {
+		return Connections{TemporalAddress: f.addr, TemporalNamespace: "default", Temporal: a}
 	}
 
 	t.Run("with certificate and key", func(t *testing.T) {
@@ -268,12 +266,12 @@ func TestDialTemporalMTLS(t *testing.T) {
 
 	failures := []struct {
 		name string
-		auth config.TemporalAuth
+		auth TemporalAuth
 	}{
-		{"without client certificate", config.TemporalAuth{TLSFiles: config.TLSFiles{CAFile: pki.CA}, APIKey: "secret-api-key"}},
-		{"client certificate from another CA", config.TemporalAuth{TLSFiles: config.TLSFiles{CAFile: pki.CA, CertFile: pki.OtherClientCert, KeyFile: pki.OtherClientKey}}},
-		{"trusting another CA", config.TemporalAuth{TLSFiles: config.TLSFiles{CAFile: pki.OtherCA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}}},
-		{"system roots only", config.TemporalAuth{TLS: true, TLSFiles: config.TLSFiles{CertFile: pki.ClientCert, KeyFile: pki.ClientKey}}},
+		{"without client certificate", TemporalAuth{TLSFiles: TLSFiles{CAFile: pki.CA}, APIKey: "secret-api-key"}},
+		{"client certificate from another CA", TemporalAuth{TLSFiles: TLSFiles{CAFile: pki.CA, CertFile: pki.OtherClientCert, KeyFile: pki.OtherClientKey}}},
+		{"trusting another CA", TemporalAuth{TLSFiles: TLSFiles{CAFile: pki.OtherCA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}}},
+		{"system roots only", TemporalAuth{TLS: true, TLSFiles: TLSFiles{CertFile: pki.ClientCert, KeyFile: pki.ClientKey}}},
 	}
 	for _, tt := range failures {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,15 +289,15 @@ func TestDialTemporalMTLS(t *testing.T) {
 	}
 
 	t.Run("plaintext to a TLS server", func(t *testing.T) {
-		_, err := DialTemporal(context.Background(), conn(config.TemporalAuth{}), (&logBuffer{}).logger())
+		_, err := DialTemporal(context.Background(), conn(TemporalAuth{}), (&logBuffer{}).logger())
 		if err == nil {
 			t.Fatal("dial succeeded")
 		}
 	})
 
 	t.Run("invalid settings", func(t *testing.T) {
-		_, err := DialTemporal(context.Background(), conn(config.TemporalAuth{TLSFiles: config.TLSFiles{KeyFile: pki.ClientKey}}), (&logBuffer{}).logger())
-		if !errors.Is(err, config.ErrInvalidConnections) {
+		_, err := DialTemporal(context.Background(), conn(TemporalAuth{TLSFiles: TLSFiles{KeyFile: pki.ClientKey}}), (&logBuffer{}).logger())
+		if !errors.Is(err, ErrInvalidConnections) {
 			t.Errorf("err = %v, want ErrInvalidConnections", err)
 		}
 	})

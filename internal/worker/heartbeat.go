@@ -1,8 +1,9 @@
-package workflows
+package worker
 
 import (
 	"context"
 	"errors"
+	"github.com/relutune/relutune/workflows"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -14,7 +15,7 @@ const (
 	// DefaultHeartbeatEvery is how often a running trial heartbeats while it
 	// makes progress. Cancellation reaches an activity only in a heartbeat's
 	// reply, so this (with the worker's heartbeat throttle, see
-	// service.DefaultHeartbeatThrottle) bounds how late a trial sees a cancel.
+	// DefaultHeartbeatThrottle) bounds how late a trial sees a cancel.
 	DefaultHeartbeatEvery = time.Second
 	// DefaultStallAfter is the stall window when the activity has no
 	// heartbeat timeout; otherwise the window is the heartbeat timeout.
@@ -44,14 +45,14 @@ var errStalled = errors.New("no training progress: the attempt was abandoned aft
 type heartbeatPump struct {
 	progress atomic.Uint64
 	mu       sync.Mutex
-	details  TrainProgress
+	details  workflows.TrainProgress
 }
 
 // advance records progress.
 func (p *heartbeatPump) advance() { p.progress.Add(1) }
 
 // set replaces the heartbeat details.
-func (p *heartbeatPump) set(d TrainProgress) {
+func (p *heartbeatPump) set(d workflows.TrainProgress) {
 	p.mu.Lock()
 	p.details = d
 	p.mu.Unlock()
@@ -59,14 +60,14 @@ func (p *heartbeatPump) set(d TrainProgress) {
 
 // update changes the heartbeat details under the pump's lock and returns
 // the new details.
-func (p *heartbeatPump) update(f func(*TrainProgress)) TrainProgress {
+func (p *heartbeatPump) update(f func(*workflows.TrainProgress)) workflows.TrainProgress {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	f(&p.details)
 	return p.details
 }
 
-func (p *heartbeatPump) get() TrainProgress {
+func (p *heartbeatPump) get() workflows.TrainProgress {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.details
@@ -79,7 +80,7 @@ type pumpConfig struct {
 	// abandonAfter, when > 0, is how long after the stall window the pump
 	// calls abandon and returns.
 	abandonAfter time.Duration
-	record       func(TrainProgress)
+	record       func(workflows.TrainProgress)
 	abandon      func()
 	log          *slog.Logger
 }

@@ -1,8 +1,9 @@
-package workflows
+package worker
 
 import (
 	"context"
 	"errors"
+	"github.com/relutune/relutune/workflows"
 	"os"
 	"path/filepath"
 	"sync"
@@ -38,23 +39,23 @@ func (p *recPublisher) published() []int {
 	return append([]int(nil), p.epochs...)
 }
 
-func smallTrial(study string, epochs int) TrainInput {
-	return TrainInput{
+func smallTrial(study string, epochs int) workflows.TrainInput {
+	return workflows.TrainInput{
 		Study: study, StudyID: 1, TrialID: 1, Number: 0, Metric: "val_accuracy",
 		Config: trainer.Config{Dataset: "spirals", Activation: trainer.ReLU, Hidden: []int{4}, Epochs: epochs, Seed: 3},
 	}
 }
 
-func runTrain(t *testing.T, a *WorkerActivities, in TrainInput, hint *TrainProgress) (TrainOutput, error) {
+func runTrain(t *testing.T, a *Activities, in workflows.TrainInput, hint *workflows.TrainProgress) (workflows.TrainOutput, error) {
 	t.Helper()
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestActivityEnvironment()
-	env.RegisterActivity(a)
+	RegisterActivities(env, a)
 	if hint != nil {
 		env.SetHeartbeatDetails(*hint)
 	}
 	v, err := env.ExecuteActivity(a.TrainTrial, in)
-	var out TrainOutput
+	var out workflows.TrainOutput
 	if err == nil {
 		if gerr := v.Get(&out); gerr != nil {
 			t.Fatal(gerr)
@@ -82,11 +83,11 @@ func TestTrainTrialRejectsStudyNamesThatLeaveTheCheckpointRoot(t *testing.T) {
 	for _, study := range []string{"../../victim", "../victim", "/tmp/abs", filepath.Join(base, "abs"), "a/b", "a.b", "", "UPPER", "-lead"} {
 		t.Run(study, func(t *testing.T) {
 			pub := &recPublisher{}
-			a := &WorkerActivities{Publisher: pub, CheckpointDir: root, Worker: "w"}
+			a := &Activities{Publisher: pub, CheckpointDir: root, Worker: "w"}
 			_, err := runTrain(t, a, smallTrial(study, 2), nil)
 			var appErr *temporal.ApplicationError
-			if !errors.As(err, &appErr) || appErr.Type() != ErrTypeInvalidConfig || !appErr.NonRetryable() {
-				t.Fatalf("err %v, want a non-retryable %s error", err, ErrTypeInvalidConfig)
+			if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrTypeInvalidConfig || !appErr.NonRetryable() {
+				t.Fatalf("err %v, want a non-retryable %s error", err, workflows.ErrTypeInvalidConfig)
 			}
 			if len(pub.published()) != 0 {
 				t.Fatalf("published epochs %v for a rejected study", pub.published())
@@ -162,8 +163,8 @@ func TestTrainTrialNeverOpensAHintedCheckpointOutsideItsDirectory(t *testing.T) 
 			t.Fatal(err)
 		}
 		pub := &recPublisher{}
-		a := &WorkerActivities{Publisher: pub, CheckpointDir: root, Worker: "w"}
-		out, err := runTrain(t, a, smallTrial("s", 3), &TrainProgress{Epoch: 9, Checkpoint: hint})
+		a := &Activities{Publisher: pub, CheckpointDir: root, Worker: "w"}
+		out, err := runTrain(t, a, smallTrial("s", 3), &workflows.TrainProgress{Epoch: 9, Checkpoint: hint})
 		if err != nil {
 			t.Fatalf("hint %s: %v", hint, err)
 		}
@@ -180,7 +181,7 @@ func TestTrainTrialNeverOpensAHintedCheckpointOutsideItsDirectory(t *testing.T) 
 // keeps resuming working.
 func TestTrainTrialResumesFromAHintedCheckpointInItsDirectory(t *testing.T) {
 	root := t.TempDir()
-	a := &WorkerActivities{Publisher: &recPublisher{failAt: 3}, CheckpointDir: root, Worker: "w"}
+	a := &Activities{Publisher: &recPublisher{failAt: 3}, CheckpointDir: root, Worker: "w"}
 	if _, err := runTrain(t, a, smallTrial("s", 5), nil); err == nil {
 		t.Fatal("the first attempt succeeded; want it to fail at epoch 3")
 	}
@@ -189,8 +190,8 @@ func TestTrainTrialResumesFromAHintedCheckpointInItsDirectory(t *testing.T) {
 		t.Fatalf("no checkpoint after the failed attempt: %v", err)
 	}
 	pub := &recPublisher{}
-	a = &WorkerActivities{Publisher: pub, CheckpointDir: root, Worker: "w"}
-	out, err := runTrain(t, a, smallTrial("s", 5), &TrainProgress{Epoch: 2, Checkpoint: ckpt})
+	a = &Activities{Publisher: pub, CheckpointDir: root, Worker: "w"}
+	out, err := runTrain(t, a, smallTrial("s", 5), &workflows.TrainProgress{Epoch: 2, Checkpoint: ckpt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,11 +204,11 @@ func TestTrainTrialResumesFromAHintedCheckpointInItsDirectory(t *testing.T) {
 // refuses a configuration before allocating it, without retry.
 func TestTrainTrialRefusesATrialOverItsMemoryBudget(t *testing.T) {
 	pub := &recPublisher{}
-	a := &WorkerActivities{Publisher: pub, CheckpointDir: t.TempDir(), Worker: "w", MaxTrialMemory: 1 << 10}
+	a := &Activities{Publisher: pub, CheckpointDir: t.TempDir(), Worker: "w", MaxTrialMemory: 1 << 10}
 	_, err := runTrain(t, a, smallTrial("s", 2), nil)
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeInvalidConfig || !appErr.NonRetryable() {
-		t.Fatalf("err = %v, want a non-retryable %s error", err, ErrTypeInvalidConfig)
+	if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrTypeInvalidConfig || !appErr.NonRetryable() {
+		t.Fatalf("err = %v, want a non-retryable %s error", err, workflows.ErrTypeInvalidConfig)
 	}
 	if got := pub.published(); len(got) != 0 {
 		t.Fatalf("published epochs %v of a refused trial", got)

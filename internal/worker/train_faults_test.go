@@ -1,8 +1,9 @@
-package workflows
+package worker
 
 import (
 	"context"
 	"errors"
+	"github.com/relutune/relutune/workflows"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,8 +47,8 @@ func (p *memPublisher) of(attempt int) []events.EpochMetrics {
 	return out
 }
 
-func trainInput(attempt int) TrainInput {
-	return TrainInput{
+func trainInput(attempt int) workflows.TrainInput {
+	return workflows.TrainInput{
 		Study: "ckpt", StudyID: 1, TrialID: 7, Number: 3, Metric: "val_accuracy",
 		Schedule: search.SchedulerSpec{Kind: "none", MaxEpochs: 3},
 		Config:   trainer.Config{Dataset: "spirals", Hidden: []int{8}, Epochs: 3, Seed: 1, Activation: trainer.ReLU},
@@ -67,7 +68,7 @@ func checkpoints(t *testing.T, dir string) []string {
 func TestCheckpointOutlivesSuccessUntilRemoved(t *testing.T) {
 	dir := t.TempDir()
 	pub := &memPublisher{}
-	a := &WorkerActivities{Publisher: pub, CheckpointDir: dir, Worker: "w1"}
+	a := &Activities{Publisher: pub, CheckpointDir: dir, Worker: "w1"}
 	out, err := runTrain(t, a, trainInput(1), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -82,18 +83,18 @@ func TestCheckpointOutlivesSuccessUntilRemoved(t *testing.T) {
 
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestActivityEnvironment()
-	env.RegisterActivity(a)
-	if _, err := env.ExecuteActivity(a.RemoveCheckpoints, RemoveCheckpointsInput{Study: "ckpt", Number: 3}); err != nil {
+	RegisterActivities(env, a)
+	if _, err := env.ExecuteActivity(a.RemoveCheckpoints, workflows.RemoveCheckpointsInput{Study: "ckpt", Number: 3}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "ckpt")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("checkpoint directory still there after RemoveCheckpoints (stat: %v)", err)
 	}
 	// Removing again (a retried removal) is fine.
-	if _, err := env.ExecuteActivity(a.RemoveCheckpoints, RemoveCheckpointsInput{Study: "ckpt", Number: 3}); err != nil {
+	if _, err := env.ExecuteActivity(a.RemoveCheckpoints, workflows.RemoveCheckpointsInput{Study: "ckpt", Number: 3}); err != nil {
 		t.Fatal(err)
 	}
-	for _, bad := range []RemoveCheckpointsInput{{Study: "../etc", Number: 1}, {Study: "ok", Number: -1}} {
+	for _, bad := range []workflows.RemoveCheckpointsInput{{Study: "../etc", Number: 1}, {Study: "ok", Number: -1}} {
 		_, err := env.ExecuteActivity(a.RemoveCheckpoints, bad)
 		var appErr *temporal.ApplicationError
 		if !errors.As(err, &appErr) || !appErr.NonRetryable() {
@@ -105,7 +106,7 @@ func TestCheckpointOutlivesSuccessUntilRemoved(t *testing.T) {
 func TestRetryAfterLostCompletionTrainsNoEpoch(t *testing.T) {
 	dir := t.TempDir()
 	pub := &memPublisher{}
-	a := &WorkerActivities{Publisher: pub, CheckpointDir: dir, Worker: "w1"}
+	a := &Activities{Publisher: pub, CheckpointDir: dir, Worker: "w1"}
 	first, err := runTrain(t, a, trainInput(1), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -129,24 +130,24 @@ func TestRetryAfterLostCompletionTrainsNoEpoch(t *testing.T) {
 
 func TestTrainTrialClassifiesInfrastructureFailures(t *testing.T) {
 	t.Run("dataset", func(t *testing.T) {
-		a := &WorkerActivities{Publisher: &memPublisher{}, Worker: "w1",
+		a := &Activities{Publisher: &memPublisher{}, Worker: "w1",
 			Datasets: func(string, uint64) (*trainer.Dataset, error) { return nil, os.ErrNotExist }}
 		_, err := runTrain(t, a, trainInput(1), nil)
 		var appErr *temporal.ApplicationError
-		if !errors.As(err, &appErr) || appErr.Type() != ErrTypeInfrastructure {
-			t.Fatalf("got %v; want an %s error", err, ErrTypeInfrastructure)
+		if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrTypeInfrastructure {
+			t.Fatalf("got %v; want an %s error", err, workflows.ErrTypeInfrastructure)
 		}
 	})
 	t.Run("publish", func(t *testing.T) {
 		dir := t.TempDir()
 		pub := &memPublisher{failAt: 2}
-		a := &WorkerActivities{Publisher: pub, CheckpointDir: dir, Worker: "w1"}
+		a := &Activities{Publisher: pub, CheckpointDir: dir, Worker: "w1"}
 		_, err := runTrain(t, a, trainInput(5), nil)
 		var appErr *temporal.ApplicationError
-		if !errors.As(err, &appErr) || appErr.Type() != ErrTypeInfrastructure {
-			t.Fatalf("got %v; want an %s error", err, ErrTypeInfrastructure)
+		if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrTypeInfrastructure {
+			t.Fatalf("got %v; want an %s error", err, workflows.ErrTypeInfrastructure)
 		}
-		var d InfraDetails
+		var d workflows.InfraDetails
 		if err := appErr.Details(&d); err != nil {
 			t.Fatal(err)
 		}
@@ -168,7 +169,7 @@ func TestTrainTrialClassifiesInfrastructureFailures(t *testing.T) {
 		}
 	})
 	t.Run("trial", func(t *testing.T) {
-		a := &WorkerActivities{Publisher: &memPublisher{}, Worker: "w1",
+		a := &Activities{Publisher: &memPublisher{}, Worker: "w1",
 			Datasets: func(name string, seed uint64) (*trainer.Dataset, error) {
 				ds, err := trainer.LoadDataset(name, seed)
 				if err == nil {
@@ -178,14 +179,14 @@ func TestTrainTrialClassifiesInfrastructureFailures(t *testing.T) {
 			}}
 		_, err := runTrain(t, a, trainInput(1), nil)
 		var appErr *temporal.ApplicationError
-		if err == nil || (errors.As(err, &appErr) && appErr.Type() == ErrTypeInfrastructure) {
-			t.Fatalf("got %v; want a failure that is not %s", err, ErrTypeInfrastructure)
+		if err == nil || (errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeInfrastructure) {
+			t.Fatalf("got %v; want a failure that is not %s", err, workflows.ErrTypeInfrastructure)
 		}
 	})
 }
 
 func TestResumeHintMustNameThisTrialsDirectory(t *testing.T) {
-	a := &WorkerActivities{CheckpointDir: "/ckpt"}
+	a := &Activities{CheckpointDir: "/ckpt"}
 	in := trainInput(2)
 	for _, tc := range []struct {
 		hint string
@@ -196,7 +197,7 @@ func TestResumeHintMustNameThisTrialsDirectory(t *testing.T) {
 		{"/etc/passwd", 0},
 		{"/ckpt/ckpt/3/../../other/3/epoch-0002.ckpt", 0},
 	} {
-		in.Resume = &TrainProgress{Epoch: 2, Checkpoint: tc.hint}
+		in.Resume = &workflows.TrainProgress{Epoch: 2, Checkpoint: tc.hint}
 		if got := a.resumeHint(in); got.Epoch != tc.want {
 			t.Errorf("hint %q gave %+v, want epoch %d", tc.hint, got, tc.want)
 		}

@@ -1,4 +1,4 @@
-package service
+package process
 
 import (
 	"bytes"
@@ -15,7 +15,6 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
-	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/redact"
 )
@@ -23,7 +22,7 @@ import (
 // TemporalOptions builds the client options that the controller, the
 // workers and tunectl dial Temporal with: address, namespace, TLS (with a
 // client certificate for mTLS), the API key, and the SDK's logger on log.
-func TemporalOptions(c config.Connections, log *slog.Logger) (client.Options, error) {
+func TemporalOptions(c Connections, log *slog.Logger) (client.Options, error) {
 	opts := client.Options{
 		HostPort:  c.TemporalAddress,
 		Namespace: c.TemporalNamespace,
@@ -44,7 +43,7 @@ func TemporalOptions(c config.Connections, log *slog.Logger) (client.Options, er
 }
 
 // DialTemporal connects to the Temporal frontend with TemporalOptions.
-func DialTemporal(ctx context.Context, c config.Connections, log *slog.Logger) (client.Client, error) {
+func DialTemporal(ctx context.Context, c Connections, log *slog.Logger) (client.Client, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -77,7 +76,7 @@ func onOff(b bool) string {
 // each one now so that a wrong path or file is reported with its flag.
 // The client certificate is read again at every handshake, so a renewed
 // certificate is picked up without a restart.
-func clientTLS(f config.TLSFiles, serverName, flagPrefix string) (*tls.Config, error) {
+func clientTLS(f TLSFiles, serverName, flagPrefix string) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName}
 	if f.CAFile != "" {
 		pem, err := os.ReadFile(f.CAFile)
@@ -114,7 +113,7 @@ func clientTLS(f config.TLSFiles, serverName, flagPrefix string) (*tls.Config, e
 // workers and tunectl dial NATS with: credentials (creds file, nkey seed,
 // user and password, or token), TLS, and handlers that log disconnects,
 // reconnects, the connection's close and asynchronous errors on log.
-func NATSOptions(c config.Connections, log *slog.Logger) ([]nats.Option, error) {
+func NATSOptions(c Connections, log *slog.Logger) ([]nats.Option, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -205,7 +204,7 @@ func natsEventLogging(log *slog.Logger, url string) []nats.Option {
 
 // ConnectNATS dials NATS with NATSOptions and returns the connection and
 // its JetStream context. name identifies the client to the server.
-func ConnectNATS(c config.Connections, name string, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
+func ConnectNATS(c Connections, name string, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
 	opts, err := NATSOptions(c, log)
 	if err != nil {
 		return nil, nil, err
