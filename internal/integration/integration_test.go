@@ -10,6 +10,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"github.com/relutune/relutune/internal/worker"
 	"log/slog"
@@ -131,7 +132,9 @@ func Start(t *testing.T, workers int) *Env {
 		e.wg.Wait()
 		close(errs)
 		for err := range errs {
-			if err != nil {
+			// A process still starting (migrating, say) when a short
+			// test ends sees its context canceled: that is no failure.
+			if err != nil && !errors.Is(err, context.Canceled) {
 				t.Errorf("service: %v", err)
 			}
 		}
