@@ -7,9 +7,6 @@ import (
 	"github.com/relutune/relutune/workflows"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"sort"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -108,32 +105,23 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 		}
 	}
 	opts := trainer.Options{MaxMemory: a.MaxTrialMemory}
-	dir := ""
-	if a.CheckpointDir != "" {
-		if dir, err = trialCheckpointDir(a.CheckpointDir, in.Study, in.Number); err != nil {
-			return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return out, fmt.Errorf("checkpoint dir: %w", err)
-		}
+	ckpt, err := newCheckpointKeeper(a.CheckpointDir, in.Study, in.Number)
+	if err != nil {
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
-	// Heartbeat details are throttled, so the server may hold an older
-	// checkpoint than the last one written: resume from the newest
-	// checkpoint of this trial that can be opened, from the heartbeat or
-	// from the trial's checkpoint directory. A hint outside the trial's
-	// directory (another worker's root, or worse) is never opened.
-	hinted, ok := hintedCheckpoint(progress.Checkpoint, dir)
-	if !ok {
+	if err := ckpt.create(); err != nil {
+		return out, err
+	}
+	f, resumed, hintOK := ckpt.resume(progress.Checkpoint)
+	if !hintOK {
 		log.Warn("ignoring a heartbeat checkpoint outside this trial's checkpoint directory",
-			"checkpoint", progress.Checkpoint, "dir", dir)
+			"checkpoint", progress.Checkpoint, "dir", ckpt.dir)
 	}
-	if f, path, epoch := openNewestCheckpoint(hinted, dir); f != nil {
+	progress = resumed
+	if f != nil {
 		defer f.Close()
 		opts.Resume = f
-		progress = workflows.TrainProgress{Epoch: epoch, Checkpoint: path}
-		log.Info("resuming from checkpoint", "epoch", epoch, "checkpoint", path)
-	} else {
-		progress = workflows.TrainProgress{}
+		log.Info("resuming from checkpoint", "epoch", progress.Epoch, "checkpoint", progress.Checkpoint)
 	}
 
 	// Heartbeat between epochs too, but only while training progresses: an
@@ -168,22 +156,19 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 	}()
 	opts.Progress = func(int, int) { pump.advance() }
 
-	if dir != "" {
+	if ckpt.enabled() {
 		opts.Checkpoint = func(epoch int, write func(io.Writer) error) error {
-			path, err := writeCheckpoint(dir, epoch, write)
+			path, err := ckpt.write(epoch, write)
 			if err != nil {
 				return err
 			}
-			var old string
+			// The heartbeat names the new checkpoint before the old one goes.
 			p := pump.update(func(p *workflows.TrainProgress) {
-				old = p.Checkpoint
 				*p = workflows.TrainProgress{Epoch: epoch, Checkpoint: path}
 			})
 			pump.advance()
 			activity.RecordHeartbeat(ctx, p)
-			if old != "" && old != path {
-				_ = os.Remove(old)
-			}
+			ckpt.replace(path)
 			return nil
 		}
 	}
@@ -227,9 +212,7 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 		// A damaged checkpoint, or one from another configuration, would
 		// fail every retry the same way: drop it and train from the start.
 		log.Warn("unusable checkpoint; training from the start", "checkpoint", progress.Checkpoint, "err", err)
-		if progress.Checkpoint != "" {
-			_ = os.Remove(progress.Checkpoint)
-		}
+		ckpt.drop()
 		pump.set(workflows.TrainProgress{})
 		opts.Resume = nil
 		res, err = trainer.Train(trainCtx, cfg, ds, opts)
@@ -290,67 +273,9 @@ func objective(metric string, m trainer.EpochMetrics) *float64 {
 	}
 }
 
-// writeCheckpoint writes epoch's checkpoint atomically (temp file, fsync,
-// rename) and returns its path.
-func writeCheckpoint(dir string, epoch int, write func(io.Writer) error) (string, error) {
-	path := filepath.Join(dir, fmt.Sprintf("epoch-%04d.ckpt", epoch))
-	f, err := os.CreateTemp(dir, ".ckpt-*")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(f.Name())
-	if err := write(f); err != nil {
-		f.Close()
-		return "", fmt.Errorf("checkpoint epoch %d: %w", epoch, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return "", err
-	}
-	return path, nil
-}
-
 func (a *Activities) logger() *slog.Logger {
 	if a.Log != nil {
 		return a.Log
 	}
 	return slog.Default()
-}
-
-// openNewestCheckpoint opens the checkpoint with the highest epoch among
-// hinted (from heartbeat details) and the epoch-NNNN.ckpt files in dir.
-func openNewestCheckpoint(hinted, dir string) (*os.File, string, int) {
-	type cand struct {
-		path  string
-		epoch int
-	}
-	var cands []cand
-	add := func(path string) {
-		var e int
-		if _, err := fmt.Sscanf(filepath.Base(path), "epoch-%d.ckpt", &e); err == nil {
-			cands = append(cands, cand{path, e})
-		}
-	}
-	if hinted != "" {
-		add(hinted)
-	}
-	if dir != "" {
-		matches, _ := filepath.Glob(filepath.Join(dir, "epoch-*.ckpt"))
-		for _, m := range matches {
-			add(m)
-		}
-	}
-	sort.Slice(cands, func(i, j int) bool { return cands[i].epoch > cands[j].epoch })
-	for _, c := range cands {
-		if f, err := os.Open(c.path); err == nil {
-			return f, c.path, c.epoch
-		}
-	}
-	return nil, "", 0
 }
