@@ -15,6 +15,7 @@ import (
 
 	"github.com/relutune/relutune/search"
 	"github.com/relutune/relutune/spec"
+	"github.com/relutune/relutune/trainer"
 )
 
 // Study statuses, as stored in studies.status and RelutuneStatus.
@@ -455,7 +456,7 @@ func startTrial(ctx workflow.Context, study string, studyID int64, in StudyInput
 	})
 	return workflow.ExecuteChildWorkflow(cctx, TrialWorkflowName, TrialInput{
 		Study: study, StudyID: studyID,
-		Metric: in.Spec.Objective.Metric, Direction: in.Spec.Objective.Direction,
+		Metric: trainer.Metric(in.Spec.Objective.Metric), Direction: in.Spec.Objective.Direction,
 		Schedule: in.Spec.SchedulerSpec(), TrialsQueue: in.TrialsQueue, Assignment: a,
 		HeartbeatTimeout: in.HeartbeatTimeout,
 	})

@@ -153,7 +153,7 @@ func (a TrialAssignment) Activation() string { return string(a.Config.Activation
 type TrialInput struct {
 	Study       string               `json:"study"`
 	StudyID     int64                `json:"study_id"`
-	Metric      string               `json:"metric"`
+	Metric      trainer.Metric       `json:"metric"`
 	Direction   search.Direction     `json:"direction"`
 	Schedule    search.SchedulerSpec `json:"schedule"`
 	TrialsQueue string               `json:"trials_queue"`
@@ -182,7 +182,7 @@ type TrainInput struct {
 	StudyID    int64                `json:"study_id"`
 	TrialID    int64                `json:"trial_id"`
 	Number     int                  `json:"number"`
-	Metric     string               `json:"metric"`
+	Metric     trainer.Metric       `json:"metric"`
 	Schedule   search.SchedulerSpec `json:"schedule"`
 	Config     trainer.Config       `json:"config"`
 	ConfigHash string               `json:"config_hash"`

@@ -6,13 +6,13 @@ package main
 import (
 	"context"
 	"flag"
-	"github.com/relutune/relutune/workflows"
 	"io"
 	"log/slog"
 	"os"
 
 	"github.com/relutune/relutune/internal/controller"
 	"github.com/relutune/relutune/internal/process"
+	"github.com/relutune/relutune/workflows"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stderr)) }

@@ -7,16 +7,16 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/relutune/relutune/internal/events"
-	"github.com/relutune/relutune/internal/worker"
-	"github.com/relutune/relutune/workflows"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 
+	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/process"
+	"github.com/relutune/relutune/internal/worker"
 	"github.com/relutune/relutune/trainer"
+	"github.com/relutune/relutune/workflows"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stderr)) }

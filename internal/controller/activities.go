@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/relutune/relutune/internal/store"
-	"github.com/relutune/relutune/workflows"
 	"log/slog"
 	"math"
 	"time"
@@ -15,7 +13,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/search"
+	"github.com/relutune/relutune/workflows"
 )
 
 // Store is what the controller's activities need of Postgres.

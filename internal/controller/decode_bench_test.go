@@ -2,8 +2,9 @@ package controller
 
 import (
 	"encoding/json"
-	"github.com/relutune/relutune/internal/events"
 	"testing"
+
+	"github.com/relutune/relutune/internal/events"
 )
 
 func benchMessage(b *testing.B) []byte {

@@ -6,14 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/relutune/relutune/internal/events"
-	"github.com/relutune/relutune/internal/store"
 	"math"
 	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/trainer"
 )
 

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/relutune/relutune/internal/events"
-	"github.com/relutune/relutune/internal/store"
 	"log/slog"
 	"maps"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/store"
 )
 
 // MetricWriter stores metric rows idempotently (store.Store does). An

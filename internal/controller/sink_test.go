@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/relutune/relutune/internal/events"
-	"github.com/relutune/relutune/internal/store"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -13,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/process"
+	"github.com/relutune/relutune/internal/store"
 )
 
 // fakeWriter records rows by (trial, epoch) and fails its first calls. It

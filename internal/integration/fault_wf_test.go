@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/relutune/relutune/internal/controller"
-	"github.com/relutune/relutune/internal/worker"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -25,9 +23,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/relutune/relutune/internal/controller"
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/internal/testdb"
+	"github.com/relutune/relutune/internal/worker"
 	"github.com/relutune/relutune/spec"
 	"github.com/relutune/relutune/workflows"
 )

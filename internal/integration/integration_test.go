@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/relutune/relutune/internal/worker"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -28,6 +27,7 @@ import (
 	"github.com/relutune/relutune/internal/controller"
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/process"
+	"github.com/relutune/relutune/internal/worker"
 )
 
 // Env is one isolated relutune deployment inside the test process.

@@ -2,10 +2,10 @@ package store_test
 
 import (
 	"context"
-	"github.com/relutune/relutune/internal/events"
 	"testing"
 	"time"
 
+	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/internal/testdb"
 )

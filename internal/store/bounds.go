@@ -36,16 +36,9 @@ func (r *MetricRow) Validate() error {
 	if err := events.CheckText("worker", r.Worker, events.MaxWorkerBytes); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidMetric, err)
 	}
-	for _, f := range []struct {
-		name string
-		v    *float64
-	}{
-		{"train_loss", r.TrainLoss}, {"val_loss", r.ValLoss}, {"val_accuracy", r.ValAccuracy},
-		{"dead_fraction", r.DeadFraction}, {"saturation", r.Saturation}, {"grad_norm", r.GradNorm},
-		{"samples_per_sec", r.SamplesPerSec}, {"lr", r.LR},
-	} {
-		if f.v != nil && (math.IsNaN(*f.v) || math.IsInf(*f.v, 0)) {
-			return fmt.Errorf("%w: %s %v must be finite or null", ErrInvalidMetric, f.name, *f.v)
+	for _, c := range MetricColumns {
+		if v := c.Of(r); v != nil && (math.IsNaN(*v) || math.IsInf(*v, 0)) {
+			return fmt.Errorf("%w: %s %v must be finite or null", ErrInvalidMetric, c.Name, *v)
 		}
 	}
 	if r.Layers != nil {

@@ -3,13 +3,14 @@ package store
 import (
 	"context"
 	"fmt"
-	"github.com/relutune/relutune/internal/events"
 	"math"
 	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/relutune/relutune/internal/events"
 )
 
 // TrialRefs returns, for each id that names a stored trial, the trial's

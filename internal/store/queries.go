@@ -152,14 +152,15 @@ type CurvePoint struct {
 // (val_accuracy, val_loss, train_loss, dead_fraction, saturation or
 // grad_norm) over the study's trials that reached that epoch.
 func (s *Store) ActivationCurves(ctx context.Context, studyID int64, metric string) ([]CurvePoint, error) {
-	switch metric {
-	case "val_accuracy", "val_loss", "train_loss", "dead_fraction", "saturation", "grad_norm":
-	default:
-		return nil, fmt.Errorf("store: curves: %q is not a metric (allowed: val_accuracy, val_loss, train_loss, dead_fraction, saturation, grad_norm)", metric)
+	c, err := curveColumn(metric)
+	if err != nil {
+		return nil, fmt.Errorf("store: curves: %w", err)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT coalesce(t.activation, ''), m.epoch, avg(m.`+metric+`), count(m.`+metric+`)
+	// The column comes from MetricColumns, never from the caller's text.
+	col := "m." + pgx.Identifier{c.Name}.Sanitize()
+	rows, err := s.pool.Query(ctx, `SELECT coalesce(t.activation, ''), m.epoch, avg(`+col+`), count(`+col+`)
 		FROM trial_metrics m JOIN trials t ON t.id = m.trial_id
-		WHERE t.study_id = $1 AND m.`+metric+` IS NOT NULL
+		WHERE t.study_id = $1 AND `+col+` IS NOT NULL
 		GROUP BY 1, 2 ORDER BY 1, 2`, studyID)
 	if err != nil {
 		return nil, fmt.Errorf("store: curves: %w", err)

@@ -3,11 +3,12 @@ package worker
 import (
 	"context"
 	"errors"
-	"github.com/relutune/relutune/workflows"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/relutune/relutune/workflows"
 )
 
 // Defaults of a running trial's heartbeats.

@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"errors"
-	"github.com/relutune/relutune/workflows"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/workflows"
 )
 
 // TestPumpHeartbeatsOnlyWhileTrainingProgresses drives the pump with a

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/relutune/relutune/workflows"
 	"io"
 	"log/slog"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/search"
 	"github.com/relutune/relutune/trainer"
+	"github.com/relutune/relutune/workflows"
 )
 
 // MetricsPublisher publishes a trial's per-epoch metrics.
@@ -76,6 +76,13 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 	out := workflows.TrainOutput{Attempt: attempt, Worker: a.Worker}
 
 	if err := checkTrainInput(in); err != nil {
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
+	}
+	if in.Metric == "" {
+		in.Metric = trainer.DefaultMetric
+	}
+	if _, err := trainer.ParseMetric(string(in.Metric)); err != nil {
+		err = fmt.Errorf("%w: metric: %w", errInvalidTrainInput, err)
 		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
 	cfg := in.Config.WithDefaults()
@@ -260,17 +267,14 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 	return out, nil
 }
 
-// objective picks the study's metric from the last epoch; nil when it is
-// not finite.
-func objective(metric string, m trainer.EpochMetrics) *float64 {
-	switch metric {
-	case "val_loss":
-		return events.Finite(m.ValLoss)
-	case "train_loss":
-		return events.Finite(m.TrainLoss)
-	default:
-		return events.Finite(m.ValAccuracy)
+// objective picks the study's metric from an epoch's metrics; nil when it
+// is not finite.
+func objective(metric trainer.Metric, m trainer.EpochMetrics) *float64 {
+	v, ok := metric.Of(m)
+	if !ok {
+		return nil // TrainTrial refuses an unknown metric before training
 	}
+	return events.Finite(v)
 }
 
 func (a *Activities) logger() *slog.Logger {

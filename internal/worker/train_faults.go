@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/relutune/relutune/workflows"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/relutune/relutune/trainer"
+	"github.com/relutune/relutune/workflows"
 )
 
 // The failure taxonomy of a TrainTrial try, as TrialWorkflow sees it:

@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"errors"
-	"github.com/relutune/relutune/workflows"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/search"
 	"github.com/relutune/relutune/trainer"
+	"github.com/relutune/relutune/workflows"
 )
 
 // memPublisher keeps published metrics; failAt > 0 fails that epoch.

@@ -3,11 +3,12 @@ package worker
 import (
 	"errors"
 	"fmt"
-	"github.com/relutune/relutune/workflows"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/relutune/relutune/workflows"
 )
 
 // errInvalidTrainInput is wrapped by the errors of checkTrainInput and

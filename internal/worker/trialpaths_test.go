@@ -3,9 +3,9 @@ package worker
 import (
 	"context"
 	"errors"
-	"github.com/relutune/relutune/workflows"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -14,6 +14,7 @@ import (
 
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/trainer"
+	"github.com/relutune/relutune/workflows"
 )
 
 // recPublisher records published epochs; failAt > 0 fails that epoch.
@@ -212,5 +213,24 @@ func TestTrainTrialRefusesATrialOverItsMemoryBudget(t *testing.T) {
 	}
 	if got := pub.published(); len(got) != 0 {
 		t.Fatalf("published epochs %v of a refused trial", got)
+	}
+}
+
+// TestUnknownMetricFailsWithoutRetry: a metric outside the closed set is
+// refused before training, not silently read as val_accuracy.
+func TestUnknownMetricFailsWithoutRetry(t *testing.T) {
+	pub := &recPublisher{}
+	in := smallTrial("s", 2)
+	in.Metric = "val_acuracy"
+	_, err := runTrain(t, &Activities{Publisher: pub, Worker: "w"}, in, nil)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrTypeInvalidConfig || !appErr.NonRetryable() {
+		t.Fatalf("err %v, want a non-retryable %s error", err, workflows.ErrTypeInvalidConfig)
+	}
+	if !strings.Contains(err.Error(), `"val_acuracy" is not a metric`) {
+		t.Fatalf("error %q does not name the metric", err)
+	}
+	if got := pub.published(); len(got) != 0 {
+		t.Fatalf("published epochs %v for a refused trial", got)
 	}
 }
