@@ -443,3 +443,28 @@ func TestStudyDeadlineStopsLaunching(t *testing.T) {
 		t.Fatalf("result %+v; want stopped by the deadline after a few trials", res)
 	}
 }
+
+// TestTrialRecordsTestAccuracy: the test accuracy a trial's training
+// reports reaches the Record activity with the rest of its outcome.
+func TestTrialRecordsTestAccuracy(t *testing.T) {
+	f := &fakeCluster{}
+	f.train = func(in TrainInput) (TrainOutput, error) {
+		obj, acc := 0.8, 0.75+float64(in.Number)/100
+		return TrainOutput{EpochsDone: 2, Objective: &obj, TestAccuracy: &acc, Attempt: 1}, nil
+	}
+	got := map[int]float64{}
+	f.record = func(in RecordInput) TrialResult {
+		if in.Result.TestAccuracy != nil {
+			got[in.Result.Number] = *in.Result.TestAccuracy
+		}
+		return in.Result
+	}
+	env := newEnv(t, f)
+	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: testSpec(t, 2, 1)})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != 0.75 || got[1] != 0.76 {
+		t.Fatalf("recorded test accuracies %v, want 0: 0.75, 1: 0.76", got)
+	}
+}

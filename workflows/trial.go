@@ -65,6 +65,7 @@ func TrialWorkflow(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 		out := run.out
 		res.Status = string(search.Complete)
 		res.Objective = out.Objective
+		res.TestAccuracy = out.TestAccuracy
 		res.EpochsDone = out.EpochsDone
 		if out.Pruned {
 			res.Status = string(search.Pruned)
@@ -330,6 +331,7 @@ func trialLegacy(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 	case err == nil:
 		res.Status = string(search.Complete)
 		res.Objective = out.Objective
+		res.TestAccuracy = out.TestAccuracy
 		res.EpochsDone = out.EpochsDone
 		if out.Pruned {
 			res.Status = string(search.Pruned)

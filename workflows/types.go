@@ -170,10 +170,12 @@ type TrialResult struct {
 	ConfigHash string   `json:"config_hash"`
 	Status     string   `json:"status"`
 	Objective  *float64 `json:"objective,omitempty"`
-	EpochsDone int      `json:"epochs_done"`
-	Attempt    int      `json:"attempt"`
-	Worker     string   `json:"worker,omitempty"`
-	Error      string   `json:"error,omitempty"`
+	// TestAccuracy is the accuracy on the test split after training.
+	TestAccuracy *float64 `json:"test_accuracy,omitempty"`
+	EpochsDone   int      `json:"epochs_done"`
+	Attempt      int      `json:"attempt"`
+	Worker       string   `json:"worker,omitempty"`
+	Error        string   `json:"error,omitempty"`
 }
 
 // TrainInput is the TrainTrial activity's input.

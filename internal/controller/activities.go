@@ -201,18 +201,15 @@ func samplerHistory(rows []store.Trial, before int) ([]search.Trial, error) {
 // database, `tunectl status` and `tunectl watch` show.
 func (a *Activities) Record(ctx context.Context, in workflows.RecordInput) (workflows.TrialResult, error) {
 	r := in.Result
-	obj := r.Objective
-	if obj != nil && (math.IsNaN(*obj) || math.IsInf(*obj, 0)) {
-		obj = nil
-	}
+	obj, testAcc := finite(r.Objective), finite(r.TestAccuracy)
 	changed, err := a.Store.RecordOutcome(ctx, store.Outcome{
-		TrialID: r.TrialID, Attempt: r.Attempt, Status: r.Status, Objective: obj,
+		TrialID: r.TrialID, Attempt: r.Attempt, Status: r.Status, Objective: obj, TestAccuracy: testAcc,
 		EpochsDone: r.EpochsDone, Error: r.Error, Worker: r.Worker,
 	})
 	if err != nil {
 		return r, err
 	}
-	r.Objective = obj
+	r.Objective, r.TestAccuracy = obj, testAcc
 	if changed && a.Publisher != nil {
 		if err := a.Publisher.PublishStatus(ctx, events.TrialStatus{
 			Study: in.Study, Trial: r.Number, TrialID: r.TrialID, Activation: r.Activation, Status: r.Status,
@@ -230,9 +227,18 @@ func (a *Activities) Record(ctx context.Context, in workflows.RecordInput) (work
 		return r, err
 	case search.State(stored.Status).Final():
 		r.Status, r.Objective, r.EpochsDone, r.Attempt = stored.Status, stored.Objective, stored.EpochsDone, stored.Attempt
+		r.TestAccuracy = stored.TestAccuracy
 		r.Error, r.Worker = deref(stored.Error), deref(stored.Worker)
 	}
 	return r, nil
+}
+
+// finite returns x, or nil when x is NaN or infinite.
+func finite(x *float64) *float64 {
+	if x != nil && (math.IsNaN(*x) || math.IsInf(*x, 0)) {
+		return nil
+	}
+	return x
 }
 
 func deref(s *string) string {

@@ -19,6 +19,9 @@ type RankedTrial struct {
 	Objective  float64         `json:"objective"`
 	Metric     string          `json:"metric"`
 	EpochsDone int             `json:"epochs_done"`
+	// TestAccuracy is the trial's accuracy on the test split; nil for
+	// trials recorded before it was stored.
+	TestAccuracy *float64 `json:"test_accuracy"`
 }
 
 // Top returns the best limit completed trials of a study (all when limit <= 0).
@@ -26,7 +29,7 @@ func (s *Store) Top(ctx context.Context, study string, limit int) ([]RankedTrial
 	if limit <= 0 {
 		limit = 1 << 30
 	}
-	rows, err := s.pool.Query(ctx, `SELECT rank, trial, activation, params, replicate, seed, objective, metric, epochs_done
+	rows, err := s.pool.Query(ctx, `SELECT rank, trial, activation, params, replicate, seed, objective, metric, epochs_done, test_accuracy
 		FROM trial_ranking WHERE study = $1 ORDER BY rank, trial LIMIT $2`, study, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: top: %w", err)
@@ -34,7 +37,7 @@ func (s *Store) Top(ctx context.Context, study string, limit int) ([]RankedTrial
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (RankedTrial, error) {
 		var t RankedTrial
 		var params []byte
-		err := r.Scan(&t.Rank, &t.Trial, &t.Activation, &params, &t.Replicate, &t.Seed, &t.Objective, &t.Metric, &t.EpochsDone)
+		err := r.Scan(&t.Rank, &t.Trial, &t.Activation, &params, &t.Replicate, &t.Seed, &t.Objective, &t.Metric, &t.EpochsDone, &t.TestAccuracy)
 		t.Params = params
 		return t, err
 	})

@@ -44,33 +44,38 @@ type NewTrial struct {
 
 // Trial is a row of the trials table.
 type Trial struct {
-	ID         int64      `json:"id"`
-	StudyID    int64      `json:"study_id"`
-	Number     int        `json:"number"`
-	ConfigHash string     `json:"config_hash"`
-	Params     []byte     `json:"-"`
-	Replicate  int        `json:"replicate"`
-	Seed       int64      `json:"seed"`
-	Status     string     `json:"status"`
-	Objective  *float64   `json:"objective"`
-	EpochsDone int        `json:"epochs_done"`
-	Attempt    int        `json:"attempt"`
-	Error      *string    `json:"error,omitempty"`
-	Worker     *string    `json:"worker,omitempty"`
-	StartedAt  *time.Time `json:"started_at,omitempty"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	ID         int64    `json:"id"`
+	StudyID    int64    `json:"study_id"`
+	Number     int      `json:"number"`
+	ConfigHash string   `json:"config_hash"`
+	Params     []byte   `json:"-"`
+	Replicate  int      `json:"replicate"`
+	Seed       int64    `json:"seed"`
+	Status     string   `json:"status"`
+	Objective  *float64 `json:"objective"`
+	// TestAccuracy is the accuracy on the test split after training.
+	TestAccuracy *float64   `json:"test_accuracy,omitempty"`
+	EpochsDone   int        `json:"epochs_done"`
+	Attempt      int        `json:"attempt"`
+	Error        *string    `json:"error,omitempty"`
+	Worker       *string    `json:"worker,omitempty"`
+	StartedAt    *time.Time `json:"started_at,omitempty"`
+	FinishedAt   *time.Time `json:"finished_at,omitempty"`
 }
 
 // Outcome is the final result of a trial, as reported by its TrainTrial
 // activity.
 type Outcome struct {
-	TrialID    int64
-	Attempt    int
-	Status     string
-	Objective  *float64 // must be finite or nil
-	EpochsDone int
-	Error      string
-	Worker     string
+	TrialID   int64
+	Attempt   int
+	Status    string
+	Objective *float64 // must be finite or nil
+	// TestAccuracy is the accuracy on the test split after training; must
+	// be finite or nil.
+	TestAccuracy *float64
+	EpochsDone   int
+	Error        string
+	Worker       string
 }
 
 // MetricRow is one epoch of one trial attempt.
