@@ -396,9 +396,7 @@ func (s *Spec) validateModel() error {
 }
 
 func (s *Spec) validateObjective() error {
-	switch s.Objective.Metric {
-	case "val_accuracy", "val_loss", "train_loss":
-	default:
+	if _, err := trainer.ParseMetric(s.Objective.Metric); err != nil {
 		return invalid("objective.metric", fmt.Sprintf("%q", s.Objective.Metric), "is not a metric (allowed: val_accuracy, val_loss, train_loss)")
 	}
 	if s.Objective.Direction != search.Maximize && s.Objective.Direction != search.Minimize {

@@ -9,17 +9,13 @@ import (
 	"time"
 
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/relutune/relutune/search"
-)
-
-// Activities are referenced through nil pointers: the workflow only needs
-// their names and signatures.
-var (
-	ca *ControllerActivities
-	wa *WorkerActivities
+	"github.com/relutune/relutune/spec"
+	"github.com/relutune/relutune/trainer"
 )
 
 // Study statuses, as stored in studies.status and RelutuneStatus.
@@ -65,20 +61,66 @@ func controllerActivityOptions() workflow.ActivityOptions {
 
 // StudyWorkflow runs a study to completion. See the package comment.
 func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
-	log := workflow.GetLogger(ctx)
-	sp := in.Spec
+	s := newStudy(ctx, in)
+	// The query and update handlers are registered before the first
+	// activity, so that an update sent right after submit (add-trials,
+	// stop) is not refused as unknown while the study row is created.
+	// Registering handlers records nothing in the history.
+	if err := s.registerHandlers(); err != nil {
+		return StudyResult{}, err
+	}
+	if err := s.create(); err != nil {
+		return StudyResult{}, err
+	}
+	if err := s.registerReport(); err != nil {
+		return StudyResult{}, err
+	}
+	s.startClock()
+	for {
+		s.fill()
+		if len(s.running) == 0 {
+			if s.shouldContinueAsNew() {
+				return s.continueAsNew()
+			}
+			break
+		}
+		s.selector.Select(ctx)
+	}
+	return s.finish()
+}
+
+// study is the state of one run of StudyWorkflow; its methods are the
+// steps of the run, in the order StudyWorkflow takes them.
+type study struct {
+	ctx  workflow.Context
+	actx workflow.Context // ctx with the controller's activity options
+	log  log.Logger
+	in   StudyInput
+	sp   spec.Spec
+	st   *StudyState // carried across ContinueAsNew
+	// created is set when an earlier run created the study row.
+	created bool
+
+	running  map[int]TrialAssignment // trials started and not yet final, by number
+	stopping bool                    // a Suggest failed: launch nothing more
+	launched int                     // trials this run started
+	wantCAN  bool                    // this run should continue as new
+
+	deadline    time.Time // zero without a deadline
+	selector    workflow.Selector
+	replicates  int
+	lag         int
+	failedLimit int
+}
+
+func newStudy(ctx workflow.Context, in StudyInput) *study {
 	if in.TrialsQueue == "" {
 		in.TrialsQueue = TrialsQueue
 	}
 	if in.TrialsPerRun <= 0 {
 		in.TrialsPerRun = defaultTrialsPerRun
 	}
-	actx := workflow.WithActivityOptions(ctx, controllerActivityOptions())
-
-	// The query and update handlers are registered before the first
-	// activity, so that an update sent right after submit (add-trials,
-	// stop) is not refused as unknown while the study row is created.
-	// Registering handlers records nothing in the history.
+	sp := in.Spec
 	st := in.State
 	created := st != nil
 	if st == nil {
@@ -87,38 +129,49 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 	if st.Counts == nil {
 		st.Counts = map[string]int{}
 	}
-	running := map[int]TrialAssignment{}
-	stopping := false
-	statusOf := func() StudyStatus {
-		s := StudyStatus{
-			Name: sp.Name, StudyID: st.StudyID, State: StudyRunning, Budget: st.Budget,
-			Suggested: st.NextNumber, Queued: len(st.Queue), Counts: st.Counts, Best: st.Best, Runs: st.Runs,
-			Running: []int{}, InfraFailed: st.InfraFailed,
-		}
-		for n := range running {
-			s.Running = append(s.Running, n)
-		}
-		sort.Ints(s.Running)
-		if st.Stopped {
-			s.State = "stopping"
-		}
-		return s
+	return &study{
+		ctx: ctx, actx: workflow.WithActivityOptions(ctx, controllerActivityOptions()), log: workflow.GetLogger(ctx),
+		in: in, sp: sp, st: st, created: created, running: map[int]TrialAssignment{},
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (StudyStatus, error) { return statusOf(), nil }); err != nil {
-		return StudyResult{}, err
+}
+
+// status answers the status query.
+func (s *study) status() StudyStatus {
+	st := s.st
+	out := StudyStatus{
+		Name: s.sp.Name, StudyID: st.StudyID, State: StudyRunning, Budget: st.Budget,
+		Suggested: st.NextNumber, Queued: len(st.Queue), Counts: st.Counts, Best: st.Best, Runs: st.Runs,
+		Running: []int{}, InfraFailed: st.InfraFailed,
+	}
+	for n := range s.running {
+		out.Running = append(out.Running, n)
+	}
+	sort.Ints(out.Running)
+	if st.Stopped {
+		out.State = "stopping"
+	}
+	return out
+}
+
+// registerHandlers registers the status query and the stop and add-trials
+// updates.
+func (s *study) registerHandlers() error {
+	ctx, st := s.ctx, s.st
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (StudyStatus, error) { return s.status(), nil }); err != nil {
+		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateStop,
 		func(ctx workflow.Context) (StudyStatus, error) {
 			st.Stopped = true
-			return statusOf(), nil
+			return s.status(), nil
 		}, workflow.UpdateHandlerOptions{}); err != nil {
-		return StudyResult{}, err
+		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAddTrials,
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateAddTrials,
 		func(ctx workflow.Context, req AddTrialsRequest) (StudyStatus, error) {
 			st.Budget += req.Trials
 			st.Exhausted = false
-			return statusOf(), nil
+			return s.status(), nil
 		}, workflow.UpdateHandlerOptions{
 			Validator: func(ctx workflow.Context, req AddTrialsRequest) error {
 				if req.Trials < 1 {
@@ -132,27 +185,32 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 				}
 				return nil
 			},
-		}); err != nil {
-		return StudyResult{}, err
-	}
+		})
+}
 
-	if !created {
+// create stores the study row on the first run and marks the workflow
+// with the study's search attributes.
+func (s *study) create() error {
+	if !s.created {
 		var out CreateStudyOutput
-		if err := workflow.ExecuteActivity(actx, ca.CreateStudy, CreateStudyInput{Spec: sp}).Get(ctx, &out); err != nil {
-			return StudyResult{}, fmt.Errorf("create study: %w", err)
+		if err := executeCreateStudy(s.actx, CreateStudyInput{Spec: s.sp}).Get(s.ctx, &out); err != nil {
+			return fmt.Errorf("create study: %w", err)
 		}
-		st.StudyID = out.StudyID
-		st.StartedAt = workflow.Now(ctx).UnixNano()
+		s.st.StudyID = out.StudyID
+		s.st.StartedAt = workflow.Now(s.ctx).UnixNano()
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStudy.ValueSet(sp.Name), AttrStatus.ValueSet(StudyRunning)); err != nil {
-		return StudyResult{}, err
-	}
+	return workflow.UpsertTypedSearchAttributes(s.ctx, AttrStudy.ValueSet(s.sp.Name), AttrStatus.ValueSet(StudyRunning))
+}
 
+// registerReport builds the study's scheduler and registers the report
+// update through which running trials learn whether to go on.
+func (s *study) registerReport() error {
+	sp, st := s.sp, s.st
 	sched, err := search.NewScheduler(sp.SchedulerSpec())
 	if err != nil {
-		return StudyResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReport,
+	return workflow.SetUpdateHandlerWithOptions(s.ctx, UpdateReport,
 		func(ctx workflow.Context, r RungReport) (RungDecision, error) {
 			if !sched.Rung(r.Epoch) {
 				return RungDecision{Continue: true}, nil
@@ -160,14 +218,14 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 			// The values live in Postgres (rung_values), not in this
 			// workflow's state, which stays small however long the study.
 			var d RungDecision
-			err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, controllerActivityOptions()), ca.Decide, DecideInput{
+			err := executeDecide(workflow.WithActivityOptions(ctx, controllerActivityOptions()), DecideInput{
 				StudyID: st.StudyID, Trial: r.Trial, Epoch: r.Epoch, Value: r.Value,
 				Direction: sp.Objective.Direction, Schedule: sp.SchedulerSpec(),
 			}).Get(ctx, &d)
 			return d, err
 		}, workflow.UpdateHandlerOptions{
 			Validator: func(ctx workflow.Context, r RungReport) error {
-				if _, ok := running[r.Trial]; !ok {
+				if _, ok := s.running[r.Trial]; !ok {
 					return fmt.Errorf("trial %d is not running in this study", r.Trial)
 				}
 				if r.Epoch < 1 || math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {
@@ -175,153 +233,176 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 				}
 				return nil
 			},
-		}); err != nil {
-		return StudyResult{}, err
-	}
+		})
+}
 
-	var deadline time.Time
+// startClock sets the deadline timer and the pacing of suggestions.
+func (s *study) startClock() {
+	sp, ctx := s.sp, s.ctx
 	if d, _ := sp.DeadlineDuration(); d > 0 {
-		deadline = time.Unix(0, st.StartedAt).Add(d)
+		s.deadline = time.Unix(0, s.st.StartedAt).Add(d)
 	}
-	deadlinePassed := func() bool { return !deadline.IsZero() && !workflow.Now(ctx).Before(deadline) }
-
-	selector := workflow.NewSelector(ctx)
-	if !deadline.IsZero() {
-		if wait := deadline.Sub(workflow.Now(ctx)); wait > 0 {
-			selector.AddFuture(workflow.NewTimer(ctx, wait), func(workflow.Future) {})
+	s.selector = workflow.NewSelector(ctx)
+	if !s.deadline.IsZero() {
+		if wait := s.deadline.Sub(workflow.Now(ctx)); wait > 0 {
+			s.selector.AddFuture(workflow.NewTimer(ctx, wait), func(workflow.Future) {})
 		}
 	}
-	launched := 0
-	replicates := max(sp.Search.Replicates, 1)
+	s.replicates = max(sp.Search.Replicates, 1)
 	// For a sampler that reads results, a suggestion at position p waits
 	// until every trial numbered below p-lag is final, and the lag trials
 	// just below p count as pending. What it sees is then the
 	// same whatever the timing, so the same seed gives the same trials on
 	// any number of workers. The lag of twice the parallelism lets that
 	// many trials overtake a slow one before suggestions wait for it.
-	lag := 0
 	if search.ReadsResults(sp.Search.Algorithm) {
-		lag = 2 * sp.Search.Parallelism
+		s.lag = 2 * sp.Search.Parallelism
 	}
-	suggestionReady := func() bool {
-		if lag == 0 {
-			return true
-		}
-		for n := range running {
-			if n < st.NextNumber-lag {
-				return false
-			}
-		}
+	s.failedLimit = sp.Search.MaxFailedTrials
+}
+
+func (s *study) deadlinePassed() bool {
+	return !s.deadline.IsZero() && !workflow.Now(s.ctx).Before(s.deadline)
+}
+
+func (s *study) suggestionReady() bool {
+	if s.lag == 0 {
 		return true
 	}
-	failedLimit := sp.Search.MaxFailedTrials
-
-	onResult := func(a TrialAssignment, f workflow.Future) {
-		delete(running, a.Number)
-		var res TrialResult
-		if err := f.Get(ctx, &res); err != nil {
-			// The trial workflow records its own outcome. An error here
-			// means it was canceled, terminated (from the Temporal UI, say)
-			// or could not record: record it here, so no trial is left
-			// running in the database. A trial already final keeps its row.
-			res = TrialResult{TrialID: a.TrialID, Number: a.Number, Activation: a.Activation(), ConfigHash: a.ConfigHash,
-				Status: string(search.Canceled), Error: rootMessage(err)}
-			if !temporal.IsCanceledError(err) {
-				res.Status = string(search.Failed)
-			}
-			rctx, cancel := workflow.NewDisconnectedContext(ctx)
-			defer cancel()
-			rctx = workflow.WithActivityOptions(rctx, controllerActivityOptions())
-			// Record answers with the stored outcome: a trial that recorded
-			// itself (complete, say) before its workflow ended this way
-			// keeps that outcome, and the study counts what is stored.
-			var stored TrialResult
-			if err := workflow.ExecuteActivity(rctx, ca.Record, RecordInput{Study: sp.Name, Result: res}).Get(rctx, &stored); err != nil {
-				log.Error("record trial outcome", "trial", a.Number, "err", err)
-			} else if stored.Status != "" {
-				res = stored
-			}
-		}
-		st.Counts[res.Status]++
-		if InfrastructureFailure(res) {
-			st.InfraFailed++
-		}
-		if res.Status == string(search.Complete) && res.Objective != nil &&
-			(st.Best == nil || sp.Objective.Direction.Better(*res.Objective, *st.Best.Objective)) {
-			r := res
-			st.Best = &r
-			if err := workflow.UpsertTypedSearchAttributes(ctx, AttrBest.ValueSet(*res.Objective)); err != nil {
-				log.Warn("upsert RelutuneBest", "err", err)
-			}
+	for n := range s.running {
+		if n < s.st.NextNumber-s.lag {
+			return false
 		}
 	}
+	return true
+}
 
-	for {
-		wantCAN := launched >= in.TrialsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
-		tooManyFailed := failedLimit > 0 && st.Counts[string(search.Failed)]-st.InfraFailed >= failedLimit
-		canLaunch := func() bool {
-			return ctx.Err() == nil && !st.Stopped && !stopping && !wantCAN && !tooManyFailed && !deadlinePassed()
-		}
-		for canLaunch() && len(running) < sp.Search.Parallelism {
-			if len(st.Queue) == 0 {
-				remaining := st.Budget - st.NextNumber
-				if remaining <= 0 || st.Exhausted || !suggestionReady() {
-					break
-				}
-				free := sp.Search.Parallelism - len(running)
-				configs := (free + replicates - 1) / replicates
-				var out SuggestOutput
-				err := workflow.ExecuteActivity(actx, ca.Suggest, SuggestInput{
-					StudyID: st.StudyID, Spec: sp, FirstNumber: st.NextNumber,
-					Configs: configs, MaxTrials: remaining, Lag: lag,
-				}).Get(ctx, &out)
-				if err != nil {
-					if ctx.Err() != nil {
-						break
-					}
-					log.Error("suggest failed; the study stops launching trials", "err", err)
-					stopping = true
-					break
-				}
-				st.NextNumber += len(out.Trials)
-				st.Queue = append(st.Queue, out.Trials...)
-				if out.Exhausted {
-					st.Exhausted = true
-				}
-				if len(out.Trials) == 0 {
-					break
-				}
-			}
-			a := st.Queue[0]
-			st.Queue = st.Queue[1:]
-			running[a.Number] = a
-			launched++
-			f := startTrial(ctx, sp.Name, st.StudyID, in, a)
-			selector.AddFuture(f, func(f workflow.Future) { onResult(a, f) })
-		}
-		if len(running) == 0 {
-			if wantCAN && ctx.Err() == nil && !st.Stopped && !deadlinePassed() && !tooManyFailed &&
-				(len(st.Queue) > 0 || (st.NextNumber < st.Budget && !st.Exhausted)) {
-				if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-					return StudyResult{}, err
-				}
-				st.Runs++
-				next := in
-				next.State = st
-				return StudyResult{}, workflow.NewContinueAsNewError(ctx, StudyWorkflowName, next)
-			}
-			break
-		}
-		selector.Select(ctx)
+func (s *study) tooManyFailed() bool {
+	return s.failedLimit > 0 && s.st.Counts[string(search.Failed)]-s.st.InfraFailed >= s.failedLimit
+}
+
+// fill starts trials, asking Suggest for more when the queue is empty,
+// until parallelism trials run or the study may launch no more.
+func (s *study) fill() {
+	ctx, st, sp := s.ctx, s.st, s.sp
+	s.wantCAN = s.launched >= s.in.TrialsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+	tooManyFailed := s.tooManyFailed()
+	canLaunch := func() bool {
+		return ctx.Err() == nil && !st.Stopped && !s.stopping && !s.wantCAN && !tooManyFailed && !s.deadlinePassed()
 	}
+	for canLaunch() && len(s.running) < sp.Search.Parallelism {
+		if len(st.Queue) == 0 {
+			remaining := st.Budget - st.NextNumber
+			if remaining <= 0 || st.Exhausted || !s.suggestionReady() {
+				break
+			}
+			free := sp.Search.Parallelism - len(s.running)
+			configs := (free + s.replicates - 1) / s.replicates
+			var out SuggestOutput
+			err := executeSuggest(s.actx, SuggestInput{
+				StudyID: st.StudyID, Spec: sp, FirstNumber: st.NextNumber,
+				Configs: configs, MaxTrials: remaining, Lag: s.lag,
+			}).Get(ctx, &out)
+			if err != nil {
+				if ctx.Err() != nil {
+					break
+				}
+				s.log.Error("suggest failed; the study stops launching trials", "err", err)
+				s.stopping = true
+				break
+			}
+			st.NextNumber += len(out.Trials)
+			st.Queue = append(st.Queue, out.Trials...)
+			if out.Exhausted {
+				st.Exhausted = true
+			}
+			if len(out.Trials) == 0 {
+				break
+			}
+		}
+		a := st.Queue[0]
+		st.Queue = st.Queue[1:]
+		s.running[a.Number] = a
+		s.launched++
+		f := startTrial(ctx, sp.Name, st.StudyID, s.in, a)
+		s.selector.AddFuture(f, func(f workflow.Future) { s.onResult(a, f) })
+	}
+}
 
+// onResult counts a finished trial, recording its outcome when its own
+// workflow could not.
+func (s *study) onResult(a TrialAssignment, f workflow.Future) {
+	ctx, st, sp := s.ctx, s.st, s.sp
+	delete(s.running, a.Number)
+	var res TrialResult
+	if err := f.Get(ctx, &res); err != nil {
+		// The trial workflow records its own outcome. An error here
+		// means it was canceled, terminated (from the Temporal UI, say)
+		// or could not record: record it here, so no trial is left
+		// running in the database. A trial already final keeps its row.
+		res = TrialResult{TrialID: a.TrialID, Number: a.Number, Activation: a.Activation(), ConfigHash: a.ConfigHash,
+			Status: string(search.Canceled), Error: rootMessage(err)}
+		if !temporal.IsCanceledError(err) {
+			res.Status = string(search.Failed)
+		}
+		rctx, cancel := workflow.NewDisconnectedContext(ctx)
+		defer cancel()
+		rctx = workflow.WithActivityOptions(rctx, controllerActivityOptions())
+		// Record answers with the stored outcome: a trial that recorded
+		// itself (complete, say) before its workflow ended this way
+		// keeps that outcome, and the study counts what is stored.
+		var stored TrialResult
+		if err := executeRecord(rctx, RecordInput{Study: sp.Name, Result: res}).Get(rctx, &stored); err != nil {
+			s.log.Error("record trial outcome", "trial", a.Number, "err", err)
+		} else if stored.Status != "" {
+			res = stored
+		}
+	}
+	st.Counts[res.Status]++
+	if InfrastructureFailure(res) {
+		st.InfraFailed++
+	}
+	if res.Status == string(search.Complete) && res.Objective != nil &&
+		(st.Best == nil || sp.Objective.Direction.Better(*res.Objective, *st.Best.Objective)) {
+		r := res
+		st.Best = &r
+		if err := workflow.UpsertTypedSearchAttributes(ctx, AttrBest.ValueSet(*res.Objective)); err != nil {
+			s.log.Warn("upsert RelutuneBest", "err", err)
+		}
+	}
+}
+
+// shouldContinueAsNew reports, once no trial runs, whether the run ended
+// only to keep its history small while work remains.
+func (s *study) shouldContinueAsNew() bool {
+	st := s.st
+	return s.wantCAN && s.ctx.Err() == nil && !st.Stopped && !s.deadlinePassed() && !s.tooManyFailed() &&
+		(len(st.Queue) > 0 || (st.NextNumber < st.Budget && !st.Exhausted))
+}
+
+// continueAsNew hands the state to a fresh run once every handler is done.
+func (s *study) continueAsNew() (StudyResult, error) {
+	ctx := s.ctx
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return StudyResult{}, err
+	}
+	s.st.Runs++
+	next := s.in
+	next.State = s.st
+	return StudyResult{}, workflow.NewContinueAsNewError(ctx, StudyWorkflowName, next)
+}
+
+// finish records the trials never started, waits for the metric rows,
+// stores the study's final status and returns the result.
+func (s *study) finish() (StudyResult, error) {
+	ctx, st, sp := s.ctx, s.st, s.sp
 	status := StudyComplete
 	switch {
 	case ctx.Err() != nil:
 		status = StudyCanceled
-	case failedLimit > 0 && st.Counts[string(search.Failed)]-st.InfraFailed >= failedLimit, stopping:
+	case s.tooManyFailed(), s.stopping:
 		status = StudyFailed
-	case st.Stopped, deadlinePassed() && (len(st.Queue) > 0 || st.NextNumber < st.Budget):
+	case st.Stopped, s.deadlinePassed() && (len(st.Queue) > 0 || st.NextNumber < st.Budget):
 		status = StudyStopped
 	}
 	// Finish with a context that survives cancellation, so a canceled study
@@ -333,7 +414,7 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 	for _, a := range st.Queue {
 		r := TrialResult{TrialID: a.TrialID, Number: a.Number, Activation: a.Activation(), ConfigHash: a.ConfigHash,
 			Status: string(search.Canceled), Error: "not started: the study ended (" + status + ")"}
-		if err := workflow.ExecuteActivity(dctx, ca.Record, RecordInput{Study: sp.Name, Result: r}).Get(dctx, nil); err != nil {
+		if err := executeRecord(dctx, RecordInput{Study: sp.Name, Result: r}).Get(dctx, nil); err != nil {
 			return StudyResult{}, fmt.Errorf("record unstarted trial %d: %w", a.Number, err)
 		}
 		st.Counts[r.Status]++
@@ -342,13 +423,13 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 	st.Queue = nil
 	pending := 0
 	if workflow.GetVersion(ctx, changeAwaitMetrics, workflow.DefaultVersion, 1) >= 1 {
-		pending = awaitMetrics(dctx, st.StudyID, in.MetricsWait)
+		pending = awaitMetrics(dctx, st.StudyID, s.in.MetricsWait)
 	}
-	if err := workflow.ExecuteActivity(dctx, ca.FinishStudy, FinishStudyInput{StudyID: st.StudyID, Status: status}).Get(dctx, nil); err != nil {
+	if err := executeFinishStudy(dctx, FinishStudyInput{StudyID: st.StudyID, Status: status}).Get(dctx, nil); err != nil {
 		return StudyResult{}, fmt.Errorf("finish study: %w", err)
 	}
 	if err := workflow.UpsertTypedSearchAttributes(dctx, AttrStatus.ValueSet(status)); err != nil {
-		log.Warn("upsert RelutuneStatus", "err", err)
+		s.log.Warn("upsert RelutuneStatus", "err", err)
 	}
 	if err := workflow.Await(dctx, func() bool { return workflow.AllHandlersFinished(dctx) }); err != nil {
 		return StudyResult{}, err
@@ -375,7 +456,7 @@ func startTrial(ctx workflow.Context, study string, studyID int64, in StudyInput
 	})
 	return workflow.ExecuteChildWorkflow(cctx, TrialWorkflowName, TrialInput{
 		Study: study, StudyID: studyID,
-		Metric: in.Spec.Objective.Metric, Direction: in.Spec.Objective.Direction,
+		Metric: trainer.Metric(in.Spec.Objective.Metric), Direction: in.Spec.Objective.Direction,
 		Schedule: in.Spec.SchedulerSpec(), TrialsQueue: in.TrialsQueue, Assignment: a,
 		HeartbeatTimeout: in.HeartbeatTimeout,
 	})
@@ -393,8 +474,7 @@ func awaitMetrics(ctx workflow.Context, studyID int64, wait time.Duration) int {
 	opts.StartToCloseTimeout = wait + time.Minute
 	opts.HeartbeatTimeout = time.Minute
 	var out AwaitMetricsOutput
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), ca.AwaitMetrics,
-		AwaitMetricsInput{StudyID: studyID, MaxWait: wait}).Get(ctx, &out)
+	err := executeAwaitMetrics(workflow.WithActivityOptions(ctx, opts), AwaitMetricsInput{StudyID: studyID, MaxWait: wait}).Get(ctx, &out)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("wait for metric rows", "err", err)
 		return 0

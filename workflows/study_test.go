@@ -62,17 +62,39 @@ type fakeCluster struct {
 	events       []string                 // Record and RemoveCheckpoints calls in order
 }
 
+// registerActivityStubs registers, under the activities' names, functions
+// of their signatures that fail unless the test mocks them: the workflows
+// know their activities by name only.
+func registerActivityStubs(env *testsuite.TestWorkflowEnvironment) {
+	notMocked := errors.New("activity not mocked")
+	for name, fn := range map[string]any{
+		CreateStudyActivity: func(context.Context, CreateStudyInput) (CreateStudyOutput, error) {
+			return CreateStudyOutput{}, notMocked
+		},
+		SuggestActivity: func(context.Context, SuggestInput) (SuggestOutput, error) { return SuggestOutput{}, notMocked },
+		RecordActivity:  func(context.Context, RecordInput) (TrialResult, error) { return TrialResult{}, notMocked },
+		AwaitMetricsActivity: func(context.Context, AwaitMetricsInput) (AwaitMetricsOutput, error) {
+			return AwaitMetricsOutput{}, notMocked
+		},
+		FinishStudyActivity:       func(context.Context, FinishStudyInput) error { return notMocked },
+		DecideActivity:            func(context.Context, DecideInput) (RungDecision, error) { return RungDecision{}, notMocked },
+		TrainTrialActivity:        func(context.Context, TrainInput) (TrainOutput, error) { return TrainOutput{}, notMocked },
+		RemoveCheckpointsActivity: func(context.Context, RemoveCheckpointsInput) error { return notMocked },
+	} {
+		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+}
+
 func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestWorkflowEnvironment()
 	env.RegisterWorkflowWithOptions(StudyWorkflow, workflow.RegisterOptions{Name: StudyWorkflowName})
 	env.RegisterWorkflowWithOptions(TrialWorkflow, workflow.RegisterOptions{Name: TrialWorkflowName})
-	env.RegisterActivity(&ControllerActivities{})
-	env.RegisterActivity(&WorkerActivities{})
+	registerActivityStubs(env)
 	f.recorded = map[int]string{}
-	env.OnActivity(ca.CreateStudy, mock.Anything, mock.Anything).Return(CreateStudyOutput{StudyID: 1, Created: true}, nil)
-	env.OnActivity(ca.Suggest, mock.Anything, mock.Anything).Return(func(ctx context.Context, in SuggestInput) (SuggestOutput, error) {
+	env.OnActivity(CreateStudyActivity, mock.Anything, mock.Anything).Return(CreateStudyOutput{StudyID: 1, Created: true}, nil)
+	env.OnActivity(SuggestActivity, mock.Anything, mock.Anything).Return(func(ctx context.Context, in SuggestInput) (SuggestOutput, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		var out SuggestOutput
@@ -87,7 +109,7 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 		}
 		return out, nil
 	})
-	env.OnActivity(wa.TrainTrial, mock.Anything, mock.Anything).Return(func(ctx context.Context, in TrainInput) (TrainOutput, error) {
+	env.OnActivity(TrainTrialActivity, mock.Anything, mock.Anything).Return(func(ctx context.Context, in TrainInput) (TrainOutput, error) {
 		f.trainCalls.Add(1)
 		n := f.running.Add(1)
 		defer f.running.Add(-1)
@@ -110,7 +132,7 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 		obj := 0.5 + float64(in.Number)/100
 		return TrainOutput{EpochsDone: 2, Objective: &obj, Attempt: 1, Worker: "w"}, nil
 	})
-	env.OnActivity(ca.Record, mock.Anything, mock.Anything).Return(func(ctx context.Context, in RecordInput) (TrialResult, error) {
+	env.OnActivity(RecordActivity, mock.Anything, mock.Anything).Return(func(ctx context.Context, in RecordInput) (TrialResult, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if f.recordFails > 0 {
@@ -127,7 +149,7 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 		f.recorded[in.Result.Number] = in.Result.Status
 		return in.Result, nil
 	})
-	env.OnActivity(wa.RemoveCheckpoints, mock.Anything, mock.Anything).Return(func(ctx context.Context, in RemoveCheckpointsInput) error {
+	env.OnActivity(RemoveCheckpointsActivity, mock.Anything, mock.Anything).Return(func(ctx context.Context, in RemoveCheckpointsInput) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.events = append(f.events, fmt.Sprintf("remove %d", in.Number))
@@ -135,7 +157,7 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 		f.removedOn = append(f.removedOn, activity.GetInfo(ctx).TaskQueue)
 		return nil
 	})
-	env.OnActivity(ca.AwaitMetrics, mock.Anything, mock.Anything).Return(func(ctx context.Context, in AwaitMetricsInput) (AwaitMetricsOutput, error) {
+	env.OnActivity(AwaitMetricsActivity, mock.Anything, mock.Anything).Return(func(ctx context.Context, in AwaitMetricsInput) (AwaitMetricsOutput, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.events = append(f.events, "await metrics")
@@ -145,7 +167,7 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 		return AwaitMetricsOutput{}, nil
 	})
 	rungs := map[int][]float64{}
-	env.OnActivity(ca.Decide, mock.Anything, mock.Anything).Return(func(ctx context.Context, in DecideInput) (RungDecision, error) {
+	env.OnActivity(DecideActivity, mock.Anything, mock.Anything).Return(func(ctx context.Context, in DecideInput) (RungDecision, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		sched, err := search.NewScheduler(in.Schedule)
@@ -155,7 +177,7 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 		rungs[in.Epoch] = append(rungs[in.Epoch], in.Value)
 		return RungDecision{Continue: sched.Continue(in.Epoch, in.Value, rungs[in.Epoch], in.Direction)}, nil
 	})
-	env.OnActivity(ca.FinishStudy, mock.Anything, mock.Anything).Return(func(ctx context.Context, in FinishStudyInput) error {
+	env.OnActivity(FinishStudyActivity, mock.Anything, mock.Anything).Return(func(ctx context.Context, in FinishStudyInput) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.events = append(f.events, "finish "+in.Status)
@@ -419,5 +441,30 @@ func TestStudyDeadlineStopsLaunching(t *testing.T) {
 	}
 	if res.Status != StudyStopped || res.Counts["complete"] < 1 || res.Counts["complete"] > 10 {
 		t.Fatalf("result %+v; want stopped by the deadline after a few trials", res)
+	}
+}
+
+// TestTrialRecordsTestAccuracy: the test accuracy a trial's training
+// reports reaches the Record activity with the rest of its outcome.
+func TestTrialRecordsTestAccuracy(t *testing.T) {
+	f := &fakeCluster{}
+	f.train = func(in TrainInput) (TrainOutput, error) {
+		obj, acc := 0.8, 0.75+float64(in.Number)/100
+		return TrainOutput{EpochsDone: 2, Objective: &obj, TestAccuracy: &acc, Attempt: 1}, nil
+	}
+	got := map[int]float64{}
+	f.record = func(in RecordInput) TrialResult {
+		if in.Result.TestAccuracy != nil {
+			got[in.Result.Number] = *in.Result.TestAccuracy
+		}
+		return in.Result
+	}
+	env := newEnv(t, f)
+	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: testSpec(t, 2, 1)})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != 0.75 || got[1] != 0.76 {
+		t.Fatalf("recorded test accuracies %v, want 0: 0.75, 1: 0.76", got)
 	}
 }

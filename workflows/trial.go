@@ -65,6 +65,7 @@ func TrialWorkflow(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 		out := run.out
 		res.Status = string(search.Complete)
 		res.Objective = out.Objective
+		res.TestAccuracy = out.TestAccuracy
 		res.EpochsDone = out.EpochsDone
 		if out.Pruned {
 			res.Status = string(search.Pruned)
@@ -95,7 +96,7 @@ func TrialWorkflow(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	dctx = workflow.WithActivityOptions(dctx, controllerActivityOptions())
-	if err := workflow.ExecuteActivity(dctx, ca.Record, RecordInput{Study: in.Study, Result: res}).Get(dctx, &res); err != nil {
+	if err := executeRecord(dctx, RecordInput{Study: in.Study, Result: res}).Get(dctx, &res); err != nil {
 		return res, err
 	}
 	if err := workflow.UpsertTypedSearchAttributes(dctx, AttrStatus.ValueSet(res.Status)); err != nil {
@@ -171,7 +172,7 @@ func trainWithRetries(ctx workflow.Context, in TrialInput) trainRun {
 	for {
 		run.attempt++
 		var out TrainOutput
-		err := workflow.ExecuteActivity(tctx, wa.TrainTrial, TrainInput{
+		err := executeTrainTrial(tctx, TrainInput{
 			Study: in.Study, StudyID: in.StudyID, TrialID: a.TrialID, Number: a.Number,
 			Metric: in.Metric, Schedule: in.Schedule, Config: a.Config, ConfigHash: a.ConfigHash,
 			Attempt: run.attempt, Resume: resume,
@@ -283,7 +284,7 @@ func removeCheckpoints(ctx workflow.Context, in TrialInput, hosts []string) {
 			ScheduleToCloseTimeout: checkpointRemovalTimeout,
 			RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 2 * time.Second},
 		})
-		futures[i] = workflow.ExecuteActivity(rctx, wa.RemoveCheckpoints, RemoveCheckpointsInput{Study: in.Study, Number: in.Assignment.Number})
+		futures[i] = executeRemoveCheckpoints(rctx, RemoveCheckpointsInput{Study: in.Study, Number: in.Assignment.Number})
 	}
 	for i, f := range futures {
 		if err := f.Get(ctx, nil); err != nil {
@@ -320,7 +321,7 @@ func trialLegacy(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 		},
 	})
 	var out TrainOutput
-	err := workflow.ExecuteActivity(tctx, wa.TrainTrial, TrainInput{
+	err := executeTrainTrial(tctx, TrainInput{
 		Study: in.Study, StudyID: in.StudyID, TrialID: a.TrialID, Number: a.Number,
 		Metric: in.Metric, Schedule: in.Schedule, Config: a.Config, ConfigHash: a.ConfigHash,
 	}).Get(ctx, &out)
@@ -330,6 +331,7 @@ func trialLegacy(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 	case err == nil:
 		res.Status = string(search.Complete)
 		res.Objective = out.Objective
+		res.TestAccuracy = out.TestAccuracy
 		res.EpochsDone = out.EpochsDone
 		if out.Pruned {
 			res.Status = string(search.Pruned)
@@ -356,7 +358,7 @@ func trialLegacy(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	dctx = workflow.WithActivityOptions(dctx, controllerActivityOptions())
-	if err := workflow.ExecuteActivity(dctx, ca.Record, RecordInput{Study: in.Study, Result: res}).Get(dctx, &res); err != nil {
+	if err := executeRecord(dctx, RecordInput{Study: in.Study, Result: res}).Get(dctx, &res); err != nil {
 		return res, err
 	}
 	if err := workflow.UpsertTypedSearchAttributes(dctx, AttrStatus.ValueSet(res.Status)); err != nil {

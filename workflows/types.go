@@ -1,12 +1,16 @@
-// Package workflows holds relutune's Temporal workflows and activities.
+// Package workflows holds relutune's Temporal workflows, the inputs and
+// outputs of their workflows and activities, their search attributes, and
+// the names the activities are registered under.
 //
 // StudyWorkflow (task queue relutune-studies) runs a study: it asks the
 // Suggest activity for configurations, runs each trial as a child
 // TrialWorkflow with at most `parallelism` at once, and finishes the study
 // when its budget is spent, it is stopped, or it is canceled. TrialWorkflow
 // runs the TrainTrial activity on a worker (task queue relutune-trials) and
-// records the outcome. Activities that touch Postgres run in the controller;
-// workers only train and publish metrics.
+// records the outcome. Activities that touch Postgres run in the controller
+// (internal/controller); workers (internal/worker) only train and publish
+// metrics. The workflows call activities by name (activities.go), so this
+// package depends on none of their implementations, nor on any adapter.
 package workflows
 
 import (
@@ -149,7 +153,7 @@ func (a TrialAssignment) Activation() string { return string(a.Config.Activation
 type TrialInput struct {
 	Study       string               `json:"study"`
 	StudyID     int64                `json:"study_id"`
-	Metric      string               `json:"metric"`
+	Metric      trainer.Metric       `json:"metric"`
 	Direction   search.Direction     `json:"direction"`
 	Schedule    search.SchedulerSpec `json:"schedule"`
 	TrialsQueue string               `json:"trials_queue"`
@@ -166,10 +170,12 @@ type TrialResult struct {
 	ConfigHash string   `json:"config_hash"`
 	Status     string   `json:"status"`
 	Objective  *float64 `json:"objective,omitempty"`
-	EpochsDone int      `json:"epochs_done"`
-	Attempt    int      `json:"attempt"`
-	Worker     string   `json:"worker,omitempty"`
-	Error      string   `json:"error,omitempty"`
+	// TestAccuracy is the accuracy on the test split after training.
+	TestAccuracy *float64 `json:"test_accuracy,omitempty"`
+	EpochsDone   int      `json:"epochs_done"`
+	Attempt      int      `json:"attempt"`
+	Worker       string   `json:"worker,omitempty"`
+	Error        string   `json:"error,omitempty"`
 }
 
 // TrainInput is the TrainTrial activity's input.
@@ -178,7 +184,7 @@ type TrainInput struct {
 	StudyID    int64                `json:"study_id"`
 	TrialID    int64                `json:"trial_id"`
 	Number     int                  `json:"number"`
-	Metric     string               `json:"metric"`
+	Metric     trainer.Metric       `json:"metric"`
 	Schedule   search.SchedulerSpec `json:"schedule"`
 	Config     trainer.Config       `json:"config"`
 	ConfigHash string               `json:"config_hash"`
@@ -302,6 +308,15 @@ type DecideInput struct {
 	Schedule  search.SchedulerSpec `json:"schedule"`
 }
 
-// RemoveCheckpointsActivity is the name WorkerActivities.RemoveCheckpoints
-// is registered under.
-const RemoveCheckpointsActivity = "RemoveCheckpoints"
+// CreateStudyOutput identifies the stored study.
+type CreateStudyOutput struct {
+	StudyID int64 `json:"study_id"`
+	Created bool  `json:"created"`
+}
+
+// TrainProgress is the heartbeat detail of a running trial: the last
+// completed epoch and where its checkpoint is.
+type TrainProgress struct {
+	Epoch      int    `json:"epoch"`
+	Checkpoint string `json:"checkpoint,omitempty"`
+}

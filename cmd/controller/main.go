@@ -10,8 +10,9 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/internal/controller"
+	"github.com/relutune/relutune/internal/process"
+	"github.com/relutune/relutune/workflows"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
@@ -21,9 +22,9 @@ func run(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var cfg controller.Config
 	cfg.Connections.Register(fs, true)
-	fs.StringVar(&cfg.StudiesQueue, "task-queue", "relutune-studies", "Temporal task queue of study workflows")
-	fs.StringVar(&cfg.HTTPAddr, "http-addr", config.Env(config.EnvHTTPAddr, ""), "address of the /healthz endpoint, empty for none (env "+config.EnvHTTPAddr+")")
-	return config.Serve("controller", fs, args, stderr, cfg.Connections.Validate, func(ctx context.Context, log *slog.Logger) error {
+	fs.StringVar(&cfg.StudiesQueue, "task-queue", workflows.StudiesQueue, "Temporal task queue of study workflows")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", process.Env(process.EnvHTTPAddr, ""), "address of the /healthz endpoint, empty for none (env "+process.EnvHTTPAddr+")")
+	return process.Serve("controller", fs, args, stderr, cfg.Connections.Validate, func(ctx context.Context, log *slog.Logger) error {
 		return controller.Run(ctx, cfg, log)
 	})
 }

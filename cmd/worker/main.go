@@ -12,16 +12,17 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/relutune/relutune/internal/config"
-	"github.com/relutune/relutune/internal/records"
-	"github.com/relutune/relutune/internal/service"
+	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/process"
+	"github.com/relutune/relutune/internal/worker"
 	"github.com/relutune/relutune/trainer"
+	"github.com/relutune/relutune/workflows"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
 
 func defaultCheckpointDir() string {
-	if d := os.Getenv(config.EnvCheckpointDir); d != "" {
+	if d := os.Getenv(process.EnvCheckpointDir); d != "" {
 		return d
 	}
 	if d, err := os.UserCacheDir(); err == nil {
@@ -33,16 +34,16 @@ func defaultCheckpointDir() string {
 func run(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var cfg service.WorkerConfig
+	var cfg worker.Config
 	cfg.Connections.Register(fs, false)
 	host, _ := os.Hostname()
-	fs.StringVar(&cfg.TrialsQueue, "task-queue", "relutune-trials", "Temporal task queue of TrainTrial activities")
+	fs.StringVar(&cfg.TrialsQueue, "task-queue", workflows.TrialsQueue, "Temporal task queue of TrainTrial activities")
 	fs.StringVar(&cfg.Name, "name", fmt.Sprintf("%s-%d", host, os.Getpid()), "worker name shown in trials and metrics")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 1, "trials trained at once (each uses one core)")
-	fs.StringVar(&cfg.CheckpointDir, "checkpoint-dir", defaultCheckpointDir(), "directory for trial checkpoints (env "+config.EnvCheckpointDir+")")
-	fs.StringVar(&cfg.HTTPAddr, "http-addr", config.Env(config.EnvHTTPAddr, ""), "address of the /healthz endpoint, empty for none (env "+config.EnvHTTPAddr+")")
+	fs.StringVar(&cfg.CheckpointDir, "checkpoint-dir", defaultCheckpointDir(), "directory for trial checkpoints (env "+process.EnvCheckpointDir+")")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", process.Env(process.EnvHTTPAddr, ""), "address of the /healthz endpoint, empty for none (env "+process.EnvHTTPAddr+")")
 	dataDir := fs.String("data-dir", os.Getenv(trainer.EnvDataDir), "directory that csv: and idx: data set paths are read under and confined to, default the current directory (env "+trainer.EnvDataDir+"; caps: "+trainer.EnvMaxDatasetBytes+", "+trainer.EnvDatasetCacheBytes+")")
-	maxMem := fs.String("max-trial-memory", config.Env("RELUTUNE_MAX_TRIAL_MEMORY", trainer.FormatBytes(trainer.DefaultMaxMemory)),
+	maxMem := fs.String("max-trial-memory", process.Env("RELUTUNE_MAX_TRIAL_MEMORY", trainer.FormatBytes(trainer.DefaultMaxMemory)),
 		"refuse trials whose estimated peak memory is larger, e.g. 2GiB or 512MiB (env RELUTUNE_MAX_TRIAL_MEMORY)")
 	validate := func() error {
 		b, err := trainer.ParseBytes(*maxMem)
@@ -61,8 +62,8 @@ func run(args []string, stderr io.Writer) int {
 		}
 		return setDataLoader(*dataDir)
 	}
-	return config.Serve("worker", fs, args, stderr, validate, func(ctx context.Context, log *slog.Logger) error {
-		return service.RunWorker(ctx, cfg, log.With("worker", cfg.Name))
+	return process.Serve("worker", fs, args, stderr, validate, func(ctx context.Context, log *slog.Logger) error {
+		return worker.Run(ctx, cfg, log.With("worker", cfg.Name))
 	})
 }
 
@@ -88,7 +89,7 @@ func checkWorkerName(name string) error {
 	if name == "" {
 		return fmt.Errorf("--name: must not be empty")
 	}
-	if err := records.CheckText("--name", name, records.MaxWorkerBytes); err != nil {
+	if err := events.CheckText("--name", name, events.MaxWorkerBytes); err != nil {
 		return err
 	}
 	return nil

@@ -11,17 +11,16 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/process"
 	"github.com/relutune/relutune/internal/redact"
-	"github.com/relutune/relutune/internal/service"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/workflows"
 )
 
 // Config configures the controller process.
 type Config struct {
-	config.Connections
+	process.Connections
 	StudiesQueue string        // default workflows.StudiesQueue
 	Events       events.Config // stream and subject prefix
 	SinkDurable  string        // consumer name; default "relutune-sink"
@@ -34,8 +33,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.StudiesQueue == "" {
 		cfg.StudiesQueue = workflows.StudiesQueue
 	}
-	h := &service.Health{}
-	if err := service.ServeHealth(ctx, cfg.HTTPAddr, h, log); err != nil {
+	h := &process.Health{}
+	if err := process.ServeHealth(ctx, cfg.HTTPAddr, h, log); err != nil {
 		return err
 	}
 	if err := store.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
@@ -53,7 +52,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if len(applied) > 0 {
 		log.Info("applied migrations", "files", applied)
 	}
-	nc, js, err := service.ConnectNATS(cfg.Connections, "relutune-controller", log)
+	nc, js, err := process.ConnectNATS(cfg.Connections, "relutune-controller", log)
 	if err != nil {
 		return err
 	}
@@ -61,7 +60,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if _, err := events.EnsureStream(ctx, js, cfg.Events); err != nil {
 		return err
 	}
-	tc, err := service.DialTemporal(ctx, cfg.Connections, log)
+	tc, err := process.DialTemporal(ctx, cfg.Connections, log)
 	if err != nil {
 		return err
 	}
@@ -70,9 +69,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	w := worker.New(tc, cfg.StudiesQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.StudyWorkflow, workflow.RegisterOptions{Name: workflows.StudyWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.TrialWorkflow, workflow.RegisterOptions{Name: workflows.TrialWorkflowName})
-	w.RegisterActivityWithOptions(&workflows.ControllerActivities{
+	RegisterActivities(w, &Activities{
 		Store: st, Publisher: events.NewPublisher(js, cfg.Events), Log: log,
-	}, activity.RegisterOptions{})
+	})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start Temporal worker on %s: %w", cfg.StudiesQueue, err)
 	}
@@ -80,7 +79,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	sinkErr := make(chan error, 1)
 	go func() {
-		sinkErr <- (&events.Sink{JS: js, Config: cfg.Events, Writer: st, Log: log.With("component", "sink"), Durable: cfg.SinkDurable}).Run(ctx)
+		sinkErr <- (&Sink{JS: js, Config: cfg.Events, Writer: st, Log: log.With("component", "sink"), Durable: cfg.SinkDurable}).Run(ctx)
 	}()
 	h.SetReady()
 	log.Info("controller running", "task_queue", cfg.StudiesQueue, "temporal", cfg.TemporalAddress)
@@ -93,5 +92,20 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return nil
 		}
 		return fmt.Errorf("metrics sink: %w", err)
+	}
+}
+
+// RegisterActivities registers a's activities on r under the names the
+// workflows call them by (workflows.ControllerActivityNames).
+func RegisterActivities(r worker.ActivityRegistry, a *Activities) {
+	for name, fn := range map[string]any{
+		workflows.CreateStudyActivity:  a.CreateStudy,
+		workflows.SuggestActivity:      a.Suggest,
+		workflows.RecordActivity:       a.Record,
+		workflows.AwaitMetricsActivity: a.AwaitMetrics,
+		workflows.FinishStudyActivity:  a.FinishStudy,
+		workflows.DecideActivity:       a.Decide,
+	} {
+		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
 }

@@ -34,7 +34,8 @@ type Config struct {
 	Prefix string // first subject token
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults fills the stream and prefix left empty.
+func (c Config) WithDefaults() Config {
 	if c.Stream == "" {
 		c.Stream = DefaultStream
 	}
@@ -57,25 +58,25 @@ func (c Config) validate() error {
 // MetricsSubject is where trial's per-epoch metrics are published:
 // <prefix>.study.<study>.trial.<trial>.metrics.
 func (c Config) MetricsSubject(study string, trial int) string {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	return c.Prefix + ".study." + study + ".trial." + strconv.Itoa(trial) + ".metrics"
 }
 
 // StatusSubject is where a trial's status changes are published.
 func (c Config) StatusSubject(study string, trial int) string {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	return c.Prefix + ".study." + study + ".trial." + strconv.Itoa(trial) + ".status"
 }
 
 // StudySubjects matches every subject of one study.
 func (c Config) StudySubjects(study string) string {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	return c.Prefix + ".study." + study + ".>"
 }
 
 // AllMetricsSubjects matches the metrics of every study.
 func (c Config) AllMetricsSubjects() string {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	return c.Prefix + ".study.*.trial.*.metrics"
 }
 
@@ -102,7 +103,7 @@ func Connect(url, name string, opts ...nats.Option) (*nats.Conn, jetstream.JetSt
 // seconds; the rest serves `tunectl watch` replays), deduplicated by
 // Nats-Msg-Id within two minutes.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.Stream, error) {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	if err := c.validate(); err != nil {
 		return nil, err
 	}

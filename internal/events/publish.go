@@ -81,7 +81,7 @@ func WithLogger(log *slog.Logger) PublisherOption {
 // NewPublisher returns a publisher on js using cfg's subjects.
 func NewPublisher(js jetstream.JetStream, cfg Config, opts ...PublisherOption) *Publisher {
 	p := &Publisher{
-		js: js, cfg: cfg.withDefaults(),
+		js: js, cfg: cfg.WithDefaults(),
 		tryTimeout: DefaultTryTimeout, minBackoff: DefaultMinBackoff, maxBackoff: DefaultMaxBackoff,
 		log: slog.Default(),
 	}

@@ -74,6 +74,7 @@ func TestCancelReachesARunningTrialWithinSeconds(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		requested, canceled = nil, nil
 		it := c.GetWorkflowHistory(context.Background(), trial, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	events:
 		for it.HasNext() {
 			ev, err := it.Next()
 			if err != nil {
@@ -83,7 +84,10 @@ func TestCancelReachesARunningTrialWithinSeconds(t *testing.T) {
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
 				requested = ev
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+				// The events after it are the trial recording its outcome
+				// (the Record activity completes): not TrainTrial's.
 				canceled = ev
+				break events
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED, enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
 				t.Fatalf("the trial's activity ended with %s, want canceled", ev.GetEventType())
 			}

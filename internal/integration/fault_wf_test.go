@@ -21,12 +21,13 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/worker"
+	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/relutune/relutune/internal/controller"
 	"github.com/relutune/relutune/internal/events"
-	"github.com/relutune/relutune/internal/service"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/internal/testdb"
+	"github.com/relutune/relutune/internal/worker"
 	"github.com/relutune/relutune/spec"
 	"github.com/relutune/relutune/workflows"
 )
@@ -36,14 +37,14 @@ const envWorkerProcess = "RELUTUNE_IT_WORKER_PROCESS"
 
 // TestWorkerProcess is the body of the worker processes the fault tests
 // start (and kill -9): this test binary, run again with only this test and
-// envWorkerProcess set, runs service.RunWorker until it is signalled. Run
+// envWorkerProcess set, runs worker.Run until it is signalled. Run
 // without that variable, as part of the suite, it does nothing.
 func TestWorkerProcess(t *testing.T) {
 	raw := os.Getenv(envWorkerProcess)
 	if raw == "" {
 		return
 	}
-	var cfg service.WorkerConfig
+	var cfg worker.Config
 	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "worker process:", err)
 		os.Exit(2)
@@ -51,7 +52,7 @@ func TestWorkerProcess(t *testing.T) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if err := service.RunWorker(ctx, cfg, log); err != nil {
+	if err := worker.Run(ctx, cfg, log); err != nil {
 		fmt.Fprintln(os.Stderr, "worker process:", err)
 		os.Exit(1)
 	}
@@ -86,7 +87,7 @@ func (w *workerProcess) kill(t *testing.T) {
 // with its checkpoints in ckpt.
 func startWorkerProcess(t *testing.T, e *Env, name, ckpt string) *workerProcess {
 	t.Helper()
-	cfg, err := json.Marshal(service.WorkerConfig{
+	cfg, err := json.Marshal(worker.Config{
 		Connections: e.Conn, TrialsQueue: e.TrialsQueue, Events: e.Events, Name: name, CheckpointDir: ckpt,
 	})
 	if err != nil {
@@ -217,7 +218,7 @@ func TestWorkerKilledThreeTimesTrialCompletes(t *testing.T) {
 // trial's TrainTrial activity, so that training finishes during the
 // cancel window.
 type cancelAtLastEpoch struct {
-	inner   workflows.MetricsPublisher
+	inner   worker.MetricsPublisher
 	c       client.Client
 	study   string
 	once    sync.Once
@@ -277,12 +278,12 @@ func TestTrialFinishingDuringCancelStaysComplete(t *testing.T) {
 	defer nc.Close()
 	pub := &cancelAtLastEpoch{inner: events.NewPublisher(js, e.Events), c: c, study: name, reached: make(chan error, 1)}
 	const workerName = "it-cwin-worker"
-	acts := &workflows.WorkerActivities{Publisher: pub, CheckpointDir: t.TempDir(), Worker: workerName}
-	w := worker.New(c, e.TrialsQueue, worker.Options{})
-	w.RegisterActivity(acts)
-	hw := worker.New(c, workflows.HostQueue(e.TrialsQueue, workerName), worker.Options{})
+	acts := &worker.Activities{Publisher: pub, CheckpointDir: t.TempDir(), Worker: workerName}
+	w := sdkworker.New(c, e.TrialsQueue, sdkworker.Options{})
+	worker.RegisterActivities(w, acts)
+	hw := sdkworker.New(c, workflows.HostQueue(e.TrialsQueue, workerName), sdkworker.Options{})
 	hw.RegisterActivityWithOptions(acts.RemoveCheckpoints, activity.RegisterOptions{Name: workflows.RemoveCheckpointsActivity})
-	for _, w := range []worker.Worker{w, hw} {
+	for _, w := range []sdkworker.Worker{w, hw} {
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -380,7 +381,7 @@ func TestStudyFinishWaitsForMetricRows(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	a := &workflows.ControllerActivities{Store: st}
+	a := &controller.Activities{Store: st}
 	out, err := a.AwaitMetrics(ctx, workflows.AwaitMetricsInput{StudyID: s.ID, MaxWait: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -434,7 +435,7 @@ func TestRecordAnswersWithStoredOutcome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &workflows.ControllerActivities{Store: st}
+	a := &controller.Activities{Store: st}
 	obj := 0.75
 	first, err := a.Record(ctx, workflows.RecordInput{Study: "rec", Result: workflows.TrialResult{
 		TrialID: trials[0].ID, Number: 0, Status: "complete", Objective: &obj, EpochsDone: 4, Attempt: 2, Worker: "w"}})

@@ -19,13 +19,13 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/worker"
+	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/natstest"
-	"github.com/relutune/relutune/internal/service"
+	"github.com/relutune/relutune/internal/process"
+	"github.com/relutune/relutune/internal/worker"
 	"github.com/relutune/relutune/search"
 	"github.com/relutune/relutune/trainer"
 	"github.com/relutune/relutune/workflows"
@@ -35,7 +35,7 @@ import (
 // epoch, paces publishing, and counts publishes that returned after a
 // freeze.
 type watchedPublisher struct {
-	next     workflows.MetricsPublisher
+	next     worker.MetricsPublisher
 	pace     atomic.Int64 // nanoseconds slept after each publish
 	first    chan struct{}
 	once     sync.Once
@@ -98,8 +98,8 @@ func TestTrialStuckOnAFrozenNATSTimesOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := client.Dial(client.Options{
-		HostPort:  config.Env(config.EnvTemporalAddress, config.DefaultTemporalAddress),
-		Namespace: config.Env(config.EnvTemporalNamespace, config.DefaultTemporalNamespace),
+		HostPort:  process.Env(process.EnvTemporalAddress, process.DefaultTemporalAddress),
+		Namespace: process.Env(process.EnvTemporalNamespace, process.DefaultTemporalNamespace),
 		Logger:    quietTemporalLog(),
 	})
 	if err != nil {
@@ -109,11 +109,11 @@ func TestTrialStuckOnAFrozenNATSTimesOut(t *testing.T) {
 	queue := "it-stuck-" + tag
 	pub := &watchedPublisher{next: events.NewPublisher(js, cfg, events.WithLogger(testLog(t))),
 		first: make(chan struct{}), returned: make(chan error, 1)}
-	w := worker.New(c, queue, worker.Options{MaxHeartbeatThrottleInterval: service.DefaultHeartbeatThrottle})
+	w := sdkworker.New(c, queue, sdkworker.Options{MaxHeartbeatThrottleInterval: worker.DefaultHeartbeatThrottle})
 	w.RegisterWorkflowWithOptions(stuckTrialWorkflow, workflow.RegisterOptions{Name: "it-stuck-trial"})
 	// Heartbeating every 200ms, the heartbeat goroutine alone would keep
 	// the attempt alive for ever.
-	w.RegisterActivity(&workflows.WorkerActivities{Publisher: pub, Worker: "stuck", HeartbeatEvery: 200 * time.Millisecond,
+	worker.RegisterActivities(w, &worker.Activities{Publisher: pub, Worker: "stuck", HeartbeatEvery: 200 * time.Millisecond,
 		Log: testLog(t)})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -199,7 +199,7 @@ func TestTrialsPublishThroughNATSRestarts(t *testing.T) {
 		pubs[i] = &watchedPublisher{next: events.NewPublisher(js, cfg, events.WithTryTimeout(time.Second), events.WithLogger(testLog(t))),
 			first: make(chan struct{})}
 		pubs[i].pace.Store(int64(20 * time.Millisecond))
-		a := &workflows.WorkerActivities{Publisher: pubs[i], Pruner: stopWhen{&chaosDone}, Worker: "chaos-" + strconv.Itoa(i), Log: testLog(t)}
+		a := &worker.Activities{Publisher: pubs[i], Pruner: stopWhen{&chaosDone}, Worker: "chaos-" + strconv.Itoa(i), Log: testLog(t)}
 		in := workflows.TrainInput{Study: study, StudyID: 1, TrialID: int64(i + 1), Number: i, Metric: "val_accuracy",
 			Schedule: search.SchedulerSpec{Kind: "median"},
 			Config:   trainer.Config{Dataset: "spirals", Activation: trainer.Tanh, Hidden: []int{8}, BatchSize: 256, Epochs: 100_000, Seed: uint64(i + 1)}}

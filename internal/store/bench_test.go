@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relutune/relutune/internal/records"
+	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/internal/testdb"
 )
@@ -34,7 +34,7 @@ func BenchmarkWriteMetrics(b *testing.B) {
 			if i%len(trials) == 0 {
 				epoch++
 			}
-			if epoch > records.MaxEpoch { // past every trial's budget: go on with new trials
+			if epoch > events.MaxEpoch { // past every trial's budget: go on with new trials
 				for j := range news {
 					news[j].Number += len(news)
 				}

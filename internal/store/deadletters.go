@@ -10,18 +10,15 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/relutune/relutune/internal/records"
+	"github.com/relutune/relutune/internal/events"
 )
-
-// DeadLetter is a message the metrics sink could never store.
-type DeadLetter = records.DeadLetter
 
 // TrialRefs returns, for each id that names a stored trial, the trial's
 // study and number and its epoch budget: the study spec's
-// schedule.max_epochs, or records.MaxEpoch when the spec has none (and never
+// schedule.max_epochs, or events.MaxEpoch when the spec has none (and never
 // more). Ids that name no trial are absent from the map.
-func (s *Store) TrialRefs(ctx context.Context, ids []int64) (map[int64]records.TrialRef, error) {
-	out := make(map[int64]records.TrialRef, len(ids))
+func (s *Store) TrialRefs(ctx context.Context, ids []int64) (map[int64]TrialRef, error) {
+	out := make(map[int64]TrialRef, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
@@ -30,11 +27,11 @@ func (s *Store) TrialRefs(ctx context.Context, ids []int64) (map[int64]records.T
 				THEN least(greatest((s.spec #>> '{schedule,max_epochs}')::numeric, 1), $2)::integer
 				ELSE $2 END
 		FROM trials t JOIN studies s ON s.id = t.study_id
-		WHERE t.id = ANY($1)`, ids, records.MaxEpoch)
+		WHERE t.id = ANY($1)`, ids, events.MaxEpoch)
 	if err != nil {
 		return nil, fmt.Errorf("store: trial refs: %w", err)
 	}
-	var r records.TrialRef
+	var r TrialRef
 	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.StudyID, &r.Study, &r.Number, &r.MaxEpochs}, func() error {
 		out[r.ID] = r
 		return nil
@@ -56,7 +53,7 @@ var studyNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 // WriteDeadLetters stores messages the sink gave up on, in one transaction.
 // Whatever a message holds, its row fits: texts are cut to their bounds and
 // made valid UTF-8 without NUL, the body is cut to
-// records.MaxDeadLetterBytes, and a study that is not a valid study name is
+// MaxDeadLetterBytes, and a study that is not a valid study name is
 // stored as NULL. A message already stored from the same stream position
 // (a redelivery) is stored once.
 func (s *Store) WriteDeadLetters(ctx context.Context, dls []DeadLetter) error {
@@ -75,8 +72,8 @@ func (s *Store) WriteDeadLetters(ctx context.Context, dls []DeadLetter) error {
 			stream, seq = &st, &n
 		}
 		data := d.Data
-		if len(data) > records.MaxDeadLetterBytes {
-			data = data[:records.MaxDeadLetterBytes]
+		if len(data) > MaxDeadLetterBytes {
+			data = data[:MaxDeadLetterBytes]
 		}
 		if data == nil {
 			data = []byte{}
@@ -90,7 +87,7 @@ func (s *Store) WriteDeadLetters(ctx context.Context, dls []DeadLetter) error {
 	})
 	if err != nil {
 		if rejected(err) {
-			return fmt.Errorf("%w: write %d dead letters: %w", records.ErrRejected, len(dls), err)
+			return fmt.Errorf("%w: write %d dead letters: %w", ErrRejected, len(dls), err)
 		}
 		return fmt.Errorf("store: write %d dead letters: %w", len(dls), err)
 	}

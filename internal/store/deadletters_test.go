@@ -10,15 +10,15 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/relutune/relutune/internal/records"
+	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/internal/testdb"
 	"github.com/relutune/relutune/spec"
 )
 
 func TestTrialRefsTakeMaxEpochsFromTheStoredSpec(t *testing.T) {
-	if records.MaxEpoch != spec.MaxEpochs {
-		t.Fatalf("records.MaxEpoch %d, spec.MaxEpochs %d: the sink's ceiling must be the spec's", records.MaxEpoch, spec.MaxEpochs)
+	if events.MaxEpoch != spec.MaxEpochs {
+		t.Fatalf("events.MaxEpoch %d, spec.MaxEpochs %d: the sink's ceiling must be the spec's", events.MaxEpoch, spec.MaxEpochs)
 	}
 	st, _ := testdb.New(t)
 	ctx := context.Background()
@@ -54,7 +54,7 @@ func TestTrialRefsTakeMaxEpochsFromTheStoredSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{"canonical": sp.Schedule.MaxEpochs, "no-schedule": records.MaxEpoch, "too-many": records.MaxEpoch, "a-string": records.MaxEpoch}
+	want := map[string]int{"canonical": sp.Schedule.MaxEpochs, "no-schedule": events.MaxEpoch, "too-many": events.MaxEpoch, "a-string": events.MaxEpoch}
 	for name, id := range ids {
 		r, ok := refs[id]
 		if !ok || r.Study != name || r.Number != 7 || r.MaxEpochs != want[name] || r.ID != id {
@@ -92,7 +92,7 @@ func TestWriteMetricsTellsRejectedFromTransient(t *testing.T) {
 			bad := ok
 			tc.edit(&bad)
 			_, err := st.WriteMetrics(ctx, []store.MetricRow{ok, bad})
-			if !errors.Is(err, records.ErrRejected) || !strings.Contains(err.Error(), "row 1 of 2") || !strings.Contains(err.Error(), tc.want) {
+			if !errors.Is(err, store.ErrRejected) || !strings.Contains(err.Error(), "row 1 of 2") || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want ErrRejected naming row 1 and %q", err, tc.want)
 			}
 		})
@@ -115,19 +115,19 @@ func TestWriteMetricsTellsRejectedFromTransient(t *testing.T) {
 	}
 	refused := ok
 	refused.Worker = "refused"
-	if _, err := st.WriteMetrics(ctx, []store.MetricRow{refused}); !errors.Is(err, records.ErrRejected) || !strings.Contains(err.Error(), "22003") {
+	if _, err := st.WriteMetrics(ctx, []store.MetricRow{refused}); !errors.Is(err, store.ErrRejected) || !strings.Contains(err.Error(), "22003") {
 		t.Fatalf("refused by Postgres: %v, want ErrRejected", err)
 	}
 	// Not JSON: Postgres refuses it as a data exception.
 	notJSON := ok
 	notJSON.Layers = []byte(`[1,`)
-	if _, err := st.WriteMetrics(ctx, []store.MetricRow{notJSON}); !errors.Is(err, records.ErrRejected) || !strings.Contains(err.Error(), "22P02") {
+	if _, err := st.WriteMetrics(ctx, []store.MetricRow{notJSON}); !errors.Is(err, store.ErrRejected) || !strings.Contains(err.Error(), "22P02") {
 		t.Fatalf("layers not JSON: %v, want ErrRejected (22P02)", err)
 	}
 	// A deadlock is worth retrying.
 	deadlock := ok
 	deadlock.Worker = "deadlock"
-	if _, err := st.WriteMetrics(ctx, []store.MetricRow{deadlock}); err == nil || errors.Is(err, records.ErrRejected) {
+	if _, err := st.WriteMetrics(ctx, []store.MetricRow{deadlock}); err == nil || errors.Is(err, store.ErrRejected) {
 		t.Fatalf("deadlock: %v, want an error that is not ErrRejected", err)
 	}
 	// So is a database that cannot be reached.
@@ -136,13 +136,13 @@ func TestWriteMetricsTellsRejectedFromTransient(t *testing.T) {
 		t.Fatal(err)
 	}
 	gone.Close()
-	if _, err := gone.WriteMetrics(ctx, []store.MetricRow{ok}); err == nil || errors.Is(err, records.ErrRejected) {
+	if _, err := gone.WriteMetrics(ctx, []store.MetricRow{ok}); err == nil || errors.Is(err, store.ErrRejected) {
 		t.Fatalf("closed pool: %v, want an error that is not ErrRejected", err)
 	}
 	if _, err := gone.TrialRefs(ctx, []int64{id}); err == nil {
 		t.Fatal("closed pool: trial refs succeeded")
 	}
-	if err := gone.WriteDeadLetters(ctx, []store.DeadLetter{{Subject: "s"}}); err == nil || errors.Is(err, records.ErrRejected) {
+	if err := gone.WriteDeadLetters(ctx, []store.DeadLetter{{Subject: "s"}}); err == nil || errors.Is(err, store.ErrRejected) {
 		t.Fatalf("closed pool: dead letters: %v, want an error that is not ErrRejected", err)
 	}
 	if _, err := st.WriteMetrics(ctx, []store.MetricRow{ok}); err != nil {
@@ -153,7 +153,7 @@ func TestWriteMetricsTellsRejectedFromTransient(t *testing.T) {
 func TestWriteDeadLettersKeepsAnyMessageBoundedAndOnce(t *testing.T) {
 	st, _ := testdb.New(t)
 	ctx := context.Background()
-	big := bytes.Repeat([]byte{0, 0xff}, records.MaxDeadLetterBytes)
+	big := bytes.Repeat([]byte{0, 0xff}, store.MaxDeadLetterBytes)
 	dls := []store.DeadLetter{
 		{Subject: "tune.study.a.trial.1.metrics", Study: "a", Reason: "epoch 0", Data: []byte(`{"epoch":0}`), Stream: "S", StreamSeq: 1},
 		{Subject: "tune.study.a.trial.1.metrics", Study: "a", Reason: "again", Data: []byte(`{}`), Stream: "S", StreamSeq: 1}, // redelivered
@@ -192,8 +192,8 @@ func TestWriteDeadLettersKeepsAnyMessageBoundedAndOnce(t *testing.T) {
 		t.Errorf("first: %+v", got[0])
 	}
 	odd := got[1]
-	if odd.Study != "" || len(odd.Data) != records.MaxDeadLetterBytes || !bytes.Equal(odd.Data, big[:records.MaxDeadLetterBytes]) {
-		t.Errorf("study %q, %d bytes of data; want NULL and the first %d bytes", odd.Study, len(odd.Data), records.MaxDeadLetterBytes)
+	if odd.Study != "" || len(odd.Data) != store.MaxDeadLetterBytes || !bytes.Equal(odd.Data, big[:store.MaxDeadLetterBytes]) {
+		t.Errorf("study %q, %d bytes of data; want NULL and the first %d bytes", odd.Study, len(odd.Data), store.MaxDeadLetterBytes)
 	}
 	for _, s := range []string{odd.Subject, odd.Reason} {
 		if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 || len(s) > 2048 {

@@ -4,15 +4,74 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/relutune/relutune/internal/records"
 )
 
-var metricColumns = []string{"trial_id", "epoch", "attempt", "train_loss", "val_loss", "val_accuracy",
-	"dead_fraction", "saturation", "grad_norm", "samples_per_sec", "lr", "layers", "worker"}
+// MetricColumn is one per-epoch value column of trial_metrics: its name,
+// where a MetricRow holds it, and whether `tunectl plot` may draw it.
+type MetricColumn struct {
+	Name  string
+	Of    func(*MetricRow) *float64
+	Curve bool
+}
+
+// MetricColumns are the per-epoch value columns, in table order. The row
+// check, the COPY and the curves query all read them from here.
+var MetricColumns = []MetricColumn{
+	{"train_loss", func(r *MetricRow) *float64 { return r.TrainLoss }, true},
+	{"val_loss", func(r *MetricRow) *float64 { return r.ValLoss }, true},
+	{"val_accuracy", func(r *MetricRow) *float64 { return r.ValAccuracy }, true},
+	{"dead_fraction", func(r *MetricRow) *float64 { return r.DeadFraction }, true},
+	{"saturation", func(r *MetricRow) *float64 { return r.Saturation }, true},
+	{"grad_norm", func(r *MetricRow) *float64 { return r.GradNorm }, true},
+	{"samples_per_sec", func(r *MetricRow) *float64 { return r.SamplesPerSec }, false},
+	{"lr", func(r *MetricRow) *float64 { return r.LR }, false},
+}
+
+// curveColumn returns the column of name that a curve may be drawn of;
+// the error names the allowed ones.
+func curveColumn(name string) (MetricColumn, error) {
+	var allowed []string
+	for _, c := range MetricColumns {
+		if !c.Curve {
+			continue
+		}
+		if c.Name == name {
+			return c, nil
+		}
+		allowed = append(allowed, c.Name)
+	}
+	return MetricColumn{}, fmt.Errorf("%q is not a metric (allowed: %s)", name, strings.Join(allowed, ", "))
+}
+
+// metricColumns are the columns COPY writes, and copyRow a row's values
+// in the same order.
+var metricColumns = func() []string {
+	cols := []string{"trial_id", "epoch", "attempt"}
+	for _, c := range MetricColumns {
+		cols = append(cols, c.Name)
+	}
+	return append(cols, "layers", "worker")
+}()
+
+func copyRow(r *MetricRow) []any {
+	layers := r.Layers
+	if layers == nil {
+		layers = []byte("[]")
+	}
+	var worker *string
+	if r.Worker != "" {
+		worker = &r.Worker
+	}
+	vals := []any{r.TrialID, r.Epoch, r.Attempt}
+	for _, c := range MetricColumns {
+		vals = append(vals, c.Of(r))
+	}
+	return append(vals, string(layers), worker)
+}
 
 // WriteMetrics stores a batch of metric rows in one transaction: COPY into a
 // session-local staging table, then one INSERT .. ON CONFLICT into
@@ -25,7 +84,7 @@ var metricColumns = []string{"trial_id", "epoch", "attempt", "train_loss", "val_
 //
 // Every row is checked first (MetricRow.Validate); a row out of bounds, or
 // a batch Postgres refuses for its data, fails with an error wrapping
-// records.ErrRejected, which retrying cannot fix. Any other error (a lost
+// ErrRejected, which retrying cannot fix. Any other error (a lost
 // connection, a serialization failure) is worth retrying.
 func (s *Store) WriteMetrics(ctx context.Context, rows []MetricRow) (int64, error) {
 	if len(rows) == 0 {
@@ -33,7 +92,7 @@ func (s *Store) WriteMetrics(ctx context.Context, rows []MetricRow) (int64, erro
 	}
 	for i := range rows {
 		if err := rows[i].Validate(); err != nil {
-			return 0, fmt.Errorf("%w: row %d of %d: %w", records.ErrRejected, i, len(rows), err)
+			return 0, fmt.Errorf("%w: row %d of %d: %w", ErrRejected, i, len(rows), err)
 		}
 	}
 	var n int64
@@ -42,19 +101,7 @@ func (s *Store) WriteMetrics(ctx context.Context, rows []MetricRow) (int64, erro
 			(LIKE trial_metrics INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
 			return err
 		}
-		src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-			r := rows[i]
-			layers := r.Layers
-			if layers == nil {
-				layers = []byte("[]")
-			}
-			var worker *string
-			if r.Worker != "" {
-				worker = &r.Worker
-			}
-			return []any{r.TrialID, r.Epoch, r.Attempt, r.TrainLoss, r.ValLoss, r.ValAccuracy,
-				r.DeadFraction, r.Saturation, r.GradNorm, r.SamplesPerSec, r.LR, string(layers), worker}, nil
-		})
+		src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) { return copyRow(&rows[i]), nil })
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"metrics_staging"}, metricColumns, src); err != nil {
 			return err
 		}
@@ -89,7 +136,7 @@ func (s *Store) WriteMetrics(ctx context.Context, rows []MetricRow) (int64, erro
 	})
 	if err != nil {
 		if rejected(err) {
-			return 0, fmt.Errorf("%w: write %d metric rows: %w", records.ErrRejected, len(rows), err)
+			return 0, fmt.Errorf("%w: write %d metric rows: %w", ErrRejected, len(rows), err)
 		}
 		return 0, fmt.Errorf("store: write %d metric rows: %w", len(rows), err)
 	}

@@ -19,6 +19,9 @@ type RankedTrial struct {
 	Objective  float64         `json:"objective"`
 	Metric     string          `json:"metric"`
 	EpochsDone int             `json:"epochs_done"`
+	// TestAccuracy is the trial's accuracy on the test split; nil for
+	// trials recorded before it was stored.
+	TestAccuracy *float64 `json:"test_accuracy"`
 }
 
 // Top returns the best limit completed trials of a study (all when limit <= 0).
@@ -26,7 +29,7 @@ func (s *Store) Top(ctx context.Context, study string, limit int) ([]RankedTrial
 	if limit <= 0 {
 		limit = 1 << 30
 	}
-	rows, err := s.pool.Query(ctx, `SELECT rank, trial, activation, params, replicate, seed, objective, metric, epochs_done
+	rows, err := s.pool.Query(ctx, `SELECT rank, trial, activation, params, replicate, seed, objective, metric, epochs_done, test_accuracy
 		FROM trial_ranking WHERE study = $1 ORDER BY rank, trial LIMIT $2`, study, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: top: %w", err)
@@ -34,7 +37,7 @@ func (s *Store) Top(ctx context.Context, study string, limit int) ([]RankedTrial
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (RankedTrial, error) {
 		var t RankedTrial
 		var params []byte
-		err := r.Scan(&t.Rank, &t.Trial, &t.Activation, &params, &t.Replicate, &t.Seed, &t.Objective, &t.Metric, &t.EpochsDone)
+		err := r.Scan(&t.Rank, &t.Trial, &t.Activation, &params, &t.Replicate, &t.Seed, &t.Objective, &t.Metric, &t.EpochsDone, &t.TestAccuracy)
 		t.Params = params
 		return t, err
 	})
@@ -152,14 +155,15 @@ type CurvePoint struct {
 // (val_accuracy, val_loss, train_loss, dead_fraction, saturation or
 // grad_norm) over the study's trials that reached that epoch.
 func (s *Store) ActivationCurves(ctx context.Context, studyID int64, metric string) ([]CurvePoint, error) {
-	switch metric {
-	case "val_accuracy", "val_loss", "train_loss", "dead_fraction", "saturation", "grad_norm":
-	default:
-		return nil, fmt.Errorf("store: curves: %q is not a metric (allowed: val_accuracy, val_loss, train_loss, dead_fraction, saturation, grad_norm)", metric)
+	c, err := curveColumn(metric)
+	if err != nil {
+		return nil, fmt.Errorf("store: curves: %w", err)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT coalesce(t.activation, ''), m.epoch, avg(m.`+metric+`), count(m.`+metric+`)
+	// The column comes from MetricColumns, never from the caller's text.
+	col := "m." + pgx.Identifier{c.Name}.Sanitize()
+	rows, err := s.pool.Query(ctx, `SELECT coalesce(t.activation, ''), m.epoch, avg(`+col+`), count(`+col+`)
 		FROM trial_metrics m JOIN trials t ON t.id = m.trial_id
-		WHERE t.study_id = $1 AND m.`+metric+` IS NOT NULL
+		WHERE t.study_id = $1 AND `+col+` IS NOT NULL
 		GROUP BY 1, 2 ORDER BY 1, 2`, studyID)
 	if err != nil {
 		return nil, fmt.Errorf("store: curves: %w", err)

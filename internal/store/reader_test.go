@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/relutune/relutune/internal/config"
+	"github.com/relutune/relutune/internal/process"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/internal/testdb"
 )
@@ -56,7 +56,7 @@ func TestReaderRoleAttributes(t *testing.T) {
 	err := st.Pool().QueryRow(context.Background(), `SELECT r.rolsuper, r.rolcanlogin, r.rolcreatedb, r.rolcreaterole, r.rolconnlimit,
 			coalesce(r.rolconfig, '{}'), pg_has_role(r.oid, (SELECT oid FROM pg_roles WHERE rolname = current_user), 'MEMBER'),
 			(SELECT count(*) FROM pg_auth_members m WHERE m.member = r.oid OR m.roleid = r.oid)
-		FROM pg_roles r WHERE r.rolname = $1`, config.ReaderRole).
+		FROM pg_roles r WHERE r.rolname = $1`, process.ReaderRole).
 		Scan(&super, &login, &createdb, &createrole, &connLimit, &cfg, &memberOfOwner, &memberships)
 	if err != nil {
 		t.Fatal(err)

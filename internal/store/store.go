@@ -15,27 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/relutune/relutune/internal/records"
 	"github.com/relutune/relutune/migrations"
-)
-
-// Errors callers test for with errors.Is.
-var (
-	ErrNotFound     = records.ErrNotFound
-	ErrSpecConflict = records.ErrSpecConflict
-)
-
-// The row types live in internal/records so that packages without a
-// database driver can use them.
-type (
-	Study     = records.Study
-	NewStudy  = records.NewStudy
-	NewTrial  = records.NewTrial
-	Trial     = records.Trial
-	Outcome   = records.Outcome
-	MetricRow = records.MetricRow
-	// RungDecider decides from the values reported at one epoch.
-	RungDecider = records.RungDecider
 )
 
 // Store wraps a connection pool.

@@ -301,3 +301,50 @@ func TestDecideRungConcurrentReportsAreSerialised(t *testing.T) {
 		}
 	}
 }
+
+// TestTestAccuracyStoredAndRanked: a trial's test accuracy is stored with
+// its outcome and shown by trial_ranking, config_ranking and TrialByID.
+func TestTestAccuracyStoredAndRanked(t *testing.T) {
+	st, _ := testdb.New(t)
+	ctx := context.Background()
+	s, _, err := st.CreateStudy(ctx, store.NewStudy{Name: "s", Spec: []byte(`{}`), SpecHash: "h", Metric: "val_accuracy", Direction: "maximize"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := st.InsertTrials(ctx, s.ID, []store.NewTrial{
+		{Number: 0, ConfigHash: "c", Params: []byte(`{}`), Seed: 1},
+		{Number: 1, ConfigHash: "c", Params: []byte(`{}`), Replicate: 1, Seed: 2},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, acc := range []*float64{ptr(0.9), nil} {
+		if _, err := st.RecordOutcome(ctx, store.Outcome{TrialID: tr[i].ID, Attempt: 1, Status: "complete",
+			Objective: ptr(0.5 + float64(i)/10), TestAccuracy: acc, EpochsDone: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	top, err := st.Top(ctx, "s", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(top) != 2 || top[1].Trial != 0 || top[1].TestAccuracy == nil || *top[1].TestAccuracy != 0.9 || top[0].TestAccuracy != nil {
+		t.Fatalf("top %+v: want trial 0 with test accuracy 0.9 and trial 1 without", top)
+	}
+	got, err := st.TrialByID(ctx, tr[0].ID)
+	if err != nil || got.TestAccuracy == nil || *got.TestAccuracy != 0.9 {
+		t.Fatalf("TrialByID: %+v %v", got, err)
+	}
+	var mean *float64
+	if err := st.Pool().QueryRow(ctx, `SELECT mean_test_accuracy FROM config_ranking WHERE study = 's'`).Scan(&mean); err != nil || mean == nil || *mean != 0.9 {
+		t.Fatalf("config_ranking mean_test_accuracy %v %v, want 0.9", mean, err)
+	}
+	if _, err := st.InsertTrials(ctx, s.ID, []store.NewTrial{{Number: 2, ConfigHash: "d", Params: []byte(`{}`), Seed: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	trials, _ := st.Trials(ctx, s.ID)
+	if _, err := st.RecordOutcome(ctx, store.Outcome{TrialID: trials[2].ID, Attempt: 1, Status: "complete",
+		Objective: ptr(0.1), TestAccuracy: ptr(math.Inf(1))}); err == nil {
+		t.Fatal("an infinite test accuracy was stored")
+	}
+}

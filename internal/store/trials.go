@@ -8,12 +8,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const trialColumns = `id, study_id, number, config_hash, params, replicate, seed, status, objective, epochs_done, attempt, error, worker, started_at, finished_at`
+const trialColumns = `id, study_id, number, config_hash, params, replicate, seed, status, objective, epochs_done, attempt, error, worker, started_at, finished_at, test_accuracy`
 
 func scanTrial(r pgx.CollectableRow) (Trial, error) {
 	var t Trial
 	err := r.Scan(&t.ID, &t.StudyID, &t.Number, &t.ConfigHash, &t.Params, &t.Replicate, &t.Seed, &t.Status,
-		&t.Objective, &t.EpochsDone, &t.Attempt, &t.Error, &t.Worker, &t.StartedAt, &t.FinishedAt)
+		&t.Objective, &t.EpochsDone, &t.Attempt, &t.Error, &t.Worker, &t.StartedAt, &t.FinishedAt, &t.TestAccuracy)
 	return t, err
 }
 
@@ -76,10 +76,10 @@ func (s *Store) RecordOutcome(ctx context.Context, o Outcome) (bool, error) {
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE trials SET
 			status = $3, objective = $4, epochs_done = greatest(epochs_done, $5), attempt = greatest(attempt, $2),
-			error = $6, worker = coalesce($7, worker),
+			error = $6, worker = coalesce($7, worker), test_accuracy = $8,
 			started_at = coalesce(started_at, now()), finished_at = now()
 		WHERE id = $1 AND ($2 = 0 OR attempt <= $2) AND status IN ('pending', 'running')`,
-		o.TrialID, o.Attempt, o.Status, o.Objective, o.EpochsDone, errText, worker)
+		o.TrialID, o.Attempt, o.Status, o.Objective, o.EpochsDone, errText, worker, o.TestAccuracy)
 	if err != nil {
 		return false, fmt.Errorf("store: record trial %d: %w", o.TrialID, err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/relutune/relutune/internal/config"
+	"github.com/relutune/relutune/internal/process"
 	"github.com/relutune/relutune/internal/store"
 )
 
@@ -35,7 +35,7 @@ func Empty(t testing.TB) (*store.Store, string) {
 	if os.Getenv("RELUTUNE_SKIP_INTEGRATION") == "1" {
 		t.Skip("RELUTUNE_SKIP_INTEGRATION=1: no Postgres")
 	}
-	base := config.Env(config.EnvDatabaseURL, config.DefaultDatabaseURL)
+	base := process.Env(process.EnvDatabaseURL, process.DefaultDatabaseURL)
 	cfg, err := pgx.ParseConfig(base)
 	if err != nil {
 		t.Fatal(err)
@@ -76,15 +76,15 @@ func ReaderURL(t testing.TB, dbURL string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if env := os.Getenv(config.EnvReaderURL); env != "" {
+	if env := os.Getenv(process.EnvReaderURL); env != "" {
 		u, err := url.Parse(env)
 		if err != nil {
-			t.Fatalf("%s: %v", config.EnvReaderURL, err)
+			t.Fatalf("%s: %v", process.EnvReaderURL, err)
 		}
 		u.Path = "/" + db.Database
 		return u.String()
 	}
-	u, err := config.ReaderURL(dbURL)
+	u, err := process.ReaderURL(dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,10 +15,9 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
-	"github.com/relutune/relutune/internal/config"
 	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/process"
 	"github.com/relutune/relutune/internal/redact"
-	"github.com/relutune/relutune/internal/service"
 	"github.com/relutune/relutune/internal/store"
 )
 
@@ -26,7 +25,7 @@ import (
 // command's connection flags. Close releases whatever was opened.
 type Factory struct {
 	IO     *IOStreams
-	Conn   config.Connections
+	Conn   process.Connections
 	Events events.Config
 	// StudiesQueue and TrialsQueue are where submitted studies run.
 	StudiesQueue string
@@ -47,7 +46,7 @@ func (f *Factory) Temporal(ctx context.Context) (client.Client, error) {
 	defer f.mu.Unlock()
 	if f.temporal == nil {
 		quiet := f.logger(slog.LevelError)
-		c, err := service.DialTemporal(ctx, f.Conn, quiet)
+		c, err := process.DialTemporal(ctx, f.Conn, quiet)
 		if err != nil {
 			return nil, err
 		}
@@ -93,10 +92,10 @@ func (f *Factory) ReaderURL(flag string) (string, error) {
 	if flag != "" {
 		return flag, nil
 	}
-	if env := os.Getenv(config.EnvReaderURL); env != "" {
+	if env := os.Getenv(process.EnvReaderURL); env != "" {
 		return env, nil
 	}
-	u, err := config.ReaderURL(f.Conn.DatabaseURL)
+	u, err := process.ReaderURL(f.Conn.DatabaseURL)
 	if err != nil {
 		return "", Usagef("--reader-url: %v", err)
 	}
@@ -108,7 +107,7 @@ func (f *Factory) JetStream() (jetstream.JetStream, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.js == nil {
-		nc, js, err := service.ConnectNATS(f.Conn, "tunectl", f.logger(slog.LevelWarn))
+		nc, js, err := process.ConnectNATS(f.Conn, "tunectl", f.logger(slog.LevelWarn))
 		if err != nil {
 			return nil, err
 		}

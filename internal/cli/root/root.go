@@ -22,7 +22,7 @@ import (
 	"github.com/relutune/relutune/internal/cli/train"
 	"github.com/relutune/relutune/internal/cli/validate"
 	"github.com/relutune/relutune/internal/cli/watch"
-	"github.com/relutune/relutune/internal/config"
+	"github.com/relutune/relutune/internal/process"
 	"github.com/relutune/relutune/workflows"
 )
 
@@ -52,7 +52,7 @@ printed.`,
 	f.Conn.Register(pf, true)
 	pf.StringVar(&f.StudiesQueue, "studies-queue", workflows.StudiesQueue, "Temporal task queue of study workflows")
 	pf.StringVar(&f.TrialsQueue, "trials-queue", workflows.TrialsQueue, "Temporal task queue of training workers")
-	pf.StringVar(&f.TemporalUI, "temporal-ui", config.Env(config.EnvTemporalUI, config.DefaultTemporalUI), "Temporal Web UI base URL, for links (env "+config.EnvTemporalUI+")")
+	pf.StringVar(&f.TemporalUI, "temporal-ui", process.Env(process.EnvTemporalUI, process.DefaultTemporalUI), "Temporal Web UI base URL, for links (env "+process.EnvTemporalUI+")")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &cmdutil.UsageError{Err: fmt.Errorf("%w; see '%s --help'", err, c.CommandPath())}
 	})

@@ -96,7 +96,7 @@ func TestReadCommandsOverAStoredStudy(t *testing.T) {
 	}
 
 	code, out, _ = tunectl(t, url, "top", "seeded", "-n", "2", "--output", "csv")
-	if code != 0 || out != "RANK,TRIAL,VAL_ACCURACY,ACTIVATION,EPOCHS,SEED,PARAMS\n1,0,0.9500,relu,1,100,\"{\"\"activation\"\": \"\"relu\"\"}\"\n2,2,0.9300,relu,1,102,\"{\"\"activation\"\": \"\"relu\"\"}\"\n" {
+	if code != 0 || out != "RANK,TRIAL,VAL_ACCURACY,TEST_ACC,ACTIVATION,EPOCHS,SEED,PARAMS\n1,0,0.9500,-,relu,1,100,\"{\"\"activation\"\": \"\"relu\"\"}\"\n2,2,0.9300,-,relu,1,102,\"{\"\"activation\"\": \"\"relu\"\"}\"\n" {
 		t.Fatalf("top: exit %d\n%s", code, out)
 	}
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/relutune/relutune/internal/cli/cmdutil"
 	"github.com/relutune/relutune/internal/cli/root"
-	"github.com/relutune/relutune/internal/config"
+	"github.com/relutune/relutune/internal/process"
 	"github.com/relutune/relutune/internal/testdb"
 )
 
@@ -27,7 +27,7 @@ func tunectl(t *testing.T, out io.Writer, args ...string) (code int, stderr stri
 // the reader's URL derived from --database-url as an operator's would be.
 func TestSQLCommandAsReader(t *testing.T) {
 	_, url := testdb.New(t)
-	t.Setenv(config.EnvReaderURL, "") // derive it from --database-url
+	t.Setenv(process.EnvReaderURL, "") // derive it from --database-url
 	var out bytes.Buffer
 	code, errOut := tunectl(t, &out, "--database-url", url, "sql", "--output", "csv",
 		"SELECT current_user, current_setting('statement_timeout') AS timeout")

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/relutune/relutune/internal/cli/cmdutil"
-	"github.com/relutune/relutune/internal/config"
+	"github.com/relutune/relutune/internal/process"
 	"github.com/relutune/relutune/internal/redact"
 	"github.com/relutune/relutune/internal/store"
 )
@@ -68,7 +68,7 @@ the views trial_ranking, config_ranking, activation_summary,
 activation_seed_means, trial_diagnostics and epoch_metrics, and nothing
 else; nothing can be changed. "-" reads the query from standard input.
 
-The login comes from --reader-url, else ` + config.EnvReaderURL + `, else the
+The login comes from --reader-url, else ` + process.EnvReaderURL + `, else the
 --database-url's server and database with the user relutune_reader and no
 password. Rows are written as they arrive; csv, json and jsonl print every
 row unless --limit is given, a table at most 10000 rows.`,
@@ -103,7 +103,7 @@ row unless --limit is given, a table at most 10000 rows.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.Output, "output", "o", "table", "output format: "+strings.Join(formats, ", "))
-	fl.StringVar(&opts.ReaderURL, "reader-url", "", "Postgres URL to log in with (env "+config.EnvReaderURL+"; default: --database-url's server and database as relutune_reader)")
+	fl.StringVar(&opts.ReaderURL, "reader-url", "", "Postgres URL to log in with (env "+process.EnvReaderURL+"; default: --database-url's server and database as relutune_reader)")
 	fl.DurationVar(&opts.Timeout, "timeout", 30*time.Second, "statement timeout (1ms to 1h)")
 	fl.IntVar(&opts.Limit, "limit", 0, fmt.Sprintf("print at most this many rows, 0 for all (not for table; default %d for table, all otherwise)", DefaultTableLimit))
 	return cmd
@@ -153,7 +153,7 @@ func runSQL(ctx context.Context, opts *Options) error {
 		// a parser does not take part of a result for all of it.
 		_ = out.flush()
 		if errors.Is(err, store.ErrReaderConnect) {
-			return fmt.Errorf("%w; tunectl sql logs in with --reader-url or %s (see README.md, Querying results)", err, config.EnvReaderURL)
+			return fmt.Errorf("%w; tunectl sql logs in with --reader-url or %s (see README.md, Querying results)", err, process.EnvReaderURL)
 		}
 		if errors.Is(err, store.ErrQuery) && strings.Contains(err.Error(), "statement timeout") {
 			return fmt.Errorf("%w; --timeout sets the limit", err)

@@ -89,7 +89,7 @@ func Table(trials []store.RankedTrial) cmdutil.Table {
 		metric = strings.ToUpper(trials[0].Metric)
 	}
 	t := cmdutil.Table{
-		Header:  []string{"RANK", "TRIAL", metric, "ACTIVATION", "EPOCHS", "SEED", "PARAMS"},
+		Header:  []string{"RANK", "TRIAL", metric, "TEST_ACC", "ACTIVATION", "EPOCHS", "SEED", "PARAMS"},
 		Records: trials,
 	}
 	if trials == nil {
@@ -102,7 +102,7 @@ func Table(trials []store.RankedTrial) cmdutil.Table {
 		}
 		obj := r.Objective
 		t.Rows = append(t.Rows, []string{
-			strconv.Itoa(r.Rank), strconv.Itoa(r.Trial), cmdutil.FormatFloat(&obj), act,
+			strconv.Itoa(r.Rank), strconv.Itoa(r.Trial), cmdutil.FormatFloat(&obj), cmdutil.FormatFloat(r.TestAccuracy), act,
 			strconv.Itoa(r.EpochsDone), fmt.Sprint(r.Seed), string(r.Params),
 		})
 	}

@@ -1,0 +1,193 @@
+package controller
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/store"
+)
+
+// DecodedMetric is a metrics message that passed every check that needs
+// no database: where its subject says it belongs, and the row to store.
+type DecodedMetric struct {
+	Study   string // the study named by the subject (and the body)
+	Trial   int    // the trial number named by the subject (and the body)
+	StudyID int64  // the body's study_id; 0 when absent
+	Row     store.MetricRow
+}
+
+// DecodeMetricRow parses a metrics message published on subject and checks
+// everything that needs no database: the message is at most
+// events.MaxMessageBytes of JSON of the events.EpochMetrics shape; its study and trial
+// are the subject's; trial_id > 0; epoch in [1, events.MaxEpoch]; attempt
+// in [1, events.MaxAttempt]; worker and activation short, valid UTF-8
+// without NUL; at most events.MaxLayers layers. A value too large for a float64 is
+// non-finite, and stored as null like NaN and Inf. Every error wraps
+// events.ErrPoison and names the field, its value and what is allowed.
+//
+// The trial's own epoch budget and the trial's identity (that trial_id is
+// the subject's trial of the subject's study) are the sink's to check
+// against Postgres: the message's max_epochs is not trusted.
+func DecodeMetricRow(c events.Config, subject string, data []byte) (DecodedMetric, error) {
+	study, trial, err := c.ParseMetricsSubject(subject)
+	if err != nil {
+		return DecodedMetric{Study: study}, err
+	}
+	d := DecodedMetric{Study: study, Trial: trial}
+	bad := func(format string, args ...any) (DecodedMetric, error) {
+		return d, fmt.Errorf("%w: "+format, append([]any{events.ErrPoison}, args...)...)
+	}
+	if len(data) > events.MaxMessageBytes {
+		return bad("message is %d bytes, at most %d allowed", len(data), events.MaxMessageBytes)
+	}
+	m, err := unmarshalMetrics(data)
+	if err != nil {
+		return bad("not a metrics message: %v", err)
+	}
+	switch {
+	case m.Study != study:
+		return bad("study %.64q in the message is not %q, the subject's", m.Study, study)
+	case m.Trial != int64(trial):
+		return bad("trial %d in the message is not %d, the subject's", m.Trial, trial)
+	case m.TrialID <= 0:
+		return bad("trial_id %d must be > 0", m.TrialID)
+	case m.StudyID < 0:
+		return bad("study_id %d must be >= 0", m.StudyID)
+	case m.Epoch < 1 || m.Epoch > events.MaxEpoch:
+		return bad("epoch %d must be in [1, %d]", m.Epoch, events.MaxEpoch)
+	case m.Attempt < 1 || m.Attempt > events.MaxAttempt:
+		return bad("attempt %d must be in [1, %d]", m.Attempt, events.MaxAttempt)
+	case len(m.Layers) > events.MaxLayers:
+		return bad("%d layers, at most %d allowed", len(m.Layers), events.MaxLayers)
+	}
+	if err := events.CheckText("worker", m.Worker, events.MaxWorkerBytes); err != nil {
+		return bad("%v", err)
+	}
+	if err := events.CheckText("activation", m.Activation, events.MaxActivationBytes); err != nil {
+		return bad("%v", err)
+	}
+	layers := m.Layers
+	if layers == nil {
+		layers = []events.LayerStats{} // "[]", never JSON null
+	}
+	lj, err := json.Marshal(layers)
+	if err != nil {
+		return bad("layers: %v", err)
+	}
+	d.StudyID = m.StudyID
+	d.Row = store.MetricRow{
+		TrialID: m.TrialID, Epoch: int(m.Epoch), Attempt: int(m.Attempt),
+		TrainLoss: m.TrainLoss, ValLoss: m.ValLoss, ValAccuracy: m.ValAccuracy,
+		DeadFraction: m.DeadFraction, Saturation: m.Saturation, GradNorm: m.GradNorm,
+		SamplesPerSec: m.SamplesPerSec, LR: m.LR, Layers: lj, Worker: m.Worker,
+	}
+	if err := d.Row.Validate(); err != nil { // the store's own check, so nothing it would refuse gets past
+		return bad("%v", err)
+	}
+	return d, nil
+}
+
+// metricFields is the part of events.EpochMetrics the sink reads, with integers
+// wide enough that an out-of-range value is seen, not wrapped.
+type metricFields[F any, L any] struct {
+	Study         string `json:"study"`
+	StudyID       int64  `json:"study_id"`
+	Trial         int64  `json:"trial"`
+	TrialID       int64  `json:"trial_id"`
+	Attempt       int64  `json:"attempt"`
+	Worker        string `json:"worker"`
+	Epoch         int64  `json:"epoch"`
+	Activation    string `json:"activation"`
+	TrainLoss     F      `json:"train_loss"`
+	ValLoss       F      `json:"val_loss"`
+	ValAccuracy   F      `json:"val_accuracy"`
+	SamplesPerSec F      `json:"train_samples_per_sec"`
+	LR            F      `json:"lr"`
+	DeadFraction  F      `json:"dead_fraction"`
+	Saturation    F      `json:"saturation"`
+	GradNorm      F      `json:"grad_norm"`
+	Layers        []L    `json:"layers"`
+}
+
+// unmarshalMetrics decodes a message. Values are finite or nil: JSON
+// cannot spell NaN or Inf, and a number beyond float64's range would be
+// ±Inf, so it is nil, as every non-finite value is (see events.Finite). The
+// common case decodes straight into pointers; only a message that fails
+// that is decoded again with the tolerant wireFloat.
+func unmarshalMetrics(data []byte) (metricFields[*float64, events.LayerStats], error) {
+	var m metricFields[*float64, events.LayerStats]
+	err := json.Unmarshal(data, &m)
+	if err == nil {
+		return m, nil
+	}
+	var w metricFields[wireFloat, wireLayer]
+	if json.Unmarshal(data, &w) != nil {
+		return m, err
+	}
+	m = metricFields[*float64, events.LayerStats]{
+		Study: w.Study, StudyID: w.StudyID, Trial: w.Trial, TrialID: w.TrialID, Attempt: w.Attempt,
+		Worker: w.Worker, Epoch: w.Epoch, Activation: w.Activation,
+		TrainLoss: w.TrainLoss.ptr(), ValLoss: w.ValLoss.ptr(), ValAccuracy: w.ValAccuracy.ptr(),
+		SamplesPerSec: w.SamplesPerSec.ptr(), LR: w.LR.ptr(), DeadFraction: w.DeadFraction.ptr(),
+		Saturation: w.Saturation.ptr(), GradNorm: w.GradNorm.ptr(),
+	}
+	if w.Layers != nil {
+		m.Layers = make([]events.LayerStats, len(w.Layers))
+		for i, l := range w.Layers {
+			m.Layers[i] = events.LayerStats{
+				DeadFraction: l.DeadFraction.ptr(), Saturation: l.Saturation.ptr(), ActMean: l.ActMean.ptr(),
+				ActStd: l.ActStd.ptr(), GradNorm: l.GradNorm.ptr(), PReLUSlope: l.PReLUSlope.ptr(),
+			}
+		}
+	}
+	return m, nil
+}
+
+type wireLayer struct {
+	DeadFraction wireFloat `json:"dead_fraction"`
+	Saturation   wireFloat `json:"saturation"`
+	ActMean      wireFloat `json:"act_mean"`
+	ActStd       wireFloat `json:"act_std"`
+	GradNorm     wireFloat `json:"grad_norm"`
+	PReLUSlope   wireFloat `json:"prelu_slope"`
+}
+
+// wireFloat is a JSON number or null. A number beyond float64's range
+// would be ±Inf: it is null.
+type wireFloat struct {
+	x  float64
+	ok bool
+}
+
+func (f *wireFloat) UnmarshalJSON(b []byte) error {
+	*f = wireFloat{}
+	if string(b) == "null" {
+		return nil
+	}
+	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		return fmt.Errorf("%.32s is not a number", b)
+	}
+	x, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
+			return nil // ±Inf: null
+		}
+		return err
+	}
+	if !math.IsNaN(x) && !math.IsInf(x, 0) {
+		*f = wireFloat{x: x, ok: true}
+	}
+	return nil
+}
+
+func (f wireFloat) ptr() *float64 {
+	if !f.ok {
+		return nil
+	}
+	x := f.x
+	return &x
+}

@@ -1,0 +1,365 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/store"
+)
+
+// MetricWriter stores metric rows idempotently (store.Store does). An
+// error wrapping store.ErrRejected means the batch holds a row that can
+// never be written; any other error is worth retrying.
+type MetricWriter interface {
+	WriteMetrics(ctx context.Context, rows []store.MetricRow) (int64, error)
+}
+
+// MetricStore is what the sink needs of Postgres (store.Store has it all):
+// the metric write, the stored trials to check messages against, and a
+// place for the messages it can never write.
+type MetricStore interface {
+	MetricWriter
+	// TrialRefs returns the stored trials among ids; unknown ids are absent.
+	TrialRefs(ctx context.Context, ids []int64) (map[int64]store.TrialRef, error)
+	// WriteDeadLetters stores messages the sink gives up on.
+	WriteDeadLetters(ctx context.Context, dls []store.DeadLetter) error
+}
+
+// Sink moves metrics from the stream into Postgres through a durable pull
+// consumer. Fetching overlaps with writing; each batch is acked only after
+// its transaction commits, so a crash redelivers, and the writer's
+// idempotency turns redelivery into a no-op.
+//
+// No message can stall it or write where it does not belong. Before
+// anything reaches SQL, each message is decoded and bounded
+// (DecodeMetricRow), and its trial_id must name the trial that its
+// subject names, of the study its subject names, with an epoch within that
+// study's schedule.max_epochs (looked up in Postgres once per trial, then
+// cached). A message that fails, and a row Postgres refuses for its data
+// (the batch is split until the refused row stands alone), is stored in
+// dead_letters with the reason and terminated on the stream. Transient
+// errors (a lost connection) dead-letter nothing: the batch is retried.
+type Sink struct {
+	JS      jetstream.JetStream
+	Config  events.Config
+	Writer  MetricStore
+	Log     *slog.Logger
+	Durable string        // consumer name; default "relutune-sink"
+	Batch   int           // messages per fetch; default 2000
+	MaxWait time.Duration // how long a fetch waits to fill a batch; default 250ms
+
+	trials map[int64]store.TrialRef // cache of TrialRefs; trials never change study or number
+}
+
+// maxCachedTrials bounds the sink's cache of stored trials; it is emptied
+// when full.
+const maxCachedTrials = 1 << 16
+
+// Run consumes until ctx is done. It returns nil on cancellation.
+func (s *Sink) Run(ctx context.Context) error {
+	cfg := s.Config.WithDefaults()
+	if s.Writer == nil {
+		return errors.New("events: sink has no Writer")
+	}
+	durable := s.Durable
+	if durable == "" {
+		durable = "relutune-sink"
+	}
+	batch := s.Batch
+	if batch <= 0 {
+		batch = 2000 // measured: 500 gives ~29k rows/s end to end, 2000 ~40k
+	}
+	maxWait := s.MaxWait
+	if maxWait <= 0 {
+		maxWait = 250 * time.Millisecond
+	}
+	log := s.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	if _, err := events.EnsureStream(ctx, s.JS, cfg); err != nil {
+		return err
+	}
+	cons, err := s.JS.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
+		Durable:       durable,
+		Description:   "relutune metrics sink: JetStream -> Postgres",
+		FilterSubject: cfg.AllMetricsSubjects(),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       30 * time.Second,
+		MaxAckPending: 4 * batch,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("events: sink consumer: %w", err)
+	}
+
+	batches := make(chan []jetstream.Msg, 2)
+	go func() {
+		defer close(batches)
+		for ctx.Err() == nil {
+			mb, err := cons.Fetch(batch, jetstream.FetchMaxWait(maxWait))
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				log.Warn("sink fetch failed; retrying", "err", err)
+				sleep(ctx, time.Second)
+				continue
+			}
+			var msgs []jetstream.Msg
+			for m := range mb.Messages() {
+				msgs = append(msgs, m)
+			}
+			if err := mb.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				log.Warn("sink fetch ended with an error", "err", err)
+			}
+			if len(msgs) == 0 {
+				continue
+			}
+			select {
+			case batches <- msgs:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	for msgs := range batches {
+		if err := s.process(ctx, cfg, log, msgs); err != nil {
+			// ctx is done: what was not acked is redelivered to the next
+			// sink. Wait for the fetcher to stop.
+			for range batches {
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// deadMsg is a message the sink gives up on, and why.
+type deadMsg struct {
+	msg    jetstream.Msg
+	study  string
+	reason string
+}
+
+// process stores one fetched batch: rows that can be written are written
+// and acked, messages that never can be are dead-lettered and terminated.
+// It returns an error only when ctx is done.
+func (s *Sink) process(ctx context.Context, cfg events.Config, log *slog.Logger, msgs []jetstream.Msg) error {
+	var dead []deadMsg
+	decoded := make([]DecodedMetric, 0, len(msgs))
+	keep := make([]jetstream.Msg, 0, len(msgs))
+	for _, m := range msgs {
+		d, err := DecodeMetricRow(cfg, m.Subject(), m.Data())
+		if err != nil {
+			dead = append(dead, deadMsg{m, d.Study, err.Error()})
+			continue
+		}
+		decoded = append(decoded, d)
+		keep = append(keep, m)
+	}
+
+	if err := s.lookupTrials(ctx, log, decoded); err != nil {
+		return err
+	}
+	rows := make([]store.MetricRow, 0, len(decoded))
+	studies := make([]string, 0, len(decoded))
+	good := make([]jetstream.Msg, 0, len(decoded))
+	for i, d := range decoded {
+		ref, ok := s.trials[d.Row.TrialID]
+		if err := checkTrial(d, ref, ok); err != nil {
+			dead = append(dead, deadMsg{keep[i], d.Study, err.Error()})
+			continue
+		}
+		rows = append(rows, d.Row)
+		studies = append(studies, d.Study)
+		good = append(good, keep[i])
+	}
+
+	rejected, err := writeSplit(ctx, s.Writer, rows, func(attempt int, err error) {
+		log.Warn("sink write failed; retrying", "rows", len(rows), "attempt", attempt, "err", err)
+		sleep(ctx, backoff(attempt))
+	})
+	if err != nil {
+		return err
+	}
+	for i, err := range rejected {
+		dead = append(dead, deadMsg{good[i], studies[i], err.Error()})
+	}
+	if len(dead) > 0 {
+		if err := s.deadLetter(ctx, log, dead); err != nil {
+			return err
+		}
+	}
+	for i, m := range good {
+		if _, ok := rejected[i]; ok {
+			continue
+		}
+		if err := m.Ack(); err != nil {
+			log.Warn("sink ack failed; the message will be redelivered", "err", err)
+		}
+	}
+	if len(rows) > 0 {
+		log.Debug("sink wrote metrics", "rows", len(rows)-len(rejected), "dead", len(dead))
+	}
+	return nil
+}
+
+// lookupTrials makes sure the cache holds every stored trial that decoded
+// names, with one query for those it lacks. A failed query is retried
+// until ctx is done.
+func (s *Sink) lookupTrials(ctx context.Context, log *slog.Logger, decoded []DecodedMetric) error {
+	if s.trials == nil {
+		s.trials = make(map[int64]store.TrialRef)
+	}
+	var missing []int64
+	seen := make(map[int64]bool)
+	for _, d := range decoded {
+		id := d.Row.TrialID
+		if _, ok := s.trials[id]; !ok && !seen[id] {
+			seen[id] = true
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	for attempt := 0; ; attempt++ {
+		refs, err := s.Writer.TrialRefs(ctx, missing)
+		if err == nil {
+			if len(s.trials)+len(refs) > maxCachedTrials {
+				clear(s.trials)
+			}
+			maps.Copy(s.trials, refs)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		log.Warn("sink trial lookup failed; retrying", "trials", len(missing), "attempt", attempt, "err", err)
+		sleep(ctx, backoff(attempt))
+	}
+}
+
+// checkTrial checks a decoded message against its stored trial: the trial
+// exists, is the one the subject names, and the epoch is within its
+// study's budget.
+func checkTrial(d DecodedMetric, ref store.TrialRef, ok bool) error {
+	id := d.Row.TrialID
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: trial_id %d names no stored trial", events.ErrPoison, id)
+	case ref.Study != d.Study:
+		return fmt.Errorf("%w: trial_id %d is trial %d of study %q, not of study %q that the subject names",
+			events.ErrPoison, id, ref.Number, ref.Study, d.Study)
+	case ref.Number != d.Trial:
+		return fmt.Errorf("%w: trial_id %d is trial %d of study %q, not trial %d that the subject names",
+			events.ErrPoison, id, ref.Number, ref.Study, d.Trial)
+	case d.StudyID != 0 && d.StudyID != ref.StudyID:
+		return fmt.Errorf("%w: study_id %d is not the id of study %q (%d)", events.ErrPoison, d.StudyID, ref.Study, ref.StudyID)
+	case d.Row.Epoch > ref.MaxEpochs:
+		return fmt.Errorf("%w: epoch %d must be in [1, %d], study %q's schedule.max_epochs",
+			events.ErrPoison, d.Row.Epoch, ref.MaxEpochs, ref.Study)
+	}
+	return nil
+}
+
+// writeSplit writes rows through w. When w rejects a batch
+// (store.ErrRejected) it writes each half on its own, down to single
+// rows, so that every row that can be written is, and it returns the index
+// and error of each row that cannot. Any other error is transient: wait is
+// called and the same rows are written again, until ctx is done, when
+// writeSplit returns ctx's error. A transient error never rejects a row.
+func writeSplit(ctx context.Context, w MetricWriter, rows []store.MetricRow, wait func(attempt int, err error)) (map[int]error, error) {
+	rejected := map[int]error{}
+	var write func(base int, rows []store.MetricRow) error
+	write = func(base int, rows []store.MetricRow) error {
+		if len(rows) == 0 {
+			return nil
+		}
+		for attempt := 0; ; attempt++ {
+			_, err := w.WriteMetrics(ctx, rows)
+			switch {
+			case err == nil:
+				return nil
+			case errors.Is(err, store.ErrRejected):
+				if len(rows) == 1 {
+					rejected[base] = fmt.Errorf("%w: %w", events.ErrPoison, err)
+					return nil
+				}
+				mid := len(rows) / 2
+				if err := write(base, rows[:mid]); err != nil {
+					return err
+				}
+				return write(base+mid, rows[mid:])
+			case ctx.Err() != nil:
+				return ctx.Err()
+			}
+			wait(attempt, err)
+		}
+	}
+	if err := write(0, rows); err != nil {
+		return nil, err
+	}
+	return rejected, nil
+}
+
+// deadLetter stores the messages the sink gives up on, then terminates
+// them on the stream so they are never redelivered. A transient store
+// error is retried until ctx is done; a dead letter the store itself
+// refuses (it should not: it cuts and cleans what it keeps) is logged and
+// terminated all the same, so it cannot stall the sink.
+func (s *Sink) deadLetter(ctx context.Context, log *slog.Logger, dead []deadMsg) error {
+	dls := make([]store.DeadLetter, len(dead))
+	for i, d := range dead {
+		dls[i] = store.DeadLetter{Subject: d.msg.Subject(), Study: d.study, Reason: d.reason, Data: d.msg.Data()}
+		if md, err := d.msg.Metadata(); err == nil {
+			dls[i].Stream, dls[i].StreamSeq = md.Stream, md.Sequence.Stream
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		err := s.Writer.WriteDeadLetters(ctx, dls)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, store.ErrRejected) {
+			log.Error("sink could not store dead letters; dropping them", "count", len(dls), "err", err)
+			break
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		log.Warn("sink dead-letter write failed; retrying", "count", len(dls), "attempt", attempt, "err", err)
+		sleep(ctx, backoff(attempt))
+	}
+	log.Warn("sink dead-lettered messages it can never store", "count", len(dead),
+		"subject", dead[0].msg.Subject(), "reason", dead[0].reason)
+	for _, d := range dead {
+		if err := d.msg.Term(); err != nil {
+			log.Warn("sink term failed; the message will be redelivered", "err", err)
+		}
+	}
+	return nil
+}
+
+// backoff is the wait before retry attempt+1 of a transient failure.
+func backoff(attempt int) time.Duration {
+	return min(time.Duration(attempt+1)*500*time.Millisecond, 5*time.Second)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,138 @@
+// Package worker is relutune's training worker: the TrainTrial activity
+// (with its heartbeats, checkpoints and failure taxonomy), the
+// RemoveCheckpoints activity, and Run, which serves them on the trials
+// queue. It never links a database driver: a worker only trains and
+// publishes metrics.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/process"
+	"github.com/relutune/relutune/trainer"
+	"github.com/relutune/relutune/workflows"
+)
+
+// Config configures a training worker.
+type Config struct {
+	process.Connections
+	TrialsQueue   string        // default workflows.TrialsQueue
+	Events        events.Config // stream and subject prefix
+	Name          string        // worker name in metrics and trial rows
+	Concurrency   int           // trials trained at once; default 1
+	CheckpointDir string        // empty disables checkpoints
+	HTTPAddr      string        // /healthz; empty disables
+	// HeartbeatThrottle is the longest the Temporal SDK holds a trial's
+	// heartbeat before sending it; default DefaultHeartbeatThrottle.
+	HeartbeatThrottle time.Duration
+	// MaxTrialMemory is the largest estimated peak memory of a trial this
+	// worker trains (0: trainer.DefaultMaxMemory).
+	MaxTrialMemory int64
+}
+
+// DefaultHeartbeatThrottle caps the SDK's heartbeat throttle on training
+// workers. A running activity learns it was canceled only from the reply
+// to a heartbeat the SDK sends, and by default the SDK sends one at most
+// every 80% of the heartbeat timeout (24 s of a trial's 30 s), so a
+// canceled trial trained on for up to that long. With one second, and a
+// trial heartbeating every second while it progresses
+// (DefaultHeartbeatEvery), a cancel reaches it within about two
+// seconds, for one small heartbeat request per second per running trial.
+const DefaultHeartbeatThrottle = time.Second
+
+// RegisterActivities registers a's activities on r under the names the
+// workflows call them by (workflows.WorkerActivityNames).
+func RegisterActivities(r sdkworker.ActivityRegistry, a *Activities) {
+	r.RegisterActivityWithOptions(a.TrainTrial, activity.RegisterOptions{Name: workflows.TrainTrialActivity})
+	r.RegisterActivityWithOptions(a.RemoveCheckpoints, activity.RegisterOptions{Name: workflows.RemoveCheckpointsActivity})
+}
+
+// Run trains trials from the trials task queue until ctx is done.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if cfg.TrialsQueue == "" {
+		cfg.TrialsQueue = workflows.TrialsQueue
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 1
+	}
+	if cfg.HeartbeatThrottle <= 0 {
+		cfg.HeartbeatThrottle = DefaultHeartbeatThrottle
+	}
+	h := &process.Health{}
+	if err := process.ServeHealth(ctx, cfg.HTTPAddr, h, log); err != nil {
+		return err
+	}
+	nc, js, err := process.ConnectNATS(cfg.Connections, "relutune-worker-"+cfg.Name, log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if _, err := events.EnsureStream(ctx, js, cfg.Events); err != nil {
+		return err
+	}
+	tc, err := process.DialTemporal(ctx, cfg.Connections, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	w := sdkworker.New(tc, cfg.TrialsQueue, sdkworker.Options{
+		MaxConcurrentActivityExecutionSize: cfg.Concurrency,
+		Identity:                           cfg.Name,
+		MaxHeartbeatThrottleInterval:       cfg.HeartbeatThrottle,
+	})
+	RegisterActivities(w, &Activities{
+		Publisher:      events.NewPublisher(js, cfg.Events, events.WithLogger(log)),
+		Pruner:         studyPruner{tc},
+		Datasets:       trainer.LoadDataset,
+		CheckpointDir:  cfg.CheckpointDir,
+		Worker:         cfg.Name,
+		MaxTrialMemory: cfg.MaxTrialMemory,
+		Log:            log,
+	})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start Temporal worker on %s: %w", cfg.TrialsQueue, err)
+	}
+	defer w.Stop()
+	// This worker's own queue: activities that need its local disk (the
+	// removal of a recorded trial's checkpoints) are sent there.
+	hostQueue := workflows.HostQueue(cfg.TrialsQueue, cfg.Name)
+	hw := sdkworker.New(tc, hostQueue, sdkworker.Options{Identity: cfg.Name})
+	local := &Activities{CheckpointDir: cfg.CheckpointDir, Worker: cfg.Name, Log: log}
+	hw.RegisterActivityWithOptions(local.RemoveCheckpoints, activity.RegisterOptions{Name: workflows.RemoveCheckpointsActivity})
+	if err := hw.Start(); err != nil {
+		return fmt.Errorf("start Temporal worker on %s: %w", hostQueue, err)
+	}
+	defer hw.Stop()
+	h.SetReady()
+	log.Info("worker running", "name", cfg.Name, "task_queue", cfg.TrialsQueue, "concurrency", cfg.Concurrency)
+	<-ctx.Done()
+	return nil
+}
+
+// studyPruner asks the study's workflow through its report update.
+type studyPruner struct{ c client.Client }
+
+func (p studyPruner) Continue(ctx context.Context, study string, trial, epoch int, value float64) (bool, error) {
+	h, err := p.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflows.StudyWorkflowID(study),
+		UpdateName:   workflows.UpdateReport,
+		Args:         []any{workflows.RungReport{Trial: trial, Epoch: epoch, Value: value}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return false, err
+	}
+	var d workflows.RungDecision
+	if err := h.Get(ctx, &d); err != nil {
+		return false, err
+	}
+	return d.Continue, nil
+}
