@@ -23,6 +23,53 @@ const (
 	Canceled State = "canceled"
 )
 
+// States lists every trial state, in lifecycle order.
+func States() []State { return []State{Pending, Running, Complete, Pruned, Diverged, Failed, Canceled} }
+
+// ParseState returns the trial state named s, or an error that lists the
+// allowed names.
+func ParseState(s string) (State, error) {
+	for _, st := range States() {
+		if string(st) == s {
+			return st, nil
+		}
+	}
+	return "", fmt.Errorf("search: trial state %q is not one of %v", s, States())
+}
+
+// StudyState is a study's lifecycle state, as stored and as the study
+// workflow reports it.
+type StudyState string
+
+// Study states. Complete, Stopped, Canceled and Failed are final.
+const (
+	StudyRunning  StudyState = "running"
+	StudyStopping StudyState = "stopping" // stop requested; running trials finish
+	StudyComplete StudyState = "complete"
+	StudyStopped  StudyState = "stopped"
+	StudyCanceled StudyState = "canceled"
+	StudyFailed   StudyState = "failed"
+)
+
+// StudyStates lists every study state.
+func StudyStates() []StudyState {
+	return []StudyState{StudyRunning, StudyStopping, StudyComplete, StudyStopped, StudyCanceled, StudyFailed}
+}
+
+// ParseStudyState returns the study state named s, or an error that lists
+// the allowed names.
+func ParseStudyState(s string) (StudyState, error) {
+	for _, st := range StudyStates() {
+		if string(st) == s {
+			return st, nil
+		}
+	}
+	return "", fmt.Errorf("search: study state %q is not one of %v", s, StudyStates())
+}
+
+// Final reports whether the study has ended.
+func (s StudyState) Final() bool { return s != StudyRunning && s != StudyStopping && s != "" }
+
 // Final reports whether no further change to the trial is expected.
 func (s State) Final() bool {
 	switch s {

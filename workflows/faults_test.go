@@ -80,7 +80,7 @@ func TestHeartbeatTimeoutsDoNotSpendTrialAttempts(t *testing.T) {
 	env := newEnv(t, f)
 	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: testSpec(t, 1, 1)})
 	res := studyResult(t, env)
-	if res.Status != StudyComplete || f.recorded[0] != "complete" {
+	if res.Status != search.StudyComplete || f.recorded[0] != "complete" {
 		t.Fatalf("study %s, trial %q; want both complete after three heartbeat timeouts", res.Status, f.recorded[0])
 	}
 	got := tr.of(0)
@@ -177,11 +177,11 @@ func TestMaxFailedTrialsCountsOnlyTrialFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		fail       error
-		wantStatus string
+		wantStatus search.StudyState
 		wantTrials int
 	}{
-		{"infrastructure", infraErr(1), StudyComplete, 3},
-		{"trial", errors.New("boom"), StudyFailed, 1},
+		{"infrastructure", infraErr(1), search.StudyComplete, 3},
+		{"trial", errors.New("boom"), search.StudyFailed, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeCluster{}
@@ -272,7 +272,7 @@ func TestStudyAwaitsMetricsBeforeFinishing(t *testing.T) {
 	if asked.MaxWait != DefaultMetricsWait || asked.StudyID != 1 {
 		t.Fatalf("AwaitMetrics asked %+v", asked)
 	}
-	if res.Status != StudyComplete || res.PendingMetrics != 2 {
+	if res.Status != search.StudyComplete || res.PendingMetrics != 2 {
 		t.Fatalf("result %+v; want complete, reporting 2 metric rows pending", res)
 	}
 }

@@ -18,15 +18,6 @@ import (
 	"github.com/relutune/relutune/trainer"
 )
 
-// Study statuses, as stored in studies.status and RelutuneStatus.
-const (
-	StudyRunning  = "running"
-	StudyComplete = "complete"
-	StudyStopped  = "stopped"
-	StudyCanceled = "canceled"
-	StudyFailed   = "failed"
-)
-
 const defaultTrialsPerRun = 500
 
 // DefaultMetricsWait bounds how long a finishing study waits for its
@@ -39,7 +30,7 @@ const changeAwaitMetrics = "await-metrics"
 // InfrastructureFailure reports whether r is a trial that failed because
 // its infrastructure failures ran out rather than by its own failures.
 func InfrastructureFailure(r TrialResult) bool {
-	return r.Status == string(search.Failed) && strings.HasPrefix(r.Error, InfrastructureErrorPrefix)
+	return r.Status == search.Failed && strings.HasPrefix(r.Error, InfrastructureErrorPrefix)
 }
 
 // AddTrialsRequest is the add-trials update's argument.
@@ -124,10 +115,10 @@ func newStudy(ctx workflow.Context, in StudyInput) *study {
 	st := in.State
 	created := st != nil
 	if st == nil {
-		st = &StudyState{Budget: sp.Search.MaxTrials, Counts: map[string]int{}}
+		st = &StudyState{Budget: sp.Search.MaxTrials, Counts: map[search.State]int{}}
 	}
 	if st.Counts == nil {
-		st.Counts = map[string]int{}
+		st.Counts = map[search.State]int{}
 	}
 	return &study{
 		ctx: ctx, actx: workflow.WithActivityOptions(ctx, controllerActivityOptions()), log: workflow.GetLogger(ctx),
@@ -139,7 +130,7 @@ func newStudy(ctx workflow.Context, in StudyInput) *study {
 func (s *study) status() StudyStatus {
 	st := s.st
 	out := StudyStatus{
-		Name: s.sp.Name, StudyID: st.StudyID, State: StudyRunning, Budget: st.Budget,
+		Name: s.sp.Name, StudyID: st.StudyID, State: search.StudyRunning, Budget: st.Budget,
 		Suggested: st.NextNumber, Queued: len(st.Queue), Counts: st.Counts, Best: st.Best, Runs: st.Runs,
 		Running: []int{}, InfraFailed: st.InfraFailed,
 	}
@@ -148,7 +139,7 @@ func (s *study) status() StudyStatus {
 	}
 	sort.Ints(out.Running)
 	if st.Stopped {
-		out.State = "stopping"
+		out.State = search.StudyStopping
 	}
 	return out
 }
@@ -199,7 +190,7 @@ func (s *study) create() error {
 		s.st.StudyID = out.StudyID
 		s.st.StartedAt = workflow.Now(s.ctx).UnixNano()
 	}
-	return workflow.UpsertTypedSearchAttributes(s.ctx, AttrStudy.ValueSet(s.sp.Name), AttrStatus.ValueSet(StudyRunning))
+	return workflow.UpsertTypedSearchAttributes(s.ctx, AttrStudy.ValueSet(s.sp.Name), AttrStatus.ValueSet(string(search.StudyRunning)))
 }
 
 // registerReport builds the study's scheduler and registers the report
@@ -278,7 +269,7 @@ func (s *study) suggestionReady() bool {
 }
 
 func (s *study) tooManyFailed() bool {
-	return s.failedLimit > 0 && s.st.Counts[string(search.Failed)]-s.st.InfraFailed >= s.failedLimit
+	return s.failedLimit > 0 && s.st.Counts[search.Failed]-s.st.InfraFailed >= s.failedLimit
 }
 
 // fill starts trials, asking Suggest for more when the queue is empty,
@@ -341,9 +332,9 @@ func (s *study) onResult(a TrialAssignment, f workflow.Future) {
 		// or could not record: record it here, so no trial is left
 		// running in the database. A trial already final keeps its row.
 		res = TrialResult{TrialID: a.TrialID, Number: a.Number, Activation: a.Activation(), ConfigHash: a.ConfigHash,
-			Status: string(search.Canceled), Error: rootMessage(err)}
+			Status: search.Canceled, Error: rootMessage(err)}
 		if !temporal.IsCanceledError(err) {
-			res.Status = string(search.Failed)
+			res.Status = search.Failed
 		}
 		rctx, cancel := workflow.NewDisconnectedContext(ctx)
 		defer cancel()
@@ -362,7 +353,7 @@ func (s *study) onResult(a TrialAssignment, f workflow.Future) {
 	if InfrastructureFailure(res) {
 		st.InfraFailed++
 	}
-	if res.Status == string(search.Complete) && res.Objective != nil &&
+	if res.Status == search.Complete && res.Objective != nil &&
 		(st.Best == nil || sp.Objective.Direction.Better(*res.Objective, *st.Best.Objective)) {
 		r := res
 		st.Best = &r
@@ -396,14 +387,14 @@ func (s *study) continueAsNew() (StudyResult, error) {
 // stores the study's final status and returns the result.
 func (s *study) finish() (StudyResult, error) {
 	ctx, st, sp := s.ctx, s.st, s.sp
-	status := StudyComplete
+	status := search.StudyComplete
 	switch {
 	case ctx.Err() != nil:
-		status = StudyCanceled
+		status = search.StudyCanceled
 	case s.tooManyFailed(), s.stopping:
-		status = StudyFailed
+		status = search.StudyFailed
 	case st.Stopped, s.deadlinePassed() && (len(st.Queue) > 0 || st.NextNumber < st.Budget):
-		status = StudyStopped
+		status = search.StudyStopped
 	}
 	// Finish with a context that survives cancellation, so a canceled study
 	// is still recorded.
@@ -413,7 +404,7 @@ func (s *study) finish() (StudyResult, error) {
 	// Trials suggested but never started would stay pending forever.
 	for _, a := range st.Queue {
 		r := TrialResult{TrialID: a.TrialID, Number: a.Number, Activation: a.Activation(), ConfigHash: a.ConfigHash,
-			Status: string(search.Canceled), Error: "not started: the study ended (" + status + ")"}
+			Status: search.Canceled, Error: "not started: the study ended (" + string(status) + ")"}
 		if err := executeRecord(dctx, RecordInput{Study: sp.Name, Result: r}).Get(dctx, nil); err != nil {
 			return StudyResult{}, fmt.Errorf("record unstarted trial %d: %w", a.Number, err)
 		}
@@ -428,7 +419,7 @@ func (s *study) finish() (StudyResult, error) {
 	if err := executeFinishStudy(dctx, FinishStudyInput{StudyID: st.StudyID, Status: status}).Get(dctx, nil); err != nil {
 		return StudyResult{}, fmt.Errorf("finish study: %w", err)
 	}
-	if err := workflow.UpsertTypedSearchAttributes(dctx, AttrStatus.ValueSet(status)); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(dctx, AttrStatus.ValueSet(string(status))); err != nil {
 		s.log.Warn("upsert RelutuneStatus", "err", err)
 	}
 	if err := workflow.Await(dctx, func() bool { return workflow.AllHandlersFinished(dctx) }); err != nil {
@@ -436,7 +427,7 @@ func (s *study) finish() (StudyResult, error) {
 	}
 	res := StudyResult{StudyID: st.StudyID, Status: status, Trials: st.NextNumber - queued, Counts: st.Counts, Best: st.Best,
 		InfraFailed: st.InfraFailed, PendingMetrics: pending}
-	if status == StudyCanceled {
+	if status == search.StudyCanceled {
 		return res, temporal.NewCanceledError(res)
 	}
 	return res, nil

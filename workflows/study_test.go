@@ -43,8 +43,8 @@ schedule: {max_epochs: 2}
 type fakeCluster struct {
 	mu         sync.Mutex
 	suggested  int
-	recorded   map[int]string
-	finished   string
+	recorded   map[int]search.State
+	finished   search.StudyState
 	running    atomic.Int32
 	maxRunning atomic.Int32
 	train      func(in TrainInput) (TrainOutput, error)
@@ -92,7 +92,7 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 	env.RegisterWorkflowWithOptions(StudyWorkflow, workflow.RegisterOptions{Name: StudyWorkflowName})
 	env.RegisterWorkflowWithOptions(TrialWorkflow, workflow.RegisterOptions{Name: TrialWorkflowName})
 	registerActivityStubs(env)
-	f.recorded = map[int]string{}
+	f.recorded = map[int]search.State{}
 	env.OnActivity(CreateStudyActivity, mock.Anything, mock.Anything).Return(CreateStudyOutput{StudyID: 1, Created: true}, nil)
 	env.OnActivity(SuggestActivity, mock.Anything, mock.Anything).Return(func(ctx context.Context, in SuggestInput) (SuggestOutput, error) {
 		f.mu.Lock()
@@ -180,7 +180,7 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 	env.OnActivity(FinishStudyActivity, mock.Anything, mock.Anything).Return(func(ctx context.Context, in FinishStudyInput) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		f.events = append(f.events, "finish "+in.Status)
+		f.events = append(f.events, "finish "+string(in.Status))
 		f.finished = in.Status
 		return nil
 	})
@@ -198,7 +198,7 @@ func TestStudyRunsBudgetWithinParallelism(t *testing.T) {
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != StudyComplete || res.Counts["complete"] != 7 || f.trainCalls.Load() != 7 || len(f.recorded) != 7 {
+	if res.Status != search.StudyComplete || res.Counts["complete"] != 7 || f.trainCalls.Load() != 7 || len(f.recorded) != 7 {
 		t.Fatalf("result %+v, trained %d, recorded %d; want complete with 7 trials", res, f.trainCalls.Load(), len(f.recorded))
 	}
 	if m := f.maxRunning.Load(); m > 3 {
@@ -207,7 +207,7 @@ func TestStudyRunsBudgetWithinParallelism(t *testing.T) {
 	if res.Best == nil || res.Best.Number != 6 {
 		t.Fatalf("best %+v, want trial 6 (highest objective)", res.Best)
 	}
-	if f.finished != StudyComplete {
+	if f.finished != search.StudyComplete {
 		t.Fatalf("FinishStudy got %q, want complete", f.finished)
 	}
 }
@@ -230,7 +230,7 @@ func TestStudyClassifiesTrialOutcomes(t *testing.T) {
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	want := map[int]string{0: "diverged", 1: "failed", 2: "complete"}
+	want := map[int]search.State{0: search.Diverged, 1: search.Failed, 2: search.Complete}
 	for n, s := range want {
 		if f.recorded[n] != s {
 			t.Errorf("trial %d recorded %q, want %q", n, f.recorded[n], s)
@@ -256,7 +256,7 @@ func TestStudyStopUpdate(t *testing.T) {
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != StudyStopped || f.finished != StudyStopped {
+	if res.Status != search.StudyStopped || f.finished != search.StudyStopped {
 		t.Fatalf("status %q (finished %q), want stopped", res.Status, f.finished)
 	}
 	if n := f.trainCalls.Load(); n >= 50 || n < 1 {
@@ -318,7 +318,7 @@ func TestStudyCancelRecordsCanceled(t *testing.T) {
 	if err := env.GetWorkflowError(); !temporal.IsCanceledError(err) {
 		t.Fatalf("got %v, want canceled", err)
 	}
-	if f.finished != StudyCanceled {
+	if f.finished != search.StudyCanceled {
 		t.Fatalf("FinishStudy got %q, want canceled", f.finished)
 	}
 	for n, s := range f.recorded {
@@ -424,7 +424,7 @@ func TestStoppedStudyCancelsQueuedTrials(t *testing.T) {
 	// Depending on when the stop lands, one or two trials were running; the
 	// rest of the suggested three were queued. Every suggested trial must
 	// end recorded: the running ones complete, the queued ones canceled.
-	if res.Status != StudyStopped || complete < 1 || canceled < 1 || complete+canceled != 3 || len(f.recorded) != 3 {
+	if res.Status != search.StudyStopped || complete < 1 || canceled < 1 || complete+canceled != 3 || len(f.recorded) != 3 {
 		t.Fatalf("status %s, %d complete, %d canceled of %d recorded; want 3 recorded: the running complete, the queued canceled", res.Status, complete, canceled, len(f.recorded))
 	}
 }
@@ -439,7 +439,7 @@ func TestStudyDeadlineStopsLaunching(t *testing.T) {
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != StudyStopped || res.Counts["complete"] < 1 || res.Counts["complete"] > 10 {
+	if res.Status != search.StudyStopped || res.Counts["complete"] < 1 || res.Counts["complete"] > 10 {
 		t.Fatalf("result %+v; want stopped by the deadline after a few trials", res)
 	}
 }

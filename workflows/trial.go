@@ -63,32 +63,32 @@ func TrialWorkflow(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 	switch {
 	case run.kind == noFailure:
 		out := run.out
-		res.Status = string(search.Complete)
+		res.Status = search.Complete
 		res.Objective = out.Objective
 		res.TestAccuracy = out.TestAccuracy
 		res.EpochsDone = out.EpochsDone
 		if out.Pruned {
-			res.Status = string(search.Pruned)
+			res.Status = search.Pruned
 		}
 		if res.Objective == nil { // the metric was not finite: never ranked
-			res.Status = string(search.Diverged)
+			res.Status = search.Diverged
 		}
 	case run.kind == canceledFailure:
-		res.Status = string(search.Canceled)
+		res.Status = search.Canceled
 		res.Error = "canceled"
 	case errors.As(run.err, &appErr) && appErr.Type() == ErrTypeDiverged:
-		res.Status = string(search.Diverged)
+		res.Status = search.Diverged
 		res.Error = appErr.Message()
 		var d DivergedDetails
 		if appErr.HasDetails() && appErr.Details(&d) == nil {
 			res.EpochsDone, res.Worker = d.Epoch, d.Worker
 		}
 	case run.kind == infraFailure:
-		res.Status = string(search.Failed)
+		res.Status = search.Failed
 		res.Error = fmt.Sprintf("%s%s (%d infrastructure failures, the limit is %d retries)",
 			InfrastructureErrorPrefix, rootMessage(run.err), run.infraFailures, TrainMaxInfraRetries)
 	default:
-		res.Status = string(search.Failed)
+		res.Status = search.Failed
 		res.Error = rootMessage(run.err)
 	}
 
@@ -99,7 +99,7 @@ func TrialWorkflow(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 	if err := executeRecord(dctx, RecordInput{Study: in.Study, Result: res}).Get(dctx, &res); err != nil {
 		return res, err
 	}
-	if err := workflow.UpsertTypedSearchAttributes(dctx, AttrStatus.ValueSet(res.Status)); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(dctx, AttrStatus.ValueSet(string(res.Status))); err != nil {
 		log.Warn("upsert RelutuneStatus", "err", err)
 	}
 	if res.Objective != nil {
@@ -110,7 +110,7 @@ func TrialWorkflow(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 	// Only now that the outcome is stored may the checkpoints go: until
 	// then a retry (after a lost completion, say) resumes from them.
 	removeCheckpoints(dctx, in, run.hosts)
-	if res.Status == string(search.Canceled) {
+	if res.Status == search.Canceled {
 		return res, temporal.NewCanceledError(res)
 	}
 	return res, nil
@@ -329,28 +329,28 @@ func trialLegacy(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 	var appErr *temporal.ApplicationError
 	switch {
 	case err == nil:
-		res.Status = string(search.Complete)
+		res.Status = search.Complete
 		res.Objective = out.Objective
 		res.TestAccuracy = out.TestAccuracy
 		res.EpochsDone = out.EpochsDone
 		if out.Pruned {
-			res.Status = string(search.Pruned)
+			res.Status = search.Pruned
 		}
 		if res.Objective == nil { // the metric was not finite: never ranked
-			res.Status = string(search.Diverged)
+			res.Status = search.Diverged
 		}
 	case temporal.IsCanceledError(err) || ctx.Err() != nil:
-		res.Status = string(search.Canceled)
+		res.Status = search.Canceled
 		res.Error = "canceled"
 	case errors.As(err, &appErr) && appErr.Type() == ErrTypeDiverged:
-		res.Status = string(search.Diverged)
+		res.Status = search.Diverged
 		res.Error = appErr.Message()
 		var d DivergedDetails
 		if appErr.HasDetails() && appErr.Details(&d) == nil {
 			res.EpochsDone, res.Attempt, res.Worker = d.Epoch, d.Attempt, d.Worker
 		}
 	default:
-		res.Status = string(search.Failed)
+		res.Status = search.Failed
 		res.Error = rootMessage(err)
 	}
 
@@ -361,7 +361,7 @@ func trialLegacy(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 	if err := executeRecord(dctx, RecordInput{Study: in.Study, Result: res}).Get(dctx, &res); err != nil {
 		return res, err
 	}
-	if err := workflow.UpsertTypedSearchAttributes(dctx, AttrStatus.ValueSet(res.Status)); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(dctx, AttrStatus.ValueSet(string(res.Status))); err != nil {
 		workflow.GetLogger(ctx).Warn("upsert RelutuneStatus", "err", err)
 	}
 	if res.Objective != nil {
@@ -369,7 +369,7 @@ func trialLegacy(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 			workflow.GetLogger(ctx).Warn("upsert RelutuneBest", "err", err)
 		}
 	}
-	if res.Status == string(search.Canceled) {
+	if res.Status == search.Canceled {
 		return res, temporal.NewCanceledError(res)
 	}
 	return res, nil

@@ -88,16 +88,16 @@ type StudyInput struct {
 
 // StudyState is everything a study needs to go on after ContinueAsNew.
 type StudyState struct {
-	StudyID    int64             `json:"study_id"`
-	NextNumber int               `json:"next_number"` // trials suggested so far
-	Budget     int               `json:"budget"`      // max_trials plus added trials
-	Counts     map[string]int    `json:"counts"`      // final outcomes by status
-	Best       *TrialResult      `json:"best,omitempty"`
-	Stopped    bool              `json:"stopped,omitempty"`
-	Exhausted  bool              `json:"exhausted,omitempty"`
-	StartedAt  int64             `json:"started_at"` // unix nanoseconds of the first run
-	Queue      []TrialAssignment `json:"queue,omitempty"`
-	Runs       int               `json:"runs"` // completed ContinueAsNew cycles
+	StudyID    int64                `json:"study_id"`
+	NextNumber int                  `json:"next_number"` // trials suggested so far
+	Budget     int                  `json:"budget"`      // max_trials plus added trials
+	Counts     map[search.State]int `json:"counts"`      // final outcomes by status
+	Best       *TrialResult         `json:"best,omitempty"`
+	Stopped    bool                 `json:"stopped,omitempty"`
+	Exhausted  bool                 `json:"exhausted,omitempty"`
+	StartedAt  int64                `json:"started_at"` // unix nanoseconds of the first run
+	Queue      []TrialAssignment    `json:"queue,omitempty"`
+	Runs       int                  `json:"runs"` // completed ContinueAsNew cycles
 	// InfraFailed counts the failed trials (in Counts["failed"]) whose
 	// infrastructure failures ran out; max_failed_trials leaves them out.
 	InfraFailed int `json:"infra_failed,omitempty"`
@@ -105,11 +105,11 @@ type StudyState struct {
 
 // StudyResult is what a finished study returns.
 type StudyResult struct {
-	StudyID int64          `json:"study_id"`
-	Status  string         `json:"status"`
-	Trials  int            `json:"trials"`
-	Counts  map[string]int `json:"counts"`
-	Best    *TrialResult   `json:"best,omitempty"`
+	StudyID int64                `json:"study_id"`
+	Status  search.StudyState    `json:"status"`
+	Trials  int                  `json:"trials"`
+	Counts  map[search.State]int `json:"counts"`
+	Best    *TrialResult         `json:"best,omitempty"`
 	// InfraFailed is how many of the failed trials failed for
 	// infrastructure reasons.
 	InfraFailed int `json:"infra_failed,omitempty"`
@@ -120,16 +120,16 @@ type StudyResult struct {
 
 // StudyStatus answers the status query.
 type StudyStatus struct {
-	Name      string         `json:"name"`
-	StudyID   int64          `json:"study_id"`
-	State     string         `json:"state"` // running, stopping, complete, stopped, canceled, failed
-	Budget    int            `json:"budget"`
-	Suggested int            `json:"suggested"`
-	Running   []int          `json:"running"`
-	Queued    int            `json:"queued"`
-	Counts    map[string]int `json:"counts"`
-	Best      *TrialResult   `json:"best,omitempty"`
-	Runs      int            `json:"runs"`
+	Name      string               `json:"name"`
+	StudyID   int64                `json:"study_id"`
+	State     search.StudyState    `json:"state"`
+	Budget    int                  `json:"budget"`
+	Suggested int                  `json:"suggested"`
+	Running   []int                `json:"running"`
+	Queued    int                  `json:"queued"`
+	Counts    map[search.State]int `json:"counts"`
+	Best      *TrialResult         `json:"best,omitempty"`
+	Runs      int                  `json:"runs"`
 	// InfraFailed is how many of the failed trials failed for
 	// infrastructure reasons.
 	InfraFailed int `json:"infra_failed,omitempty"`
@@ -164,12 +164,12 @@ type TrialInput struct {
 
 // TrialResult is a trial's recorded outcome.
 type TrialResult struct {
-	TrialID    int64    `json:"trial_id"`
-	Number     int      `json:"number"`
-	Activation string   `json:"activation"`
-	ConfigHash string   `json:"config_hash"`
-	Status     string   `json:"status"`
-	Objective  *float64 `json:"objective,omitempty"`
+	TrialID    int64        `json:"trial_id"`
+	Number     int          `json:"number"`
+	Activation string       `json:"activation"`
+	ConfigHash string       `json:"config_hash"`
+	Status     search.State `json:"status"`
+	Objective  *float64     `json:"objective,omitempty"`
 	// TestAccuracy is the accuracy on the test split after training.
 	TestAccuracy *float64 `json:"test_accuracy,omitempty"`
 	EpochsDone   int      `json:"epochs_done"`
@@ -282,8 +282,8 @@ type RecordInput struct {
 
 // FinishStudyInput stores a study's final status.
 type FinishStudyInput struct {
-	StudyID int64  `json:"study_id"`
-	Status  string `json:"status"`
+	StudyID int64             `json:"study_id"`
+	Status  search.StudyState `json:"status"`
 }
 
 // RungReport is the report update's argument.

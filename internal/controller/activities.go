@@ -26,7 +26,7 @@ type Store interface {
 	RecordOutcome(ctx context.Context, o store.Outcome) (bool, error)
 	TrialByID(ctx context.Context, id int64) (store.Trial, error)
 	PendingMetrics(ctx context.Context, studyID int64) (rows, trials int, err error)
-	FinishStudy(ctx context.Context, id int64, status string) error
+	FinishStudy(ctx context.Context, id int64, status search.StudyState) error
 	DecideRung(ctx context.Context, studyID int64, trial, epoch int, value float64, decide store.RungDecider) (bool, error)
 }
 
@@ -79,7 +79,7 @@ func (a *Activities) Suggest(ctx context.Context, in workflows.SuggestInput) (wo
 	}
 	for i := range rows {
 		if n := rows[i].Number; n >= in.FirstNumber-in.Lag && n < in.FirstNumber {
-			rows[i].Status, rows[i].Objective, rows[i].EpochsDone = string(search.Pending), nil, 0
+			rows[i].Status, rows[i].Objective, rows[i].EpochsDone = search.Pending, nil, 0
 		}
 	}
 	history, err := samplerHistory(rows, in.FirstNumber)
@@ -162,11 +162,11 @@ func samplerHistory(rows []store.Trial, before int) ([]search.Trial, error) {
 			byHash[r.ConfigHash] = g
 			order = append(order, r.ConfigHash)
 		}
-		if r.Status == string(search.Complete) && r.Objective != nil && !math.IsNaN(*r.Objective) {
+		if r.Status == search.Complete && r.Objective != nil && !math.IsNaN(*r.Objective) {
 			g.sum += *r.Objective
 			g.n++
 		}
-		if r.Status == string(search.Pruned) && r.Objective != nil && g.pruned == nil {
+		if r.Status == search.Pruned && r.Objective != nil && g.pruned == nil {
 			v := *r.Objective
 			g.pruned = &v
 		}

@@ -310,7 +310,7 @@ func TestSinkDeadLettersPoisonAndWritesTheRest(t *testing.T) {
 		if want.epochs == 0 {
 			wantAttempt = 0
 		}
-		if tr.EpochsDone != want.epochs || tr.Attempt != wantAttempt || tr.Status != want.status {
+		if tr.EpochsDone != want.epochs || tr.Attempt != wantAttempt || string(tr.Status) != want.status {
 			t.Errorf("study %d trial %d: %d epochs, attempt %d, %s; want %d epochs, attempt %d, %s",
 				want.study, want.number, tr.EpochsDone, tr.Attempt, tr.Status, want.epochs, wantAttempt, want.status)
 		}

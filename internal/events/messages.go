@@ -1,6 +1,7 @@
 package events
 
 import (
+	"github.com/relutune/relutune/search"
 	"math"
 	"time"
 
@@ -33,15 +34,15 @@ type EpochMetrics struct {
 
 // TrialStatus is published when a trial's final status has been recorded.
 type TrialStatus struct {
-	Study      string    `json:"study"`
-	Trial      int       `json:"trial"`
-	TrialID    int64     `json:"trial_id"`
-	Activation string    `json:"activation,omitempty"`
-	Status     string    `json:"status"`
-	Objective  *float64  `json:"objective"`
-	EpochsDone int       `json:"epochs_done"`
-	Error      string    `json:"error,omitempty"`
-	Time       time.Time `json:"time"`
+	Study      string       `json:"study"`
+	Trial      int          `json:"trial"`
+	TrialID    int64        `json:"trial_id"`
+	Activation string       `json:"activation,omitempty"`
+	Status     search.State `json:"status"`
+	Objective  *float64     `json:"objective"`
+	EpochsDone int          `json:"epochs_done"`
+	Error      string       `json:"error,omitempty"`
+	Time       time.Time    `json:"time"`
 }
 
 // LayerStats are one hidden layer's diagnostics in a message.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/relutune/relutune/search"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -182,7 +183,7 @@ func TestWorkerKilledThreeTimesTrialCompletes(t *testing.T) {
 	if err := run.Get(ctx, &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != workflows.StudyComplete || res.Counts["complete"] != 1 || res.PendingMetrics != 0 {
+	if res.Status != search.StudyComplete || res.Counts["complete"] != 1 || res.PendingMetrics != 0 {
 		t.Fatalf("result %+v, want the study and its trial complete with every metric row stored", res)
 	}
 	status, done, attempt, errText := trialRow(t, e, name)

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"github.com/relutune/relutune/search"
 	"math"
 	"sync"
 	"testing"
@@ -36,7 +37,7 @@ func seed(t *testing.T, st *store.Store, direction string, objectives ...float64
 		} else {
 			obj = ptr(o)
 		}
-		if _, err := st.RecordOutcome(ctx, store.Outcome{TrialID: trials[i].ID, Attempt: 1, Status: status, Objective: obj, EpochsDone: 2}); err != nil {
+		if _, err := st.RecordOutcome(ctx, store.Outcome{TrialID: trials[i].ID, Attempt: 1, Status: search.State(status), Objective: obj, EpochsDone: 2}); err != nil {
 			t.Fatal(err)
 		}
 	}

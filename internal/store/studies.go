@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/relutune/relutune/search"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -92,7 +93,7 @@ func (s *Store) ListStudies(ctx context.Context) ([]StudySummary, error) {
 
 // FinishStudy sets a study's final status. It is idempotent, and a study
 // already in a final state keeps it.
-func (s *Store) FinishStudy(ctx context.Context, id int64, status string) error {
+func (s *Store) FinishStudy(ctx context.Context, id int64, status search.StudyState) error {
 	_, err := s.pool.Exec(ctx, `UPDATE studies SET status = $2, finished_at = coalesce(finished_at, now())
 		WHERE id = $1 AND status = 'running'`, id, status)
 	if err != nil {

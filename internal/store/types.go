@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"github.com/relutune/relutune/search"
 	"time"
 )
 
@@ -13,15 +14,15 @@ var (
 
 // Study is a row of the studies table.
 type Study struct {
-	ID         int64      `json:"id"`
-	Name       string     `json:"name"`
-	Spec       []byte     `json:"-"`
-	SpecHash   string     `json:"spec_hash"`
-	Metric     string     `json:"metric"`
-	Direction  string     `json:"direction"`
-	Status     string     `json:"status"`
-	CreatedAt  time.Time  `json:"created_at"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	ID         int64             `json:"id"`
+	Name       string            `json:"name"`
+	Spec       []byte            `json:"-"`
+	SpecHash   string            `json:"spec_hash"`
+	Metric     string            `json:"metric"`
+	Direction  string            `json:"direction"`
+	Status     search.StudyState `json:"status"`
+	CreatedAt  time.Time         `json:"created_at"`
+	FinishedAt *time.Time        `json:"finished_at,omitempty"`
 }
 
 // NewStudy is what CreateStudy stores.
@@ -44,15 +45,15 @@ type NewTrial struct {
 
 // Trial is a row of the trials table.
 type Trial struct {
-	ID         int64    `json:"id"`
-	StudyID    int64    `json:"study_id"`
-	Number     int      `json:"number"`
-	ConfigHash string   `json:"config_hash"`
-	Params     []byte   `json:"-"`
-	Replicate  int      `json:"replicate"`
-	Seed       int64    `json:"seed"`
-	Status     string   `json:"status"`
-	Objective  *float64 `json:"objective"`
+	ID         int64        `json:"id"`
+	StudyID    int64        `json:"study_id"`
+	Number     int          `json:"number"`
+	ConfigHash string       `json:"config_hash"`
+	Params     []byte       `json:"-"`
+	Replicate  int          `json:"replicate"`
+	Seed       int64        `json:"seed"`
+	Status     search.State `json:"status"`
+	Objective  *float64     `json:"objective"`
 	// TestAccuracy is the accuracy on the test split after training.
 	TestAccuracy *float64   `json:"test_accuracy,omitempty"`
 	EpochsDone   int        `json:"epochs_done"`
@@ -68,7 +69,7 @@ type Trial struct {
 type Outcome struct {
 	TrialID   int64
 	Attempt   int
-	Status    string
+	Status    search.State
 	Objective *float64 // must be finite or nil
 	// TestAccuracy is the accuracy on the test split after training; must
 	// be finite or nil.

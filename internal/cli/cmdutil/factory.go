@@ -147,7 +147,7 @@ func (f *Factory) CompleteStudies(cmd *cobra.Command, args []string, toComplete 
 	var names []string
 	for _, s := range studies {
 		if strings.HasPrefix(s.Name, toComplete) {
-			names = append(names, s.Name+"\t"+s.Status)
+			names = append(names, s.Name+"\t"+string(s.Status))
 		}
 	}
 	return names, cobra.ShellCompDirectiveNoFileComp

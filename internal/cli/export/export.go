@@ -105,7 +105,7 @@ func TrialsTable(ts []store.Trial) cmdutil.Table {
 		if tr.Objective != nil {
 			obj = fmt.Sprint(*tr.Objective)
 		}
-		t.Rows = append(t.Rows, []string{strconv.Itoa(tr.Number), tr.Status, obj, strconv.Itoa(tr.EpochsDone), strconv.Itoa(tr.Attempt),
+		t.Rows = append(t.Rows, []string{strconv.Itoa(tr.Number), string(tr.Status), obj, strconv.Itoa(tr.EpochsDone), strconv.Itoa(tr.Attempt),
 			strconv.Itoa(tr.Replicate), fmt.Sprint(tr.Seed), tr.ConfigHash, string(tr.Params), errText})
 		recs = append(recs, trialRecord{Trial: tr, Params: rawJSON(tr.Params)})
 	}

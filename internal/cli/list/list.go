@@ -75,7 +75,7 @@ func Table(studies []store.StudySummary) cmdutil.Table {
 	}
 	for _, s := range studies {
 		t.Rows = append(t.Rows, []string{
-			s.Name, s.Status, strconv.Itoa(s.Trials), strconv.Itoa(s.Complete), strconv.Itoa(s.Running), strconv.Itoa(s.Failed),
+			s.Name, string(s.Status), strconv.Itoa(s.Trials), strconv.Itoa(s.Complete), strconv.Itoa(s.Running), strconv.Itoa(s.Failed),
 			s.Metric, cmdutil.FormatFloat(s.Best), s.CreatedAt.Local().Format("2006-01-02 15:04:05"),
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/relutune/relutune/search"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +46,7 @@ func (f *fakeStore) StudyByName(_ context.Context, name string) (store.Study, er
 		return store.Study{}, fmt.Errorf("%w: study %q", store.ErrNotFound, name)
 	}
 	s := f.rep.Study
-	s.ID, s.Status = 9, f.status
+	s.ID, s.Status = 9, search.StudyState(f.status)
 	return s, nil
 }
 

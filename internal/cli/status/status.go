@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/relutune/relutune/search"
 	"sort"
 	"strconv"
 	"strings"
@@ -125,7 +126,7 @@ func runStatus(ctx context.Context, opts *Options) error {
 		return fail("trials", err)
 	}
 	for _, t := range trials {
-		if t.Status == "failed" {
+		if t.Status == search.Failed {
 			rep.Failed = append(rep.Failed, t)
 		}
 	}
@@ -134,7 +135,7 @@ func runStatus(ctx context.Context, opts *Options) error {
 	} else if rows > 0 {
 		rep.PendingMetrics = &PendingMetrics{Rows: rows, Trials: n}
 	}
-	if study.Status == "running" {
+	if study.Status == search.StudyRunning {
 		if tc, err := opts.Temporal(ctx); err == nil {
 			if live, ok, err := cmdutil.QueryStudy(ctx, tc, study.Name); err == nil && ok {
 				rep.Live = &live

@@ -157,7 +157,7 @@ func runSubmit(ctx context.Context, opts *Options) error {
 		Memo:                     map[string]any{memoSpecHash: sp.Hash()},
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.AttrStudy.ValueSet(sp.Name),
-			workflows.AttrStatus.ValueSet(string(search.Running)),
+			workflows.AttrStatus.ValueSet(string(search.StudyRunning)),
 		),
 	}, workflows.StudyWorkflowName, workflows.StudyInput{Spec: *sp, TrialsQueue: opts.TrialsQueue})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/relutune/relutune/search"
 	"io"
 	"sort"
 	"strings"
@@ -102,7 +103,7 @@ type trialView struct {
 	maxEpochs  int
 	valAcc     *float64
 	valLoss    *float64
-	status     string
+	status     search.State
 	objective  *float64
 }
 
@@ -118,7 +119,7 @@ func NewBoard() *Board { return &Board{trials: map[int]*trialView{}} }
 func (b *Board) view(n int) *trialView {
 	v, ok := b.trials[n]
 	if !ok {
-		v = &trialView{number: n, status: "running"}
+		v = &trialView{number: n, status: search.Running}
 		b.trials[n] = v
 	}
 	return v
@@ -135,7 +136,7 @@ func (b *Board) Apply(subject string, data []byte) (line string, ended bool) {
 			return "", false
 		}
 		v := b.view(m.Trial)
-		if m.Epoch <= v.epoch && v.status == "running" {
+		if m.Epoch <= v.epoch && v.status == search.Running {
 			return "", false
 		}
 		if m.Epoch > v.epoch {
@@ -150,7 +151,7 @@ func (b *Board) Apply(subject string, data []byte) (line string, ended bool) {
 			return "", false
 		}
 		v := b.view(s.Trial)
-		if v.status != "running" {
+		if v.status != search.Running {
 			return "", false
 		}
 		v.status, v.objective = s.Status, s.Objective
@@ -174,7 +175,7 @@ func (b *Board) Apply(subject string, data []byte) (line string, ended bool) {
 func (b *Board) Render(w io.Writer, width int) int {
 	var running []*trialView
 	for _, v := range b.trials {
-		if v.status == "running" {
+		if v.status == search.Running {
 			running = append(running, v)
 		}
 	}
