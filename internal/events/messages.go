@@ -1,10 +1,10 @@
 package events
 
 import (
-	"github.com/relutune/relutune/search"
 	"math"
 	"time"
 
+	"github.com/relutune/relutune/search"
 	"github.com/relutune/relutune/trainer"
 )
 

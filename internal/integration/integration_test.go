@@ -8,6 +8,8 @@
 package integration
 
 import (
+	"io/fs"
+
 	"bytes"
 	"context"
 	"errors"
@@ -19,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/relutune/relutune/migrations"
 
 	"github.com/jackc/pgx/v5"
 
@@ -149,15 +153,20 @@ func Start(t *testing.T, workers int) *Env {
 			nc.Close()
 		}
 	})
-	// Wait until the controller has migrated the database.
+	// Wait until the controller has applied every migration: each one
+	// commits on its own, so a first row does not mean the schema is whole.
+	files, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("migration files: %v", err)
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		conn, err := pgx.Connect(context.Background(), e.Conn.DatabaseURL)
 		if err == nil {
-			var ok bool
-			qerr := conn.QueryRow(context.Background(), `SELECT EXISTS (SELECT FROM schema_migrations)`).Scan(&ok)
+			var n int
+			qerr := conn.QueryRow(context.Background(), `SELECT count(*) FROM schema_migrations`).Scan(&n)
 			conn.Close(context.Background())
-			if qerr == nil && ok {
+			if qerr == nil && n >= len(files) {
 				break
 			}
 		}

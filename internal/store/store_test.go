@@ -3,10 +3,11 @@ package store_test
 import (
 	"context"
 	"errors"
-	"github.com/relutune/relutune/search"
 	"math"
 	"sync"
 	"testing"
+
+	"github.com/relutune/relutune/search"
 
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/internal/testdb"

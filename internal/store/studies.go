@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
 	"github.com/relutune/relutune/search"
 
 	"github.com/jackc/pgx/v5"

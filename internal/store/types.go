@@ -2,8 +2,9 @@ package store
 
 import (
 	"errors"
-	"github.com/relutune/relutune/search"
 	"time"
+
+	"github.com/relutune/relutune/search"
 )
 
 // Errors the store returns, tested with errors.Is.

@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/relutune/relutune/search"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/relutune/relutune/search"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"

@@ -5,10 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/relutune/relutune/search"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/relutune/relutune/search"
 
 	"github.com/spf13/cobra"
 

@@ -7,11 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/relutune/relutune/search"
 	"io"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/relutune/relutune/search"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
