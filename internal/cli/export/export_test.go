@@ -7,11 +7,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/relutune/relutune/internal/cli/clitest"
 	"github.com/relutune/relutune/internal/cli/cmdutil"
 	"github.com/relutune/relutune/internal/store"
 )
@@ -86,18 +86,7 @@ func TestRunExportGolden(t *testing.T) {
 				t.Fatalf("read study id %d, want 42", st.askedFor)
 			}
 			golden := filepath.Join("testdata", tc.name)
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Fatalf("got\n%s\nwant\n%s", got, want)
-			}
+			clitest.Golden(t, golden, got, *update)
 		})
 	}
 }
