@@ -244,13 +244,21 @@ func TestStudyClassifiesTrialOutcomes(t *testing.T) {
 func TestStudyStopUpdate(t *testing.T) {
 	f := &fakeCluster{trainDelay: 10 * time.Millisecond}
 	env := newEnv(t, f)
-	env.RegisterDelayedCallback(func() {
-		env.UpdateWorkflow(UpdateStop, "stop-1", &testsuite.TestUpdateCallback{
-			OnReject:   func(err error) { t.Errorf("stop rejected: %v", err) },
-			OnAccept:   func() {},
-			OnComplete: func(any, error) {},
+	// Stop once a trial is training: the study accepts a stop before its
+	// first trial too, which would leave nothing running to finish.
+	var once sync.Once
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name != "TrainTrial" {
+			return
+		}
+		once.Do(func() {
+			env.UpdateWorkflow(UpdateStop, "stop-1", &testsuite.TestUpdateCallback{
+				OnReject:   func(err error) { t.Errorf("stop rejected: %v", err) },
+				OnAccept:   func() {},
+				OnComplete: func(any, error) {},
+			})
 		})
-	}, time.Millisecond)
+	})
 	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: testSpec(t, 50, 2)})
 	var res StudyResult
 	if err := env.GetWorkflowResult(&res); err != nil {
