@@ -50,7 +50,7 @@ func BenchmarkMetricPipeline(b *testing.B) {
 	pub := events.NewPublisher(js, cfg)
 	for i := 0; i < b.N; i++ {
 		m := events.EpochMetrics{Study: "bench", Trial: i % trials, TrialID: ts[i%trials].ID, Epoch: i/trials + 1, Attempt: 1,
-			ValAccuracy: events.Finite(0.5), TrainLoss: events.Finite(0.1), Layers: []events.LayerStats{{DeadFraction: events.Finite(0.1)}}}
+			Layers: []events.LayerStats{{DeadFraction: events.Finite(0.1)}}, EpochValues: events.EpochValues{ValAccuracy: events.Finite(0.5), TrainLoss: events.Finite(0.1)}}
 		if err := pub.PublishMetrics(ctx, m); err != nil {
 			b.Fatal(err)
 		}

@@ -369,7 +369,7 @@ func TestStudyFinishWaitsForMetricRows(t *testing.T) {
 	}
 	obj := 0.9
 	row := func(trial int64, epoch int) store.MetricRow {
-		return store.MetricRow{TrialID: trial, Epoch: epoch, Attempt: 1, ValAccuracy: &obj}
+		return store.MetricRow{TrialID: trial, Epoch: epoch, Attempt: 1, EpochValues: events.EpochValues{ValAccuracy: &obj}}
 	}
 	// Trial 0 trained 3 epochs, 2 rows have landed; trial 1 diverged in
 	// epoch 2, so its one row is all there will be.

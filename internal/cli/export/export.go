@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/relutune/relutune/internal/cli/cmdutil"
+	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/store"
 )
 
@@ -115,7 +116,11 @@ func TrialsTable(ts []store.Trial) cmdutil.Table {
 
 // MetricsTable renders per-epoch metrics.
 func MetricsTable(ms []store.MetricExport) cmdutil.Table {
-	t := cmdutil.Table{Header: []string{"trial", "epoch", "attempt", "train_loss", "val_loss", "val_accuracy", "dead_fraction", "saturation", "grad_norm", "samples_per_sec", "lr", "layers"}}
+	header := []string{"trial", "epoch", "attempt"}
+	for _, c := range events.EpochColumns {
+		header = append(header, c.Name)
+	}
+	t := cmdutil.Table{Header: append(header, "layers")}
 	if ms == nil {
 		ms = []store.MetricExport{}
 	}
@@ -127,8 +132,11 @@ func MetricsTable(ms []store.MetricExport) cmdutil.Table {
 		return fmt.Sprint(*p)
 	}
 	for _, m := range ms {
-		t.Rows = append(t.Rows, []string{strconv.Itoa(m.Trial), strconv.Itoa(m.Epoch), strconv.Itoa(m.Attempt), f(m.TrainLoss), f(m.ValLoss),
-			f(m.ValAccuracy), f(m.DeadFraction), f(m.Saturation), f(m.GradNorm), f(m.SamplesPerSec), f(m.LR), string(m.Layers)})
+		row := []string{strconv.Itoa(m.Trial), strconv.Itoa(m.Epoch), strconv.Itoa(m.Attempt)}
+		for _, c := range events.EpochColumns {
+			row = append(row, f(*c.Of(&m.EpochValues)))
+		}
+		t.Rows = append(t.Rows, append(row, string(m.Layers)))
 	}
 	return t
 }

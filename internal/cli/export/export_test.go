@@ -13,6 +13,7 @@ import (
 
 	"github.com/relutune/relutune/internal/cli/clitest"
 	"github.com/relutune/relutune/internal/cli/cmdutil"
+	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/store"
 )
 
@@ -52,8 +53,8 @@ func fixture() *fakeStore {
 			{Number: 1, Status: "diverged", EpochsDone: 1, Attempt: 2, Replicate: 1, Seed: 8, ConfigHash: "c1", Params: []byte(`{"activation":"elu"}`), Error: &msg},
 		},
 		metrics: []store.MetricExport{
-			{Trial: 0, Epoch: 1, Attempt: 1, TrainLoss: &loss, ValAccuracy: &acc, Layers: json.RawMessage(`[{"dead":0.1}]`)},
-			{Trial: 0, Epoch: 2, Attempt: 1, ValLoss: &loss, Layers: json.RawMessage(`null`)},
+			{Trial: 0, Epoch: 1, Attempt: 1, Layers: json.RawMessage(`[{"dead":0.1}]`), EpochValues: events.EpochValues{TrainLoss: &loss, ValAccuracy: &acc}},
+			{Trial: 0, Epoch: 2, Attempt: 1, Layers: json.RawMessage(`null`), EpochValues: events.EpochValues{ValLoss: &loss}},
 		},
 	}
 }
