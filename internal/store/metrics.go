@@ -15,17 +15,24 @@ import (
 // curveColumn returns the column of name that a curve may be drawn of;
 // the error names the allowed ones.
 func curveColumn(name string) (events.EpochColumn, error) {
-	var allowed []string
 	for _, c := range events.EpochColumns {
-		if !c.Curve {
-			continue
-		}
-		if c.Name == name {
+		if c.Curve && c.Name == name {
 			return c, nil
 		}
-		allowed = append(allowed, c.Name)
 	}
-	return events.EpochColumn{}, fmt.Errorf("%q is not a metric (allowed: %s)", name, strings.Join(allowed, ", "))
+	return events.EpochColumn{}, fmt.Errorf("%q is not a metric (allowed: %s)", name, strings.Join(CurveMetrics(), ", "))
+}
+
+// CurveMetrics are the metrics ActivationCurves draws: the Curve columns
+// of events.EpochColumns, in table order.
+func CurveMetrics() []string {
+	var names []string
+	for _, c := range events.EpochColumns {
+		if c.Curve {
+			names = append(names, c.Name)
+		}
+	}
+	return names
 }
 
 // valueColumns joins the names of events.EpochColumns, each prefixed

@@ -59,7 +59,7 @@ saturation and gradient norm show why an activation won or lost.`,
 			return runPlot(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Metric, "metric", "val_accuracy", "val_accuracy, val_loss, train_loss, dead_fraction, saturation or grad_norm")
+	cmd.Flags().StringVar(&opts.Metric, "metric", "val_accuracy", "one of "+strings.Join(store.CurveMetrics(), ", "))
 	cmd.Flags().StringVarP(&opts.Out, "out", "o", "-", "file to write, - for standard output")
 	return cmd
 }
