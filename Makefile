@@ -5,7 +5,7 @@ STACK := scripts/stack.sh
 DEMO_NAME ?= quickstart-$(shell date +%Y%m%d-%H%M%S)
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build up down status services demo test test-unit vet fmt-check bench bench-kernels bench-train bench-metrics clean
+.PHONY: all build up down status services demo test test-unit vet fmt-check bench bench-kernels bench-train bench-metrics bench-orchestration clean
 
 all: build
 
@@ -61,6 +61,9 @@ bench-kernels: ## SIMD kernels against OpenBLAS and gonum (ratios)
 
 bench-train: ## MNIST accuracy and training throughput against PyTorch
 	@bash scripts/bench-train.sh
+
+bench-orchestration: services ## What the orchestration costs a near-instant trial (Temporal dev server, in-process controller and workers)
+	$(GO) test ./internal/integration -run '^$$' -bench Orchestration -benchtime 2x -timeout 15m
 
 bench-metrics: services ## The sink's batched Postgres write against row-at-a-time inserts
 	$(GO) test ./internal/store -run '^$$' -bench WriteMetrics -benchtime 40x

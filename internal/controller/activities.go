@@ -259,7 +259,9 @@ func (a *Activities) AwaitMetrics(ctx context.Context, in workflows.AwaitMetrics
 		err := fmt.Errorf("max_wait: %s must be between 0 and 1h", in.MaxWait)
 		return workflows.AwaitMetricsOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
-	poll := min(max(in.MaxWait/20, 50*time.Millisecond), time.Second)
+	// The sink usually lands the last rows within milliseconds: look
+	// again after 20 ms, doubling up to a second.
+	poll := 20 * time.Millisecond
 	deadline := time.Now().Add(in.MaxWait)
 	for {
 		rows, trials, err := a.Store.PendingMetrics(ctx, in.StudyID)
@@ -274,6 +276,7 @@ func (a *Activities) AwaitMetrics(ctx context.Context, in workflows.AwaitMetrics
 			activity.RecordHeartbeat(ctx, out)
 		}
 		t := time.NewTimer(min(poll, time.Until(deadline)))
+		poll = min(2*poll, time.Second)
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -42,7 +42,7 @@ type Env struct {
 	TrialsQueue  string
 	DBName       string
 
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	log      *slog.Logger
 	wg       sync.WaitGroup
@@ -80,7 +80,7 @@ func (e *Env) StopWorker(i int) {
 	e.workers[i]()
 }
 
-func skipUnlessServices(t *testing.T) {
+func skipUnlessServices(t testing.TB) {
 	t.Helper()
 	if os.Getenv("RELUTUNE_SKIP_INTEGRATION") == "1" {
 		t.Skip("RELUTUNE_SKIP_INTEGRATION=1: Temporal, NATS and Postgres are not available")
@@ -89,7 +89,7 @@ func skipUnlessServices(t *testing.T) {
 
 // Start brings up a controller and workers for one test and tears them
 // down (and drops the database and stream) when it ends.
-func Start(t *testing.T, workers int) *Env {
+func Start(t testing.TB, workers int) *Env {
 	t.Helper()
 	skipUnlessServices(t)
 	tag := fmt.Sprintf("%d%04d", os.Getpid()%100000, rand.IntN(10000))
@@ -201,7 +201,7 @@ func (e *Env) Tunectl(t *testing.T, stdin string, args ...string) (code int, std
 }
 
 // DB opens a connection to the test database.
-func (e *Env) DB(t *testing.T) *pgx.Conn {
+func (e *Env) DB(t testing.TB) *pgx.Conn {
 	t.Helper()
 	conn, err := pgx.Connect(context.Background(), e.Conn.DatabaseURL)
 	if err != nil {
@@ -211,7 +211,7 @@ func (e *Env) DB(t *testing.T) *pgx.Conn {
 	return conn
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
