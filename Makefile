@@ -5,7 +5,7 @@ STACK := scripts/stack.sh
 DEMO_NAME ?= quickstart-$(shell date +%Y%m%d-%H%M%S)
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build up down status services demo test test-unit vet fmt-check bench bench-kernels bench-train bench-metrics clean
+.PHONY: all build up down status services demo test test-unit vet fmt-check bench bench-kernels bench-train bench-metrics helm-chart-test clean
 
 all: build
 
@@ -53,6 +53,9 @@ test: services vet fmt-check ## All tests with the race detector, then the compu
 
 test-unit: ## Tests that need no services
 	RELUTUNE_SKIP_INTEGRATION=1 $(GO) test -count=1 ./...
+
+helm-chart-test: ## Render the Helm chart (deploy/helm/relutune) and check every manifest against the Kubernetes API types
+	$(GO) test -count=1 ./deploy -run 'Chart|Worker|Helm'
 
 bench: bench-kernels bench-train bench-metrics
 
