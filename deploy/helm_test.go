@@ -506,7 +506,7 @@ func TestWorkerAutoscaling(t *testing.T) {
 	m = decode(t, with("worker.autoscaling.mode", "hpa", "worker.autoscaling.targetBacklogPerReplica", 2))
 	hpa := get[*autoscalingv2.HorizontalPodAutoscaler](t, m, "HorizontalPodAutoscaler/rt-relutune-worker")
 	ext := hpa.Spec.Metrics[0].External
-	if ext == nil || ext.Metric.Selector.MatchLabels["task_queue"] != "relutune-trials" || ext.Target.AverageValue.Value() != 2 {
+	if ext == nil || ext.Metric.Selector.MatchLabels["taskqueue"] != "relutune-trials" || ext.Target.AverageValue.Value() != 2 {
 		t.Errorf("HPA metric %+v; want the trials queue's backlog, 2 per replica", hpa.Spec.Metrics[0])
 	}
 	if _, ok := m["ScaledObject/rt-relutune-worker"]; ok {
