@@ -515,17 +515,21 @@ func TestWorkerAutoscaling(t *testing.T) {
 }
 
 // TestChartRefusesBadValues: mistakes fail the install with an error that
-// names the value and what is allowed.
+// names the value and what is allowed, from values.schema.json (a
+// misspelt key too) or from the templates (what a schema cannot say).
 func TestChartRefusesBadValues(t *testing.T) {
 	for _, tc := range []struct {
 		vals map[string]any
 		want string
 	}{
 		{map[string]any{}, "postgres.url is required"},
-		{with("worker.autoscaling.mode", "sometimes"), `worker.autoscaling.mode: "sometimes" is not a mode (allowed: none, keda, hpa)`},
+		{with("worker.autoscaling.mode", "sometimes"), `at '/worker/autoscaling/mode': value must be one of 'none', 'keda', 'hpa'`},
+		{with("worker.concurency", 2), `at '/worker': additional properties 'concurency' not allowed`},
+		{with("logging.format", "xml"), `at '/logging/format': value must be one of 'text', 'json'`},
+		{with("tracing.sampleRatio", 2), `at '/tracing/sampleRatio': maximum`},
 		{with("worker.autoscaling.mode", "keda", "worker.autoscaling.minReplicas", 5, "worker.autoscaling.maxReplicas", 2), "minReplicas 5 must be <= maxReplicas 2"},
 		{with("nats.user", "u", "nats.token", "t"), "set at most one of nats.user"},
-		{with("worker.concurrency", 0), "worker.concurrency: 0 must be >= 1"},
+		{with("worker.concurrency", 0), "at '/worker/concurrency': minimum: got 0, want 1"},
 		{with("temporal.tls.cert", "PEM"), "temporal.tls: set both cert and key"},
 	} {
 		_, err := render(t, tc.vals)
