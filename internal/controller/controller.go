@@ -45,6 +45,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return redact.Error(err, cfg.DatabaseURL)
 	}
 	defer st.Close()
+	cfg.Telemetry.Metrics.WatchTrialStates(st.TrialStateCounts)
 	applied, err := st.Migrate(ctx)
 	if err != nil {
 		return err

@@ -42,6 +42,9 @@ func TestMetricsFollowAStudy(t *testing.T) {
 	if v, _ := c.Value("relutune_trials_recorded_total", "state", "complete"); v != 4 {
 		t.Errorf("controller: %v complete outcomes recorded, want 4", v)
 	}
+	if v, _ := c.Value("relutune_trials", "state", "complete"); v != 4 {
+		t.Errorf("controller: %v stored trials complete, want 4", v)
+	}
 	if v, _ := c.Value("relutune_sink_dead_letters_total"); v != 0 {
 		t.Errorf("controller: %v dead letters, want 0", v)
 	}

@@ -177,3 +177,45 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 		t.Errorf("nil metrics handler answered %d, want 404", rec.Code)
 	}
 }
+
+func TestTrialStatesAreCountedAtScrape(t *testing.T) {
+	m := telemetry.New(telemetry.Controller)
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	calls := 0
+	var fail error
+	m.WatchTrialStates(func(context.Context) (map[string]int64, error) {
+		calls++
+		if fail != nil {
+			return nil, fail
+		}
+		return map[string]int64{"running": 3, "complete": 10}, nil
+	})
+	f := telemetrytest.Scrape(t, srv.URL)
+	for state, want := range map[string]float64{"running": 3, "complete": 10} {
+		if v, _ := f.Value("relutune_trials", "state", state); v != want {
+			t.Errorf("trials %s: %v, want %v", state, v, want)
+		}
+	}
+	// A second scrape within the cache window does not count again.
+	telemetrytest.Scrape(t, srv.URL)
+	if calls != 1 {
+		t.Errorf("counted %d times for two scrapes in a row, want 1", calls)
+	}
+}
+
+func TestTrialStatesKeepTheLastCountOnError(t *testing.T) {
+	m := telemetry.New(telemetry.Controller)
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	m.WatchTrialStates(func(context.Context) (map[string]int64, error) {
+		return nil, errors.New("database down")
+	})
+	f := telemetrytest.Scrape(t, srv.URL)
+	if f.Has("relutune_trials") {
+		t.Error("trials by state exported without any good count")
+	}
+	if v, _ := f.Value("relutune_trial_state_errors_total"); v != 1 {
+		t.Errorf("state count errors %v, want 1", v)
+	}
+}
