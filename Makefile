@@ -5,7 +5,7 @@ STACK := scripts/stack.sh
 DEMO_NAME ?= quickstart-$(shell date +%Y%m%d-%H%M%S)
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build up down status services demo test test-unit vet fmt-check bench bench-kernels bench-train bench-metrics bench-orchestration clean
+.PHONY: all build up down status services demo test test-unit vet fmt-check bench bench-kernels bench-train bench-metrics bench-orchestration helm-chart-test clean
 
 all: build
 
@@ -47,12 +47,16 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 test: services vet fmt-check ## All tests with the race detector, then the compute packages without it (assembly and pure-Go paths)
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/deploy$$')
+	$(GO) test -count=1 ./deploy  # manifests and the chart: no concurrency, and Helm under -race costs minutes
 	$(GO) test -count=1 ./kernels/... ./trainer/...
 	$(GO) test -tags noasm -count=1 ./kernels/... ./trainer/...
 
 test-unit: ## Tests that need no services
 	RELUTUNE_SKIP_INTEGRATION=1 $(GO) test -count=1 ./...
+
+helm-chart-test: ## Render the Helm chart (deploy/helm/relutune) and check every manifest against the Kubernetes API types
+	$(GO) test -count=1 ./deploy -run 'Chart|Worker|Helm'
 
 bench: bench-kernels bench-train bench-metrics
 

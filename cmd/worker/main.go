@@ -14,6 +14,7 @@ import (
 
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/process"
+	"github.com/relutune/relutune/internal/telemetry"
 	"github.com/relutune/relutune/internal/worker"
 	"github.com/relutune/relutune/trainer"
 	"github.com/relutune/relutune/workflows"
@@ -41,7 +42,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&cfg.Name, "name", fmt.Sprintf("%s-%d", host, os.Getpid()), "worker name shown in trials and metrics")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 1, "trials trained at once (each uses one core)")
 	fs.StringVar(&cfg.CheckpointDir, "checkpoint-dir", defaultCheckpointDir(), "directory for trial checkpoints (env "+process.EnvCheckpointDir+")")
-	fs.StringVar(&cfg.HTTPAddr, "http-addr", process.Env(process.EnvHTTPAddr, ""), "address of the /healthz endpoint, empty for none (env "+process.EnvHTTPAddr+")")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", process.Env(process.EnvHTTPAddr, ""), "address of the /healthz, /livez and /metrics endpoint, empty for none (env "+process.EnvHTTPAddr+")")
 	dataDir := fs.String("data-dir", os.Getenv(trainer.EnvDataDir), "directory that csv: and idx: data set paths are read under and confined to, default the current directory (env "+trainer.EnvDataDir+"; caps: "+trainer.EnvMaxDatasetBytes+", "+trainer.EnvDatasetCacheBytes+")")
 	maxMem := fs.String("max-trial-memory", process.Env("RELUTUNE_MAX_TRIAL_MEMORY", trainer.FormatBytes(trainer.DefaultMaxMemory)),
 		"refuse trials whose estimated peak memory is larger, e.g. 2GiB or 512MiB (env RELUTUNE_MAX_TRIAL_MEMORY)")
@@ -62,7 +63,8 @@ func run(args []string, stderr io.Writer) int {
 		}
 		return setDataLoader(*dataDir)
 	}
-	return process.Serve("worker", fs, args, stderr, validate, func(ctx context.Context, log *slog.Logger) error {
+	return process.Serve("worker", telemetry.Worker, fs, args, stderr, validate, func(ctx context.Context, log *slog.Logger, tel process.Telemetry) error {
+		cfg.Telemetry = tel
 		return worker.Run(ctx, cfg, log.With("worker", cfg.Name))
 	})
 }

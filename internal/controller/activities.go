@@ -14,6 +14,7 @@ import (
 
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/store"
+	"github.com/relutune/relutune/internal/telemetry"
 	"github.com/relutune/relutune/search"
 	"github.com/relutune/relutune/workflows"
 )
@@ -40,6 +41,8 @@ type Activities struct {
 	Store     Store
 	Publisher StatusPublisher // optional
 	Log       *slog.Logger
+	// Metrics counts recorded outcomes; nil counts nothing.
+	Metrics *telemetry.Metrics
 }
 
 // CreateStudy stores the study row (idempotent for the same spec).
@@ -210,6 +213,9 @@ func (a *Activities) Record(ctx context.Context, in workflows.RecordInput) (work
 		return r, err
 	}
 	r.Objective, r.TestAccuracy = obj, testAcc
+	if changed {
+		a.Metrics.TrialRecorded(string(r.Status))
+	}
 	if changed && a.Publisher != nil {
 		if err := a.Publisher.PublishStatus(ctx, events.TrialStatus{
 			Study: in.Study, Trial: r.Number, TrialID: r.TrialID, Activation: r.Activation, Status: r.Status,

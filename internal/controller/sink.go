@@ -12,6 +12,7 @@ import (
 
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/store"
+	"github.com/relutune/relutune/internal/telemetry"
 )
 
 // MetricWriter stores metric rows idempotently (store.Store does). An
@@ -54,6 +55,8 @@ type Sink struct {
 	Durable string        // consumer name; default "relutune-sink"
 	Batch   int           // messages per fetch; default 2000
 	MaxWait time.Duration // how long a fetch waits to fill a batch; default 250ms
+	// Metrics observes batch sizes, lag and dead letters; nil observes nothing.
+	Metrics *telemetry.Metrics
 
 	trials map[int64]store.TrialRef // cache of TrialRefs; trials never change study or number
 }
@@ -207,6 +210,7 @@ func (s *Sink) process(ctx context.Context, cfg events.Config, log *slog.Logger,
 			log.Warn("sink ack failed; the message will be redelivered", "err", err)
 		}
 	}
+	s.observe(msgs, len(rows)-len(rejected))
 	if len(rows) > 0 {
 		log.Debug("sink wrote metrics", "rows", len(rows)-len(rejected), "dead", len(dead))
 	}
@@ -342,6 +346,7 @@ func (s *Sink) deadLetter(ctx context.Context, log *slog.Logger, dead []deadMsg)
 	}
 	log.Warn("sink dead-lettered messages it can never store", "count", len(dead),
 		"subject", dead[0].msg.Subject(), "reason", dead[0].reason)
+	s.Metrics.DeadLetters(len(dead))
 	for _, d := range dead {
 		if err := d.msg.Term(); err != nil {
 			log.Warn("sink term failed; the message will be redelivered", "err", err)

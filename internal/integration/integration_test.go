@@ -31,6 +31,7 @@ import (
 	"github.com/relutune/relutune/internal/controller"
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/process"
+	"github.com/relutune/relutune/internal/telemetry"
 	"github.com/relutune/relutune/internal/worker"
 )
 
@@ -41,6 +42,10 @@ type Env struct {
 	StudiesQueue string
 	TrialsQueue  string
 	DBName       string
+	// ControllerMetrics and WorkerMetrics are what the controller and the
+	// workers (all of them together) report on /metrics.
+	ControllerMetrics *telemetry.Metrics
+	WorkerMetrics     *telemetry.Metrics
 
 	t        testing.TB
 	ctx      context.Context
@@ -65,8 +70,10 @@ func (e *Env) StartWorker() int {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
+		conn := e.Conn
+		conn.Telemetry.Metrics = e.WorkerMetrics
 		e.errs <- worker.Run(ctx, worker.Config{
-			Connections: e.Conn, TrialsQueue: e.TrialsQueue, Events: e.Events,
+			Connections: conn, TrialsQueue: e.TrialsQueue, Events: e.Events,
 			Name: fmt.Sprintf("it-worker-%d", i), CheckpointDir: e.ckpt,
 		}, e.log.With("process", "worker", "i", i))
 	}()
@@ -110,6 +117,9 @@ func Start(t testing.TB, workers int) *Env {
 		StudiesQueue: "it-studies-" + tag,
 		TrialsQueue:  "it-trials-" + tag,
 		DBName:       dbName,
+
+		ControllerMetrics: telemetry.New(telemetry.Controller),
+		WorkerMetrics:     telemetry.New(telemetry.Worker),
 	}
 	if !strings.Contains(e.Conn.DatabaseURL, dbName) {
 		t.Fatalf("cannot derive a test database URL from %s", base)
@@ -121,11 +131,13 @@ func Start(t testing.TB, workers int) *Env {
 	e.errs = make(chan error, 64)
 	e.ckpt = t.TempDir()
 	errs := e.errs
+	ctlConn := e.Conn
+	ctlConn.Telemetry.Metrics = e.ControllerMetrics
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		errs <- controller.Run(ctx, controller.Config{
-			Connections: e.Conn, StudiesQueue: e.StudiesQueue, Events: e.Events, SinkDurable: "sink-" + tag,
+			Connections: ctlConn, StudiesQueue: e.StudiesQueue, Events: e.Events, SinkDurable: "sink-" + tag,
 		}, e.log.With("process", "controller"))
 	}()
 	for i := 0; i < workers; i++ {

@@ -67,6 +67,11 @@ type Connections struct {
 	TemporalNamespace string
 	Temporal          TemporalAuth
 	NATS              NATSAuth
+	// Telemetry is how the calls to Temporal are observed: their latency
+	// in Telemetry.Metrics and, with Telemetry.Tracing, the SDK's tracing
+	// interceptor. Serve fills it for the long-running processes; the
+	// zero value observes nothing.
+	Telemetry Telemetry
 
 	envErr error // environment values that did not parse
 }

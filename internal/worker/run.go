@@ -67,7 +67,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		cfg.HeartbeatThrottle = DefaultHeartbeatThrottle
 	}
 	h := &process.Health{}
-	if err := process.ServeHealth(ctx, cfg.HTTPAddr, h, log); err != nil {
+	if err := process.ServeHealth(ctx, cfg.HTTPAddr, h, cfg.Telemetry.Metrics, log); err != nil {
 		return err
 	}
 	nc, js, err := process.ConnectNATS(cfg.Connections, "relutune-worker-"+cfg.Name, log)
@@ -96,6 +96,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Worker:         cfg.Name,
 		MaxTrialMemory: cfg.MaxTrialMemory,
 		Log:            log,
+		Metrics:        cfg.Telemetry.Metrics,
 	})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start Temporal worker on %s: %w", cfg.TrialsQueue, err)

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/telemetry"
 	"github.com/relutune/relutune/search"
 	"github.com/relutune/relutune/trainer"
 	"github.com/relutune/relutune/workflows"
@@ -62,6 +63,8 @@ type Activities struct {
 	// the worker's own line of defence.
 	MaxTrialMemory int64
 	Log            *slog.Logger
+	// Metrics observes trials, epochs and checkpoints; nil observes nothing.
+	Metrics *telemetry.Metrics
 }
 
 // TrainTrial trains one trial, publishing every epoch's metrics and
@@ -165,7 +168,9 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 
 	if ckpt.enabled() {
 		opts.Checkpoint = func(epoch int, write func(io.Writer) error) error {
+			start := time.Now()
 			path, err := ckpt.write(epoch, write)
+			a.Metrics.CheckpointWritten(start, err)
 			if err != nil {
 				return err
 			}
@@ -179,7 +184,10 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 			return nil
 		}
 	}
+	defer a.Metrics.TrialStarted()()
+	epochs := a.Metrics.EpochTimer()
 	opts.Report = func(ctx context.Context, m trainer.EpochMetrics) error {
+		epochs.Epoch(m.SamplesPerSec)
 		msg := events.EpochMetrics{
 			Study: in.Study, StudyID: in.StudyID, Trial: in.Number, TrialID: in.TrialID,
 			Attempt: attempt, Worker: a.Worker, MaxEpochs: cfg.Epochs, Activation: string(cfg.Activation),
