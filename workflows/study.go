@@ -306,6 +306,15 @@ func (s *study) fill() {
 			}
 			free := sp.Search.Parallelism - len(s.running)
 			configs := (free + s.replicates - 1) / s.replicates
+			if s.lag > 0 {
+				// A sampler that reads results gets one configuration
+				// per call, at the position after the last: what it sees
+				// (the results final below that position less the lag)
+				// is then the same whatever the timing. A batch would
+				// show its later positions an older history, and how
+				// many slots are free at once depends on timing.
+				configs = 1
+			}
 			var out SuggestOutput
 			err := executeSuggest(s.actx, SuggestInput{
 				StudyID: st.StudyID, Spec: sp, FirstNumber: st.NextNumber,

@@ -44,6 +44,7 @@ schedule: {max_epochs: 2}
 type fakeCluster struct {
 	mu         sync.Mutex
 	suggested  int
+	suggests   []SuggestInput // every Suggest call
 	recorded   map[int]search.State
 	finished   search.StudyState
 	running    atomic.Int32
@@ -98,6 +99,7 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 	env.OnActivity(SuggestActivity, mock.Anything, mock.Anything).Return(func(ctx context.Context, in SuggestInput) (SuggestOutput, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		f.suggests = append(f.suggests, in)
 		var out SuggestOutput
 		for i := 0; i < in.Configs*max(f.perConfig, 1) && i < in.MaxTrials; i++ {
 			n := in.FirstNumber + i
@@ -261,6 +263,44 @@ func TestInlineStudyRunsTrialsItself(t *testing.T) {
 			t.Errorf("TrainTrial activity ids %v, want %v", trainIDs, want)
 		}
 	})
+}
+
+// TestSamplerReadingResultsGetsOneConfigurationPerCall: with TPE, every
+// Suggest asks for one configuration at the next position, with the lag
+// of twice the parallelism, however many slots are free; random gets the
+// free slots at once.
+func TestSamplerReadingResultsGetsOneConfigurationPerCall(t *testing.T) {
+	for _, tc := range []struct {
+		algorithm string
+		lag       int
+		batched   bool
+	}{{"tpe", 6, false}, {"random", 0, true}} {
+		t.Run(tc.algorithm, func(t *testing.T) {
+			f := &fakeCluster{trainDelay: 10 * time.Millisecond}
+			env := newEnv(t, f)
+			sp := testSpec(t, 9, 3)
+			sp.Search.Algorithm = tc.algorithm
+			env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: sp})
+			var res StudyResult
+			if err := env.GetWorkflowResult(&res); err != nil || res.Counts["complete"] != 9 {
+				t.Fatalf("result %+v, %v; want 9 complete", res, err)
+			}
+			next, batched := 0, false
+			for _, in := range f.suggests {
+				if in.FirstNumber != next || in.Lag != tc.lag {
+					t.Fatalf("Suggest %+v; want first number %d, lag %d", in, next, tc.lag)
+				}
+				if !tc.batched && in.Configs != 1 {
+					t.Fatalf("Suggest asked for %d configurations at %d; a sampler reading results gets one", in.Configs, in.FirstNumber)
+				}
+				batched = batched || in.Configs > 1
+				next += in.Configs
+			}
+			if batched != tc.batched {
+				t.Errorf("batched suggestions: %v, want %v (calls %+v)", batched, tc.batched, f.suggests)
+			}
+		})
+	}
 }
 
 func TestStudyRunsBudgetWithinParallelism(t *testing.T) {
