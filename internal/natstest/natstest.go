@@ -6,6 +6,7 @@ package natstest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -196,7 +197,42 @@ func (s *Server) Restart() {
 
 // Freeze stops the process with SIGSTOP: connections stay open and every
 // request goes unanswered, like a server that hangs.
-func (s *Server) Freeze() { s.signal(syscall.SIGSTOP) }
+//
+// It returns once the process is stopped: a signal is delivered
+// asynchronously, and a loaded machine may otherwise let the server answer
+// a request sent right after Freeze.
+func (s *Server) Freeze() {
+	s.signal(syscall.SIGSTOP)
+	s.mu.Lock()
+	pid := 0
+	if s.cmd != nil && s.cmd.Process != nil {
+		pid = s.cmd.Process.Pid
+	}
+	s.mu.Unlock()
+	if pid == 0 {
+		return
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if processState(pid) == 'T' {
+			return
+		}
+	}
+}
+
+// processState is the state letter of /proc/<pid>/stat ('T' when
+// stopped), or 0 when it cannot be read.
+func processState(pid int) byte {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// pid (comm) state ...: comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return 0
+	}
+	return b[i+2]
+}
 
 // Thaw continues a frozen process with SIGCONT.
 func (s *Server) Thaw() { s.signal(syscall.SIGCONT) }
