@@ -449,7 +449,7 @@ func startTrial(ctx workflow.Context, study string, studyID int64, in StudyInput
 		Study: study, StudyID: studyID,
 		Metric: trainer.Metric(in.Spec.Objective.Metric), Direction: in.Spec.Objective.Direction,
 		Schedule: in.Spec.SchedulerSpec(), TrialsQueue: in.TrialsQueue, Assignment: a,
-		HeartbeatTimeout: in.HeartbeatTimeout,
+		HeartbeatTimeout: in.HeartbeatTimeout, KeepModels: in.Spec.KeepModels,
 	})
 }
 

@@ -41,6 +41,10 @@ type Activities struct {
 	// Pruner is consulted at the scheduler's decision epochs; nil never prunes.
 	Pruner   Pruner
 	Datasets DatasetLoader
+	// Checkpoints, when set, keeps checkpoints (and kept models) in a
+	// JetStream object store that every worker reaches; CheckpointDir is
+	// then unused.
+	Checkpoints CheckpointStore
 	// CheckpointDir holds one directory per running trial with its latest
 	// checkpoint; empty disables checkpoints.
 	CheckpointDir string
@@ -112,22 +116,18 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 		}
 	}
 	opts := trainer.Options{MaxMemory: a.MaxTrialMemory}
-	ckpt, err := newCheckpointKeeper(a.CheckpointDir, in.Study, in.Number)
+	ckpt, err := a.checkpoints(ctx, in, attempt, log)
 	if err != nil {
 		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
 	if err := ckpt.create(); err != nil {
 		return out, err
 	}
-	f, resumed, hintOK := ckpt.resume(progress.Checkpoint)
-	if !hintOK {
-		log.Warn("ignoring a heartbeat checkpoint outside this trial's checkpoint directory",
-			"checkpoint", progress.Checkpoint, "dir", ckpt.dir)
-	}
+	r, closeResume, resumed := ckpt.open(ctx, progress.Checkpoint, log)
+	defer closeResume()
 	progress = resumed
-	if f != nil {
-		defer f.Close()
-		opts.Resume = f
+	if r != nil {
+		opts.Resume = r
 		log.Info("resuming from checkpoint", "epoch", progress.Epoch, "checkpoint", progress.Checkpoint)
 	}
 
@@ -168,6 +168,10 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 			path, err := ckpt.write(epoch, write)
 			if err != nil {
 				return err
+			}
+			if path == "" { // not stored (logged): the heartbeat keeps the last one
+				pump.advance()
+				return nil
 			}
 			// The heartbeat names the new checkpoint before the old one goes.
 			p := pump.update(func(p *workflows.TrainProgress) {
@@ -264,7 +268,19 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 	out.EarlyStopped = res.EarlyStopped
 	out.Objective = objective(in.Metric, res.Final)
 	out.TestAccuracy = events.Finite(res.TestAccuracy)
+	if ok, isObj := ckpt.(*objectKeeper); isObj && out.Objective != nil {
+		ok.keepModel(in, *out.Objective)
+	}
 	return out, nil
+}
+
+// checkpoints returns where this try keeps the trial's checkpoints: the
+// object store when the worker has one, else its checkpoint directory.
+func (a *Activities) checkpoints(ctx context.Context, in workflows.TrainInput, attempt int, log *slog.Logger) (trialCheckpoints, error) {
+	if a.Checkpoints != nil {
+		return newObjectKeeper(ctx, a.Checkpoints, in, attempt, log), nil
+	}
+	return newCheckpointKeeper(a.CheckpointDir, in.Study, in.Number)
 }
 
 // objective picks the study's metric from an epoch's metrics; nil when it
