@@ -115,7 +115,7 @@ func temporalBinary() (string, error) {
 // env is one relutune deployment across the hosts: its own NATS on the
 // bridge, database, task queues and controller, and a worker per host.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	tag      string
 	nats     *natstest.Server
 	dbURL    string
@@ -126,7 +126,7 @@ type env struct {
 	workers  map[int]*Proc
 }
 
-func newEnv(t *testing.T, hosts int) *env {
+func newEnv(t testing.TB, hosts int, workerArgs ...string) *env {
 	t.Helper()
 	tag := fmt.Sprintf("%d%04d", os.Getpid()%100000, rand.IntN(10000))
 	base := process.Env(process.EnvDatabaseURL, process.DefaultDatabaseURL)
@@ -160,7 +160,7 @@ func newEnv(t *testing.T, hosts int) *env {
 	e.startController()
 	e.waitMigrated()
 	for h := range hosts {
-		e.startWorker(h)
+		e.startWorker(h, workerArgs...)
 	}
 	return e
 }
@@ -195,11 +195,12 @@ func (e *env) startController() {
 }
 
 // startWorker runs a worker on host h, named after it.
-func (e *env) startWorker(h int) *Proc {
+func (e *env) startWorker(h int, extra ...string) *Proc {
 	e.t.Helper()
 	host := network.Hosts[h]
 	args := append(e.conns(), "--task-queue", e.trialsQ, "--name", host.Name,
 		"--checkpoint-backend", "objstore", "--log-level", "info")
+	args = append(args, extra...)
 	p, err := host.Start("worker", nil, filepath.Join(binDir, "worker"), args...)
 	if err != nil {
 		e.t.Fatal(err)
@@ -216,7 +217,7 @@ func (e *env) startWorker(h int) *Proc {
 }
 
 // hostOf returns the index of the host whose worker is named name.
-func hostOf(t *testing.T, name string) int {
+func hostOf(t testing.TB, name string) int {
 	t.Helper()
 	for i, h := range network.Hosts {
 		if h.Name == name {
@@ -294,19 +295,25 @@ type study struct {
 // that a lost host shows within seconds.
 func (e *env) startStudy(name, hidden string, trials, parallelism, epochs int) *study {
 	e.t.Helper()
-	sp, err := spec.Parse([]byte(fmt.Sprintf(studySpec, name, hidden, trials, parallelism, epochs)))
+	return e.startSpec(fmt.Sprintf(studySpec, name, hidden, trials, parallelism, epochs), trials, epochs)
+}
+
+// startSpec starts the study of spec text.
+func (e *env) startSpec(text string, trials, epochs int) *study {
+	e.t.Helper()
+	sp, err := spec.Parse([]byte(text))
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	start := time.Now()
 	run, err := e.tc.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID: workflows.StudyWorkflowID(name), TaskQueue: e.studiesQ,
+		ID: workflows.StudyWorkflowID(sp.Name), TaskQueue: e.studiesQ,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 	}, workflows.StudyWorkflowName, workflows.StudyInput{Spec: *sp, TrialsQueue: e.trialsQ, HeartbeatTimeout: 3 * time.Second})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return &study{name: name, run: run, trials: trials, epochs: epochs, start: start}
+	return &study{name: sp.Name, run: run, trials: trials, epochs: epochs, start: start}
 }
 
 // wait waits for the study's workflow to finish.
@@ -335,7 +342,7 @@ func (e *env) rows(conn *pgx.Conn, name string) int {
 // trialRow is one trial's stored outcome.
 type trialRow struct {
 	number, epochs, attempt, rows, minEpoch, maxEpoch int
-	status, worker                                  string
+	status, worker                                    string
 }
 
 func (e *env) trials(conn *pgx.Conn, name string) []trialRow {
