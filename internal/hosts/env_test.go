@@ -89,8 +89,9 @@ func moduleRoot() string {
 	return filepath.Join(wd, "..", "..")
 }
 
+// buildBinaries builds controller, worker and tunectl into dir.
 func buildBinaries(dir string) error {
-	cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/controller", "./cmd/worker")
+	cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/controller", "./cmd/worker", "./cmd/tunectl")
 	cmd.Dir = moduleRoot()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build controller and worker: %w: %s", err, out)

@@ -3,12 +3,23 @@
 package hosts
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/relutune/relutune/internal/ckptstore"
+	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/trainer"
 )
 
 // Long enough per trial (about 10 s on a loaded 2-core machine) that a
@@ -99,6 +110,9 @@ func TestHostCutOffLateWritesAreFenced(t *testing.T) {
 	// nothing).
 	time.Sleep(8 * time.Second)
 	for _, p := range victim.Procs() {
+		if testing.Verbose() {
+			t.Logf("cut-off worker:\n%s", tail(p.Output(), 4000))
+		}
 		if p.Exited() {
 			t.Fatalf("the cut-off worker exited after its link came back:\n%s", tail(p.Output(), 3000))
 		}
@@ -119,6 +133,81 @@ func TestHostCutOffLateWritesAreFenced(t *testing.T) {
 	if stale != 0 {
 		t.Fatalf("%d metric rows from epoch %d on are not attempt %d's: late writes won (published %v)", stale, resumedAt, final, pub)
 	}
+	if late := lateEpochs(pub, resumedAt); len(late) > 0 {
+		t.Logf("the cut-off attempt published epochs %v after the retry resumed at %d; all fenced", late, resumedAt)
+	}
+	// Whatever the cut-off worker did or did not get out, one more late
+	// write of attempt 1, valid in every field, must be fenced too.
+	e.lateWrite(conn, s, victim.Name, longEpochs, final)
+}
+
+// lateEpochs are the epochs attempts before the last published at or
+// after the epoch the last one resumed at.
+func lateEpochs(pub map[int][]int, resumedAt int) []int {
+	final := slices.Max(slices.Collect(maps.Keys(pub)))
+	var late []int
+	for a, epochs := range pub {
+		for _, ep := range epochs {
+			if a < final && ep >= resumedAt {
+				late = append(late, ep)
+			}
+		}
+	}
+	slices.Sort(late)
+	return late
+}
+
+// lateWrite publishes epoch's metrics as attempt 1 of trial 0 from worker,
+// waits until the sink has acknowledged it, and asserts that the row is
+// still attempt final's and that nothing was dead-lettered: fenced, not
+// refused.
+func (e *env) lateWrite(conn *pgx.Conn, s *study, worker string, epoch, final int) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var studyID, trialID int64
+	if err := conn.QueryRow(ctx, `SELECT s.id, t.id FROM trials t JOIN studies s ON s.id = t.study_id WHERE s.name = $1 AND t.number = 0`,
+		s.name).Scan(&studyID, &trialID); err != nil {
+		e.t.Fatal(err)
+	}
+	js := e.jetStream()
+	msg := events.EpochMetrics{Study: s.name, StudyID: studyID, Trial: 0, TrialID: trialID, Attempt: 1, Worker: worker,
+		MaxEpochs: s.epochs, Activation: "relu", Time: time.Now().UTC()}
+	msg.SetTrainerMetrics(trainer.EpochMetrics{Epoch: epoch, TrainLoss: 9, ValLoss: 9, ValAccuracy: 0.001, LR: 0.001})
+	if err := events.NewPublisher(js, events.Config{}).PublishMetrics(ctx, msg); err != nil {
+		e.t.Fatal(err)
+	}
+	str, err := js.Stream(ctx, events.DefaultStream)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	info, err := str.Info(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	seq := info.State.LastSeq
+	e.eventually(time.Minute, "the sink acknowledges the late write", func() bool {
+		ci, err := js.Consumer(ctx, events.DefaultStream, "relutune-sink")
+		if err != nil {
+			return false
+		}
+		st, err := ci.Info(ctx)
+		return err == nil && st.AckFloor.Stream >= seq
+	})
+	var attempt, dead int
+	var acc float64
+	if err := conn.QueryRow(ctx, `SELECT attempt, val_accuracy FROM trial_metrics WHERE trial_id = $1 AND epoch = $2`, trialID, epoch).Scan(&attempt, &acc); err != nil {
+		e.t.Fatal(err)
+	}
+	if attempt != final || acc == 0.001 {
+		e.t.Fatalf("after a late write of attempt 1, epoch %d's row is attempt %d's (val_accuracy %v); want attempt %d's", epoch, attempt, acc, final)
+	}
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM dead_letters`).Scan(&dead); err != nil {
+		e.t.Fatal(err)
+	}
+	if dead != 0 {
+		e.t.Fatalf("%d dead letters: the late write was refused as malformed, not fenced", dead)
+	}
 }
 
 // shortStudy is several trials across the hosts.
@@ -130,11 +219,13 @@ const (
 
 // TestNATSRestartsDuringStudy kills nats-server mid-study and starts it
 // again on the same address and store: every trial completes with one
-// metrics row per epoch.
+// metrics row per epoch. The study keeps its best two models
+// (keep_models: 2), which survive the restart in the bucket and which
+// tunectl export --model downloads.
 func TestNATSRestartsDuringStudy(t *testing.T) {
 	e := newEnv(t, 3)
 	conn := e.db()
-	s := e.startStudy("nats-restart", shortHidden, shortTrials, 3, shortEpochs)
+	s := e.startSpec(fmt.Sprintf(studySpec, "nats-restart", shortHidden, shortTrials, 3, shortEpochs)+"keep_models: 2\n", shortTrials, shortEpochs)
 	e.eventually(2*time.Minute, "the study trains a few epochs", func() bool { return e.rows(conn, s.name) >= 6 })
 	e.stillRunning(conn, s)
 	e.nats.Kill()
@@ -142,6 +233,62 @@ func TestNATSRestartsDuringStudy(t *testing.T) {
 	e.nats.Restart()
 	e.wait(s, 3*time.Minute)
 	e.checkStudy(conn, s)
+	e.checkKeptModels(conn, s, 2, 3)
+}
+
+// checkKeptModels asserts that the study's best keep trials have models
+// in the bucket (at most parallelism-1 more, from trials that completed
+// at once), that no checkpoints are left, and that tunectl export --model
+// writes the best one as a relutune checkpoint file.
+func (e *env) checkKeptModels(conn *pgx.Conn, s *study, keep, parallelism int) {
+	e.t.Helper()
+	rows, err := conn.Query(context.Background(), `SELECT t.number FROM trials t JOIN studies s ON s.id = t.study_id
+		WHERE s.name = $1 AND t.status = 'complete' ORDER BY t.objective DESC, t.number LIMIT $2`, s.name, keep)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	best, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil || len(best) != keep {
+		e.t.Fatalf("best trials %v, %v; want %d", best, err, keep)
+	}
+	js := e.jetStream()
+	st, err := ckptstore.New(js, ckptstore.Config{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	models, err := st.Models(ctx, s.name, true)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	kept := map[int]bool{}
+	for _, m := range models {
+		kept[m.Trial] = true
+	}
+	for _, n := range best {
+		if !kept[n] {
+			e.t.Errorf("trial %d is among the best %d but has no kept model (kept: %v)", n, keep, models)
+		}
+	}
+	if len(models) > keep+parallelism-1 {
+		e.t.Errorf("%d models kept, want at most %d", len(models), keep+parallelism-1)
+	}
+	for n := range s.trials {
+		if left := e.checkpointsLeft(js, s.name, n); len(left) != 0 {
+			e.t.Errorf("trial %d left checkpoints: %v", n, left)
+		}
+	}
+	file := filepath.Join(e.t.TempDir(), "best.ckpt")
+	out, err := exec.Command(filepath.Join(binDir, "tunectl"), "export", "--model", s.name, strconv.Itoa(best[0]),
+		"--file", file, "--nats-url", e.nats.URL).CombinedOutput()
+	if err != nil {
+		e.t.Fatalf("tunectl export --model: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil || !bytes.HasPrefix(b, []byte("RLTCKPT\x01")) {
+		e.t.Fatalf("exported model: %d bytes, %v; want a relutune checkpoint file", len(b), err)
+	}
 }
 
 // TestControllerRestartsDuringStudy kills the controller (SIGKILL)
