@@ -26,8 +26,8 @@ import (
 // host can be lost mid-trial and the loss noticed (a 3 s heartbeat
 // timeout) before the trial ends.
 const (
-	longHidden = "128, 128"
-	longEpochs = 100
+	longHidden = "256, 256"
+	longEpochs = 80
 )
 
 // runningOn waits until the study's trial 0 has at least n metric rows
@@ -60,6 +60,7 @@ func TestHostKilledTrialResumesOnAnother(t *testing.T) {
 	conn := e.db()
 	s := e.startStudy("killed", longHidden, 1, 1, longEpochs)
 	victim := e.runningOn(conn, s.name, 4)
+	e.stillRunning(conn, s)
 	if err := network.Hosts[victim].Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +99,7 @@ func TestHostCutOffLateWritesAreFenced(t *testing.T) {
 	conn := e.db()
 	s := e.startStudy("cutoff", longHidden, 1, 1, longEpochs)
 	victim := network.Hosts[e.runningOn(conn, s.name, 4)]
+	e.stillRunning(conn, s)
 	if err := victim.Cut(); err != nil {
 		t.Fatal(err)
 	}
@@ -210,11 +212,12 @@ func (e *env) lateWrite(conn *pgx.Conn, s *study, worker string, epoch, final in
 	}
 }
 
-// shortStudy is several trials across the hosts.
+// A study of several trials across the hosts, about a second of training
+// each, so that a fault can land while most of it is still to run.
 const (
-	shortHidden = "64, 64"
-	shortEpochs = 12
-	shortTrials = 6
+	shortHidden = "256, 256"
+	shortEpochs = 30
+	shortTrials = 9
 )
 
 // TestNATSRestartsDuringStudy kills nats-server mid-study and starts it
@@ -226,7 +229,7 @@ func TestNATSRestartsDuringStudy(t *testing.T) {
 	e := newEnv(t, 3)
 	conn := e.db()
 	s := e.startSpec(fmt.Sprintf(studySpec, "nats-restart", shortHidden, shortTrials, 3, shortEpochs)+"keep_models: 2\n", shortTrials, shortEpochs)
-	e.eventually(2*time.Minute, "the study trains a few epochs", func() bool { return e.rows(conn, s.name) >= 6 })
+	e.eventually(2*time.Minute, "the study trains a few epochs", func() bool { return e.rows(conn, s.name) >= 3 })
 	e.stillRunning(conn, s)
 	e.nats.Kill()
 	time.Sleep(time.Second)
@@ -298,7 +301,7 @@ func TestControllerRestartsDuringStudy(t *testing.T) {
 	e := newEnv(t, 3)
 	conn := e.db()
 	s := e.startStudy("ctrl-restart", shortHidden, shortTrials, 3, shortEpochs)
-	e.eventually(2*time.Minute, "the study trains a few epochs", func() bool { return e.rows(conn, s.name) >= 6 })
+	e.eventually(2*time.Minute, "the study trains a few epochs", func() bool { return e.rows(conn, s.name) >= 3 })
 	e.stillRunning(conn, s)
 	e.ctrl.Kill()
 	e.startController()
