@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/relutune/relutune/internal/ckptstore"
+	"github.com/relutune/relutune/search"
 	"github.com/relutune/relutune/workflows"
 )
 
@@ -180,7 +181,7 @@ func (k *objectKeeper) keepModel(in workflows.TrainInput, objective float64) {
 		k.log.Warn("final weights not kept", "err", err)
 		return
 	}
-	removed, err := k.store.KeepBestModels(ctx, in.Study, in.KeepModels, in.Direction != "minimize")
+	removed, err := k.store.KeepBestModels(ctx, in.Study, in.KeepModels, in.Direction != search.Minimize)
 	if err != nil {
 		k.log.Warn("kept models not pruned to the best", "keep_models", in.KeepModels, "err", err)
 		return
