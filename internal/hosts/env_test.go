@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,10 +161,42 @@ func newEnv(t testing.TB, hosts int, workerArgs ...string) *env {
 	e.tc = tc
 	e.startController()
 	e.waitMigrated()
+	e.waitHealthy("the controller", "http://"+BridgeIP+":"+controllerHealthPort+"/healthz")
 	for h := range hosts {
 		e.startWorker(h, workerArgs...)
 	}
+	for h := range hosts {
+		e.waitReady(h)
+	}
 	return e
+}
+
+// Where workers (on their host's address) and the controller (on the
+// bridge's) serve /healthz.
+const (
+	healthPort           = "18080"
+	controllerHealthPort = "18081"
+)
+
+// waitReady waits until host h's worker polls its task queues.
+func (e *env) waitReady(h int) {
+	e.t.Helper()
+	e.waitHealthy("the worker on "+network.Hosts[h].Name, "http://"+network.Hosts[h].IP+":"+healthPort+"/healthz")
+}
+
+// waitHealthy waits until url answers 200 (a process's /healthz once it
+// is ready).
+func (e *env) waitHealthy(what, url string) {
+	e.t.Helper()
+	hc := &http.Client{Timeout: time.Second}
+	e.eventually(time.Minute, what+" is ready", func() bool {
+		resp, err := hc.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
 
 // quietLog drops the Temporal client's logs.
@@ -181,7 +214,8 @@ func (e *env) conns() []string {
 // startController runs a controller in the root namespace.
 func (e *env) startController() {
 	e.t.Helper()
-	args := append(e.conns(), "--database-url", e.dbURL, "--task-queue", e.studiesQ, "--log-level", "warn")
+	args := append(e.conns(), "--database-url", e.dbURL, "--task-queue", e.studiesQ, "--log-level", "warn",
+		"--http-addr", BridgeIP+":"+controllerHealthPort)
 	p, err := Start("", "controller", e.t.TempDir(), nil, filepath.Join(binDir, "controller"), args...)
 	if err != nil {
 		e.t.Fatal(err)
@@ -200,7 +234,7 @@ func (e *env) startWorker(h int, extra ...string) *Proc {
 	e.t.Helper()
 	host := network.Hosts[h]
 	args := append(e.conns(), "--task-queue", e.trialsQ, "--name", host.Name,
-		"--checkpoint-backend", "objstore", "--log-level", "info")
+		"--checkpoint-backend", "objstore", "--log-level", "info", "--http-addr", host.IP+":"+healthPort)
 	args = append(args, extra...)
 	p, err := host.Start("worker", nil, filepath.Join(binDir, "worker"), args...)
 	if err != nil {
