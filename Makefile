@@ -72,6 +72,7 @@ bench-metrics: services ## The sink's batched Postgres write against row-at-a-ti
 
 bench-scale: ## One study on 1, 2 and 4 worker hosts of the namespace harness (needs root): trials/hour, orchestration overhead, sink lag
 	RELUTUNE_TEMPORAL_BIN=$$($(STACK) temporal-binary | tail -n 1) $(GO) test -tags hosts -count=1 -timeout 30m -run '^$$' -bench Scale -benchtime 1x ./internal/hosts
+	$(GO) test -count=1 -run '^$$' -bench Put -benchtime 40x ./internal/ckptstore
 
 clean:
 	rm -rf bin
