@@ -69,9 +69,11 @@ type Activities struct {
 }
 
 // TrainTrial trains one trial, publishing every epoch's metrics and
-// heartbeating its progress. A retried attempt resumes from the checkpoint
-// named in the last heartbeat when this worker can read it, and from the
-// start otherwise. A NaN/Inf loss or an invalid configuration fails
+// heartbeating its progress. A retried attempt resumes from the newest
+// checkpoint of the trial this worker can read (the one the last heartbeat
+// names, or a newer one in the object store or the trial's directory), and
+// from the start otherwise. A complete trial of a study that keeps models
+// stores its final weights (objectKeeper.keepModel). A NaN/Inf loss or an invalid configuration fails
 // without retry.
 func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (workflows.TrainOutput, error) {
 	info := activity.GetInfo(ctx)
@@ -268,8 +270,8 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 	out.EarlyStopped = res.EarlyStopped
 	out.Objective = objective(in.Metric, res.Final)
 	out.TestAccuracy = events.Finite(res.TestAccuracy)
-	if ok, isObj := ckpt.(*objectKeeper); isObj && out.Objective != nil {
-		ok.keepModel(in, *out.Objective)
+	if obj, isObj := ckpt.(*objectKeeper); isObj && out.Objective != nil {
+		obj.keepModel(in, *out.Objective)
 	}
 	return out, nil
 }
