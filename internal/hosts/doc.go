@@ -19,5 +19,6 @@
 // Every namespace, link and process the harness makes is named with the
 // prefix "rth" (processes in the root namespace are recorded in
 // /tmp/relutune-hosts), removed when the run ends, and swept at the start
-// of the next run when a crash left any behind.
+// of the next run when a crash left any behind. Runs on one machine take
+// turns (a lock file in /tmp/relutune-hosts).
 package hosts

@@ -50,6 +50,12 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "hosts: these tests build network namespaces and need root (CI runs as root); run `sudo make test-hosts`")
 		return 1
 	}
+	lock, err := Lock()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hosts:", err)
+		return 1
+	}
+	defer lock.Close()
 	Sweep()
 	root, err := os.MkdirTemp("", "relutune-hosts-")
 	if err != nil {

@@ -156,6 +156,29 @@ func Start(ns, name, dir string, env []string, bin string, args ...string) (*Pro
 	return p, nil
 }
 
+// Lock takes the machine-wide lock of the harness (a file in StateDir),
+// waiting while another run holds it: two runs would share the names
+// Prefix gives, and each one's Sweep would remove the other's hosts. The
+// lock goes with the process.
+func Lock() (*os.File, error) {
+	if err := os.MkdirAll(StateDir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(StateDir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+		return f, nil
+	}
+	fmt.Fprintln(os.Stderr, "hosts: another run holds", f.Name(), "; waiting for it")
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
+	}
+	return f, nil
+}
+
 // Sweep removes what an earlier run that died left: namespaces and links
 // named with Prefix, and the root-namespace processes in StateDir (only
 // those whose executable is still the one recorded).
