@@ -416,6 +416,5 @@ func tail(s string, n int) string {
 	return s
 }
 
-// copyTo is io.Copy for log output; used by tests that dump a process's
-// output.
+// A Proc collects its process's output.
 var _ io.Writer = (*Proc)(nil)
