@@ -234,7 +234,7 @@ func (s *Store) Put(ctx context.Context, k Key, data []byte) (string, error) {
 	return Ref(s.cfg.Bucket, k), nil
 }
 
-// Get reads a checkpoint, or a model by its object name; see getName.
+// Get reads a checkpoint whole (see getName for what it refuses).
 func (s *Store) Get(ctx context.Context, k Key) ([]byte, error) {
 	return s.getName(ctx, k.Name())
 }
