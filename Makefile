@@ -5,7 +5,7 @@ STACK := scripts/stack.sh
 DEMO_NAME ?= quickstart-$(shell date +%Y%m%d-%H%M%S)
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build up down status services demo test test-unit vet fmt-check bench bench-kernels bench-train bench-metrics bench-orchestration helm-chart-test clean
+.PHONY: all build up down status services demo test test-unit test-hosts vet fmt-check bench bench-kernels bench-train bench-metrics bench-orchestration bench-scale helm-chart-test clean
 
 all: build
 
@@ -52,6 +52,10 @@ test: services vet fmt-check ## All tests with the race detector, then the compu
 	$(GO) test -count=1 ./kernels/... ./trainer/...
 	$(GO) test -tags noasm -count=1 ./kernels/... ./trainer/...
 
+test-hosts: ## Fault tests across worker hosts made of network namespaces (needs root and Postgres; starts its own Temporal and NATS)
+	$(GO) vet -tags hosts ./internal/hosts
+	RELUTUNE_TEMPORAL_BIN=$$($(STACK) temporal-binary | tail -n 1) $(GO) test -tags hosts -count=1 -timeout 10m ./internal/hosts
+
 test-unit: ## Tests that need no services
 	RELUTUNE_SKIP_INTEGRATION=1 $(GO) test -count=1 ./...
 
@@ -72,6 +76,10 @@ bench-orchestration: services ## What the orchestration costs a near-instant tri
 bench-metrics: services ## The sink's batched Postgres write against row-at-a-time inserts
 	$(GO) test ./internal/store -run '^$$' -bench WriteMetrics -benchtime 40x
 	$(GO) test ./internal/events -run '^$$' -bench MetricPipeline -benchtime 40000x
+
+bench-scale: ## One study on 1, 2 and 4 worker hosts of the namespace harness (needs root): trials/hour, orchestration overhead, sink lag
+	RELUTUNE_TEMPORAL_BIN=$$($(STACK) temporal-binary | tail -n 1) $(GO) test -tags hosts -count=1 -timeout 30m -run '^$$' -bench Scale -benchtime 1x ./internal/hosts
+	$(GO) test -count=1 -run '^$$' -bench Put -benchtime 40x ./internal/ckptstore
 
 clean:
 	rm -rf bin

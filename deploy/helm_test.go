@@ -381,6 +381,7 @@ func knownEnv() map[string]bool {
 	names := []string{
 		process.EnvDatabaseURL, process.EnvNATSURL, process.EnvTemporalAddress, process.EnvTemporalNamespace,
 		process.EnvHTTPAddr, process.EnvCheckpointDir,
+		process.EnvCheckpointBackend, process.EnvCheckpointBucket, process.EnvCheckpointReplicas,
 		process.EnvTemporalTLS, process.EnvTemporalTLSCert, process.EnvTemporalTLSKey, process.EnvTemporalTLSCA,
 		process.EnvTemporalTLSServerName, process.EnvTemporalAPIKey,
 		process.EnvNATSCreds, process.EnvNATSNKey, process.EnvNATSUser, process.EnvNATSPassword, process.EnvNATSToken,

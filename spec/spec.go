@@ -38,7 +38,15 @@ type Spec struct {
 	Search    Search               `yaml:"search" json:"search"`
 	Schedule  Schedule             `yaml:"schedule" json:"schedule"`
 	Optimizer Optimizer            `yaml:"optimizer" json:"optimizer"`
+	// KeepModels keeps the final weights of the study's best KeepModels
+	// complete trials (by the objective) after they end, for `tunectl
+	// export --model`; 0 (the default) keeps none. Workers with the
+	// object-store checkpoint backend keep them.
+	KeepModels int `yaml:"keep_models" json:"keep_models,omitempty"`
 }
+
+// MaxKeepModels bounds keep_models.
+const MaxKeepModels = 1000
 
 // Model describes the network trained by every trial.
 type Model struct {
@@ -337,6 +345,7 @@ func (s *Spec) Check(opts Options) (*Report, error) {
 		s.validateSearch,
 		s.validateSchedule,
 		s.validateOptimizer,
+		s.validateKeepModels,
 	} {
 		if err := check(); err != nil {
 			errs = append(errs, err)
@@ -470,6 +479,13 @@ func (s *Spec) validateOptimizer() error {
 	}
 	if _, searched := s.Space["optimizer"]; s.Optimizer.Nesterov && !searched && s.Optimizer.Kind != string(trainer.Momentum) {
 		return invalid("optimizer.nesterov", true, fmt.Sprintf("needs optimizer.kind momentum, not %q", s.Optimizer.Kind))
+	}
+	return nil
+}
+
+func (s *Spec) validateKeepModels() error {
+	if s.KeepModels < 0 || s.KeepModels > MaxKeepModels {
+		return invalid("keep_models", s.KeepModels, fmt.Sprintf("must be in [0, %d] (the number of best complete trials whose final weights are kept)", MaxKeepModels))
 	}
 	return nil
 }

@@ -62,7 +62,9 @@ func TestParseRejects(t *testing.T) {
 	cases := []struct {
 		name, yaml, want string
 	}{
-		{"unknown top-level field", valid + "extra: 1\n", "extra (line 10): unknown field (allowed: dataset, model, name, objective, optimizer, schedule, search, space)"},
+		{"unknown top-level field", valid + "extra: 1\n", "extra (line 10): unknown field (allowed: dataset, keep_models, model, name, objective, optimizer, schedule, search, space)"},
+		{"keep_models negative", valid + "keep_models: -1\n", "keep_models: -1 must be in [0, 1000]"},
+		{"keep_models too many", valid + "keep_models: 1001\n", "keep_models: 1001 must be in [0, 1000]"},
 		{"unknown nested field", strings.Replace(valid, "hidden: [8]", "hidden: [8], depth: 2", 1), "model.depth (line 3): unknown field (allowed: conv, hidden, kind)"},
 		{"bad name", strings.Replace(valid, "name: s1", "name: Bad.Name", 1), `name: "Bad.Name" must match`},
 		{"log low zero", strings.Replace(valid, "[1.0e-3, 1.0e-1]", "[0, 1.0e-1]", 1), "space.learning_rate.log_uniform: 0 must be in (0, 10]"},
@@ -182,5 +184,27 @@ func TestKindsKeepTheirWireForm(t *testing.T) {
 	}
 	if back.Hash() != s.Hash() {
 		t.Errorf("hash changed over a JSON round trip: %s, %s", back.Hash(), s.Hash())
+	}
+}
+
+// TestKeepModels: keep_models parses, and a spec without it keeps the
+// hash it had before the field existed.
+func TestKeepModels(t *testing.T) {
+	s, err := Parse([]byte(valid + "keep_models: 3\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.KeepModels != 3 {
+		t.Fatalf("KeepModels = %d, want 3", s.KeepModels)
+	}
+	plain, err := Parse([]byte(valid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(plain.Canonical()), "keep_models") {
+		t.Fatalf("canonical form of a spec without keep_models names it: %s", plain.Canonical())
+	}
+	if plain.Hash() == s.Hash() {
+		t.Fatal("keep_models does not change the spec's hash")
 	}
 }

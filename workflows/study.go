@@ -515,7 +515,7 @@ func trialInput(study string, studyID int64, in StudyInput, a TrialAssignment) T
 		Study: study, StudyID: studyID,
 		Metric: trainer.Metric(in.Spec.Objective.Metric), Direction: in.Spec.Objective.Direction,
 		Schedule: in.Spec.SchedulerSpec(), TrialsQueue: in.TrialsQueue, Assignment: a,
-		HeartbeatTimeout: in.HeartbeatTimeout,
+		HeartbeatTimeout: in.HeartbeatTimeout, KeepModels: in.Spec.KeepModels,
 	}
 }
 

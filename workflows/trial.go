@@ -204,7 +204,7 @@ func trainWithRetries(ctx workflow.Context, in TrialInput, inline bool) trainRun
 		err := executeTrainTrial(actx, TrainInput{
 			Study: in.Study, StudyID: in.StudyID, TrialID: a.TrialID, Number: a.Number,
 			Metric: in.Metric, Schedule: in.Schedule, Config: a.Config, ConfigHash: a.ConfigHash,
-			Attempt: run.attempt, Resume: resume,
+			Attempt: run.attempt, Resume: resume, KeepModels: in.KeepModels, Direction: in.Direction,
 		}).Get(ctx, &out)
 		run.err = err
 		if err == nil {

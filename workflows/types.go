@@ -163,6 +163,8 @@ type TrialInput struct {
 	// HeartbeatTimeout overrides TrainHeartbeatTimeout when set.
 	HeartbeatTimeout time.Duration   `json:"heartbeat_timeout,omitempty"`
 	Assignment       TrialAssignment `json:"assignment"`
+	// KeepModels is the spec's keep_models, passed on to TrainTrial.
+	KeepModels int `json:"keep_models,omitempty"`
 }
 
 // TrialResult is a trial's recorded outcome.
@@ -199,6 +201,10 @@ type TrainInput struct {
 	// last heartbeat or its error), a hint for where to resume; the
 	// worker also looks for the trial's newest checkpoint on its disk.
 	Resume *TrainProgress `json:"resume,omitempty"`
+	// KeepModels and Direction: a complete trial keeps its final weights
+	// while it is among the study's best KeepModels (0: none).
+	KeepModels int              `json:"keep_models,omitempty"`
+	Direction  search.Direction `json:"direction,omitempty"`
 }
 
 // TrainOutput is the TrainTrial activity's result for a trial that trained
