@@ -11,7 +11,7 @@ import (
 )
 
 // GP is Bayesian optimisation with a Gaussian process: a Matern 5/2 kernel
-// with one length scale per coordinate (automatic relevance determination)
+// with one length scale per parameter (automatic relevance determination)
 // over the unit-cube encoding of the space (numeric parameters scaled to
 // [0, 1], on a log scale for log_uniform; categorical parameters one-hot),
 // and expected improvement as the acquisition.
@@ -262,15 +262,26 @@ func fitGP(enc *unitEncoder, obs []gpObservation) *gpModel {
 		}
 	}
 	setAll(bestScale)
-	for k := range ls {
-		cur := ls[k]
-		for _, f := range gpScaleSteps {
-			ls[k] = clamp(cur*f, gpMinScale, gpMaxScale)
-			if ll := gpLogLik(fx, fy, ls, bestNoise); ll > bestLL {
-				bestLL, cur = ll, ls[k]
+	// One length scale per parameter: a categorical parameter's one-hot
+	// coordinates share theirs.
+	for k := range enc.params {
+		from, to := enc.offset[k], enc.dim
+		if k+1 < len(enc.offset) {
+			to = enc.offset[k+1]
+		}
+		set := func(v float64) {
+			for j := from; j < to; j++ {
+				ls[j] = v
 			}
 		}
-		ls[k] = cur
+		cur := ls[from]
+		for _, f := range gpScaleSteps {
+			set(clamp(cur*f, gpMinScale, gpMaxScale))
+			if ll := gpLogLik(fx, fy, ls, bestNoise); ll > bestLL {
+				bestLL, cur = ll, ls[from]
+			}
+		}
+		set(cur)
 	}
 	for _, g := range gpNoiseLadder {
 		if ll := gpLogLik(fx, fy, ls, g); ll > bestLL {
