@@ -1,11 +1,12 @@
 # relutune: quick start is `make demo` then `make test`.
 SHELL := /bin/bash
 GO ?= go
+PYTHON ?= /usr/bin/python3
 STACK := scripts/stack.sh
 DEMO_NAME ?= quickstart-$(shell date +%Y%m%d-%H%M%S)
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build up down status services demo test test-unit vet fmt-check bench bench-kernels bench-train bench-metrics bench-orchestration clean
+.PHONY: all build up down status services demo test test-unit vet fmt-check bench bench-kernels bench-train bench-metrics bench-orchestration bench-search clean
 
 all: build
 
@@ -55,6 +56,11 @@ test-unit: ## Tests that need no services
 	RELUTUNE_SKIP_INTEGRATION=1 $(GO) test -count=1 ./...
 
 bench: bench-kernels bench-train bench-metrics
+
+bench-search: ## Samplers on Branin, Hartmann-6, a conditional and a noisy mixed function, 20 seeds x 100 trials; Optuna beside them where installed
+	$(GO) run ./scripts/benchsearch -seeds 20 -trials 100 -at 50,100
+	@if $(PYTHON) -c 'import optuna' 2>/dev/null; then $(PYTHON) scripts/optuna_bench.py --seeds 20 --trials 100 --at 50,100; \
+	else echo "Optuna not installed (Debian: apt-get install python3-optuna python3-cmaes python3-scipy): skipping its rows"; fi
 
 bench-kernels: ## SIMD kernels against OpenBLAS and gonum (ratios)
 	@bash scripts/bench-kernels.sh
