@@ -43,6 +43,16 @@ func TestHyperbandBrackets(t *testing.T) {
 			t.Fatalf("trial %d in the last bracket has a rung", trial)
 		}
 	}
+	// Pinned: a running study's trials must keep their brackets across
+	// versions, so the assignment may not change.
+	h9 := Hyperband{MinEpochs: 1, MaxEpochs: 9, Reduction: 3}.norm()
+	var got []int
+	for trial := range 12 {
+		got = append(got, h9.Bracket(trial))
+	}
+	if want := []int{1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 1, 0}; !slices.Equal(got, want) {
+		t.Errorf("brackets of trials 0-11 (max_epochs 9): %v, want %v", got, want)
+	}
 	if ForTrial(ASHA{MaxEpochs: 9}, 3) != (ASHA{MaxEpochs: 9}) {
 		t.Fatal("ForTrial of a scheduler without brackets is not the scheduler")
 	}
