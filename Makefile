@@ -1,12 +1,11 @@
 # relutune: quick start is `make demo` then `make test`.
 SHELL := /bin/bash
 GO ?= go
-PYTHON ?= /usr/bin/python3
 STACK := scripts/stack.sh
 DEMO_NAME ?= quickstart-$(shell date +%Y%m%d-%H%M%S)
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build up down status services demo test test-unit vet fmt-check bench bench-kernels bench-train bench-metrics bench-orchestration bench-search clean
+.PHONY: all build up down status services demo test test-unit vet fmt-check bench bench-kernels bench-train bench-metrics bench-orchestration clean
 
 all: build
 
@@ -57,6 +56,9 @@ test-unit: ## Tests that need no services
 
 bench: bench-kernels bench-train bench-metrics
 
+PYTHON ?= /usr/bin/python3
+
+.PHONY: bench-search
 bench-search: ## Samplers on Branin, Hartmann-6, a conditional and a noisy mixed function, 20 seeds x 100 trials; Optuna beside them where installed
 	$(GO) run ./scripts/benchsearch -seeds 20 -trials 100 -at 50,100
 	@if $(PYTHON) -c 'import optuna' 2>/dev/null; then $(PYTHON) scripts/optuna_bench.py --seeds 20 --trials 100 --at 50,100; \
