@@ -64,6 +64,14 @@ helm-chart-test: ## Render the Helm chart (deploy/helm/relutune) and check every
 
 bench: bench-kernels bench-train bench-metrics
 
+PYTHON ?= /usr/bin/python3
+
+.PHONY: bench-search
+bench-search: ## Samplers on Branin, Hartmann-6, a conditional and a noisy mixed function, 20 seeds x 100 trials; Optuna beside them where installed
+	$(GO) run ./scripts/benchsearch -seeds 20 -trials 100 -at 50,100
+	@if $(PYTHON) -c 'import optuna' 2>/dev/null; then $(PYTHON) scripts/optuna_bench.py --seeds 20 --trials 100 --at 50,100; \
+	else echo "Optuna not installed (Debian: apt-get install python3-optuna python3-cmaes python3-scipy): skipping its rows"; fi
+
 bench-kernels: ## SIMD kernels against OpenBLAS and gonum (ratios)
 	@bash scripts/bench-kernels.sh
 

@@ -220,7 +220,7 @@ func (s *study) registerReport() error {
 	}
 	return workflow.SetUpdateHandlerWithOptions(s.ctx, UpdateReport,
 		func(ctx workflow.Context, r RungReport) (RungDecision, error) {
-			if !sched.Rung(r.Epoch) {
+			if !search.ForTrial(sched, r.Trial).Rung(r.Epoch) {
 				return RungDecision{Continue: true}, nil
 			}
 			// The values live in Postgres (rung_values), not in this

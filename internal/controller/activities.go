@@ -72,7 +72,7 @@ func (a *Activities) Suggest(ctx context.Context, in workflows.SuggestInput) (wo
 	if err != nil {
 		return workflows.SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
-	sampler, err := search.NewSampler(sp.Search.Algorithm, search.SamplerOptions{GridPoints: sp.Search.GridPoints})
+	sampler, err := search.NewSampler(sp.Search.Algorithm, sp.SamplerOptions())
 	if err != nil {
 		return workflows.SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
@@ -304,11 +304,11 @@ func (a *Activities) Decide(ctx context.Context, in workflows.DecideInput) (work
 	if err != nil {
 		return workflows.RungDecision{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
-	if !sched.Rung(in.Epoch) {
+	if !search.ForTrial(sched, in.Trial).Rung(in.Epoch) {
 		return workflows.RungDecision{Continue: true}, nil
 	}
-	goOn, err := a.Store.DecideRung(ctx, in.StudyID, in.Trial, in.Epoch, in.Value, func(v float64, peers []float64) bool {
-		return sched.Continue(in.Epoch, v, peers, in.Direction)
+	goOn, err := a.Store.DecideRung(ctx, in.StudyID, in.Trial, in.Epoch, in.Value, func(v float64, reported []search.RungValue) bool {
+		return search.Decide(sched, in.Trial, in.Epoch, v, reported, in.Direction)
 	})
 	return workflows.RungDecision{Continue: goOn}, err
 }

@@ -245,8 +245,12 @@ func TestDecideRungRecordsOnceAndSeesEarlierValues(t *testing.T) {
 	ctx := context.Background()
 	s, _, _ := st.CreateStudy(ctx, store.NewStudy{Name: "s", Spec: []byte(`{}`), SpecHash: "h", Metric: "m", Direction: "maximize"})
 	var seen [][]float64
-	best := func(v float64, peers []float64) bool { // go on only as the best so far
-		seen = append(seen, append([]float64(nil), peers...))
+	best := func(v float64, reported []search.RungValue) bool { // go on only as the best so far
+		var peers []float64
+		for _, r := range reported {
+			peers = append(peers, r.Value)
+		}
+		seen = append(seen, peers)
 		for _, p := range peers {
 			if p > v {
 				return false
@@ -285,7 +289,7 @@ func TestDecideRungConcurrentReportsAreSerialised(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := st.DecideRung(ctx, s.ID, i, 1, float64(i), func(v float64, peers []float64) bool {
+			_, err := st.DecideRung(ctx, s.ID, i, 1, float64(i), func(v float64, peers []search.RungValue) bool {
 				mu.Lock()
 				sizes[len(peers)] = true
 				mu.Unlock()

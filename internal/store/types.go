@@ -93,6 +93,6 @@ type MetricRow struct {
 }
 
 // RungDecider decides, from a value a trial reported at a decision epoch
-// and every value reported at that epoch so far (its own included), whether
-// the trial goes on.
-type RungDecider func(value float64, peers []float64) bool
+// and every value reported at that epoch so far with the trials that
+// reported them (its own included, last), whether the trial goes on.
+type RungDecider func(value float64, reported []search.RungValue) bool

@@ -206,7 +206,7 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 		pump.advance()
 		out.EpochsDone = m.Epoch
 		last = m
-		if a.Pruner != nil && sched.Rung(m.Epoch) {
+		if a.Pruner != nil && search.ForTrial(sched, in.Number).Rung(m.Epoch) {
 			if v := objective(in.Metric, m); v != nil {
 				goOn, err := a.Pruner.Continue(ctx, in.Study, in.Number, m.Epoch, *v)
 				if err != nil {
