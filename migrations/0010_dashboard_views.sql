@@ -1,0 +1,55 @@
+-- Views the dashboard reads as relutune_reader: every study with its
+-- progress, and every trial whatever its status (trial_ranking keeps only
+-- the complete ones), with its error and attempts. Like the other result
+-- views they expose no base table to the reader.
+
+CREATE VIEW study_overview AS
+SELECT s.name AS study,
+       s.status,
+       s.metric,
+       s.direction,
+       s.spec,
+       s.created_at,
+       s.finished_at,
+       coalesce((s.spec -> 'search' ->> 'max_trials')::integer, 0) AS max_trials,
+       count(t.id) AS trials,
+       count(t.id) FILTER (WHERE t.status = 'pending') AS pending,
+       count(t.id) FILTER (WHERE t.status = 'running') AS running,
+       count(t.id) FILTER (WHERE t.status = 'complete') AS complete,
+       count(t.id) FILTER (WHERE t.status = 'pruned') AS pruned,
+       count(t.id) FILTER (WHERE t.status = 'diverged') AS diverged,
+       count(t.id) FILTER (WHERE t.status = 'failed') AS failed,
+       count(t.id) FILTER (WHERE t.status = 'canceled') AS canceled,
+       CASE WHEN s.direction = 'maximize'
+            THEN max(t.objective) FILTER (WHERE t.status = 'complete')
+            ELSE min(t.objective) FILTER (WHERE t.status = 'complete') END AS best
+FROM studies s
+LEFT JOIN trials t ON t.study_id = s.id
+GROUP BY s.id;
+
+CREATE VIEW trial_overview AS
+SELECT s.name AS study,
+       t.number AS trial,
+       t.activation,
+       t.params,
+       t.config_hash,
+       t.replicate,
+       t.seed,
+       t.status,
+       t.objective,
+       t.test_accuracy,
+       t.epochs_done,
+       t.attempt,
+       t.error,
+       t.worker,
+       t.created_at,
+       t.started_at,
+       t.finished_at,
+       -- Wall time per epoch of a finished trial, for the Pareto front of
+       -- objective against cost.
+       CASE WHEN t.finished_at IS NOT NULL AND t.started_at IS NOT NULL AND t.epochs_done > 0
+            THEN extract(epoch FROM t.finished_at - t.started_at) / t.epochs_done END AS seconds_per_epoch
+FROM trials t
+JOIN studies s ON s.id = t.study_id;
+
+GRANT SELECT ON study_overview, trial_overview TO relutune_reader;
