@@ -608,3 +608,21 @@ func SpaceParams(specJSON []byte) ([]Param, error) {
 	}
 	return params(space), nil
 }
+
+// ImportanceInput returns a study's search space and its complete trials
+// as fANOVA takes them.
+func ImportanceInput(ov store.StudyOverview, trials []store.TrialOverview) (*search.Space, []importance.Trial, error) {
+	space, err := studySpace(ov.Spec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("study %s: %w", ov.Study, err)
+	}
+	var ts []importance.Trial
+	for _, t := range completeTrials(trials) {
+		var c search.Config
+		if err := json.Unmarshal(t.Params, &c); err != nil {
+			return nil, nil, fmt.Errorf("study %s: trial %d: params: %w", ov.Study, t.Trial, err)
+		}
+		ts = append(ts, importance.Trial{Config: c, Value: *t.Objective})
+	}
+	return space, ts, nil
+}
