@@ -45,11 +45,19 @@ SELECT s.name AS study,
        t.created_at,
        t.started_at,
        t.finished_at,
-       -- Wall time per epoch of a finished trial, for the Pareto front of
-       -- objective against cost.
+       -- Wall time per epoch of a finished trial (started_at is set when its
+       -- first epoch is stored, so this undercounts the first epoch).
        CASE WHEN t.finished_at IS NOT NULL AND t.started_at IS NOT NULL AND t.epochs_done > 0
-            THEN extract(epoch FROM t.finished_at - t.started_at) / t.epochs_done END AS seconds_per_epoch
+            THEN extract(epoch FROM t.finished_at - t.started_at) / t.epochs_done END AS seconds_per_epoch,
+       -- Mean training throughput over its epochs, as the worker measured
+       -- it: every trial of a study trains on the same data, so its
+       -- inverse orders trials by epoch time without the sink's delays.
+       m.samples_per_sec
 FROM trials t
-JOIN studies s ON s.id = t.study_id;
+JOIN studies s ON s.id = t.study_id
+LEFT JOIN LATERAL (
+    SELECT avg(tm.samples_per_sec) FILTER (WHERE tm.samples_per_sec > 0) AS samples_per_sec
+    FROM trial_metrics tm WHERE tm.trial_id = t.id
+) m ON true;
 
 GRANT SELECT ON study_overview, trial_overview TO relutune_reader;

@@ -280,9 +280,18 @@ func curves(v *studyview.Study, c colors, metric string) (figure, error) {
 	if len(cv.Mean) == 0 {
 		return figure{}, noData("curves", "no "+metric+" recorded yet")
 	}
-	p := newPlot(v.Overview.Study+": "+metric+", mean per activation with 95% CI", "epoch", metric)
+	p := newPlot(v.Overview.Study+": "+metric+", mean per activation with 95% CI (clipped to the trials' range)", "epoch", metric)
 	// Keep the legend off the end of the curves: losses fall, accuracy rises.
 	p.Legend.Top = strings.HasSuffix(metric, "loss")
+	// A band from two or three trials can be far wider than anything
+	// observed (t quantiles of 4 to 13): clip it to the trials' range.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, t := range cv.Trials {
+		for _, y := range t.Values {
+			lo, hi = math.Min(lo, float64(y)), math.Max(hi, float64(y))
+		}
+	}
+	clip := func(y studyview.F) float64 { return math.Min(hi, math.Max(lo, float64(y))) }
 	for _, t := range cv.Trials {
 		var xys plotter.XYs
 		for i, e := range t.Epochs {
@@ -301,8 +310,8 @@ func curves(v *studyview.Study, c colors, metric string) (figure, error) {
 				mean = append(mean, plotter.XY{X: float64(e), Y: float64(b.Mean[i])})
 			}
 			if finite(b.Low[i]) && finite(b.High[i]) {
-				upper = append(upper, plotter.XY{X: float64(e), Y: float64(b.High[i])})
-				lower = append(lower, plotter.XY{X: float64(e), Y: float64(b.Low[i])})
+				upper = append(upper, plotter.XY{X: float64(e), Y: clip(b.High[i])})
+				lower = append(lower, plotter.XY{X: float64(e), Y: clip(b.Low[i])})
 			}
 		}
 		if len(upper) >= 2 {
@@ -644,13 +653,13 @@ func prelu(v *studyview.Study, c colors) (figure, error) {
 
 func pareto(v *studyview.Study, c colors) (figure, error) {
 	if len(v.Pareto) == 0 {
-		return figure{}, noData("pareto", "no finished trial with a measured epoch time")
+		return figure{}, noData("pareto", "no complete trial with a measured throughput")
 	}
-	p := newPlot(v.Overview.Study+": "+v.Overview.Metric+" against epoch time", "seconds per epoch", v.Overview.Metric)
+	p := newPlot(v.Overview.Study+": "+v.Overview.Metric+" against training time", "seconds per 1,000 training samples (epoch time / training set size)", v.Overview.Metric)
 	byAct := map[string]plotter.XYs{}
 	var front plotter.XYs
 	for _, q := range v.Pareto {
-		xy := plotter.XY{X: float64(q.SecondsPerEpoch), Y: float64(q.Objective)}
+		xy := plotter.XY{X: float64(q.SecondsPer1k), Y: float64(q.Objective)}
 		byAct[q.Activation] = append(byAct[q.Activation], xy)
 		if q.Front {
 			front = append(front, xy)

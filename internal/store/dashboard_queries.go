@@ -136,13 +136,15 @@ type TrialOverview struct {
 	StartedAt       *time.Time      `json:"started_at,omitempty"`
 	FinishedAt      *time.Time      `json:"finished_at,omitempty"`
 	SecondsPerEpoch *float64        `json:"seconds_per_epoch"`
+	// SamplesPerSec is the mean training throughput over its epochs.
+	SamplesPerSec *float64 `json:"samples_per_sec"`
 }
 
 // TrialOverviews returns a study's trials by number; trial >= 0 keeps only
 // that one.
 func (r *Reader) TrialOverviews(ctx context.Context, study string, trial int) ([]TrialOverview, error) {
 	rows, err := r.pool.Query(ctx, `SELECT trial, activation, params, config_hash, replicate, seed, status, objective,
-			test_accuracy, epochs_done, attempt, error, worker, created_at, started_at, finished_at, seconds_per_epoch
+			test_accuracy, epochs_done, attempt, error, worker, created_at, started_at, finished_at, seconds_per_epoch, samples_per_sec
 		FROM trial_overview WHERE study = $1 AND ($2 < 0 OR trial = $2) ORDER BY trial`, study, trial)
 	if err != nil {
 		return nil, fmt.Errorf("store: trials of %s: %w", study, err)
@@ -151,7 +153,7 @@ func (r *Reader) TrialOverviews(ctx context.Context, study string, trial int) ([
 		var t TrialOverview
 		var params []byte
 		err := row.Scan(&t.Trial, &t.Activation, &params, &t.ConfigHash, &t.Replicate, &t.Seed, &t.Status, &t.Objective,
-			&t.TestAccuracy, &t.EpochsDone, &t.Attempt, &t.Error, &t.Worker, &t.CreatedAt, &t.StartedAt, &t.FinishedAt, &t.SecondsPerEpoch)
+			&t.TestAccuracy, &t.EpochsDone, &t.Attempt, &t.Error, &t.Worker, &t.CreatedAt, &t.StartedAt, &t.FinishedAt, &t.SecondsPerEpoch, &t.SamplesPerSec)
 		t.Params = params
 		return t, err
 	})

@@ -166,14 +166,16 @@ type LayerSeries struct {
 	Values     []F    `json:"values"`
 }
 
-// ParetoPoint is a complete trial's objective and wall time per epoch;
-// Front marks the trials no other trial beats on both.
+// ParetoPoint is a complete trial's objective and its training time per
+// 1,000 samples (1000 / the worker's measured throughput): every trial of a
+// study trains on the same data, so this is its epoch time divided by the
+// training set's size. Front marks the trials no other trial beats on both.
 type ParetoPoint struct {
-	Trial           int    `json:"trial"`
-	Activation      string `json:"activation"`
-	SecondsPerEpoch F      `json:"seconds_per_epoch"`
-	Objective       F      `json:"objective"`
-	Front           bool   `json:"front"`
+	Trial        int    `json:"trial"`
+	Activation   string `json:"activation"`
+	SecondsPer1k F      `json:"seconds_per_1k"`
+	Objective    F      `json:"objective"`
+	Front        bool   `json:"front"`
 }
 
 // LayerStats is one hidden layer's diagnostics in a metric row's layers
@@ -546,10 +548,10 @@ func preluSlopes(epochs []store.EpochRow, layers [][]LayerStats) []LayerSeries {
 func pareto(complete []store.TrialOverview, maximize bool) []ParetoPoint {
 	out := []ParetoPoint{}
 	for _, t := range complete {
-		if !finite(t.SecondsPerEpoch) {
+		if !finite(t.SamplesPerSec) || *t.SamplesPerSec <= 0 {
 			continue
 		}
-		out = append(out, ParetoPoint{Trial: t.Trial, Activation: act(t.Activation), SecondsPerEpoch: F(*t.SecondsPerEpoch), Objective: F(*t.Objective)})
+		out = append(out, ParetoPoint{Trial: t.Trial, Activation: act(t.Activation), SecondsPer1k: F(1000 / *t.SamplesPerSec), Objective: F(*t.Objective)})
 	}
 	better := func(a, b float64) bool {
 		if maximize {
@@ -564,7 +566,7 @@ func pareto(complete []store.TrialOverview, maximize bool) []ParetoPoint {
 				continue
 			}
 			oi, oj := float64(out[i].Objective), float64(out[j].Objective)
-			ti, tj := float64(out[i].SecondsPerEpoch), float64(out[j].SecondsPerEpoch)
+			ti, tj := float64(out[i].SecondsPer1k), float64(out[j].SecondsPer1k)
 			// j dominates i: no worse on both, better on one.
 			if !better(oi, oj) && tj <= ti && (better(oj, oi) || tj < ti) {
 				front = false

@@ -254,7 +254,7 @@
 
   var TRIAL_COLS = [
     ['trial', '#'], ['activation', 'activation'], ['status', 'state'], ['objective', 'objective'], ['epochs_done', 'epochs'],
-    ['attempt', 'attempts'], ['seconds_per_epoch', 's/epoch'], ['params', 'parameters'], ['error', 'error']];
+    ['attempt', 'attempts'], ['samples_per_sec', 'samples/s'], ['params', 'parameters'], ['error', 'error']];
 
   function paramText(p) {
     return Object.keys(p || {}).filter(function (k) { return k !== 'activation'; }).sort().map(function (k) {
@@ -292,7 +292,7 @@
         el('td', {class: 'num', text: fmt(t.objective)}),
         el('td', {class: 'num epochs', text: String(t.epochs_done)}),
         el('td', {class: 'num', text: String(t.attempt)}),
-        el('td', {class: 'num', text: fmt(t.seconds_per_epoch, 3)}),
+        el('td', {class: 'num', text: fmt(t.samples_per_sec, 3)}),
         el('td', {class: 'params', text: paramText(t.params)}),
         el('td', {class: 'err', title: t.error || '', text: t.error ? t.error.slice(0, 60) : ''}),
         el('td', null, link ? el('a', {href: link, target: '_blank', rel: 'noopener', text: 'Temporal'}) : ''));
@@ -302,7 +302,7 @@
 
   function buildChartBoxes(box, d) {
     var metricSel = el('select', {id: 'curve-metric'}, ['val_accuracy', 'val_loss', 'train_loss'].map(function (m) { return el('option', {value: m, text: m}); }));
-    var curves = chartBox('chart-curves', 'Learning curves', 'thin: each trial; thick: mean per activation with its 95% confidence band');
+    var curves = chartBox('chart-curves', 'Learning curves', 'thin: each trial; thick: mean per activation with its 95% confidence band (clipped to the range of the trials)');
     curves.insertBefore(el('div', {class: 'controls'}, el('label', null, 'metric ', metricSel)), curves.lastChild);
     var list = [
       chartBox('chart-history', 'Optimisation history', 'objective of each complete trial and the best so far'),
@@ -310,7 +310,7 @@
       chartBox('chart-importance', 'Parameter importance (fANOVA)', 'share of the objective\'s variance each parameter explains'),
       chartBox('chart-parallel', 'Parallel coordinates', 'complete trials, coloured by objective'),
       el('section', {class: 'card'}, el('h3', {text: 'Activation × initialiser'}), el('p', {class: 'note', text: 'mean objective [95% CI] (trials)'}), el('div', {id: 'act-init', class: 'scroll'})),
-      chartBox('chart-pareto', 'Objective against epoch time', 'the line joins the Pareto front: no trial is both better and faster'),
+      chartBox('chart-pareto', 'Objective against training time', 'seconds per 1,000 training samples (epoch time / training set size, from the workers\' throughput); the line is the Pareto front: no trial is both better and faster'),
     ];
     var slopeParams = ['negative_slope', 'elu_alpha', 'prelu_init'].filter(function (p) { return d.slope.some(function (s) { return s.param === p; }); });
     slopeParams.forEach(function (p) { list.push(chartBox('chart-slope-' + p, 'Slope sweep: ' + p, 'objective against ' + p + ', by activation')); });
@@ -370,6 +370,12 @@
       return out;
     }
     var series = [], points = 0;
+    // A band from two or three trials can be far wider than anything
+    // observed (t quantiles of 4 to 13): it is clipped to the range of the
+    // trials' values, so it cannot flatten the curves.
+    var lo = Infinity, hi = -Infinity;
+    c.trials.forEach(function (t) { t.values.forEach(function (v) { if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); } }); });
+    function clip(v) { return v === null ? null : Math.min(hi, Math.max(lo, v)); }
     c.trials.forEach(function (t) {
       points += t.values.length;
       series.push({name: t.activation, type: 'line', silent: true, showSymbol: false, z: 1,
@@ -378,7 +384,7 @@
     });
     c.mean.forEach(function (b) {
       var col = colorOf(b.activation, state.acts);
-      var low = aligned(b.epochs, b.low), high = aligned(b.epochs, b.high);
+      var low = aligned(b.epochs, b.low.map(clip)), high = aligned(b.epochs, b.high.map(clip));
       series.push({name: b.activation, type: 'line', stack: 'band-' + b.activation, showSymbol: false, silent: true, lineStyle: {opacity: 0}, data: low, z: 2});
       series.push({name: b.activation, type: 'line', stack: 'band-' + b.activation, showSymbol: false, silent: true, lineStyle: {opacity: 0},
         areaStyle: {color: col, opacity: 0.18}, data: high.map(function (h, j) { return h === null || low[j] === null ? null : h - low[j]; }), z: 2});
@@ -456,19 +462,19 @@
   function drawPareto(d, state) {
     var pts = d.pareto;
     if (!pts.length) {
-      emptyChart('chart-pareto', 'no finished trial with a measured epoch time');
+      emptyChart('chart-pareto', 'no complete trial with a measured throughput yet');
       return;
     }
-    var front = pts.filter(function (p) { return p.front; }).sort(function (a, b) { return a.seconds_per_epoch - b.seconds_per_epoch; });
+    var front = pts.filter(function (p) { return p.front; }).sort(function (a, b) { return a.seconds_per_1k - b.seconds_per_1k; });
     var series = state.acts.map(function (a) {
       return {name: a, type: 'scatter', symbolSize: 8, itemStyle: {color: colorOf(a, state.acts)},
-        data: pts.filter(function (p) { return p.activation === a; }).map(function (p) { return {value: [p.seconds_per_epoch, p.objective], name: 'trial ' + p.trial}; })};
+        data: pts.filter(function (p) { return p.activation === a; }).map(function (p) { return {value: [p.seconds_per_1k, p.objective], name: 'trial ' + p.trial}; })};
     });
     series.push({name: 'Pareto front', type: 'line', step: d.overview.direction === 'minimize' ? 'start' : 'end', showSymbol: false, lineStyle: {color: '#222', type: 'dashed'},
-      data: front.map(function (p) { return [p.seconds_per_epoch, p.objective]; })});
+      data: front.map(function (p) { return [p.seconds_per_1k, p.objective]; })});
     chart('chart-pareto', {
-      grid: GRID, legend: {top: 5}, tooltip: {trigger: 'item', formatter: function (p) { return p.marker + (p.name || p.seriesName) + ': ' + fmt(p.value[1]) + ' at ' + fmt(p.value[0], 3) + ' s/epoch'; }},
-      xAxis: Object.assign({type: 'value', scale: true}, axisName('seconds per epoch')),
+      grid: GRID, legend: {top: 5}, tooltip: {trigger: 'item', formatter: function (p) { return p.marker + (p.name || p.seriesName) + ': ' + fmt(p.value[1]) + ' at ' + fmt(p.value[0], 3) + ' s per 1,000 samples'; }},
+      xAxis: Object.assign({type: 'value', scale: true}, axisName('seconds per 1,000 training samples')),
       yAxis: Object.assign({type: 'value', scale: true}, axisName(d.overview.metric), {nameGap: 45}),
       series: series
     }, pts.length);
@@ -569,7 +575,7 @@
       ['state', t.status], ['objective', fmt(t.objective)], ['test accuracy', fmt(t.test_accuracy)], ['epochs', String(t.epochs_done)],
       ['attempts', String(t.attempt)], ['worker', t.worker || '–'], ['seed', String(t.seed)], ['replicate', String(t.replicate)],
       ['configuration', t.config_hash], ['created', when(t.created_at)], ['started', when(t.started_at)], ['finished', when(t.finished_at)],
-      ['seconds per epoch', fmt(t.seconds_per_epoch, 3)]];
+      ['training samples per second', fmt(t.samples_per_sec, 4)], ['wall time per epoch (s)', fmt(t.seconds_per_epoch, 3)]];
     main.replaceChildren(
       el('section', {class: 'card wide', id: 'trial-summary'},
         el('h2', null, 'trial ' + t.trial + ' ', el('span', {class: 'state ' + t.status, text: t.status})),

@@ -117,7 +117,9 @@ func Seed(t testing.TB, st *store.Store, name string) int64 {
 				sat += s / Layers
 			}
 			lb, _ := json.Marshal(layers)
-			vl, tl, g, sps, lrv := loss*1.1, loss, 0.4/(1+frac), 5000.0, p["learning_rate"].(float64)
+			// Larger batches train faster.
+			sps := 4000*math.Sqrt(float64(p["batch_size"].(int))/32) + 200*rng.Float64()
+			vl, tl, g, lrv := loss*1.1, loss, 0.4/(1+frac), p["learning_rate"].(float64)
 			rows = append(rows, store.MetricRow{TrialID: tr.ID, Epoch: ep, Attempt: 1, ValAccuracy: &acc, ValLoss: &vl, TrainLoss: &tl,
 				DeadFraction: &dead, Saturation: &sat, GradNorm: &g, SamplesPerSec: &sps, LR: &lrv, Layers: lb, Worker: "w1"})
 			if i == Trials-3 && ep == 2 {
