@@ -13,6 +13,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/relutune/relutune/internal/importance"
 	"github.com/relutune/relutune/search"
+	"github.com/relutune/relutune/trainer"
 )
 
 type jsonParam struct {
@@ -99,6 +101,7 @@ func main() {
 	trialsFlag := flag.Int("trials", 200, "trials per simulated study")
 	seeds := flag.Int("seeds", 5, "studies per objective")
 	noise := flag.Float64("noise", 0.01, "standard deviation of the objective's noise")
+	trained := flag.Int("trained", 80, "trials of the study trained for real on two spirals (0: none)")
 	flag.Parse()
 	_, self, _, _ := runtime.Caller(0)
 	script := filepath.Join(filepath.Dir(self), "optuna_fanova.py")
@@ -153,6 +156,13 @@ func main() {
 			fmt.Printf("%-20s %4d %5d %8.3f  %v | %v\n", obj.name, seed, len(it), rho, top(ours), topMap(theirs))
 		}
 		fmt.Printf("%-20s mean spearman %.3f\n", obj.name, sum/float64(*seeds))
+	}
+	if *trained > 0 {
+		rhos, err := trainedStudy(*python, script, space, *trained, *seeds)
+		if err != nil {
+			log.Fatal(err)
+		}
+		all = append(all, rhos...)
 	}
 	var mean float64
 	for _, r := range all {
@@ -220,4 +230,75 @@ func topMap(m map[string]float64) []string {
 		out = append(out, fmt.Sprintf("%s=%.2f", k, m[k]))
 	}
 	return out
+}
+
+// trainedStudy trains n random configurations of the space for real (an
+// MLP on two spirals, 6 epochs, the final validation accuracy as the
+// objective; momentum is the optimizer's, weight decay the trainer's) and
+// compares the two evaluators on those trials with forests of seeds
+// different seeds.
+func trainedStudy(python, script string, space *search.Space, n, seeds int) ([]float64, error) {
+	ds, err := trainer.LoadDataset("spirals", 1)
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(99, 1))
+	var jt []jsonTrial
+	var it []importance.Trial
+	for i := range n {
+		p := map[string]any{
+			"activation":    acts[rng.IntN(len(acts))],
+			"learning_rate": math.Pow(10, -4+3*rng.Float64()),
+			"batch_size":    bss[rng.IntN(len(bss))],
+			"init":          inits[rng.IntN(len(inits))],
+			"weight_decay":  1e-3 * rng.Float64(),
+			"momentum":      0.5 + 0.49*rng.Float64(),
+		}
+		var bs int
+		fmt.Sscan(p["batch_size"].(string), &bs)
+		cfg := trainer.Config{
+			Dataset: "spirals", Hidden: []int{16, 16}, Activation: trainer.Activation(p["activation"].(string)),
+			Init: trainer.Init(p["init"].(string)), Optimizer: "momentum", LearningRate: p["learning_rate"].(float64),
+			Momentum: p["momentum"].(float64), WeightDecay: p["weight_decay"].(float64), BatchSize: bs, Epochs: 6, Seed: uint64(i),
+		}
+		res, err := trainer.Train(context.Background(), cfg, ds, trainer.Options{})
+		if err != nil {
+			continue // diverged: no objective, as in a study
+		}
+		v := res.Final.ValAccuracy
+		jt = append(jt, jsonTrial{Params: p, Value: v})
+		c := search.Config{}
+		for k, x := range p {
+			switch x := x.(type) {
+			case string:
+				c[k] = search.Str(x)
+			case float64:
+				c[k] = search.Num(x)
+			}
+		}
+		it = append(it, importance.Trial{Config: c, Value: v})
+	}
+	var rhos []float64
+	var sum float64
+	for seed := range seeds {
+		ours, err := importance.Evaluate(space, it, importance.Options{Seed: uint64(seed)})
+		if err != nil {
+			return nil, err
+		}
+		theirs, err := runOptuna(python, script, jt, seed)
+		if err != nil {
+			return nil, err
+		}
+		var a, b []float64
+		for _, imp := range ours {
+			a = append(a, imp.Importance)
+			b = append(b, theirs[imp.Param])
+		}
+		rho := importance.Spearman(a, b)
+		rhos = append(rhos, rho)
+		sum += rho
+		fmt.Printf("%-20s %4d %5d %8.3f  %v | %v\n", "trained-spirals", seed, len(it), rho, top(ours), topMap(theirs))
+	}
+	fmt.Printf("%-20s mean spearman %.3f\n", "trained-spirals", sum/float64(seeds))
+	return rhos, nil
 }

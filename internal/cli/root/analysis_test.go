@@ -2,13 +2,18 @@ package root
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"image/png"
+	"io"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/relutune/relutune/internal/cli/cmdutil"
 	"github.com/relutune/relutune/internal/studyview/studytest"
@@ -89,5 +94,82 @@ func TestAnalysisCommands(t *testing.T) {
 	}
 	if code, _, errOut := tunectl(t, url, "dashboard", "--listen", "nowhere"); code != cmdutil.ExitUsage || !strings.Contains(errOut, "--listen") {
 		t.Errorf("dashboard --listen nowhere: exit %d, %q", code, errOut)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a command writes while the test
+// reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestDashboardCommand serves the dashboard as `tunectl dashboard` does,
+// reads a study through it and stops it by canceling its context.
+func TestDashboardCommand(t *testing.T) {
+	st, url := testdb.New(t)
+	studytest.Seed(t, st, "served")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var errOut lockedBuffer
+	ios := &cmdutil.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &errOut}
+	done := make(chan int, 1)
+	go func() {
+		done <- Execute(ctx, ios, []string{"--database-url", url, "--nats-url", "nats://127.0.0.1:1", "dashboard",
+			"--listen", "127.0.0.1:0", "--reader-url", testdb.ReaderURL(t, url), "--no-live"})
+	}()
+	var base string
+	deadline := time.Now().Add(30 * time.Second)
+	for base == "" {
+		if _, rest, ok := strings.Cut(errOut.String(), "dashboard: "); ok {
+			base, _, _ = strings.Cut(rest, "\n")
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("dashboard exited %d: %s", code, errOut.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no address printed: %q", errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	res, err := http.Get(strings.TrimSuffix(base, "/") + "/api/studies/served")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Overview struct {
+			Trials int `json:"trials"`
+		} `json:"overview"`
+		Links struct {
+			Trials map[string]string `json:"trials"`
+		} `json:"links"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&v)
+	res.Body.Close()
+	if err != nil || v.Overview.Trials != studytest.Trials || !strings.HasSuffix(v.Links.Trials["0"], "/namespaces/default/workflows/study-served-trial-0") {
+		t.Errorf("GET /api/studies/served: %v, %d trials, trial 0 links to %q", err, v.Overview.Trials, v.Links.Trials["0"])
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("dashboard exited %d after cancel: %s", code, errOut.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("dashboard did not stop when its context was canceled")
 	}
 }
