@@ -506,10 +506,10 @@
       for (var l = 1; l <= h.layers; l++) layers.push('layer ' + l);
       h.values.forEach(function (row, li) { row.forEach(function (v, ei) { if (v !== null) data.push([ei, li, v]); }); });
       chart('chart-' + kind + '-' + h.activation, {
-        grid: {left: 70, right: 20, top: 10, bottom: 80}, tooltip: {formatter: function (p) { return 'layer ' + (p.value[1] + 1) + ', epoch ' + (p.value[0] + 1) + ': ' + fmt(p.value[2], 3); }},
+        grid: {left: 70, right: 80, top: 10, bottom: 45}, tooltip: {formatter: function (p) { return 'layer ' + (p.value[1] + 1) + ', epoch ' + (p.value[0] + 1) + ': ' + fmt(p.value[2], 3); }},
         xAxis: Object.assign({type: 'category', data: epochs}, axisName('epoch')),
         yAxis: {type: 'category', data: layers},
-        visualMap: {min: 0, max: 1, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120,
+        visualMap: {min: 0, max: 1, calculable: true, orient: 'vertical', right: 5, top: 'middle', itemHeight: 160,
           inRange: {color: kind === 'dead' ? ['#f7fbff', '#08306b'] : ['#fff5eb', '#7f2704']}},
         series: [{type: 'heatmap', data: data, label: {show: h.epochs * h.layers <= 60, formatter: function (p) { return fmt(p.value[2], 2); }, fontSize: 9}}]
       }, data.length);
