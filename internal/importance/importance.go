@@ -57,6 +57,11 @@ type Options struct {
 	MinSamplesSplit int
 	MinSamplesLeaf  int
 	Seed            uint64
+	// LinearLog measures log-uniform parameters on their own scale rather
+	// than the log scale, as Optuna's evaluator does; for comparisons with
+	// it. The forest is the same either way (splits depend only on order);
+	// the marginals weigh the range differently.
+	LinearLog bool
 }
 
 // Bounds of Options.
@@ -147,7 +152,7 @@ func Evaluate(space *search.Space, trials []Trial, opts Options) ([]Importance, 
 			single = append(single, p.Name)
 			continue
 		}
-		f, col, err := encode(p, trials, n)
+		f, col, err := encode(p, trials, n, opts.LinearLog)
 		if err != nil {
 			return nil, err
 		}
@@ -203,8 +208,8 @@ func singleValued(p search.Param) bool {
 }
 
 // encode returns the feature for p and its column over trials, of which
-// nActive set p.
-func encode(p search.Param, trials []Trial, nActive int) (feature, []float64, error) {
+// nActive set p; linearLog keeps log-uniform parameters on their own scale.
+func encode(p search.Param, trials []Trial, nActive int, linearLog bool) (feature, []float64, error) {
 	col := make([]float64, len(trials))
 	inactive := len(trials) - nActive
 	if p.Kind == search.Categorical {
@@ -230,7 +235,7 @@ func encode(p search.Param, trials []Trial, nActive int) (feature, []float64, er
 		return feature{name: p.Name, categorical: true, k: k}, col, nil
 	}
 	scale := func(v float64) float64 { return v }
-	if p.Kind == search.LogFloat {
+	if p.Kind == search.LogFloat && !linearLog {
 		scale = math.Log
 	}
 	lo, hi := scale(p.Low), scale(p.High)

@@ -135,6 +135,32 @@ func TestKnownImportance(t *testing.T) {
 	}
 }
 
+// TestLinearLog measures a log-uniform parameter on its own scale, as
+// Optuna does: for x uniform on (0, 1], Var(log10 x) = 1/ln(10)^2, so the
+// learning rate's share falls from 16/16.16 to 0.1886/(0.1886+0.0133).
+func TestLinearLog(t *testing.T) {
+	space := mustSpace(t,
+		search.Param{Name: "lr", Kind: search.LogFloat, Low: 1e-4, High: 1},
+		search.Param{Name: "bs", Kind: search.Float, Low: 0, High: 4},
+	)
+	// Uniform on the linear scale, so the forest sees the measure's bulk.
+	rng := rand.New(rand.NewPCG(8, 1))
+	var trials []Trial
+	for range 600 {
+		lr, bs := 1e-4+rng.Float64()*(1-1e-4), 4*rng.Float64()
+		trials = append(trials, Trial{Config: search.Config{"lr": search.Num(lr), "bs": search.Num(bs)}, Value: math.Log10(lr) + 0.1*bs})
+	}
+	imps, err := Evaluate(space, trials, Options{Seed: 1, LinearLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vlr := 1 / (math.Ln10 * math.Ln10)
+	want := vlr / (vlr + 0.16/12)
+	if got := byName(imps)["lr"]; math.Abs(got-want) > 0.03 {
+		t.Errorf("lr importance on the linear measure = %.3f, want %.3f ± 0.03", got, want)
+	}
+}
+
 // TestConditional: a slope that exists only for leaky_relu and drives the
 // objective there must outrank a parameter that does nothing, and a
 // parameter that is never set is reported with importance 0.

@@ -107,10 +107,10 @@ func main() {
 	script := filepath.Join(filepath.Dir(self), "optuna_fanova.py")
 
 	space := toSpace()
-	var all []float64
-	fmt.Printf("%-20s %4s %5s %8s  %s\n", "objective", "seed", "n", "spearman", "top-3 relutune | optuna")
+	var all, allLin []float64
+	fmt.Printf("%-20s %4s %5s %8s %8s  %s\n", "objective", "seed", "n", "spearman", "linear", "top-3 relutune | optuna")
 	for _, obj := range objectives {
-		var sum float64
+		var sum, sumLin float64
 		for seed := range *seeds {
 			rng := rand.New(rand.NewPCG(uint64(seed), 42))
 			var jt []jsonTrial
@@ -137,39 +137,38 @@ func main() {
 				}
 				it = append(it, importance.Trial{Config: c, Value: v})
 			}
-			ours, err := importance.Evaluate(space, it, importance.Options{Seed: uint64(seed)})
-			if err != nil {
-				log.Fatal(err)
-			}
 			theirs, err := runOptuna(*python, script, jt, seed)
 			if err != nil {
 				log.Fatal(err)
 			}
-			var a, b []float64
-			for _, imp := range ours {
-				a = append(a, imp.Importance)
-				b = append(b, theirs[imp.Param])
-			}
-			rho := importance.Spearman(a, b)
+			rho, ours := compare(space, it, theirs, seed, false)
+			rhoLin, _ := compare(space, it, theirs, seed, true)
 			sum += rho
+			sumLin += rhoLin
 			all = append(all, rho)
-			fmt.Printf("%-20s %4d %5d %8.3f  %v | %v\n", obj.name, seed, len(it), rho, top(ours), topMap(theirs))
+			allLin = append(allLin, rhoLin)
+			fmt.Printf("%-20s %4d %5d %8.3f %8.3f  %v | %v\n", obj.name, seed, len(it), rho, rhoLin, top(ours), topMap(theirs))
 		}
-		fmt.Printf("%-20s mean spearman %.3f\n", obj.name, sum/float64(*seeds))
+		fmt.Printf("%-20s mean spearman %.3f (Optuna's linear measure: %.3f)\n", obj.name, sum/float64(*seeds), sumLin/float64(*seeds))
 	}
 	if *trained > 0 {
-		rhos, err := trainedStudy(*python, script, space, *trained, *seeds)
+		rhos, rhosLin, err := trainedStudy(*python, script, space, *trained, *seeds)
 		if err != nil {
 			log.Fatal(err)
 		}
 		all = append(all, rhos...)
+		allLin = append(allLin, rhosLin...)
 	}
-	var mean float64
-	for _, r := range all {
-		mean += r
+	summary := func(what string, rs []float64) {
+		var mean float64
+		for _, r := range rs {
+			mean += r
+		}
+		sort.Float64s(rs)
+		fmt.Printf("overall, %s: %d comparisons, mean spearman %.3f, min %.3f, median %.3f\n", what, len(rs), mean/float64(len(rs)), rs[0], rs[len(rs)/2])
 	}
-	sort.Float64s(all)
-	fmt.Printf("overall: %d studies, mean spearman %.3f, min %.3f\n", len(all), mean/float64(len(all)), all[0])
+	summary("log-uniform parameters on the log scale (relutune's default)", all)
+	summary("on their own scale (Optuna's measure)", allLin)
 }
 
 func toSpace() *search.Space {
@@ -237,10 +236,10 @@ func topMap(m map[string]float64) []string {
 // objective; momentum is the optimizer's, weight decay the trainer's) and
 // compares the two evaluators on those trials with forests of seeds
 // different seeds.
-func trainedStudy(python, script string, space *search.Space, n, seeds int) ([]float64, error) {
+func trainedStudy(python, script string, space *search.Space, n, seeds int) (rhos, rhosLin []float64, err error) {
 	ds, err := trainer.LoadDataset("spirals", 1)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rng := rand.New(rand.NewPCG(99, 1))
 	var jt []jsonTrial
@@ -278,27 +277,34 @@ func trainedStudy(python, script string, space *search.Space, n, seeds int) ([]f
 		}
 		it = append(it, importance.Trial{Config: c, Value: v})
 	}
-	var rhos []float64
-	var sum float64
+	var sum, sumLin float64
 	for seed := range seeds {
-		ours, err := importance.Evaluate(space, it, importance.Options{Seed: uint64(seed)})
-		if err != nil {
-			return nil, err
-		}
 		theirs, err := runOptuna(python, script, jt, seed)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		var a, b []float64
-		for _, imp := range ours {
-			a = append(a, imp.Importance)
-			b = append(b, theirs[imp.Param])
-		}
-		rho := importance.Spearman(a, b)
-		rhos = append(rhos, rho)
-		sum += rho
-		fmt.Printf("%-20s %4d %5d %8.3f  %v | %v\n", "trained-spirals", seed, len(it), rho, top(ours), topMap(theirs))
+		rho, ours := compare(space, it, theirs, seed, false)
+		rhoLin, _ := compare(space, it, theirs, seed, true)
+		rhos, rhosLin = append(rhos, rho), append(rhosLin, rhoLin)
+		sum, sumLin = sum+rho, sumLin+rhoLin
+		fmt.Printf("%-20s %4d %5d %8.3f %8.3f  %v | %v\n", "trained-spirals", seed, len(it), rho, rhoLin, top(ours), topMap(theirs))
 	}
-	fmt.Printf("%-20s mean spearman %.3f\n", "trained-spirals", sum/float64(seeds))
-	return rhos, nil
+	fmt.Printf("%-20s mean spearman %.3f (Optuna's linear measure: %.3f)\n", "trained-spirals", sum/float64(seeds), sumLin/float64(seeds))
+	return rhos, rhosLin, nil
+}
+
+// compare evaluates the trials with relutune's fANOVA (on Optuna's linear
+// measure when linear) and returns the Spearman correlation with Optuna's
+// importances.
+func compare(space *search.Space, trials []importance.Trial, theirs map[string]float64, seed int, linear bool) (float64, []importance.Importance) {
+	ours, err := importance.Evaluate(space, trials, importance.Options{Seed: uint64(seed), LinearLog: linear})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var a, b []float64
+	for _, imp := range ours {
+		a = append(a, imp.Importance)
+		b = append(b, theirs[imp.Param])
+	}
+	return importance.Spearman(a, b), ours
 }
