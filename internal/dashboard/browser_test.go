@@ -72,9 +72,10 @@ func TestDashboardInBrowser(t *testing.T) {
 		if n != studytest.Trials {
 			t.Errorf("trial table has %d rows, want %d", n, studytest.Trials)
 		}
-		link := browsertest.Eval[string](t, b, `document.querySelector('#trials tr[data-trial="0"] a[href^="http://temporal.test"]').href`)
-		if want := "http://temporal.test:8233/namespaces/default/workflows/study-browser-trial-0"; link != want {
-			t.Errorf("trial 0 links to %q, want %q", link, want)
+		link := browsertest.Eval[string](t, b, `document.querySelector('#trials tr[data-trial="31"] a[href^="http://temporal.test"]').href`)
+		activity := browsertest.Eval[string](t, b, `document.querySelector('#trials tr[data-trial="31"] a[href^="http://temporal.test"]').textContent`)
+		if want := "http://temporal.test:8233/namespaces/default/workflows/study-browser"; link != want || activity != "trial-31-attempt-3" {
+			t.Errorf("trial 31 links to %q as %q, want %q as trial-31-attempt-3 (its third try)", link, activity, want)
 		}
 		cells := browsertest.Eval[int](t, b, `document.querySelectorAll('#act-init-table tbody td.num').length`)
 		if cells < 5 {

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/relutune/relutune/internal/store"
@@ -184,28 +185,39 @@ func (s *Server) apiStudies(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, studies)
 }
 
-// Links are the Temporal UI's pages of a study's workflows.
+// Links are the Temporal UI's pages of a study's workflow. A trial's tries
+// are activities of the study's workflow (ids trial-<n>-attempt-<k>), so
+// each trial links there, with the name of its last try.
 type Links struct {
-	Study  string         `json:"study,omitempty"`
-	Trials map[int]string `json:"trials,omitempty"`
+	Study string `json:"study,omitempty"`
+	// Trials holds each trial's link; Activities the activity id of its
+	// last try, to find in the workflow's history.
+	Trials     map[int]string `json:"trials,omitempty"`
+	Activities map[int]string `json:"activities,omitempty"`
 }
 
 func (s *Server) workflowURL(id string) string {
 	if s.opts.TemporalUI == "" {
 		return ""
 	}
-	return s.opts.TemporalUI + "/namespaces/" + url.PathEscape(s.opts.Namespace) + "/workflows/" + url.PathEscape(id)
+	return strings.TrimSuffix(s.opts.TemporalUI, "/") + "/namespaces/" + url.PathEscape(s.opts.Namespace) + "/workflows/" + url.PathEscape(id)
 }
 
-// StudyLinks returns the workflow links of a study's trials.
+// trialActivity is the activity id of a trial's last try.
+func trialActivity(t store.TrialOverview) string {
+	return fmt.Sprintf("trial-%d-attempt-%d", t.Trial, max(t.Attempt, 1))
+}
+
+// StudyLinks returns the workflow links of a study and its trials.
 func (s *Server) StudyLinks(study string, trials []store.TrialOverview) Links {
 	l := Links{Study: s.workflowURL(workflows.StudyWorkflowID(study))}
 	if l.Study == "" {
 		return l
 	}
-	l.Trials = map[int]string{}
+	l.Trials, l.Activities = map[int]string{}, map[int]string{}
 	for _, t := range trials {
-		l.Trials[t.Trial] = s.workflowURL(workflows.TrialWorkflowID(study, t.Trial))
+		l.Trials[t.Trial] = l.Study
+		l.Activities[t.Trial] = trialActivity(t)
 	}
 	return l
 }
@@ -233,7 +245,10 @@ type trialResponse struct {
 	Trial  store.TrialOverview `json:"trial"`
 	Epochs []store.EpochRow    `json:"epochs"`
 	Params []studyview.Param   `json:"params"`
-	Link   string              `json:"link,omitempty"`
+	// Link is the study's workflow, where Activity names the trial's last
+	// try.
+	Link     string `json:"link,omitempty"`
+	Activity string `json:"activity"`
 }
 
 func (s *Server) apiTrial(w http.ResponseWriter, r *http.Request) {
@@ -270,7 +285,7 @@ func (s *Server) apiTrial(w http.ResponseWriter, r *http.Request) {
 	}
 	ps, _ := studyview.SpaceParams(ov.Spec)
 	s.writeJSON(w, trialResponse{Study: ov, Trial: ts[0], Epochs: epochs, Params: ps,
-		Link: s.workflowURL(workflows.TrialWorkflowID(study, n))})
+		Link: s.workflowURL(workflows.StudyWorkflowID(study)), Activity: trialActivity(ts[0])})
 }
 
 // events streams the updates of one study (?study=name) or of every study

@@ -36,7 +36,8 @@ func NewCmdDashboard(f *cmdutil.Factory, runF func(context.Context, *Options) er
 		Short: "Serve the web dashboard: studies, trials, curves, importance and diagnostics, live",
 		Long: `Serve relutune's web dashboard on --listen: every study with its progress;
 for a study its trials (sortable, filtered by state and activation, linked to
-their Temporal workflows), optimisation history, learning curves with a 95%
+the study's workflow in the Temporal UI with the activity id of their last
+try), optimisation history, learning curves with a 95%
 band per activation, parallel coordinates, fANOVA parameter importance, the
 activation x initialiser table, the slope sweep, dead-unit and saturation
 heatmaps per layer and epoch, PReLU slopes, gradient norms per layer and the

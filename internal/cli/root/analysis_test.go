@@ -160,7 +160,7 @@ func TestDashboardCommand(t *testing.T) {
 	}
 	err = json.NewDecoder(res.Body).Decode(&v)
 	res.Body.Close()
-	if err != nil || v.Overview.Trials != studytest.Trials || !strings.HasSuffix(v.Links.Trials["0"], "/namespaces/default/workflows/study-served-trial-0") {
+	if err != nil || v.Overview.Trials != studytest.Trials || !strings.HasSuffix(v.Links.Trials["0"], "/namespaces/default/workflows/study-served") {
 		t.Errorf("GET /api/studies/served: %v, %d trials, trial 0 links to %q", err, v.Overview.Trials, v.Links.Trials["0"])
 	}
 	cancel()

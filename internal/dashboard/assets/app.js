@@ -280,10 +280,11 @@
     var head = el('tr', null, TRIAL_COLS.map(function (c) {
       return el('th', {class: 'sortable' + (c[0] === k ? (state.desc ? ' desc' : ' asc') : ''), 'data-key': c[0], text: c[1],
         on: {click: function () { state.desc = state.sort === c[0] ? !state.desc : false; state.sort = c[0]; drawTrials(state); }}});
-    }).concat([el('th', {text: 'workflow'})]));
+    }).concat([el('th', {text: 'Temporal activity'})]));
     var study = d.overview.study;
     var body = rows.map(function (t) {
       var link = d.links && d.links.trials && d.links.trials[t.trial];
+      var activity = d.links && d.links.activities && d.links.activities[t.trial];
       var trialHref = '/study/' + encodeURIComponent(study) + '/trial/' + t.trial;
       return el('tr', {'data-trial': t.trial, 'data-status': t.status},
         el('td', {class: 'num'}, document.body.getAttribute('data-page') === 'report' ? String(t.trial) : el('a', {href: trialHref, text: String(t.trial)})),
@@ -295,7 +296,7 @@
         el('td', {class: 'num', text: fmt(t.samples_per_sec, 3)}),
         el('td', {class: 'params', text: paramText(t.params)}),
         el('td', {class: 'err', title: t.error || '', text: t.error ? t.error.slice(0, 60) : ''}),
-        el('td', null, link ? el('a', {href: link, target: '_blank', rel: 'noopener', text: 'Temporal'}) : ''));
+        el('td', null, link ? el('a', {href: link, target: '_blank', rel: 'noopener', title: 'the study\'s workflow; this trial\'s last try is the activity ' + activity, text: activity}) : ''));
     });
     table.replaceChildren(el('thead', null, head), el('tbody', null, body));
   }
@@ -580,7 +581,7 @@
       el('section', {class: 'card wide', id: 'trial-summary'},
         el('h2', null, 'trial ' + t.trial + ' ', el('span', {class: 'state ' + t.status, text: t.status})),
         t.error ? el('pre', {class: 'error', id: 'trial-error', text: t.error}) : null,
-        d.link ? el('p', null, el('a', {href: d.link, target: '_blank', rel: 'noopener', text: 'trial workflow in the Temporal UI'})) : null,
+        d.link ? el('p', null, el('a', {href: d.link, target: '_blank', rel: 'noopener', text: 'study workflow in the Temporal UI'}), ', where this trial\'s last try is the activity ' + d.activity) : null,
         el('div', {class: 'two'},
           el('table', {class: 'grid kv', id: 'trial-info'}, el('tbody', null, info.map(function (r) { return el('tr', null, el('th', {text: r[0]}), el('td', {text: r[1]})); }))),
           el('table', {class: 'grid kv', id: 'trial-params'}, el('thead', null, el('tr', null, el('th', {text: 'parameter'}), el('th', {text: 'value'}))),
