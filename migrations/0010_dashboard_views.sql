@@ -61,3 +61,28 @@ LEFT JOIN LATERAL (
 ) m ON true;
 
 GRANT SELECT ON study_overview, trial_overview TO relutune_reader;
+
+-- config_ranking gains a 95% confidence interval of each configuration's
+-- mean over its replicates (Student t; NULL below two replicates), as its
+-- last columns (CREATE OR REPLACE keeps the grants and only lets columns be
+-- added at the end).
+CREATE OR REPLACE VIEW config_ranking AS
+SELECT s.name AS study,
+       rank() OVER w AS rank,
+       t.config_hash,
+       min(t.activation) AS activation,
+       (array_agg(t.params ORDER BY t.number))[1] AS params,
+       count(*) AS replicates,
+       avg(t.objective) AS mean,
+       stddev_samp(t.objective) AS stddev,
+       s.metric,
+       avg(t.test_accuracy) AS mean_test_accuracy,
+       avg(t.objective) - t95(count(*) - 1) * stddev_samp(t.objective) / sqrt(count(*)) AS ci95_low,
+       avg(t.objective) + t95(count(*) - 1) * stddev_samp(t.objective) / sqrt(count(*)) AS ci95_high
+FROM trials t
+JOIN studies s ON s.id = t.study_id
+WHERE t.status = 'complete' AND t.objective IS NOT NULL
+GROUP BY s.id, s.name, s.metric, s.direction, t.config_hash
+WINDOW w AS (PARTITION BY s.id
+             ORDER BY CASE WHEN s.direction = 'maximize' THEN -avg(t.objective) ELSE avg(t.objective) END)
+ORDER BY s.name, rank;
