@@ -49,8 +49,9 @@ type Options struct {
 
 // Server is the dashboard's HTTP handler.
 type Server struct {
-	opts Options
-	mux  *http.ServeMux
+	opts  Options
+	mux   *http.ServeMux
+	cache studyview.Cache // importances, recomputed when a trial completes
 }
 
 // New returns a dashboard over opts.Source.
@@ -232,7 +233,7 @@ func (s *Server) apiStudy(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v, err := studyview.Load(r.Context(), s.opts.Source, study)
+	v, err := studyview.LoadCached(r.Context(), s.opts.Source, study, &s.cache)
 	if err != nil {
 		s.fail(w, "study "+study, err)
 		return

@@ -193,6 +193,13 @@ const maxLayers = 64
 // Build assembles the view of one study from its overview, trials and
 // metric rows (as store.Reader returns them).
 func Build(ov store.StudyOverview, trials []store.TrialOverview, epochs []store.EpochRow) (*Study, error) {
+	return BuildCached(ov, trials, epochs, nil)
+}
+
+// BuildCached is Build that takes the importances from cache when the
+// study's complete trials have not changed since they were computed (nil:
+// no cache).
+func BuildCached(ov store.StudyOverview, trials []store.TrialOverview, epochs []store.EpochRow, cache *Cache) (*Study, error) {
 	s := &Study{Overview: ov, Trials: trials, Curves: map[string]Curves{}}
 	if s.Trials == nil {
 		s.Trials = []store.TrialOverview{}
@@ -219,7 +226,7 @@ func Build(ov store.StudyOverview, trials []store.TrialOverview, epochs []store.
 		s.Curves[m] = curves(epochs, m)
 	}
 	s.Parallel = parallel(s.Params, complete, configs)
-	s.Importance, s.ImportanceNote = importances(space, complete, configs)
+	s.Importance, s.ImportanceNote = cache.importances(ov.Study, space, complete, configs)
 	s.ActInit = actInit(complete, configs)
 	s.Slope = slope(complete, configs)
 	layers := decodeLayers(epochs)
@@ -587,6 +594,11 @@ type Source interface {
 
 // Load reads a study from src and builds its view.
 func Load(ctx context.Context, src Source, study string) (*Study, error) {
+	return LoadCached(ctx, src, study, nil)
+}
+
+// LoadCached is Load with BuildCached's cache.
+func LoadCached(ctx context.Context, src Source, study string, cache *Cache) (*Study, error) {
 	ov, err := src.StudyOverview(ctx, study)
 	if err != nil {
 		return nil, err
@@ -599,7 +611,7 @@ func Load(ctx context.Context, src Source, study string) (*Study, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Build(ov, trials, epochs)
+	return BuildCached(ov, trials, epochs, cache)
 }
 
 // SpaceParams returns the parameters of a stored spec's search space.
