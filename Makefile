@@ -12,7 +12,9 @@ all: build
 build: ## Build controller, worker and tunectl into ./bin
 	@$(STACK) build
 
-up: ## Start the local stack (Temporal dev server, Postgres, NATS, controller, 2 workers)
+DASHBOARD ?= $(or $(RELUTUNE_DASHBOARD),127.0.0.1:8080)
+
+up: ## Start the local stack (Temporal dev server, Postgres, NATS, controller, 2 workers, dashboard)
 	@$(STACK) up
 
 down: ## Stop what `make up` started
@@ -36,9 +38,14 @@ demo: up ## Run the quickstart study end to end and rank it
 	@echo
 	@echo "Next:"
 	@echo "  Temporal UI:  http://127.0.0.1:8233/namespaces/default/workflows?query=RelutuneStudy%3D%22$(DEMO_NAME)%22"
+	@echo "  importance:   bin/tunectl importance $(DEMO_NAME)"
+	@echo "  report:       bin/tunectl report $(DEMO_NAME) -o $(DEMO_NAME).html"
+	@echo "  plots:        bin/tunectl plot $(DEMO_NAME) --kind curves -o curves.png   (kinds: tunectl plot --help)"
 	@echo "  SQL:          bin/tunectl sql \"SELECT * FROM trial_ranking WHERE study = '$(DEMO_NAME)'\""
 	@echo "                bin/tunectl sql \"SELECT activation, n, mean FROM activation_summary WHERE study = '$(DEMO_NAME)'\""
 	@echo "  more queries: README.md (Querying results); stop everything with: make down"
+	@echo
+	@echo "Dashboard:      http://$(DASHBOARD)/study/$(DEMO_NAME)"
 
 vet:
 	$(GO) vet ./...
