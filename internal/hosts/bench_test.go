@@ -24,10 +24,10 @@ import (
 //
 //   - trials/h: trials over the study's wall time, submit to finish;
 //   - first-epoch-ms: study submit to the first epoch's metrics published;
-//   - dispatch-ms: median, trial workflow started to TrainTrial started;
+//   - dispatch-ms: median, TrainTrial scheduled to started;
 //   - gap-ms: median, a TrainTrial start after the latest TrainTrial end
 //     before it (trial end to next start, slots full);
-//   - record-ms: median, TrainTrial end to the trial workflow's end;
+//   - record-ms: median, TrainTrial end to the study task that records it;
 //   - train-ms: median TrainTrial duration;
 //   - sinklag-p50-ms, sinklag-p95-ms: a metric message's time in the
 //     stream to its row's insert.
@@ -115,43 +115,46 @@ func (e *env) measure(s *study) measurement {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var m measurement
-	for n := range s.trials {
-		var wfStart, wfEnd, trStart, trEnd time.Time
-		scheduled := map[int64]bool{} // TrainTrial's scheduled event ids
-		it := e.tc.GetWorkflowHistory(ctx, workflows.TrialWorkflowID(s.name, n), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for it.HasNext() {
-			ev, err := it.Next()
-			if err != nil {
-				e.t.Fatalf("history of trial %d: %v", n, err)
-			}
-			at := ev.GetEventTime().AsTime()
-			switch ev.GetEventType() {
-			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-				wfStart = at
-			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
-				wfEnd = at
-			case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-				if ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName() == workflows.TrainTrialActivity {
-					scheduled[ev.GetEventId()] = true
-				}
-			case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-				if scheduled[ev.GetActivityTaskStartedEventAttributes().GetScheduledEventId()] && trStart.IsZero() {
-					trStart = at
-				}
-			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-				if scheduled[ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()] {
-					trEnd = at
-				}
-			}
+	// Trials run in the study's workflow: each TrainTrial's scheduled,
+	// started and completed events are in its history, and the study's
+	// next workflow task after a completion records the trial (Record is
+	// a local activity) and launches the next one.
+	type tries struct{ scheduled, started time.Time }
+	open := map[int64]*tries{}
+	var pendingEnds []time.Time // TrainTrial ends whose record is not yet seen
+	it := e.tc.GetWorkflowHistory(ctx, workflows.StudyWorkflowID(s.name), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			e.t.Fatalf("history of study %s: %v", s.name, err)
 		}
-		if wfStart.IsZero() || trStart.IsZero() || trEnd.IsZero() || wfEnd.IsZero() {
-			e.t.Fatalf("trial %d: incomplete history (workflow %v..%v, TrainTrial %v..%v)", n, wfStart, wfEnd, trStart, trEnd)
+		at := ev.GetEventTime().AsTime()
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			if ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName() == workflows.TrainTrialActivity {
+				open[ev.GetEventId()] = &tries{scheduled: at}
+			}
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+			if t := open[ev.GetActivityTaskStartedEventAttributes().GetScheduledEventId()]; t != nil {
+				t.started = at
+			}
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+			if t := open[ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()]; t != nil && !t.started.IsZero() {
+				m.dispatch = append(m.dispatch, t.started.Sub(t.scheduled))
+				m.train = append(m.train, at.Sub(t.started))
+				m.trainStarts = append(m.trainStarts, t.started)
+				m.trainEnds = append(m.trainEnds, at)
+				pendingEnds = append(pendingEnds, at)
+			}
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+			for _, end := range pendingEnds {
+				m.record = append(m.record, at.Sub(end))
+			}
+			pendingEnds = pendingEnds[:0]
 		}
-		m.dispatch = append(m.dispatch, trStart.Sub(wfStart))
-		m.record = append(m.record, wfEnd.Sub(trEnd))
-		m.train = append(m.train, trEnd.Sub(trStart))
-		m.trainStarts = append(m.trainStarts, trStart)
-		m.trainEnds = append(m.trainEnds, trEnd)
+	}
+	if len(m.train) != s.trials {
+		e.t.Fatalf("study %s: %d completed TrainTrial runs in its history, want %d", s.name, len(m.train), s.trials)
 	}
 	slices.SortFunc(m.trainStarts, func(a, b time.Time) int { return a.Compare(b) })
 	slices.SortFunc(m.trainEnds, func(a, b time.Time) int { return a.Compare(b) })
