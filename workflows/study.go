@@ -299,6 +299,11 @@ func (s *study) fill() {
 		return ctx.Err() == nil && !st.Stopped && !s.stopping && !s.wantCAN && !tooManyFailed && !s.deadlinePassed()
 	}
 	for canLaunch() && len(s.running) < sp.Search.Parallelism {
+		if len(st.Queue) == 0 && len(st.Given) > 0 && st.Budget > st.NextNumber {
+			if !s.storeGiven() {
+				break
+			}
+		}
 		if len(st.Queue) == 0 {
 			remaining := st.Budget - st.NextNumber
 			if remaining <= 0 || st.Exhausted || !s.suggestionReady() {
@@ -351,6 +356,28 @@ func (s *study) fill() {
 	}
 }
 
+// storeGiven stores the next given trials (as many as slots are free) and
+// queues them; false when Suggest failed and the study stops launching.
+func (s *study) storeGiven() bool {
+	st := s.st
+	n := min(s.sp.Search.Parallelism-len(s.running), len(st.Given), st.Budget-st.NextNumber)
+	var out SuggestOutput
+	err := executeSuggest(s.actx, SuggestInput{
+		StudyID: st.StudyID, Spec: s.sp, FirstNumber: st.NextNumber, MaxTrials: n, Given: st.Given[:n],
+	}).Get(s.ctx, &out)
+	if err != nil {
+		if s.ctx.Err() == nil {
+			s.log.Error("storing given trials failed; the study stops launching trials", "err", err)
+			s.stopping = true
+		}
+		return false
+	}
+	st.Given = st.Given[len(out.Trials):]
+	st.NextNumber += len(out.Trials)
+	st.Queue = append(st.Queue, out.Trials...)
+	return len(out.Trials) > 0
+}
+
 // onResult counts a finished trial, recording its outcome when its own
 // workflow could not.
 func (s *study) onResult(a TrialAssignment, f workflow.Future) {
@@ -399,7 +426,7 @@ func (s *study) onResult(a TrialAssignment, f workflow.Future) {
 func (s *study) shouldContinueAsNew() bool {
 	st := s.st
 	return s.wantCAN && s.ctx.Err() == nil && !st.Stopped && !s.deadlinePassed() && !s.tooManyFailed() &&
-		(len(st.Queue) > 0 || (st.NextNumber < st.Budget && !st.Exhausted))
+		(len(st.Queue) > 0 || (st.NextNumber < st.Budget && (!st.Exhausted || len(st.Given) > 0)))
 }
 
 // runInline runs trial a in this workflow (see changeInlineTrials). The

@@ -104,6 +104,17 @@ type StudyState struct {
 	// InfraFailed counts the failed trials (in Counts["failed"]) whose
 	// infrastructure failures ran out; max_failed_trials leaves them out.
 	InfraFailed int `json:"infra_failed,omitempty"`
+	// Given are configurations to run, with their seeds, before any the
+	// sampler proposes (`tunectl confirm`); they are stored as trials by
+	// Suggest in this order.
+	Given []GivenTrial `json:"given,omitempty"`
+}
+
+// GivenTrial is a configuration to run as a trial with a given seed.
+type GivenTrial struct {
+	Params    search.Config `json:"params"`
+	Seed      uint64        `json:"seed"`
+	Replicate int           `json:"replicate"`
 }
 
 // StudyResult is what a finished study returns.
@@ -270,6 +281,9 @@ type SuggestInput struct {
 	// FirstNumber from the sampler (they count as pending), so what it sees
 	// does not depend on which of them happened to finish first.
 	Lag int `json:"lag,omitempty"`
+	// Given, when set, are stored as the trials from FirstNumber instead of
+	// asking the sampler (Configs and Lag then do not apply).
+	Given []GivenTrial `json:"given,omitempty"`
 }
 
 // SuggestOutput is the stored trials; empty when the space is exhausted.

@@ -68,6 +68,9 @@ func (a *Activities) CreateStudy(ctx context.Context, in workflows.CreateStudyIn
 // rows win over a second proposal for the same number.
 func (a *Activities) Suggest(ctx context.Context, in workflows.SuggestInput) (workflows.SuggestOutput, error) {
 	sp := in.Spec
+	if len(in.Given) > 0 {
+		return a.storeGiven(ctx, in)
+	}
 	space, err := sp.SearchSpace()
 	if err != nil {
 		return workflows.SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
@@ -112,6 +115,38 @@ func (a *Activities) Suggest(ctx context.Context, in workflows.SuggestInput) (wo
 			number++
 		}
 	}
+	if len(news) == 0 {
+		return workflows.SuggestOutput{Exhausted: exhausted}, nil
+	}
+	return a.insertTrials(ctx, in, news, exhausted)
+}
+
+// storeGiven stores in.Given (at most in.MaxTrials) as the trials numbered
+// from in.FirstNumber, each checked like a sampled one.
+func (a *Activities) storeGiven(ctx context.Context, in workflows.SuggestInput) (workflows.SuggestOutput, error) {
+	var news []store.NewTrial
+	for i, g := range in.Given {
+		if i >= in.MaxTrials {
+			break
+		}
+		if _, err := in.Spec.TrialConfig(g.Params, g.Seed); err != nil {
+			err = fmt.Errorf("given trial %d: %w", i, err)
+			return workflows.SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
+		}
+		params, err := json.Marshal(g.Params)
+		if err != nil {
+			return workflows.SuggestOutput{}, err
+		}
+		news = append(news, store.NewTrial{Number: in.FirstNumber + i, ConfigHash: g.Params.Hash(), Params: params,
+			Replicate: g.Replicate, Seed: int64(g.Seed)})
+	}
+	return a.insertTrials(ctx, in, news, false)
+}
+
+// insertTrials stores news as pending trials and returns their
+// assignments, from the stored rows.
+func (a *Activities) insertTrials(ctx context.Context, in workflows.SuggestInput, news []store.NewTrial, exhausted bool) (workflows.SuggestOutput, error) {
+	sp := in.Spec
 	if len(news) == 0 {
 		return workflows.SuggestOutput{Exhausted: exhausted}, nil
 	}

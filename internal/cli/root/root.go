@@ -11,6 +11,7 @@ import (
 
 	"github.com/relutune/relutune/internal/cli/cmdutil"
 	"github.com/relutune/relutune/internal/cli/compare"
+	"github.com/relutune/relutune/internal/cli/confirm"
 	"github.com/relutune/relutune/internal/cli/control"
 	"github.com/relutune/relutune/internal/cli/dashboard"
 	"github.com/relutune/relutune/internal/cli/export"
@@ -70,6 +71,7 @@ printed.`,
 		control.NewCmdCancel(f, nil),
 		control.NewCmdStop(f, nil),
 		control.NewCmdExtend(f, nil),
+		confirm.NewCmdConfirm(f, nil),
 		train.NewCmdTrain(f.IO, nil),
 		sqlcmd.NewCmdSQL(f, nil),
 		export.NewCmdExport(f, nil),
@@ -90,7 +92,7 @@ printed.`,
 var studyArg = map[string]bool{
 	"status": true, "watch": true, "top": true, "compare": true, "export": true,
 	"stop": true, "extend": true, "cancel": true, "plot": true,
-	"importance": true, "report": true,
+	"importance": true, "report": true, "confirm": true,
 }
 
 // Execute runs tunectl with args and returns the process exit code.
