@@ -3816,6 +3816,106 @@ countZerosAVX2_done:
 	VZEROUPPER
 	RET
 
+// func maxPool2RowAVX2(out, r0, r1 *float32, ow, c int)
+TEXT ·maxPool2RowAVX2(SB), NOSPLIT, $0-40
+	MOVQ out+0(FP), DI
+	MOVQ r0+8(FP), SI
+	MOVQ r1+16(FP), DX
+	MOVQ ow+24(FP), CX
+	MOVQ c+32(FP), R8
+	SHLQ $2, R8
+	VMOVUPS poolQNaN<>(SB), Y15
+	TESTQ CX, CX
+	JZ maxPool2RowAVX2_done
+	TESTQ R8, R8
+	JZ maxPool2RowAVX2_done
+maxPool2RowAVX2_x:
+	LEAQ (SI)(R8*1), R9
+	LEAQ (DX)(R8*1), R10
+	XORQ AX, AX
+maxPool2RowAVX2_v:
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS (R9)(AX*1), Y1
+	VMOVUPS (DX)(AX*1), Y2
+	VMOVUPS (R10)(AX*1), Y3
+	VMAXPS Y1, Y0, Y4
+	VMAXPS Y3, Y2, Y5
+	VMAXPS Y5, Y4, Y4
+	VCMPPS $3, Y1, Y0, Y6
+	VCMPPS $3, Y3, Y2, Y7
+	VORPS Y7, Y6, Y6
+	VANDPS Y15, Y6, Y6
+	VORPS Y6, Y4, Y4
+	VMOVUPS Y4, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, R8
+	JB maxPool2RowAVX2_v
+	LEAQ (SI)(R8*2), SI
+	LEAQ (DX)(R8*2), DX
+	ADDQ R8, DI
+	DECQ CX
+	JNZ maxPool2RowAVX2_x
+maxPool2RowAVX2_done:
+	VZEROUPPER
+	RET
+
+// func maxPool2RowBackwardAVX2(d0, d1, dy, r0, r1 *float32, ow, c int)
+TEXT ·maxPool2RowBackwardAVX2(SB), NOSPLIT, $0-56
+	MOVQ d0+0(FP), DI
+	MOVQ d1+8(FP), BX
+	MOVQ dy+16(FP), R11
+	MOVQ r0+24(FP), SI
+	MOVQ r1+32(FP), DX
+	MOVQ ow+40(FP), CX
+	MOVQ c+48(FP), R8
+	SHLQ $2, R8
+	TESTQ CX, CX
+	JZ maxPool2RowBackwardAVX2_done
+	TESTQ R8, R8
+	JZ maxPool2RowBackwardAVX2_done
+maxPool2RowBackwardAVX2_x:
+	LEAQ (SI)(R8*1), R9
+	LEAQ (DX)(R8*1), R10
+	XORQ AX, AX
+maxPool2RowBackwardAVX2_v:
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS (R9)(AX*1), Y1
+	VMOVUPS (DX)(AX*1), Y2
+	VMOVUPS (R10)(AX*1), Y3
+	VMOVUPS (R11)(AX*1), Y4
+	VCMPPS $1, Y1, Y0, Y5
+	VBLENDVPS Y5, Y1, Y0, Y6
+	VCMPPS $1, Y3, Y2, Y7
+	VBLENDVPS Y7, Y3, Y2, Y8
+	VCMPPS $1, Y8, Y6, Y9
+	VORPS Y9, Y5, Y10
+	VANDNPS Y4, Y10, Y10
+	VANDNPS Y5, Y9, Y11
+	VANDPS Y4, Y11, Y11
+	VANDNPS Y9, Y7, Y12
+	VANDPS Y4, Y12, Y12
+	VANDPS Y9, Y7, Y13
+	VANDPS Y4, Y13, Y13
+	LEAQ (DI)(R8*1), R12
+	LEAQ (BX)(R8*1), R13
+	VMOVUPS Y10, (DI)(AX*1)
+	VMOVUPS Y11, (R12)(AX*1)
+	VMOVUPS Y12, (BX)(AX*1)
+	VMOVUPS Y13, (R13)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, R8
+	JB maxPool2RowBackwardAVX2_v
+	LEAQ (SI)(R8*2), SI
+	LEAQ (DX)(R8*2), DX
+	LEAQ (DI)(R8*2), DI
+	LEAQ (BX)(R8*2), BX
+	ADDQ R8, R11
+	DECQ CX
+	JNZ maxPool2RowBackwardAVX2_x
+maxPool2RowBackwardAVX2_done:
+	VZEROUPPER
+	RET
+
 DATA kabsmask<>+0(SB)/4, $0x7fffffff
 DATA kabsmask<>+4(SB)/4, $0x7fffffff
 DATA kabsmask<>+8(SB)/4, $0x7fffffff
@@ -4517,6 +4617,24 @@ DATA kzero<>+52(SB)/4, $0x00000000
 DATA kzero<>+56(SB)/4, $0x00000000
 DATA kzero<>+60(SB)/4, $0x00000000
 GLOBL kzero<>(SB), RODATA|NOPTR, $64
+
+DATA poolQNaN<>+0(SB)/4, $0x7fc00000
+DATA poolQNaN<>+4(SB)/4, $0x7fc00000
+DATA poolQNaN<>+8(SB)/4, $0x7fc00000
+DATA poolQNaN<>+12(SB)/4, $0x7fc00000
+DATA poolQNaN<>+16(SB)/4, $0x7fc00000
+DATA poolQNaN<>+20(SB)/4, $0x7fc00000
+DATA poolQNaN<>+24(SB)/4, $0x7fc00000
+DATA poolQNaN<>+28(SB)/4, $0x7fc00000
+DATA poolQNaN<>+32(SB)/4, $0x7fc00000
+DATA poolQNaN<>+36(SB)/4, $0x7fc00000
+DATA poolQNaN<>+40(SB)/4, $0x7fc00000
+DATA poolQNaN<>+44(SB)/4, $0x7fc00000
+DATA poolQNaN<>+48(SB)/4, $0x7fc00000
+DATA poolQNaN<>+52(SB)/4, $0x7fc00000
+DATA poolQNaN<>+56(SB)/4, $0x7fc00000
+DATA poolQNaN<>+60(SB)/4, $0x7fc00000
+GLOBL poolQNaN<>(SB), RODATA|NOPTR, $64
 
 DATA gc0<>+0(SB)/4, $0x48bfffe0
 DATA gc0<>+4(SB)/4, $0x48bfffca
