@@ -142,6 +142,8 @@ type state struct {
 	job      shardJob
 	shardFn  func(int) // st.runShard, made once so that a step allocates nothing
 	reduceFn func(int) // st.reduceGrads
+	applyFn  func(int) // st.applyUpdate
+	finishFn func(int) // st.reduceAndApply
 }
 
 // shardJob is the batch a parallel step is working on.
@@ -151,6 +153,7 @@ type shardJob struct {
 	per    int // rows per shard (the last may have fewer)
 	parts  int // shards with rows
 	scale  float32
+	lr     float32
 	losses []float64
 }
 
@@ -231,7 +234,7 @@ func newState(cfg Config, ds *Dataset) (*state, error) {
 		}
 		st.pool = newPool(t)
 		st.job.losses = make([]float64, t)
-		st.shardFn, st.reduceFn = st.runShard, st.reduceGrads
+		st.shardFn, st.reduceFn, st.applyFn, st.finishFn = st.runShard, st.reduceGrads, st.applyUpdate, st.reduceAndApply
 	}
 	return st, nil
 }
@@ -356,22 +359,39 @@ func (o *optimizer) stepCount() int { return int(o.step) }
 // reproducible for a given thread count.
 func (st *state) step(split *Split, idx []int32, lr float32) float64 {
 	net := st.net
-	var loss float64
 	if st.shards == nil {
-		loss = net.trainBatch(split, idx, 1/float32(len(idx)))
-	} else {
-		loss = st.parallelBatch(split, idx)
+		loss := net.trainBatch(split, idx, 1/float32(len(idx)))
+		if !finite(loss) {
+			return loss
+		}
+		st.clip()
+		st.opt.update(net.params, net.grads, lr)
+		return loss
 	}
+	loss := st.parallelBatch(split, idx)
 	if !finite(loss) {
 		return loss
 	}
+	st.opt.step++
+	st.job.lr = lr
+	if st.cfg.ClipNorm > 0 { // the norm needs the whole sum first
+		st.pool.run(st.pool.size, st.reduceFn)
+		st.clip()
+		st.pool.run(st.pool.size, st.applyFn)
+	} else {
+		st.pool.run(st.pool.size, st.finishFn)
+	}
+	return loss
+}
+
+// clip scales the gradient to the configured global L2 norm when above it.
+func (st *state) clip() {
+	g := st.net.grads
 	if c := st.cfg.ClipNorm; c > 0 {
-		if norm := math.Sqrt(kernels.SumSquares(net.grads)); norm > c {
-			kernels.Scale(float32(c/norm), net.grads)
+		if norm := math.Sqrt(kernels.SumSquares(g)); norm > c {
+			kernels.Scale(float32(c/norm), g)
 		}
 	}
-	st.opt.update(net.params, net.grads, lr)
-	return loss
 }
 
 // trainBatch runs the batch idx of split forward and backward, leaving the
@@ -398,8 +418,8 @@ func (n *network) trainBatch(split *Split, idx []int32, scale float32) float64 {
 	return loss
 }
 
-// parallelBatch is trainBatch over st.shards, the gradients summed into
-// st.net.grads.
+// parallelBatch is trainBatch over st.shards; the shards' gradients are
+// left for reduceGrads.
 func (st *state) parallelBatch(split *Split, idx []int32) float64 {
 	rows := len(idx)
 	t := len(st.shards)
@@ -412,12 +432,6 @@ func (st *state) parallelBatch(split *Split, idx []int32) float64 {
 	for _, l := range j.losses[:j.parts] {
 		loss += l
 	}
-	if !finite(loss) {
-		return loss
-	}
-	if j.parts > 1 {
-		st.pool.run(t, st.reduceFn)
-	}
 	return loss
 }
 
@@ -427,17 +441,35 @@ func (st *state) runShard(i int) {
 	j.losses[i] = st.shards[i].trainBatch(j.split, j.idx[lo:min(lo+j.per, len(j.idx))], j.scale)
 }
 
-// reduceGrads adds the gradients of shards 1.. to net.grads over the i-th
-// of the pool's ranges of the vector (whole cache lines).
+// span is the i-th of the pool's ranges of the parameter vector (whole
+// cache lines), the part of the reduction and the update thread i does.
+func (st *state) span(i int) (lo, hi int) {
+	n := len(st.net.params)
+	w := (n + st.pool.size - 1) / st.pool.size
+	w = (w + 15) &^ 15
+	lo = min(i*w, n)
+	return lo, min(lo+w, n)
+}
+
+// reduceGrads adds the gradients of shards 1.. to net.grads over span i.
 func (st *state) reduceGrads(i int) {
-	g := st.net.grads
-	span := (len(g) + st.pool.size - 1) / st.pool.size
-	span = (span + 15) &^ 15
-	lo := min(i*span, len(g))
-	hi := min(lo+span, len(g))
+	lo, hi := st.span(i)
+	g := st.net.grads[lo:hi]
 	for _, s := range st.shards[1:st.job.parts] {
-		kernels.Axpy(1, s.grads[lo:hi], g[lo:hi])
+		kernels.Axpy(1, s.grads[lo:hi], g)
 	}
+}
+
+// applyUpdate is the optimizer's update over span i.
+func (st *state) applyUpdate(i int) {
+	lo, hi := st.span(i)
+	st.opt.apply(st.net.params, st.net.grads, st.job.lr, lo, hi)
+}
+
+// reduceAndApply is reduceGrads then applyUpdate, while span i is in cache.
+func (st *state) reduceAndApply(i int) {
+	st.reduceGrads(i)
+	st.applyUpdate(i)
 }
 
 // evaluate returns the mean loss and the accuracy of net on split.
