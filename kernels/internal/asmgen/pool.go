@@ -85,16 +85,16 @@ func genPoolBackward(f *file) {
 	f.ins("MOVQ c+48(FP), R8")
 	f.ins("SHLQ $2, R8")
 	poolLoop(f, name, func() {
-		f.ins("VMOVUPS (SI)(AX*1), Y0")  // a
-		f.ins("VMOVUPS (R9)(AX*1), Y1")  // b
-		f.ins("VMOVUPS (DX)(AX*1), Y2")  // e
-		f.ins("VMOVUPS (R10)(AX*1), Y3") // f
-		f.ins("VMOVUPS (R11)(AX*1), Y4") // g
-		f.ins("VCMPPS $1, Y1, Y0, Y5")   // mb = a < b
+		f.ins("VMOVUPS (SI)(AX*1), Y0")   // a
+		f.ins("VMOVUPS (R9)(AX*1), Y1")   // b
+		f.ins("VMOVUPS (DX)(AX*1), Y2")   // e
+		f.ins("VMOVUPS (R10)(AX*1), Y3")  // f
+		f.ins("VMOVUPS (R11)(AX*1), Y4")  // g
+		f.ins("VCMPPS $1, Y1, Y0, Y5")    // mb = a < b
 		f.ins("VBLENDVPS Y5, Y1, Y0, Y6") // top = mb ? b : a
-		f.ins("VCMPPS $1, Y3, Y2, Y7")   // mf = e < f
+		f.ins("VCMPPS $1, Y3, Y2, Y7")    // mf = e < f
 		f.ins("VBLENDVPS Y7, Y3, Y2, Y8") // bot = mf ? f : e
-		f.ins("VCMPPS $1, Y8, Y6, Y9")   // mt = top < bot
+		f.ins("VCMPPS $1, Y8, Y6, Y9")    // mt = top < bot
 		f.ins("VORPS Y9, Y5, Y10")
 		f.ins("VANDNPS Y4, Y10, Y10") // da = ~(mb|mt) & g
 		f.ins("VANDNPS Y5, Y9, Y11")  // ~mt & mb
