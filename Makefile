@@ -54,7 +54,8 @@ test: services vet fmt-check ## All tests with the race detector, then the compu
 test-unit: ## Tests that need no services
 	RELUTUNE_SKIP_INTEGRATION=1 $(GO) test -count=1 ./...
 
-bench: bench-kernels bench-train bench-metrics
+bench: services ## Every performance ratio (kernels, trainer vs PyTorch, threads, ingest) in one table
+	@bash scripts/bench.sh
 
 bench-kernels: ## SIMD kernels against OpenBLAS and gonum (ratios)
 	@bash scripts/bench-kernels.sh
@@ -62,9 +63,9 @@ bench-kernels: ## SIMD kernels against OpenBLAS and gonum (ratios)
 bench-train: ## MNIST accuracy and training throughput against PyTorch
 	@bash scripts/bench-train.sh
 
-bench-metrics: services ## The sink's batched Postgres write against row-at-a-time inserts
+bench-metrics: services ## The sink's batched Postgres write against row-at-a-time inserts, and the sink against COPY-merge
 	$(GO) test ./internal/store -run '^$$' -bench WriteMetrics -benchtime 40x
-	$(GO) test ./internal/events -run '^$$' -bench MetricPipeline -benchtime 40000x
+	$(GO) test ./internal/controller -run '^$$' -bench Ingest -benchtime 40000x
 
 clean:
 	rm -rf bin
