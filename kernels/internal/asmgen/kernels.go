@@ -98,25 +98,20 @@ func (e *ew) polyScale(dst string, m1 bool) {
 	e.ins("VMULPS %s, %s, %s", t[1], t[2], dst)
 }
 
-// recip sets dst = 1/d for d in [1, 2^20] (every caller's range): the
-// hardware estimate (VRCP14PS, 14 bits, on AVX-512; VRCPPS, 12 bits, on
-// AVX2) and Newton steps, e' = e + e*(1 - d*e), each squaring the relative
-// error: one on AVX-512, two on AVX2. dst must differ from d and scratch.
+// recip sets dst = 1/d: VRCP14PS and one Newton step on AVX-512, VDIVPS on
+// AVX2 (measured: VRCPPS, 12 bits, needs two Newton steps for swish's
+// backward pass, and the five instructions were slower than VDIVPS). dst
+// must differ from d and scratch.
 func (e *ew) recip(dst, d, scratch string) {
 	if e.is512() {
 		e.ins("VRCP14PS %s, %s", d, dst)
-	} else {
-		e.ins("VRCPPS %s, %s", d, dst)
-	}
-	steps := 1
-	if !e.is512() {
-		steps = 2 // 12 bits: one step leaves 1.3e-7, which swish's backward pass multiplies by x
-	}
-	for range steps {
 		e.ins("VMOVUPS %s, %s", e.c("one"), scratch)
 		e.ins("VFNMADD231PS %s, %s, %s", dst, d, scratch)
 		e.ins("VFMADD231PS %s, %s, %s", scratch, dst, dst)
+		return
 	}
+	e.ins("VMOVUPS %s, %s", e.c("one"), dst)
+	e.ins("VDIVPS %s, %s, %s", d, dst, dst)
 }
 
 // signBlend sets dst = ifNeg where the sign bit of sgn is set, else ifPos.
