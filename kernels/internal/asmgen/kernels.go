@@ -61,7 +61,7 @@ func (e *ew) expNeg(dst, x string) {
 	}
 	e.expNormal(x, "expnormlo")
 	t := e.t
-	e.ins("VFMADD213PS %s, %s, %s", t[1], t[1], t[2]) // 2^n*expm1(r) + 2^n
+	e.ins("VFMADD213PS %s, %s, %s", t[1], t[1], t[2])            // 2^n*expm1(r) + 2^n
 	e.ins("VCMPPS $0x05, %s, %s, %s", e.c("expnormlo"), x, t[3]) // x not < lo (NaN too)
 	e.ins("VANDPS %s, %s, %s", t[3], t[2], dst)
 }
