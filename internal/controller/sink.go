@@ -216,9 +216,9 @@ func (s *Sink) fetch(ctx context.Context, log *slog.Logger, cons jetstream.Consu
 	}
 }
 
-// idleFlush ends a batch early when no message has come for this long: the
-// stream has gone quiet, and waiting out maxWait would only delay the
-// rows. Under load messages come far more often, so batches still fill.
+// idleFlush ends a batch early when no message has come for this long and
+// no batch waits to be decoded: the stream has gone quiet, and waiting out
+// maxWait would only delay the rows.
 const idleFlush = 20 * time.Millisecond
 
 // gather is fetch's loop over one iterator; it returns when the iterator
@@ -233,12 +233,22 @@ func (s *Sink) gather(ctx context.Context, it jetstream.MessagesContext, batch i
 		msgs[0] = m
 		deadline := time.Now().Add(maxWait)
 		for len(msgs) < batch {
-			wait := min(time.Until(deadline), idleFlush)
+			wait := time.Until(deadline)
+			// Flush early on a quiet stream only while the stages after
+			// are idle: with batches queued, a short one would only add a
+			// transaction.
+			idle := len(out) == 0
+			if idle {
+				wait = min(wait, idleFlush)
+			}
 			if wait <= 0 {
 				break
 			}
 			m, err := it.Next(jetstream.NextMaxWait(wait))
 			if errors.Is(err, nats.ErrTimeout) {
+				if idle && time.Until(deadline) > 0 && len(out) != 0 {
+					continue // the stages filled up meanwhile: keep gathering
+				}
 				break
 			}
 			if err != nil {
