@@ -154,9 +154,6 @@ func BenchmarkIngest(b *testing.B) {
 			stop()
 			<-done
 			after := reference("ref2")
-			if os.Getenv("DBG") != "" {
-				fmt.Println("DBG copy before", copyRate, "after", after)
-			}
 			copyRate = max(copyRate, after)
 			var n, dead int
 			if err := st.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM trial_metrics), (SELECT count(*) FROM dead_letters)`).Scan(&n, &dead); err != nil {
