@@ -106,7 +106,7 @@ for m in cnn mlp1024; do
 done
 for w in 1 2; do
 	read -r c s r <<<"$(ingest "$w")"
-	row "ingest rows/s, sink with $w writer(s) (vs COPY-merge)" "$s" "$c" "$r" ">= 0.8" "$(verdict "$r" '>=' 0.8)"
+	row "ingest rows/s, sink steady state, $w writer(s) (vs COPY-merge)" "$s" "$c" "$r" ">= 0.8" "$(verdict "$r" '>=' 0.8)"
 done
 echo
 echo "PyTorch $( [ "$have_torch" = 1 ] && /usr/bin/python3 -c 'import torch; print(torch.__version__)' || echo unavailable), OpenBLAS variables unset for it and for the OpenBLAS reference."
