@@ -27,6 +27,7 @@ var relutuneServices = map[string]string{
 	"controller": "controller",
 	"worker":     "worker",
 	"tunectl":    "tunectl",
+	"dashboard":  "tunectl",
 }
 
 // documentedEnv is every RELUTUNE_* variable the compose file sets, as listed
@@ -39,8 +40,10 @@ var documentedEnv = []string{
 	"RELUTUNE_HTTP_ADDR",
 	"RELUTUNE_MNIST_DIR",
 	"RELUTUNE_NATS_URL",
+	"RELUTUNE_READER_URL",
 	"RELUTUNE_TEMPORAL_ADDRESS",
 	"RELUTUNE_TEMPORAL_NAMESPACE",
+	"RELUTUNE_TEMPORAL_UI",
 }
 
 // loadProject loads the compose file the way `docker compose` does, with
@@ -86,7 +89,7 @@ func TestServicesExist(t *testing.T) {
 	p := loadProject(t)
 	got := p.ServiceNames()
 	sort.Strings(got)
-	want := []string{"controller", "nats", "postgres", "temporal", "tunectl", "worker"}
+	want := []string{"controller", "dashboard", "nats", "postgres", "temporal", "tunectl", "worker"}
 	if !slices.Equal(got, want) {
 		t.Errorf("services = %v, want %v", got, want)
 	}
@@ -110,6 +113,7 @@ func TestImages(t *testing.T) {
 		{"controller", "relutune:local"},
 		{"worker", "relutune:local"},
 		{"tunectl", "relutune:local"},
+		{"dashboard", "relutune:local"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.service, func(t *testing.T) {
@@ -137,6 +141,7 @@ func TestPublishedPorts(t *testing.T) {
 		{"controller", nil},
 		{"worker", nil},
 		{"tunectl", nil},
+		{"dashboard", []port{{"127.0.0.1", "8080", 8080}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.service, func(t *testing.T) {
@@ -180,6 +185,7 @@ func TestDependencies(t *testing.T) {
 		{"controller", []string{"nats", "postgres", "temporal"}},
 		{"worker", []string{"nats", "temporal"}},
 		{"tunectl", []string{"nats", "postgres", "temporal"}},
+		{"dashboard", []string{"controller", "nats", "postgres"}},
 		{"postgres", nil},
 		{"nats", nil},
 		{"temporal", nil},
@@ -241,6 +247,7 @@ func TestRestartPolicies(t *testing.T) {
 		{"controller", "unless-stopped"},
 		{"worker", "unless-stopped"},
 		{"tunectl", "no"},
+		{"dashboard", "unless-stopped"},
 	}
 	for _, tt := range tests {
 		if got := service(t, p, tt.service).Restart; got != tt.want {
@@ -277,6 +284,11 @@ func TestRelutuneEnvironment(t *testing.T) {
 			"RELUTUNE_NATS_URL":           "nats://nats:4222",
 			"RELUTUNE_TEMPORAL_ADDRESS":   "temporal:7233",
 			"RELUTUNE_TEMPORAL_NAMESPACE": "default",
+		}},
+		{"dashboard", map[string]string{
+			"RELUTUNE_READER_URL":  "postgres://relutune_reader:relutune-reader@postgres:5432/relutune?sslmode=disable",
+			"RELUTUNE_NATS_URL":    "nats://nats:4222",
+			"RELUTUNE_TEMPORAL_UI": "http://localhost:8233",
 		}},
 	}
 	for _, tt := range tests {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The local relutune stack without Docker: the Temporal dev server (built once
 # from the Go module proxy and cached), Postgres and NATS JetStream (started or
-# installed when missing), the controller and two workers.
+# installed when missing), the controller, two workers and the dashboard.
 #
 #   scripts/stack.sh up      start what is not running (idempotent)
 #   scripts/stack.sh down    stop what `up` started, by PID file, nothing else
@@ -13,7 +13,8 @@
 #   RELUTUNE_CACHE_DIR   cached Temporal CLI binary (default ~/.cache/relutune)
 #   RELUTUNE_WORKERS     workers to start (default 2)
 #   RELUTUNE_DATABASE_URL, RELUTUNE_NATS_URL, RELUTUNE_TEMPORAL_ADDRESS, RELUTUNE_TEMPORAL_NAMESPACE
-#   RELUTUNE_READER_URL  what `tunectl sql` logs in with (checked by `up`)
+#   RELUTUNE_READER_URL  what `tunectl sql` and the dashboard log in with (checked by `up`)
+#   RELUTUNE_DASHBOARD   host:port the dashboard serves on (default 127.0.0.1:8080)
 set -euo pipefail
 
 TEMPORAL_VERSION=v1.5.1 # newer versions do not build from the module proxy
@@ -26,6 +27,7 @@ WORKERS=${RELUTUNE_WORKERS:-2}
 DB_URL=${RELUTUNE_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/relutune?sslmode=disable}
 NATS_URL=${RELUTUNE_NATS_URL:-nats://127.0.0.1:4222}
 TEMPORAL_ADDR=${RELUTUNE_TEMPORAL_ADDRESS:-127.0.0.1:7233}
+DASHBOARD_ADDR=${RELUTUNE_DASHBOARD:-127.0.0.1:8080}
 mkdir -p "$STATE/log" "$STATE/pid"
 
 say() { printf '%s\n' "$*" >&2; }
@@ -186,7 +188,12 @@ up() {
   for ((w = 1; w <= WORKERS; w++)); do
     start_proc "worker-$w" "$BIN/worker" --name "$(hostname)-worker-$w" --log-level info
   done
-  say "relutune is up: Temporal UI http://127.0.0.1:8233, logs in $STATE/log"
+  start_proc dashboard "$BIN/tunectl" dashboard --listen "$DASHBOARD_ADDR"
+  local d
+  for ((d = 0; d < 100; d++)); do port_open "${DASHBOARD_ADDR%:*}" "${DASHBOARD_ADDR##*:}" && break; sleep 0.1; done
+  port_open "${DASHBOARD_ADDR%:*}" "${DASHBOARD_ADDR##*:}" ||
+    say "note: the dashboard is not answering on $DASHBOARD_ADDR; see $STATE/log/dashboard.log"
+  say "relutune is up: Temporal UI http://127.0.0.1:8233, dashboard http://$DASHBOARD_ADDR/, logs in $STATE/log"
 }
 
 # check_reader: `tunectl sql` logs in as relutune_reader, which the
@@ -204,6 +211,7 @@ check_reader() {
 down() {
   local f
   for f in "$STATE"/pid/worker-*.pid; do [[ -e $f ]] && stop_proc "$(basename "$f" .pid)"; done
+  stop_proc dashboard
   stop_proc controller
   stop_proc temporal
   stop_proc nats

@@ -2,6 +2,7 @@ package search
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,8 +28,9 @@ func BenchmarkSuggest(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		history := benchHistory(b, space, n)
 		baseline := timeSuggest(b, Random{}, space, history, 200)
-		for _, name := range Algorithms() {
-			s, err := NewSampler(name, SamplerOptions{})
+		for _, name := range conformanceNames() {
+			alg, multivariate := strings.CutSuffix(name, "+multivariate")
+			s, err := NewSampler(alg, SamplerOptions{Multivariate: multivariate})
 			if err != nil {
 				b.Fatal(err)
 			}

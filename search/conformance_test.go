@@ -43,11 +43,18 @@ func conformanceObjective(c Config) float64 {
 	return loss
 }
 
+// conformanceNames lists every algorithm, and tpe's multivariate mode as
+// "tpe+multivariate".
+func conformanceNames() []string { return append(Algorithms(), "tpe+multivariate") }
+
 func conformanceSampler(t testing.TB, name string) Sampler {
 	t.Helper()
 	opts := SamplerOptions{}
 	if name == "grid" {
 		opts.GridPoints = 10 // enough points for 200 suggestions
+	}
+	if n, ok := strings.CutSuffix(name, "+multivariate"); ok {
+		name, opts.Multivariate = n, true
 	}
 	s, err := NewSampler(name, opts)
 	if err != nil {
@@ -111,7 +118,7 @@ func simulateStudy(t testing.TB, s Sampler, space *Space, n, parallel int, seed 
 
 func TestSamplerConformance(t *testing.T) {
 	space := conformanceSpace(t)
-	for _, name := range Algorithms() {
+	for _, name := range conformanceNames() {
 		t.Run(name, func(t *testing.T) {
 			s := conformanceSampler(t, name)
 			seen := map[string]int{}
@@ -194,7 +201,8 @@ func TestSamplersExhaustSmallSpaces(t *testing.T) {
 		Param{Name: "b", Kind: Categorical, Choices: []Value{Num(0), Num(1)}, When: &Condition{Param: "a", In: []Value{Str("z")}}},
 	)
 	const size = 3 + 3 + 6 // a=x and a=y: 3 each; a=z: 3 x 2
-	samplers := []Sampler{Random{}, Grid{}, Sobol{}, TPE{}, TPE{Startup: 2, Candidates: 4}}
+	samplers := []Sampler{Random{}, Grid{}, Sobol{}, TPE{}, TPE{Startup: 2, Candidates: 4},
+		TPE{Multivariate: true}, TPE{Startup: 2, Candidates: 4, Multivariate: true}, GP{}, GP{Startup: 2}, CMAES{}}
 	for _, s := range samplers {
 		for _, sequential := range []bool{true, false} {
 			var history []Trial
@@ -278,6 +286,8 @@ func TestNewSamplerRejects(t *testing.T) {
 		{"tpe", SamplerOptions{TPEGamma: math.NaN()}, "tpe.gamma"},
 		{"tpe", SamplerOptions{TPEPriorWeight: -1}, "tpe.prior_weight"},
 		{"grid", SamplerOptions{GridPoints: -2}, "grid_points"},
+		{"gp", SamplerOptions{Multivariate: true}, "multivariate"},
+		{"cmaes", SamplerOptions{Multivariate: true}, "multivariate"},
 	}
 	for _, tt := range tests {
 		_, err := NewSampler(tt.name, tt.opts)

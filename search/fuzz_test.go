@@ -108,6 +108,13 @@ func FuzzSpaceSuggest(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if err := CheckSpace(name, space); err != nil {
+				// Refused up front, and by the sampler too.
+				if _, serr := Suggest(s, space, nil, Minimize, 1, seed); !errors.Is(err, ErrNoContinuous) || !errors.Is(serr, ErrNoContinuous) {
+					t.Fatalf("%s: CheckSpace says %v, Suggest %v; want ErrNoContinuous from both", name, err, serr)
+				}
+				continue
+			}
 			var history []Trial
 			seen := map[string]bool{}
 			for len(history) < 12 {

@@ -18,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // the commit.
 func TestGoldenSuggestions(t *testing.T) {
 	space := conformanceSpace(t)
-	for _, name := range Algorithms() {
+	for _, name := range conformanceNames() {
 		t.Run(name, func(t *testing.T) {
 			s := conformanceSampler(t, name)
 			history, err := simulateStudy(t, s, space, 40, 2, 7, nil)

@@ -129,18 +129,36 @@ var ErrUnknownAlgorithm = errors.New("search: unknown algorithm")
 var ErrInvalidOptions = errors.New("search: invalid sampler options")
 
 // Algorithms lists the sampler names NewSampler accepts.
-func Algorithms() []string { return []string{"grid", "random", "sobol", "tpe"} }
+func Algorithms() []string { return []string{"cmaes", "gp", "grid", "random", "sobol", "tpe"} }
 
 // ReadsResults reports whether the named algorithm's suggestions depend on
-// the objectives of earlier trials (tpe), not only on how many there are.
-// Callers that want reproducible studies feed such samplers a history that
-// does not depend on timing (see workflows' suggestion lag).
-func ReadsResults(name string) bool { return name == "tpe" }
+// the objectives of earlier trials (tpe, gp, cmaes), not only on how many
+// there are. Callers that want reproducible studies feed such samplers a
+// history that does not depend on timing (see workflows' suggestion lag).
+func ReadsResults(name string) bool {
+	switch name {
+	case "tpe", "gp", "cmaes":
+		return true
+	}
+	return false
+}
+
+// CheckSpace reports whether the named algorithm can search space: cmaes
+// needs a numeric parameter (ErrNoContinuous); the others search any space.
+func CheckSpace(name string, space *Space) error {
+	if name == "cmaes" {
+		return CMAES{}.CheckSpace(space)
+	}
+	return nil
+}
 
 // NewSampler returns the sampler with the given name.
 func NewSampler(name string, opts SamplerOptions) (Sampler, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
+	}
+	if opts.Multivariate && name != "tpe" {
+		return nil, fmt.Errorf("%w: multivariate: true is a tpe option; algorithm %q has none (allowed with: tpe)", ErrInvalidOptions, name)
 	}
 	switch name {
 	case "random":
@@ -151,11 +169,16 @@ func NewSampler(name string, opts SamplerOptions) (Sampler, error) {
 		return Sobol{}, nil
 	case "tpe":
 		return TPE{
-			Startup:     opts.TPEStartup,
-			Candidates:  opts.TPECandidates,
-			Gamma:       opts.TPEGamma,
-			PriorWeight: opts.TPEPriorWeight,
+			Startup:      opts.TPEStartup,
+			Candidates:   opts.TPECandidates,
+			Gamma:        opts.TPEGamma,
+			PriorWeight:  opts.TPEPriorWeight,
+			Multivariate: opts.Multivariate,
 		}, nil
+	case "gp":
+		return GP{}, nil
+	case "cmaes":
+		return CMAES{}, nil
 	}
 	return nil, fmt.Errorf("%w %q (allowed: %v)", ErrUnknownAlgorithm, name, Algorithms())
 }
@@ -176,6 +199,8 @@ type SamplerOptions struct {
 	// TPEPriorWeight is the weight of the prior component of every Parzen
 	// estimator, against 1 for each observation (default 1).
 	TPEPriorWeight float64
+	// Multivariate makes tpe model the parameters jointly (tpe only).
+	Multivariate bool
 }
 
 func (o SamplerOptions) validate() error {

@@ -24,7 +24,7 @@ type Scheduler interface {
 
 // SchedulerSpec selects and tunes a scheduler; zero values mean defaults.
 type SchedulerSpec struct {
-	// Kind is "none", "asha" or "median" ("" means "none").
+	// Kind is "none", "asha", "median" or "hyperband" ("" means "none").
 	Kind ScheduleKind
 	// MinEpochs is ASHA's first rung (default 1).
 	MinEpochs int
@@ -41,6 +41,9 @@ type SchedulerSpec struct {
 	// WarmupEpochs is how many epochs the median rule lets every trial run
 	// (default 0).
 	WarmupEpochs int
+	// Brackets is Hyperband's number of brackets (default and most: as
+	// many as MinEpochs, MaxEpochs and Reduction allow).
+	Brackets int
 }
 
 // ScheduleKind names an early-stopping scheduler, as a study spec spells it.
@@ -51,11 +54,13 @@ const (
 	SchedulerNone   ScheduleKind = "none"
 	SchedulerASHA   ScheduleKind = "asha"
 	SchedulerMedian ScheduleKind = "median"
+	// SchedulerHyperband runs ASHA brackets side by side (see Hyperband).
+	SchedulerHyperband ScheduleKind = "hyperband"
 )
 
 // SchedulerKinds lists the kinds NewScheduler accepts.
 func SchedulerKinds() []ScheduleKind {
-	return []ScheduleKind{SchedulerNone, SchedulerASHA, SchedulerMedian}
+	return []ScheduleKind{SchedulerNone, SchedulerASHA, SchedulerMedian, SchedulerHyperband}
 }
 
 // ParseScheduleKind returns the kind spelled s. The error, which wraps
@@ -88,16 +93,19 @@ func NewScheduler(spec SchedulerSpec) (Scheduler, error) {
 		v    int
 	}{
 		{"min_epochs", spec.MinEpochs}, {"max_epochs", spec.MaxEpochs}, {"reduction", spec.Reduction},
-		{"min_trials", spec.MinTrials}, {"warmup_epochs", spec.WarmupEpochs},
+		{"min_trials", spec.MinTrials}, {"warmup_epochs", spec.WarmupEpochs}, {"brackets", spec.Brackets},
 	} {
 		if f.v < 0 {
 			return nil, bad(f.name, f.v, "must be >= 0")
 		}
 	}
+	if spec.Brackets != 0 && spec.Kind != SchedulerHyperband {
+		return nil, bad("brackets", spec.Brackets, "applies to kind hyperband only")
+	}
 	switch spec.Kind {
 	case "", SchedulerNone:
 		return None{}, nil
-	case SchedulerASHA:
+	case SchedulerASHA, SchedulerHyperband:
 		a := ASHA{MinEpochs: spec.MinEpochs, MaxEpochs: spec.MaxEpochs, Reduction: spec.Reduction}
 		if a.MinEpochs == 0 {
 			a.MinEpochs = 1
@@ -113,7 +121,14 @@ func NewScheduler(spec SchedulerSpec) (Scheduler, error) {
 		case a.MinEpochs > a.MaxEpochs:
 			return nil, bad("min_epochs", a.MinEpochs, fmt.Sprintf("must be <= max_epochs %d", a.MaxEpochs))
 		}
-		return a, nil
+		if spec.Kind == SchedulerASHA {
+			return a, nil
+		}
+		h := Hyperband{MinEpochs: a.MinEpochs, MaxEpochs: a.MaxEpochs, Reduction: a.Reduction, Brackets: spec.Brackets}
+		if most := h.MaxBrackets(); h.Brackets > most {
+			return nil, bad("brackets", h.Brackets, fmt.Sprintf("must be in [1, %d] (0 means %d): min_epochs %d, max_epochs %d and reduction %d allow %d", most, most, a.MinEpochs, a.MaxEpochs, a.Reduction, most))
+		}
+		return h.norm(), nil
 	case SchedulerMedian:
 		m := Median{MinTrials: spec.MinTrials, WarmupEpochs: spec.WarmupEpochs, MaxEpochs: spec.MaxEpochs}
 		if m.MinTrials == 0 {

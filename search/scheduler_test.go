@@ -165,8 +165,12 @@ func TestNewSchedulerRejects(t *testing.T) {
 		spec  SchedulerSpec
 		field string
 	}{
-		{SchedulerSpec{Kind: "hyperband"}, "kind"},
+		{SchedulerSpec{Kind: "pbt"}, "kind"},
 		{SchedulerSpec{Kind: "asha"}, "max_epochs"},
+		{SchedulerSpec{Kind: "hyperband"}, "max_epochs"},
+		{SchedulerSpec{Kind: "hyperband", MaxEpochs: 9, Reduction: 3, Brackets: 4}, "brackets"},
+		{SchedulerSpec{Kind: "hyperband", MaxEpochs: 9, Brackets: -1}, "brackets"},
+		{SchedulerSpec{Kind: "asha", MaxEpochs: 9, Brackets: 2}, "brackets"},
 		{SchedulerSpec{Kind: "asha", MaxEpochs: 10, Reduction: 1}, "reduction"},
 		{SchedulerSpec{Kind: "asha", MaxEpochs: 10, MinEpochs: 11}, "min_epochs"},
 		{SchedulerSpec{Kind: "asha", MaxEpochs: 10, MinEpochs: -1}, "min_epochs"},
@@ -192,9 +196,9 @@ func TestParseScheduleKind(t *testing.T) {
 			t.Errorf("ParseScheduleKind(%q) = %q, %v", k, got, err)
 		}
 	}
-	for _, bad := range []string{"", "hyperband", "ASHA", "none "} {
+	for _, bad := range []string{"", "pbt", "ASHA", "none "} {
 		_, err := ParseScheduleKind(bad)
-		if !errors.Is(err, ErrInvalidSchedule) || !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) || !strings.Contains(err.Error(), "none asha median") {
+		if !errors.Is(err, ErrInvalidSchedule) || !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) || !strings.Contains(err.Error(), "none asha median hyperband") {
 			t.Errorf("ParseScheduleKind(%q): %v; want an error naming the value and the allowed kinds", bad, err)
 		}
 	}

@@ -50,6 +50,10 @@ type TPE struct {
 	// PriorWeight is the prior kernel's weight against 1 per observation
 	// (default 1).
 	PriorWeight float64
+	// Multivariate models the parameters jointly (see jointParzen) instead
+	// of one by one: each candidate is drawn from one good observation's
+	// kernels in every dimension and scored by the joint densities.
+	Multivariate bool
 }
 
 // TPE defaults, as in Optuna's TPESampler.
@@ -90,6 +94,15 @@ func (t TPE) Sample(space *Space, history []Trial, dir Direction, rng *rand.Rand
 	t = t.withDefaults()
 	good, bad, ranked := splitTrials(history, dir, t.nGood)
 	if ranked < t.Startup {
+		return Random{}.Sample(space, history, dir, rng)
+	}
+	if t.Multivariate {
+		l, g := newJointParzen(space, good, t.PriorWeight), newJointParzen(space, bad, t.PriorWeight)
+		for i := range tpeRedraws + 1 {
+			if c := t.sampleJoint(space, l, g, rng, i == 0); !inHistory(c, history) {
+				return c, nil
+			}
+		}
 		return Random{}.Sample(space, history, dir, rng)
 	}
 	m := &tpeModel{tpe: t, space: space, good: good, bad: bad, params: make([]*tpeParam, len(space.Params()))}

@@ -44,7 +44,15 @@ type Spec struct {
 	Search    Search               `yaml:"search" json:"search"`
 	Schedule  Schedule             `yaml:"schedule" json:"schedule"`
 	Optimizer Optimizer            `yaml:"optimizer" json:"optimizer"`
+	// KeepModels keeps the final weights of the study's best KeepModels
+	// complete trials (by the objective) after they end, for `tunectl
+	// export --model`; 0 (the default) keeps none. Workers with the
+	// object-store checkpoint backend keep them.
+	KeepModels int `yaml:"keep_models" json:"keep_models,omitempty"`
 }
+
+// MaxKeepModels bounds keep_models.
+const MaxKeepModels = 1000
 
 // Model describes the network trained by every trial.
 type Model struct {
@@ -80,6 +88,8 @@ type Search struct {
 	Seed            uint64 `yaml:"seed" json:"seed"`
 	Replicates      int    `yaml:"replicates" json:"replicates"`
 	GridPoints      int    `yaml:"grid_points" json:"grid_points"`
+	// Multivariate makes tpe model the parameters jointly (tpe only).
+	Multivariate bool `yaml:"multivariate" json:"multivariate,omitempty"`
 	// Deadline bounds the study's wall time, as a Go duration ("2h"); empty means none.
 	Deadline string `yaml:"deadline" json:"deadline,omitempty"`
 }
@@ -96,6 +106,9 @@ type Schedule struct {
 	// Patience stops a trial whose validation loss has not improved for
 	// this many epochs (0: off).
 	Patience int `yaml:"patience" json:"patience,omitempty"`
+	// Brackets is hyperband's number of brackets (0: as many as
+	// min_epochs, max_epochs and reduction allow).
+	Brackets int `yaml:"brackets" json:"brackets,omitempty"`
 }
 
 // SchedulerSpec returns the early-stopping scheduler's settings.
@@ -103,7 +116,13 @@ func (s *Spec) SchedulerSpec() search.SchedulerSpec {
 	return search.SchedulerSpec{
 		Kind: s.Schedule.Kind, MinEpochs: s.Schedule.MinEpochs, MaxEpochs: s.Schedule.MaxEpochs,
 		Reduction: s.Schedule.Reduction, MinTrials: s.Schedule.MinTrials, WarmupEpochs: s.Schedule.WarmupEpochs,
+		Brackets: s.Schedule.Brackets,
 	}
+}
+
+// SamplerOptions returns the sampler's settings.
+func (s *Spec) SamplerOptions() search.SamplerOptions {
+	return search.SamplerOptions{GridPoints: s.Search.GridPoints, Multivariate: s.Search.Multivariate}
 }
 
 // Optimizer configures the optimizer fields that the space does not search.
@@ -345,6 +364,7 @@ func (s *Spec) Check(opts Options) (*Report, error) {
 		s.validateSearch,
 		s.validateSchedule,
 		s.validateOptimizer,
+		s.validateKeepModels,
 	} {
 		if err := check(); err != nil {
 			errs = append(errs, err)
@@ -417,6 +437,14 @@ func (s *Spec) validateSearch() error {
 	if _, err := search.NewSampler(s.Search.Algorithm, search.SamplerOptions{}); err != nil {
 		return invalid("search.algorithm", fmt.Sprintf("%q", s.Search.Algorithm), fmt.Sprintf("is not an algorithm (allowed: %s)", strings.Join(search.Algorithms(), ", ")))
 	}
+	if s.Search.Multivariate && s.Search.Algorithm != "tpe" {
+		return invalid("search.multivariate", true, fmt.Sprintf("is a tpe option; algorithm %q has no multivariate mode (allowed: multivariate with tpe only)", s.Search.Algorithm))
+	}
+	if space, err := s.SearchSpace(); err == nil {
+		if err := search.CheckSpace(s.Search.Algorithm, space); err != nil {
+			return invalid("search.algorithm", fmt.Sprintf("%q", s.Search.Algorithm), fmt.Sprintf("cannot search this space: %v", err))
+		}
+	}
 	if s.Search.MaxTrials < 1 || s.Search.MaxTrials > MaxTrials {
 		return invalid("search.max_trials", s.Search.MaxTrials, fmt.Sprintf("must be in [1, %d]", MaxTrials))
 	}
@@ -481,6 +509,13 @@ func (s *Spec) validateOptimizer() error {
 	}
 	if _, searched := s.Space["optimizer"]; s.Optimizer.Nesterov && !searched && s.Optimizer.Kind != string(trainer.Momentum) {
 		return invalid("optimizer.nesterov", true, fmt.Sprintf("needs optimizer.kind momentum, not %q", s.Optimizer.Kind))
+	}
+	return nil
+}
+
+func (s *Spec) validateKeepModels() error {
+	if s.KeepModels < 0 || s.KeepModels > MaxKeepModels {
+		return invalid("keep_models", s.KeepModels, fmt.Sprintf("must be in [0, %d] (the number of best complete trials whose final weights are kept)", MaxKeepModels))
 	}
 	return nil
 }

@@ -82,7 +82,9 @@ func TestParseRejects(t *testing.T) {
 	cases := []struct {
 		name, yaml, want string
 	}{
-		{"unknown top-level field", valid + "extra: 1\n", "extra (line 10): unknown field (allowed: dataset, model, name, objective, optimizer, schedule, search, space, threads)"},
+		{"unknown top-level field", valid + "extra: 1\n", "extra (line 10): unknown field (allowed: dataset, keep_models, model, name, objective, optimizer, schedule, search, space, threads)"},
+		{"keep_models negative", valid + "keep_models: -1\n", "keep_models: -1 must be in [0, 1000]"},
+		{"keep_models too many", valid + "keep_models: 1001\n", "keep_models: 1001 must be in [0, 1000]"},
 		{"unknown nested field", strings.Replace(valid, "hidden: [8]", "hidden: [8], depth: 2", 1), "model.depth (line 3): unknown field (allowed: conv, hidden, kind)"},
 		{"bad name", strings.Replace(valid, "name: s1", "name: Bad.Name", 1), `name: "Bad.Name" must match`},
 		{"log low zero", strings.Replace(valid, "[1.0e-3, 1.0e-1]", "[0, 1.0e-1]", 1), "space.learning_rate.log_uniform: 0 must be in (0, 10]"},
@@ -105,7 +107,7 @@ func TestParseRejects(t *testing.T) {
 		{"cnn on points", strings.Replace(valid, "kind: mlp", "kind: cnn", 1), `model.kind: "cnn" needs an image dataset`},
 		{"conv on mlp", strings.Replace(valid, "hidden: [8]", "hidden: [8], conv: [4]", 1), "model.conv: [4] is only allowed for model.kind cnn"},
 		{"unknown model", strings.Replace(valid, "kind: mlp", "kind: rnn", 1), `model.kind: "rnn" is not a model (allowed: mlp, cnn)`},
-		{"unknown scheduler", strings.Replace(valid, "{max_epochs: 3}", "{max_epochs: 3, kind: hyperband}", 1), `schedule.kind: "hyperband" is not a scheduler (allowed: none, asha, median)`},
+		{"unknown scheduler", strings.Replace(valid, "{max_epochs: 3}", "{max_epochs: 3, kind: pbt}", 1), `schedule.kind: "pbt" is not a scheduler (allowed: none, asha, median, hyperband)`},
 		{"csv path out of the root", strings.Replace(valid, "dataset: spirals", "dataset: csv:../secret.csv", 1), `dataset: "csv:../secret.csv" path "../secret.csv" leads out of the data root`},
 		{"idx with one path", strings.Replace(valid, "dataset: spirals", `dataset: "idx:images,"`, 1), `dataset: "idx:images," needs two paths`},
 	}
@@ -205,5 +207,27 @@ func TestKindsKeepTheirWireForm(t *testing.T) {
 	}
 	if back.Hash() != s.Hash() {
 		t.Errorf("hash changed over a JSON round trip: %s, %s", back.Hash(), s.Hash())
+	}
+}
+
+// TestKeepModels: keep_models parses, and a spec without it keeps the
+// hash it had before the field existed.
+func TestKeepModels(t *testing.T) {
+	s, err := Parse([]byte(valid + "keep_models: 3\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.KeepModels != 3 {
+		t.Fatalf("KeepModels = %d, want 3", s.KeepModels)
+	}
+	plain, err := Parse([]byte(valid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(plain.Canonical()), "keep_models") {
+		t.Fatalf("canonical form of a spec without keep_models names it: %s", plain.Canonical())
+	}
+	if plain.Hash() == s.Hash() {
+		t.Fatal("keep_models does not change the spec's hash")
 	}
 }

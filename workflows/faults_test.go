@@ -227,7 +227,8 @@ func TestCheckpointsRemovedOnlyAfterRecord(t *testing.T) {
 func TestStudyCountsStoredOutcomeOfAnEndedTrial(t *testing.T) {
 	// A trial stored complete whose workflow then ended without a result
 	// (terminated while removing its checkpoints, say): the study counts
-	// what is stored, not the failure it sees.
+	// what is stored, not the failure it sees. Trials are child workflows
+	// only in studies started before the inline-trials change.
 	stored := map[int64]TrialResult{}
 	var mu sync.Mutex
 	f := &fakeCluster{}
@@ -241,6 +242,7 @@ func TestStudyCountsStoredOutcomeOfAnEndedTrial(t *testing.T) {
 		return in.Result
 	}
 	env := newEnv(t, f)
+	env.OnGetVersion(changeInlineTrials, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	env.OnWorkflow(TrialWorkflowName, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in TrialInput) (TrialResult, error) {
 		obj := 0.9
 		r := TrialResult{TrialID: in.Assignment.TrialID, Number: in.Assignment.Number, Status: "complete", Objective: &obj, EpochsDone: 2, Attempt: 1}

@@ -23,6 +23,12 @@ func TestReplay(t *testing.T) {
 		{"testdata/study_await_metrics_history.json"}, // AwaitMetrics before FinishStudy
 		{"testdata/study_cancel_window_history.json"}, // canceled while its trial finished training
 		{"testdata/trial_cancel_window_history.json"}, // that trial: complete after the cancel request
+		// Recorded after the inline-trials change: trials run in the
+		// study's workflow, controller activities are local.
+		{"testdata/study_inline_asha_history.json"},          // TPE with ASHA report updates
+		{"testdata/study_inline_worker_killed_history.json"}, // a worker killed mid-trial: heartbeat timeouts, resume, RemoveCheckpoints
+		{"testdata/study_inline_steer_history.json"},         // add-trials and stop updates
+		{"testdata/study_inline_cancel_window_history.json"}, // canceled while its trial finished training
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()

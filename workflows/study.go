@@ -27,6 +27,11 @@ const DefaultMetricsWait = 2 * time.Minute
 // changeAwaitMetrics marks the AwaitMetrics step before FinishStudy.
 const changeAwaitMetrics = "await-metrics"
 
+// changeInlineTrials marks the studies that run their trials in their own
+// workflow, with the controller's activities as local activities; runs
+// without the marker start a child TrialWorkflow per trial.
+const changeInlineTrials = "inline-trials"
+
 // InfrastructureFailure reports whether r is a trial that failed because
 // its infrastructure failures ran out rather than by its own failures.
 func InfrastructureFailure(r TrialResult) bool {
@@ -39,14 +44,17 @@ type AddTrialsRequest struct {
 }
 
 func controllerActivityOptions() workflow.ActivityOptions {
-	return workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        30 * time.Second,
-			NonRetryableErrorTypes: []string{ErrTypeInvalidConfig},
-		},
+	return workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: controllerRetryPolicy()}
+}
+
+// controllerRetryPolicy retries the controller's activities (Postgres
+// writes and reads) until they succeed, unless the input is invalid.
+func controllerRetryPolicy() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        30 * time.Second,
+		NonRetryableErrorTypes: []string{ErrTypeInvalidConfig},
 	}
 }
 
@@ -60,6 +68,8 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 	if err := s.registerHandlers(); err != nil {
 		return StudyResult{}, err
 	}
+	s.inline = workflow.GetVersion(ctx, changeInlineTrials, workflow.DefaultVersion, 1) >= 1
+	s.actx = controllerContext(ctx, s.inline)
 	if err := s.create(); err != nil {
 		return StudyResult{}, err
 	}
@@ -91,6 +101,13 @@ type study struct {
 	st   *StudyState // carried across ContinueAsNew
 	// created is set when an earlier run created the study row.
 	created bool
+	// inline: trials run in this workflow (runTrial) and the controller's
+	// activities are local (changeInlineTrials); otherwise each trial is a
+	// child TrialWorkflow.
+	inline bool
+	// cleanups counts inline trials whose outcome is recorded and whose
+	// checkpoints are still being removed.
+	cleanups int
 
 	running  map[int]TrialAssignment // trials started and not yet final, by number
 	stopping bool                    // a Suggest failed: launch nothing more
@@ -121,7 +138,7 @@ func newStudy(ctx workflow.Context, in StudyInput) *study {
 		st.Counts = map[search.State]int{}
 	}
 	return &study{
-		ctx: ctx, actx: workflow.WithActivityOptions(ctx, controllerActivityOptions()), log: workflow.GetLogger(ctx),
+		ctx: ctx, log: workflow.GetLogger(ctx),
 		in: in, sp: sp, st: st, created: created, running: map[int]TrialAssignment{},
 	}
 }
@@ -203,13 +220,13 @@ func (s *study) registerReport() error {
 	}
 	return workflow.SetUpdateHandlerWithOptions(s.ctx, UpdateReport,
 		func(ctx workflow.Context, r RungReport) (RungDecision, error) {
-			if !sched.Rung(r.Epoch) {
+			if !search.ForTrial(sched, r.Trial).Rung(r.Epoch) {
 				return RungDecision{Continue: true}, nil
 			}
 			// The values live in Postgres (rung_values), not in this
 			// workflow's state, which stays small however long the study.
 			var d RungDecision
-			err := executeDecide(workflow.WithActivityOptions(ctx, controllerActivityOptions()), DecideInput{
+			err := executeDecide(controllerContext(ctx, s.inline), DecideInput{
 				StudyID: st.StudyID, Trial: r.Trial, Epoch: r.Epoch, Value: r.Value,
 				Direction: sp.Objective.Direction, Schedule: sp.SchedulerSpec(),
 			}).Get(ctx, &d)
@@ -289,6 +306,15 @@ func (s *study) fill() {
 			}
 			free := sp.Search.Parallelism - len(s.running)
 			configs := (free + s.replicates - 1) / s.replicates
+			if s.lag > 0 {
+				// A sampler that reads results gets one configuration
+				// per call, at the position after the last: what it sees
+				// (the results final below that position less the lag)
+				// is then the same whatever the timing. A batch would
+				// show its later positions an older history, and how
+				// many slots are free at once depends on timing.
+				configs = 1
+			}
 			var out SuggestOutput
 			err := executeSuggest(s.actx, SuggestInput{
 				StudyID: st.StudyID, Spec: sp, FirstNumber: st.NextNumber,
@@ -315,7 +341,12 @@ func (s *study) fill() {
 		st.Queue = st.Queue[1:]
 		s.running[a.Number] = a
 		s.launched++
-		f := startTrial(ctx, sp.Name, st.StudyID, s.in, a)
+		var f workflow.Future
+		if s.inline {
+			f = s.runInline(a)
+		} else {
+			f = startTrial(ctx, sp.Name, st.StudyID, s.in, a)
+		}
 		s.selector.AddFuture(f, func(f workflow.Future) { s.onResult(a, f) })
 	}
 }
@@ -338,7 +369,7 @@ func (s *study) onResult(a TrialAssignment, f workflow.Future) {
 		}
 		rctx, cancel := workflow.NewDisconnectedContext(ctx)
 		defer cancel()
-		rctx = workflow.WithActivityOptions(rctx, controllerActivityOptions())
+		rctx = controllerContext(rctx, s.inline)
 		// Record answers with the stored outcome: a trial that recorded
 		// itself (complete, say) before its workflow ended this way
 		// keeps that outcome, and the study counts what is stored.
@@ -371,9 +402,37 @@ func (s *study) shouldContinueAsNew() bool {
 		(len(st.Queue) > 0 || (st.NextNumber < st.Budget && !st.Exhausted))
 }
 
+// runInline runs trial a in this workflow (see changeInlineTrials). The
+// future is ready once the outcome is recorded; the trial's checkpoints
+// are removed after that, counted in cleanups, so the next trial need not
+// wait for them.
+func (s *study) runInline(a TrialAssignment) workflow.Future {
+	f, set := workflow.NewFuture(s.ctx)
+	in := trialInput(s.sp.Name, s.st.StudyID, s.in, a)
+	s.cleanups++
+	workflow.Go(s.ctx, func(ctx workflow.Context) {
+		defer func() { s.cleanups-- }()
+		res, hosts, err := runTrial(ctx, in, true)
+		set.Set(res, err)
+		dctx, cancel := workflow.NewDisconnectedContext(ctx)
+		defer cancel()
+		removeCheckpoints(dctx, in, hosts)
+	})
+	return f
+}
+
+// awaitCleanups waits until every inline trial's checkpoints are removed
+// (or their removal timed out).
+func (s *study) awaitCleanups(ctx workflow.Context) error {
+	return workflow.Await(ctx, func() bool { return s.cleanups == 0 })
+}
+
 // continueAsNew hands the state to a fresh run once every handler is done.
 func (s *study) continueAsNew() (StudyResult, error) {
 	ctx := s.ctx
+	if err := s.awaitCleanups(ctx); err != nil {
+		return StudyResult{}, err
+	}
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return StudyResult{}, err
 	}
@@ -400,7 +459,7 @@ func (s *study) finish() (StudyResult, error) {
 	// is still recorded.
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
-	dctx = workflow.WithActivityOptions(dctx, controllerActivityOptions())
+	dctx = controllerContext(dctx, s.inline)
 	// Trials suggested but never started would stay pending forever.
 	for _, a := range st.Queue {
 		r := TrialResult{TrialID: a.TrialID, Number: a.Number, Activation: a.Activation(), ConfigHash: a.ConfigHash,
@@ -415,6 +474,9 @@ func (s *study) finish() (StudyResult, error) {
 	pending := 0
 	if workflow.GetVersion(ctx, changeAwaitMetrics, workflow.DefaultVersion, 1) >= 1 {
 		pending = awaitMetrics(dctx, st.StudyID, s.in.MetricsWait)
+	}
+	if err := s.awaitCleanups(dctx); err != nil {
+		return StudyResult{}, err
 	}
 	if err := executeFinishStudy(dctx, FinishStudyInput{StudyID: st.StudyID, Status: status}).Get(dctx, nil); err != nil {
 		return StudyResult{}, fmt.Errorf("finish study: %w", err)
@@ -445,12 +507,16 @@ func startTrial(ctx workflow.Context, study string, studyID int64, in StudyInput
 			AttrStatus.ValueSet(string(search.Running)),
 		),
 	})
-	return workflow.ExecuteChildWorkflow(cctx, TrialWorkflowName, TrialInput{
+	return workflow.ExecuteChildWorkflow(cctx, TrialWorkflowName, trialInput(study, studyID, in, a))
+}
+
+func trialInput(study string, studyID int64, in StudyInput, a TrialAssignment) TrialInput {
+	return TrialInput{
 		Study: study, StudyID: studyID,
 		Metric: trainer.Metric(in.Spec.Objective.Metric), Direction: in.Spec.Objective.Direction,
 		Schedule: in.Spec.SchedulerSpec(), TrialsQueue: in.TrialsQueue, Assignment: a,
-		HeartbeatTimeout: in.HeartbeatTimeout,
-	})
+		HeartbeatTimeout: in.HeartbeatTimeout, KeepModels: in.Spec.KeepModels,
+	}
 }
 
 // awaitMetrics waits (at most wait, DefaultMetricsWait when 0) until every

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -43,6 +44,7 @@ schedule: {max_epochs: 2}
 type fakeCluster struct {
 	mu         sync.Mutex
 	suggested  int
+	suggests   []SuggestInput // every Suggest call
 	recorded   map[int]search.State
 	finished   search.StudyState
 	running    atomic.Int32
@@ -97,6 +99,7 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 	env.OnActivity(SuggestActivity, mock.Anything, mock.Anything).Return(func(ctx context.Context, in SuggestInput) (SuggestOutput, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		f.suggests = append(f.suggests, in)
 		var out SuggestOutput
 		for i := 0; i < in.Configs*max(f.perConfig, 1) && i < in.MaxTrials; i++ {
 			n := in.FirstNumber + i
@@ -187,9 +190,126 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 	return env
 }
 
-func TestStudyRunsBudgetWithinParallelism(t *testing.T) {
-	f := &fakeCluster{trainDelay: 20 * time.Millisecond}
+// studyModes are the two ways a study runs its trials: in its own
+// workflow with local controller activities (studies started since the
+// inline-trials change), and as child workflows (studies started before,
+// still running or replaying).
+var studyModes = []struct {
+	name    string
+	version workflow.Version
+}{{"inline", 1}, {"child", workflow.DefaultVersion}}
+
+func forEachMode(t *testing.T, test func(t *testing.T, mode workflow.Version)) {
+	for _, m := range studyModes {
+		t.Run(m.name, func(t *testing.T) { test(t, m.version) })
+	}
+}
+
+func newModeEnv(t *testing.T, f *fakeCluster, mode workflow.Version) *testsuite.TestWorkflowEnvironment {
 	env := newEnv(t, f)
+	env.OnGetVersion(changeInlineTrials, workflow.DefaultVersion, 1).Return(mode)
+	return env
+}
+
+// TestInlineStudyRunsTrialsItself: a study of this version starts no
+// child workflow; the controller's activities run as local activities and
+// the trial's tries are named after it. A study of the earlier version
+// does the opposite.
+func TestInlineStudyRunsTrialsItself(t *testing.T) {
+	forEachMode(t, func(t *testing.T, mode workflow.Version) {
+		f := &fakeCluster{}
+		env := newModeEnv(t, f, mode)
+		var mu sync.Mutex
+		local, remote := map[string]int{}, map[string]int{}
+		var trainIDs []string
+		env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []interface{}) {
+			mu.Lock()
+			defer mu.Unlock()
+			local[info.ActivityType.Name]++
+		})
+		env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+			mu.Lock()
+			defer mu.Unlock()
+			remote[info.ActivityType.Name]++
+			if info.ActivityType.Name == TrainTrialActivity {
+				trainIDs = append(trainIDs, info.ActivityID)
+			}
+		})
+		children := 0
+		env.SetOnChildWorkflowStartedListener(func(*workflow.Info, workflow.Context, converter.EncodedValues) { children++ })
+		env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: testSpec(t, 3, 1)})
+		var res StudyResult
+		if err := env.GetWorkflowResult(&res); err != nil || res.Counts["complete"] != 3 {
+			t.Fatalf("result %+v, %v; want 3 complete", res, err)
+		}
+		if mode == workflow.DefaultVersion {
+			if children != 3 || local[SuggestActivity]+local[RecordActivity] != 0 || remote[RecordActivity] != 3 {
+				t.Fatalf("child mode: %d children, local %v, remote %v", children, local, remote)
+			}
+			return
+		}
+		if children != 0 {
+			t.Errorf("%d child workflows started, want none", children)
+		}
+		for _, name := range []string{CreateStudyActivity, SuggestActivity, RecordActivity, FinishStudyActivity} {
+			if local[name] == 0 || remote[name] != 0 {
+				t.Errorf("%s: %d local, %d activity tasks; want local only", name, local[name], remote[name])
+			}
+		}
+		if remote[AwaitMetricsActivity] != 1 {
+			t.Errorf("AwaitMetrics ran %d times as an activity task, want 1 (it heartbeats)", remote[AwaitMetricsActivity])
+		}
+		if want := []string{"trial-0-attempt-1", "trial-1-attempt-1", "trial-2-attempt-1"}; !slices.Equal(trainIDs, want) {
+			t.Errorf("TrainTrial activity ids %v, want %v", trainIDs, want)
+		}
+	})
+}
+
+// TestSamplerReadingResultsGetsOneConfigurationPerCall: with TPE, every
+// Suggest asks for one configuration at the next position, with the lag
+// of twice the parallelism, however many slots are free; random gets the
+// free slots at once.
+func TestSamplerReadingResultsGetsOneConfigurationPerCall(t *testing.T) {
+	for _, tc := range []struct {
+		algorithm string
+		lag       int
+		batched   bool
+	}{{"tpe", 6, false}, {"random", 0, true}} {
+		t.Run(tc.algorithm, func(t *testing.T) {
+			f := &fakeCluster{trainDelay: 10 * time.Millisecond}
+			env := newEnv(t, f)
+			sp := testSpec(t, 9, 3)
+			sp.Search.Algorithm = tc.algorithm
+			env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: sp})
+			var res StudyResult
+			if err := env.GetWorkflowResult(&res); err != nil || res.Counts["complete"] != 9 {
+				t.Fatalf("result %+v, %v; want 9 complete", res, err)
+			}
+			next, batched := 0, false
+			for _, in := range f.suggests {
+				if in.FirstNumber != next || in.Lag != tc.lag {
+					t.Fatalf("Suggest %+v; want first number %d, lag %d", in, next, tc.lag)
+				}
+				if !tc.batched && in.Configs != 1 {
+					t.Fatalf("Suggest asked for %d configurations at %d; a sampler reading results gets one", in.Configs, in.FirstNumber)
+				}
+				batched = batched || in.Configs > 1
+				next += in.Configs
+			}
+			if batched != tc.batched {
+				t.Errorf("batched suggestions: %v, want %v (calls %+v)", batched, tc.batched, f.suggests)
+			}
+		})
+	}
+}
+
+func TestStudyRunsBudgetWithinParallelism(t *testing.T) {
+	forEachMode(t, testStudyRunsBudgetWithinParallelism)
+}
+
+func testStudyRunsBudgetWithinParallelism(t *testing.T, mode workflow.Version) {
+	f := &fakeCluster{trainDelay: 20 * time.Millisecond}
+	env := newModeEnv(t, f, mode)
 	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: testSpec(t, 7, 3)})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
@@ -319,8 +439,12 @@ func TestStudyContinuesAsNew(t *testing.T) {
 }
 
 func TestStudyCancelRecordsCanceled(t *testing.T) {
+	forEachMode(t, testStudyCancelRecordsCanceled)
+}
+
+func testStudyCancelRecordsCanceled(t *testing.T, mode workflow.Version) {
 	f := &fakeCluster{trainDelay: time.Hour}
-	env := newEnv(t, f)
+	env := newModeEnv(t, f, mode)
 	env.RegisterDelayedCallback(env.CancelWorkflow, time.Second)
 	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: testSpec(t, 4, 2)})
 	if err := env.GetWorkflowError(); !temporal.IsCanceledError(err) {

@@ -41,6 +41,11 @@ const changeInfraRetries = "infra-retry-budget"
 // TrialWorkflow trains one trial and records its outcome. The outcome comes
 // from the TrainTrial activity's result, never from the metric stream.
 //
+// Studies started since the inline-trials change run their trials in the
+// study's own workflow (see StudyWorkflow) through the same code
+// (runTrial); TrialWorkflow stays for the trials of studies started before,
+// and their histories.
+//
 // Each try of TrainTrial is its own activity (the server does not retry
 // it): the workflow classifies what went wrong, keeps two counts, and
 // waits before the next try (1 s, doubling, at most a minute). A try gets
@@ -53,11 +58,41 @@ func TrialWorkflow(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 		return trialLegacy(ctx, in)
 	}
 	log := workflow.GetLogger(ctx)
+	res, hosts, err := runTrial(ctx, in, false)
+	if err != nil {
+		return res, err
+	}
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	if err := workflow.UpsertTypedSearchAttributes(dctx, AttrStatus.ValueSet(string(res.Status))); err != nil {
+		log.Warn("upsert RelutuneStatus", "err", err)
+	}
+	if res.Objective != nil {
+		if err := workflow.UpsertTypedSearchAttributes(dctx, AttrBest.ValueSet(*res.Objective)); err != nil {
+			log.Warn("upsert RelutuneBest", "err", err)
+		}
+	}
+	// Only now that the outcome is stored may the checkpoints go: until
+	// then a retry (after a lost completion, say) resumes from them.
+	removeCheckpoints(dctx, in, hosts)
+	if res.Status == search.Canceled {
+		return res, temporal.NewCanceledError(res)
+	}
+	return res, nil
+}
+
+// runTrial trains a trial, with retries, and records its outcome; it
+// returns what Record stored and the task queues of the workers that may
+// hold the trial's checkpoints, which the caller removes. The outcome is
+// recorded even when ctx is canceled. With localRecord, Record runs as a
+// local activity (controllerContext). An error means the outcome could not
+// be recorded.
+func runTrial(ctx workflow.Context, in TrialInput, localRecord bool) (TrialResult, []string, error) {
 	a := in.Assignment
 	res := TrialResult{
 		TrialID: a.TrialID, Number: a.Number, Activation: a.Activation(), ConfigHash: a.ConfigHash,
 	}
-	run := trainWithRetries(ctx, in)
+	run := trainWithRetries(ctx, in, localRecord)
 	res.Attempt, res.Worker = run.attempt, run.worker
 	var appErr *temporal.ApplicationError
 	switch {
@@ -95,25 +130,11 @@ func TrialWorkflow(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 	// Record even when canceled.
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
-	dctx = workflow.WithActivityOptions(dctx, controllerActivityOptions())
+	dctx = controllerContext(dctx, localRecord)
 	if err := executeRecord(dctx, RecordInput{Study: in.Study, Result: res}).Get(dctx, &res); err != nil {
-		return res, err
+		return res, run.hosts, err
 	}
-	if err := workflow.UpsertTypedSearchAttributes(dctx, AttrStatus.ValueSet(string(res.Status))); err != nil {
-		log.Warn("upsert RelutuneStatus", "err", err)
-	}
-	if res.Objective != nil {
-		if err := workflow.UpsertTypedSearchAttributes(dctx, AttrBest.ValueSet(*res.Objective)); err != nil {
-			log.Warn("upsert RelutuneBest", "err", err)
-		}
-	}
-	// Only now that the outcome is stored may the checkpoints go: until
-	// then a retry (after a lost completion, say) resumes from them.
-	removeCheckpoints(dctx, in, run.hosts)
-	if res.Status == search.Canceled {
-		return res, temporal.NewCanceledError(res)
-	}
-	return res, nil
+	return res, run.hosts, nil
 }
 
 // failureKind is how a TrainTrial try ended.
@@ -152,7 +173,7 @@ func (r *trainRun) addHost(q string) {
 
 // trainWithRetries runs TrainTrial until a try succeeds, fails for good,
 // or the trial's own or its infrastructure failures run out.
-func trainWithRetries(ctx workflow.Context, in TrialInput) trainRun {
+func trainWithRetries(ctx workflow.Context, in TrialInput, inline bool) trainRun {
 	log := workflow.GetLogger(ctx)
 	a := in.Assignment
 	hb := TrainHeartbeatTimeout
@@ -171,11 +192,19 @@ func trainWithRetries(ctx workflow.Context, in TrialInput) trainRun {
 	var resume *TrainProgress
 	for {
 		run.attempt++
+		actx := tctx
+		if inline {
+			// The try's name in the study's history, where the Temporal
+			// UI lists it.
+			opts := workflow.GetActivityOptions(tctx)
+			opts.ActivityID = fmt.Sprintf("trial-%d-attempt-%d", a.Number, run.attempt)
+			actx = workflow.WithActivityOptions(tctx, opts)
+		}
 		var out TrainOutput
-		err := executeTrainTrial(tctx, TrainInput{
+		err := executeTrainTrial(actx, TrainInput{
 			Study: in.Study, StudyID: in.StudyID, TrialID: a.TrialID, Number: a.Number,
 			Metric: in.Metric, Schedule: in.Schedule, Config: a.Config, ConfigHash: a.ConfigHash,
-			Attempt: run.attempt, Resume: resume,
+			Attempt: run.attempt, Resume: resume, KeepModels: in.KeepModels, Direction: in.Direction,
 		}).Get(ctx, &out)
 		run.err = err
 		if err == nil {
@@ -357,7 +386,7 @@ func trialLegacy(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 	// Record even when canceled.
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
-	dctx = workflow.WithActivityOptions(dctx, controllerActivityOptions())
+	dctx = controllerContext(dctx, false)
 	if err := executeRecord(dctx, RecordInput{Study: in.Study, Result: res}).Get(dctx, &res); err != nil {
 		return res, err
 	}

@@ -3,14 +3,17 @@
 // the names the activities are registered under.
 //
 // StudyWorkflow (task queue relutune-studies) runs a study: it asks the
-// Suggest activity for configurations, runs each trial as a child
-// TrialWorkflow with at most `parallelism` at once, and finishes the study
-// when its budget is spent, it is stopped, or it is canceled. TrialWorkflow
-// runs the TrainTrial activity on a worker (task queue relutune-trials) and
-// records the outcome. Activities that touch Postgres run in the controller
-// (internal/controller); workers (internal/worker) only train and publish
-// metrics. The workflows call activities by name (activities.go), so this
-// package depends on none of their implementations, nor on any adapter.
+// Suggest activity for configurations, runs each trial (the TrainTrial
+// activity on a worker, task queue relutune-trials, then Record) with at
+// most `parallelism` at once, and finishes the study when its budget is
+// spent, it is stopped, or it is canceled. The controller's activities,
+// which touch Postgres (internal/controller), run as local activities in
+// the controller's workflow tasks; workers (internal/worker) only train and
+// publish metrics. Studies started before the inline-trials change ran each
+// trial as a child TrialWorkflow; that workflow stays registered for them
+// and their histories. The workflows call activities by name
+// (activities.go), so this package depends on none of their
+// implementations, nor on any adapter.
 package workflows
 
 import (
@@ -160,6 +163,8 @@ type TrialInput struct {
 	// HeartbeatTimeout overrides TrainHeartbeatTimeout when set.
 	HeartbeatTimeout time.Duration   `json:"heartbeat_timeout,omitempty"`
 	Assignment       TrialAssignment `json:"assignment"`
+	// KeepModels is the spec's keep_models, passed on to TrainTrial.
+	KeepModels int `json:"keep_models,omitempty"`
 }
 
 // TrialResult is a trial's recorded outcome.
@@ -196,6 +201,10 @@ type TrainInput struct {
 	// last heartbeat or its error), a hint for where to resume; the
 	// worker also looks for the trial's newest checkpoint on its disk.
 	Resume *TrainProgress `json:"resume,omitempty"`
+	// KeepModels and Direction: a complete trial keeps its final weights
+	// while it is among the study's best KeepModels (0: none).
+	KeepModels int              `json:"keep_models,omitempty"`
+	Direction  search.Direction `json:"direction,omitempty"`
 }
 
 // TrainOutput is the TrainTrial activity's result for a trial that trained

@@ -12,6 +12,7 @@ import (
 
 	"github.com/relutune/relutune/internal/controller"
 	"github.com/relutune/relutune/internal/process"
+	"github.com/relutune/relutune/internal/telemetry"
 	"github.com/relutune/relutune/workflows"
 )
 
@@ -23,8 +24,9 @@ func run(args []string, stderr io.Writer) int {
 	var cfg controller.Config
 	cfg.Connections.Register(fs, true)
 	fs.StringVar(&cfg.StudiesQueue, "task-queue", workflows.StudiesQueue, "Temporal task queue of study workflows")
-	fs.StringVar(&cfg.HTTPAddr, "http-addr", process.Env(process.EnvHTTPAddr, ""), "address of the /healthz endpoint, empty for none (env "+process.EnvHTTPAddr+")")
-	return process.Serve("controller", fs, args, stderr, cfg.Connections.Validate, func(ctx context.Context, log *slog.Logger) error {
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", process.Env(process.EnvHTTPAddr, ""), "address of the /healthz, /livez and /metrics endpoint, empty for none (env "+process.EnvHTTPAddr+")")
+	return process.Serve("controller", telemetry.Controller, fs, args, stderr, cfg.Connections.Validate, func(ctx context.Context, log *slog.Logger, tel process.Telemetry) error {
+		cfg.Telemetry = tel
 		return controller.Run(ctx, cfg, log)
 	})
 }

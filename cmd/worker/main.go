@@ -11,15 +11,25 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 
+	"github.com/relutune/relutune/internal/ckptstore"
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/process"
+	"github.com/relutune/relutune/internal/telemetry"
 	"github.com/relutune/relutune/internal/worker"
 	"github.com/relutune/relutune/trainer"
 	"github.com/relutune/relutune/workflows"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
+
+// Environment variables of the checkpoint flags.
+const (
+	envCheckpointBackend  = process.EnvCheckpointBackend
+	envCheckpointBucket   = process.EnvCheckpointBucket
+	envCheckpointReplicas = process.EnvCheckpointReplicas
+)
 
 func defaultCheckpointDir() string {
 	if d := os.Getenv(process.EnvCheckpointDir); d != "" {
@@ -40,8 +50,12 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&cfg.TrialsQueue, "task-queue", workflows.TrialsQueue, "Temporal task queue of TrainTrial activities")
 	fs.StringVar(&cfg.Name, "name", fmt.Sprintf("%s-%d", host, os.Getpid()), "worker name shown in trials and metrics")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 1, "trials trained at once (each uses one core)")
-	fs.StringVar(&cfg.CheckpointDir, "checkpoint-dir", defaultCheckpointDir(), "directory for trial checkpoints (env "+process.EnvCheckpointDir+")")
-	fs.StringVar(&cfg.HTTPAddr, "http-addr", process.Env(process.EnvHTTPAddr, ""), "address of the /healthz endpoint, empty for none (env "+process.EnvHTTPAddr+")")
+	fs.StringVar(&cfg.CheckpointBackend, "checkpoint-backend", process.Env(envCheckpointBackend, worker.BackendObjectStore),
+		"where trial checkpoints go: objstore (a NATS JetStream object-store bucket, so a retried trial resumes on any worker) or dir (--checkpoint-dir on this host) (env "+envCheckpointBackend+")")
+	fs.StringVar(&cfg.Checkpoints.Bucket, "checkpoint-bucket", process.Env(envCheckpointBucket, ckptstore.DefaultBucket), "object-store bucket of the objstore backend (env "+envCheckpointBucket+")")
+	replicas := fs.String("checkpoint-replicas", process.Env(envCheckpointReplicas, "1"), "replicas of the checkpoint bucket when this worker creates it, 1 to 5 (env "+envCheckpointReplicas+")")
+	fs.StringVar(&cfg.CheckpointDir, "checkpoint-dir", defaultCheckpointDir(), "directory for trial checkpoints of the dir backend (env "+process.EnvCheckpointDir+")")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", process.Env(process.EnvHTTPAddr, ""), "address of the /healthz, /livez and /metrics endpoint, empty for none (env "+process.EnvHTTPAddr+")")
 	dataDir := fs.String("data-dir", os.Getenv(trainer.EnvDataDir), "directory that csv: and idx: data set paths are read under and confined to, default the current directory (env "+trainer.EnvDataDir+"; caps: "+trainer.EnvMaxDatasetBytes+", "+trainer.EnvDatasetCacheBytes+")")
 	maxMem := fs.String("max-trial-memory", process.Env("RELUTUNE_MAX_TRIAL_MEMORY", trainer.FormatBytes(trainer.DefaultMaxMemory)),
 		"refuse trials whose estimated peak memory is larger, e.g. 2GiB or 512MiB (env RELUTUNE_MAX_TRIAL_MEMORY)")
@@ -51,6 +65,17 @@ func run(args []string, stderr io.Writer) int {
 			return fmt.Errorf("--max-trial-memory: %q must be a positive size such as 2GiB or 512MiB", *maxMem)
 		}
 		cfg.MaxTrialMemory = b
+		if cfg.CheckpointBackend != worker.BackendObjectStore && cfg.CheckpointBackend != worker.BackendDir {
+			return fmt.Errorf("--checkpoint-backend: %q must be %s or %s", cfg.CheckpointBackend, worker.BackendObjectStore, worker.BackendDir)
+		}
+		r, err := strconv.Atoi(*replicas)
+		if err != nil {
+			return fmt.Errorf("--checkpoint-replicas: %q must be a whole number from 1 to %d", *replicas, ckptstore.MaxReplicas)
+		}
+		cfg.Checkpoints.Replicas = r
+		if err := cfg.Checkpoints.Validate(); err != nil {
+			return fmt.Errorf("--checkpoint-bucket/--checkpoint-replicas: %w", err)
+		}
 		if cfg.Concurrency < 1 {
 			return fmt.Errorf("--concurrency: %d must be >= 1", cfg.Concurrency)
 		}
@@ -62,7 +87,8 @@ func run(args []string, stderr io.Writer) int {
 		}
 		return setDataLoader(*dataDir)
 	}
-	return process.Serve("worker", fs, args, stderr, validate, func(ctx context.Context, log *slog.Logger) error {
+	return process.Serve("worker", telemetry.Worker, fs, args, stderr, validate, func(ctx context.Context, log *slog.Logger, tel process.Telemetry) error {
+		cfg.Telemetry = tel
 		return worker.Run(ctx, cfg, log.With("worker", cfg.Name))
 	})
 }

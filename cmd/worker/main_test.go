@@ -21,6 +21,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--no-such-flag"}, "flag provided but not defined"},
 		{[]string{"--temporal-tls-cert", "c.pem"}, `--temporal-tls-cert "c.pem" is set but --temporal-tls-key is not`},
 		{[]string{"--nats-nkey", "u.nk", "--nats-token", "t"}, "NATS takes one of"},
+		{[]string{"--checkpoint-backend", "s3"}, `--checkpoint-backend: "s3" must be objstore or dir`},
+		{[]string{"--checkpoint-replicas", "7"}, "replicas 7 must be between 1 and 5"},
+		{[]string{"--checkpoint-replicas", "two"}, `--checkpoint-replicas: "two" must be a whole number from 1 to 5`},
+		{[]string{"--checkpoint-bucket", "a.b"}, `bucket "a.b" must be letters, digits, '-' and '_'`},
 	} {
 		var stderr bytes.Buffer
 		if code := run(tc.args, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.want) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/store"
+	"github.com/relutune/relutune/internal/telemetry"
 	"github.com/relutune/relutune/search"
 	"github.com/relutune/relutune/workflows"
 )
@@ -40,6 +41,8 @@ type Activities struct {
 	Store     Store
 	Publisher StatusPublisher // optional
 	Log       *slog.Logger
+	// Metrics counts recorded outcomes; nil counts nothing.
+	Metrics *telemetry.Metrics
 }
 
 // CreateStudy stores the study row (idempotent for the same spec).
@@ -69,7 +72,7 @@ func (a *Activities) Suggest(ctx context.Context, in workflows.SuggestInput) (wo
 	if err != nil {
 		return workflows.SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
-	sampler, err := search.NewSampler(sp.Search.Algorithm, search.SamplerOptions{GridPoints: sp.Search.GridPoints})
+	sampler, err := search.NewSampler(sp.Search.Algorithm, sp.SamplerOptions())
 	if err != nil {
 		return workflows.SuggestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
@@ -210,6 +213,9 @@ func (a *Activities) Record(ctx context.Context, in workflows.RecordInput) (work
 		return r, err
 	}
 	r.Objective, r.TestAccuracy = obj, testAcc
+	if changed {
+		a.Metrics.TrialRecorded(string(r.Status))
+	}
 	if changed && a.Publisher != nil {
 		if err := a.Publisher.PublishStatus(ctx, events.TrialStatus{
 			Study: in.Study, Trial: r.Number, TrialID: r.TrialID, Activation: r.Activation, Status: r.Status,
@@ -259,7 +265,9 @@ func (a *Activities) AwaitMetrics(ctx context.Context, in workflows.AwaitMetrics
 		err := fmt.Errorf("max_wait: %s must be between 0 and 1h", in.MaxWait)
 		return workflows.AwaitMetricsOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
-	poll := min(max(in.MaxWait/20, 50*time.Millisecond), time.Second)
+	// The sink usually lands the last rows within milliseconds: look
+	// again after 20 ms, doubling up to a second.
+	poll := 20 * time.Millisecond
 	deadline := time.Now().Add(in.MaxWait)
 	for {
 		rows, trials, err := a.Store.PendingMetrics(ctx, in.StudyID)
@@ -274,6 +282,7 @@ func (a *Activities) AwaitMetrics(ctx context.Context, in workflows.AwaitMetrics
 			activity.RecordHeartbeat(ctx, out)
 		}
 		t := time.NewTimer(min(poll, time.Until(deadline)))
+		poll = min(2*poll, time.Second)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -295,11 +304,11 @@ func (a *Activities) Decide(ctx context.Context, in workflows.DecideInput) (work
 	if err != nil {
 		return workflows.RungDecision{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
-	if !sched.Rung(in.Epoch) {
+	if !search.ForTrial(sched, in.Trial).Rung(in.Epoch) {
 		return workflows.RungDecision{Continue: true}, nil
 	}
-	goOn, err := a.Store.DecideRung(ctx, in.StudyID, in.Trial, in.Epoch, in.Value, func(v float64, peers []float64) bool {
-		return sched.Continue(in.Epoch, v, peers, in.Direction)
+	goOn, err := a.Store.DecideRung(ctx, in.StudyID, in.Trial, in.Epoch, in.Value, func(v float64, reported []search.RungValue) bool {
+		return search.Decide(sched, in.Trial, in.Epoch, v, reported, in.Direction)
 	})
 	return workflows.RungDecision{Continue: goOn}, err
 }

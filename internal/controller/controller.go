@@ -34,7 +34,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		cfg.StudiesQueue = workflows.StudiesQueue
 	}
 	h := &process.Health{}
-	if err := process.ServeHealth(ctx, cfg.HTTPAddr, h, log); err != nil {
+	if err := process.ServeHealth(ctx, cfg.HTTPAddr, h, cfg.Telemetry.Metrics, log); err != nil {
 		return err
 	}
 	if err := store.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
@@ -45,6 +45,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return redact.Error(err, cfg.DatabaseURL)
 	}
 	defer st.Close()
+	cfg.Telemetry.Metrics.WatchTrialStates(st.TrialStateCounts)
 	applied, err := st.Migrate(ctx)
 	if err != nil {
 		return err
@@ -70,7 +71,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	w.RegisterWorkflowWithOptions(workflows.StudyWorkflow, workflow.RegisterOptions{Name: workflows.StudyWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.TrialWorkflow, workflow.RegisterOptions{Name: workflows.TrialWorkflowName})
 	RegisterActivities(w, &Activities{
-		Store: st, Publisher: events.NewPublisher(js, cfg.Events), Log: log,
+		Store: st, Publisher: events.NewPublisher(js, cfg.Events), Log: log, Metrics: cfg.Telemetry.Metrics,
 	})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start Temporal worker on %s: %w", cfg.StudiesQueue, err)
@@ -79,7 +80,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	sinkErr := make(chan error, 1)
 	go func() {
-		sinkErr <- (&Sink{JS: js, Config: cfg.Events, Writer: st, Log: log.With("component", "sink"), Durable: cfg.SinkDurable}).Run(ctx)
+		sinkErr <- (&Sink{JS: js, Config: cfg.Events, Writer: st, Log: log.With("component", "sink"), Durable: cfg.SinkDurable, Metrics: cfg.Telemetry.Metrics}).Run(ctx)
 	}()
 	h.SetReady()
 	log.Info("controller running", "task_queue", cfg.StudiesQueue, "temporal", cfg.TemporalAddress)

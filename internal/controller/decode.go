@@ -81,9 +81,7 @@ func DecodeMetricRow(c events.Config, subject string, data []byte) (DecodedMetri
 	d.StudyID = m.StudyID
 	d.Row = store.MetricRow{
 		TrialID: m.TrialID, Epoch: int(m.Epoch), Attempt: int(m.Attempt),
-		TrainLoss: m.TrainLoss, ValLoss: m.ValLoss, ValAccuracy: m.ValAccuracy,
-		DeadFraction: m.DeadFraction, Saturation: m.Saturation, GradNorm: m.GradNorm,
-		SamplesPerSec: m.SamplesPerSec, LR: m.LR, Layers: lj, Worker: m.Worker,
+		EpochValues: m.EpochValues, Layers: lj, Worker: m.Worker,
 	}
 	if err := d.Row.Validate(); err != nil { // the store's own check, so nothing it would refuse gets past
 		return bad("%v", err)
@@ -91,49 +89,79 @@ func DecodeMetricRow(c events.Config, subject string, data []byte) (DecodedMetri
 	return d, nil
 }
 
-// metricFields is the part of events.EpochMetrics the sink reads, with integers
-// wide enough that an out-of-range value is seen, not wrapped.
-type metricFields[F any, L any] struct {
-	Study         string `json:"study"`
-	StudyID       int64  `json:"study_id"`
-	Trial         int64  `json:"trial"`
-	TrialID       int64  `json:"trial_id"`
-	Attempt       int64  `json:"attempt"`
-	Worker        string `json:"worker"`
-	Epoch         int64  `json:"epoch"`
-	Activation    string `json:"activation"`
-	TrainLoss     F      `json:"train_loss"`
-	ValLoss       F      `json:"val_loss"`
-	ValAccuracy   F      `json:"val_accuracy"`
-	SamplesPerSec F      `json:"train_samples_per_sec"`
-	LR            F      `json:"lr"`
-	DeadFraction  F      `json:"dead_fraction"`
-	Saturation    F      `json:"saturation"`
-	GradNorm      F      `json:"grad_norm"`
-	Layers        []L    `json:"layers"`
+// metricIdentity is who and where a metrics message says it is from, with
+// integers wide enough that an out-of-range value is seen, not wrapped.
+type metricIdentity struct {
+	Study      string `json:"study"`
+	StudyID    int64  `json:"study_id"`
+	Trial      int64  `json:"trial"`
+	TrialID    int64  `json:"trial_id"`
+	Attempt    int64  `json:"attempt"`
+	Worker     string `json:"worker"`
+	Epoch      int64  `json:"epoch"`
+	Activation string `json:"activation"`
+}
+
+// metricFields is the part of events.EpochMetrics the sink reads.
+type metricFields struct {
+	metricIdentity
+	events.EpochValues
+	// LegacySamplesPerSec is samples_per_sec under the name older workers
+	// gave it (events.LegacySamplesPerSecKey).
+	LegacySamplesPerSec *float64            `json:"train_samples_per_sec"`
+	Layers              []events.LayerStats `json:"layers"`
 }
 
 // unmarshalMetrics decodes a message. Values are finite or nil: JSON
 // cannot spell NaN or Inf, and a number beyond float64's range would be
 // ±Inf, so it is nil, as every non-finite value is (see events.Finite). The
 // common case decodes straight into pointers; only a message that fails
-// that is decoded again with the tolerant wireFloat.
-func unmarshalMetrics(data []byte) (metricFields[*float64, events.LayerStats], error) {
-	var m metricFields[*float64, events.LayerStats]
+// that is decoded again with the tolerant wireFloat, value by value along
+// events.EpochColumns.
+func unmarshalMetrics(data []byte) (metricFields, error) {
+	var m metricFields
 	err := json.Unmarshal(data, &m)
-	if err == nil {
-		return m, nil
+	if err != nil {
+		m, err = unmarshalTolerant(data, err)
 	}
-	var w metricFields[wireFloat, wireLayer]
-	if json.Unmarshal(data, &w) != nil {
-		return m, err
+	if m.SamplesPerSec == nil {
+		m.SamplesPerSec = m.LegacySamplesPerSec
 	}
-	m = metricFields[*float64, events.LayerStats]{
-		Study: w.Study, StudyID: w.StudyID, Trial: w.Trial, TrialID: w.TrialID, Attempt: w.Attempt,
-		Worker: w.Worker, Epoch: w.Epoch, Activation: w.Activation,
-		TrainLoss: w.TrainLoss.ptr(), ValLoss: w.ValLoss.ptr(), ValAccuracy: w.ValAccuracy.ptr(),
-		SamplesPerSec: w.SamplesPerSec.ptr(), LR: w.LR.ptr(), DeadFraction: w.DeadFraction.ptr(),
-		Saturation: w.Saturation.ptr(), GradNorm: w.GradNorm.ptr(),
+	return m, err
+}
+
+// unmarshalTolerant decodes a message whose values overflow float64: the
+// identity fields strictly, each value as a wireFloat. strictErr is
+// returned when even that fails.
+func unmarshalTolerant(data []byte, strictErr error) (metricFields, error) {
+	var w struct {
+		metricIdentity
+		Layers []wireLayer `json:"layers"`
+	}
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(data, &w) != nil || json.Unmarshal(data, &raw) != nil {
+		return metricFields{}, strictErr
+	}
+	value := func(key string) (*float64, bool) {
+		b, ok := raw[key]
+		if !ok {
+			return nil, true
+		}
+		var f wireFloat
+		if f.UnmarshalJSON(b) != nil {
+			return nil, false
+		}
+		return f.ptr(), true
+	}
+	m := metricFields{metricIdentity: w.metricIdentity}
+	var ok bool
+	if m.LegacySamplesPerSec, ok = value(events.LegacySamplesPerSecKey); !ok {
+		return metricFields{}, strictErr
+	}
+	for _, c := range events.EpochColumns {
+		if *c.Of(&m.EpochValues), ok = value(c.Name); !ok {
+			return metricFields{}, strictErr
+		}
 	}
 	if w.Layers != nil {
 		m.Layers = make([]events.LayerStats, len(w.Layers))

@@ -9,10 +9,11 @@ import (
 
 func benchMessage(b *testing.B) []byte {
 	m := events.EpochMetrics{Study: "s", StudyID: 1, Trial: 3, TrialID: 42, Attempt: 1, Worker: "host-1234", Epoch: 7, MaxEpochs: 20, Activation: "relu",
-		ValAccuracy: events.Finite(0.5), TrainLoss: events.Finite(0.1), ValLoss: events.Finite(0.2), LR: events.Finite(1e-3), SamplesPerSec: events.Finite(1e4),
-		DeadFraction: events.Finite(0.1), Saturation: events.Finite(0.01), GradNorm: events.Finite(2),
+
 		Layers: []events.LayerStats{{DeadFraction: events.Finite(0.1), Saturation: events.Finite(0.01), ActMean: events.Finite(0.3), ActStd: events.Finite(1), GradNorm: events.Finite(1)},
-			{DeadFraction: events.Finite(0.1), Saturation: events.Finite(0.01), ActMean: events.Finite(0.3), ActStd: events.Finite(1), GradNorm: events.Finite(1)}}}
+			{DeadFraction: events.Finite(0.1), Saturation: events.Finite(0.01), ActMean: events.Finite(0.3), ActStd: events.Finite(1), GradNorm: events.Finite(1)}}, EpochValues: events.EpochValues{ValAccuracy: events.Finite(0.5), TrainLoss: events.Finite(0.1), ValLoss: events.Finite(0.2), LR: events.Finite(1e-3), SamplesPerSec: events.Finite(1e4),
+			DeadFraction: events.Finite(0.1), Saturation: events.Finite(0.01), GradNorm: events.Finite(2)},
+	}
 	data, err := json.Marshal(m)
 	if err != nil {
 		b.Fatal(err)

@@ -144,6 +144,37 @@ func TestDecodeMetricRowReadsWhatWorkersPublish(t *testing.T) {
 	}
 }
 
+// TestDecodeMetricRowReadsOlderWorkers: samples_per_sec under the name an
+// older worker gave it is still stored, on both decoding paths (the
+// second message overflows a value, so it takes the tolerant one); the
+// shared name wins where a message has both.
+func TestDecodeMetricRowReadsOlderWorkers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		over map[string]any
+		want float64
+	}{
+		{"legacy key", map[string]any{"train_samples_per_sec": 1234.5}, 1234.5},
+		{"legacy key, overflow elsewhere", map[string]any{"train_samples_per_sec": 99.0, "val_loss": json.RawMessage("1e999")}, 99},
+		{"both keys", map[string]any{"train_samples_per_sec": 1.0, "samples_per_sec": 2.0}, 2},
+		{"shared key, overflow elsewhere", map[string]any{"samples_per_sec": 3.0, "lr": json.RawMessage("-1e999")}, 3},
+	} {
+		d, err := DecodeMetricRow(events.Config{}, testSubject, body(t, tc.over))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if d.Row.SamplesPerSec == nil || *d.Row.SamplesPerSec != tc.want {
+			t.Errorf("%s: samples_per_sec %v, want %v", tc.name, d.Row.SamplesPerSec, tc.want)
+		}
+		if *d.Row.ValAccuracy != 0.5 {
+			t.Errorf("%s: val_accuracy %v, want 0.5", tc.name, *d.Row.ValAccuracy)
+		}
+	}
+	// A value that is not a number is still refused on the tolerant path.
+	if _, err := DecodeMetricRow(events.Config{}, testSubject, body(t, map[string]any{"lr": "fast", "val_loss": json.RawMessage("1e999")})); !errors.Is(err, events.ErrPoison) {
+		t.Errorf("lr \"fast\": %v, want poison", err)
+	}
+}
 func TestCheckTrial(t *testing.T) {
 	d := DecodedMetric{Study: "a", Trial: 2, StudyID: 7, Row: store.MetricRow{TrialID: 42, Epoch: 5, Attempt: 1}}
 	ref := store.TrialRef{ID: 42, StudyID: 7, Study: "a", Number: 2, MaxEpochs: 5}

@@ -58,7 +58,7 @@ func BenchmarkIngest(b *testing.B) {
 			}
 			metric := func(study string, ts []store.Trial, i int) events.EpochMetrics {
 				return events.EpochMetrics{Study: study, Trial: i % len(ts), TrialID: ts[i%len(ts)].ID, Epoch: i/len(ts) + 1, Attempt: 1,
-					ValAccuracy: events.Finite(0.5), TrainLoss: events.Finite(0.1), Layers: []events.LayerStats{{DeadFraction: events.Finite(0.1)}}}
+					Layers: []events.LayerStats{{DeadFraction: events.Finite(0.1)}}, EpochValues: events.EpochValues{ValAccuracy: events.Finite(0.5), TrainLoss: events.Finite(0.1)}}
 			}
 			tag := fmt.Sprintf("%d%06d", os.Getpid()%10000, rand.IntN(1_000_000))
 			cfg := events.Config{Stream: "RELUTUNE_B_" + tag, Prefix: "tuneb" + tag}.WithDefaults()

@@ -127,7 +127,7 @@ func TestSinkDeadLettersPoisonAndWritesTheRest(t *testing.T) {
 	}
 	valid := func(study string, trial int, id int64, epoch int) events.EpochMetrics {
 		return events.EpochMetrics{Study: study, Trial: trial, TrialID: id, Attempt: 1, Worker: "w", Epoch: epoch, MaxEpochs: 5,
-			ValAccuracy: events.Finite(float64(epoch) / 10), ValLoss: events.Finite(float64(epoch)), Layers: []events.LayerStats{{DeadFraction: events.Finite(0.1)}}}
+			Layers: []events.LayerStats{{DeadFraction: events.Finite(0.1)}}, EpochValues: events.EpochValues{ValAccuracy: events.Finite(float64(epoch) / 10), ValLoss: events.Finite(float64(epoch))}}
 	}
 	subjA := func(trial int) string { return cfg.MetricsSubject("study-a", trial) }
 	poisonA := func(name, reason string, edit func(*events.EpochMetrics)) message {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/store"
+	"github.com/relutune/relutune/internal/telemetry"
 )
 
 // MetricWriter stores metric rows idempotently (store.Store does). An
@@ -69,6 +70,8 @@ type Sink struct {
 	// can deadlock; Postgres then aborts one, which is a transient error
 	// here: it is retried, and nothing is acked before it commits.
 	Writers int
+	// Metrics observes batch sizes, lag and dead letters; nil observes nothing.
+	Metrics *telemetry.Metrics
 
 	trials map[int64]store.TrialRef // cache of TrialRefs; trials never change study or number
 }
@@ -282,6 +285,7 @@ type deadMsg struct {
 // sinkBatch is a fetched batch, decoded and checked: the rows to write,
 // with their messages and studies, and the messages already dead.
 type sinkBatch struct {
+	msgs    []jetstream.Msg // every message fetched, for the sink's metrics
 	rows    []store.MetricRow
 	studies []string
 	good    []jetstream.Msg
@@ -291,7 +295,7 @@ type sinkBatch struct {
 // prepare decodes msgs and checks them against their stored trials. It
 // returns an error only when ctx is done.
 func (s *Sink) prepare(ctx context.Context, cfg events.Config, log *slog.Logger, msgs []jetstream.Msg) (*sinkBatch, error) {
-	b := &sinkBatch{}
+	b := &sinkBatch{msgs: msgs}
 	decoded := make([]DecodedMetric, 0, len(msgs))
 	keep := make([]jetstream.Msg, 0, len(msgs))
 	for _, m := range msgs {
@@ -353,6 +357,7 @@ func (s *Sink) write(ctx context.Context, log *slog.Logger, b *sinkBatch) ([]jet
 			}
 		}
 	}
+	s.observe(b.msgs, len(b.rows)-len(rejected))
 	if len(b.rows) > 0 {
 		log.Debug("sink wrote metrics", "rows", len(b.rows)-len(rejected), "dead", len(dead))
 	}
@@ -488,6 +493,7 @@ func (s *Sink) deadLetter(ctx context.Context, log *slog.Logger, dead []deadMsg)
 	}
 	log.Warn("sink dead-lettered messages it can never store", "count", len(dead),
 		"subject", dead[0].msg.Subject(), "reason", dead[0].reason)
+	s.Metrics.DeadLetters(len(dead))
 	for _, d := range dead {
 		if err := d.msg.Term(); err != nil {
 			log.Warn("sink term failed; the message will be redelivered", "err", err)

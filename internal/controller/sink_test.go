@@ -87,7 +87,7 @@ func TestSinkWritesEveryEpochOnceAfterFailures(t *testing.T) {
 	const trials, epochs = 3, 40
 	for tr := 1; tr <= trials; tr++ {
 		for e := 1; e <= epochs; e++ {
-			m := events.EpochMetrics{Study: "s", TrialID: int64(tr), Trial: tr, Epoch: e, Attempt: 1, ValAccuracy: events.Finite(float64(e) / 100)}
+			m := events.EpochMetrics{Study: "s", TrialID: int64(tr), Trial: tr, Epoch: e, Attempt: 1, EpochValues: events.EpochValues{ValAccuracy: events.Finite(float64(e) / 100)}}
 			if err := pub.PublishMetrics(ctx, m); err != nil {
 				t.Fatal(err)
 			}

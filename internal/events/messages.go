@@ -9,27 +9,21 @@ import (
 )
 
 // EpochMetrics is the message a worker publishes after each epoch of a
-// trial. Non-finite values are null.
+// trial: who and where, the epoch's values (EpochValues, flattened into
+// the message) and per-layer diagnostics. Non-finite values are null.
 type EpochMetrics struct {
-	Study         string       `json:"study"`
-	StudyID       int64        `json:"study_id"`
-	Trial         int          `json:"trial"`
-	TrialID       int64        `json:"trial_id"`
-	Attempt       int          `json:"attempt"`
-	Worker        string       `json:"worker"`
-	Epoch         int          `json:"epoch"`
-	MaxEpochs     int          `json:"max_epochs"`
-	Activation    string       `json:"activation,omitempty"`
-	TrainLoss     *float64     `json:"train_loss"`
-	ValLoss       *float64     `json:"val_loss"`
-	ValAccuracy   *float64     `json:"val_accuracy"`
-	SamplesPerSec *float64     `json:"train_samples_per_sec"`
-	LR            *float64     `json:"lr"`
-	DeadFraction  *float64     `json:"dead_fraction"`
-	Saturation    *float64     `json:"saturation"`
-	GradNorm      *float64     `json:"grad_norm"`
-	Layers        []LayerStats `json:"layers"`
-	Time          time.Time    `json:"time"`
+	Study      string `json:"study"`
+	StudyID    int64  `json:"study_id"`
+	Trial      int    `json:"trial"`
+	TrialID    int64  `json:"trial_id"`
+	Attempt    int    `json:"attempt"`
+	Worker     string `json:"worker"`
+	Epoch      int    `json:"epoch"`
+	MaxEpochs  int    `json:"max_epochs"`
+	Activation string `json:"activation,omitempty"`
+	EpochValues
+	Layers []LayerStats `json:"layers"`
+	Time   time.Time    `json:"time"`
 }
 
 // TrialStatus is published when a trial's final status has been recorded.

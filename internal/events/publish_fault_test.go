@@ -44,7 +44,7 @@ func TestPublishSurvivesARequestLostWithItsServer(t *testing.T) {
 	pub := events.NewPublisher(js, cfg, events.WithTryTimeout(time.Second), events.WithLogger(quietLog()))
 	ctx, cancel := context.WithTimeout(context.Background(), 24*time.Hour)
 	defer cancel()
-	m := events.EpochMetrics{Study: "s", Trial: 1, Epoch: 1, Attempt: 1, ValAccuracy: events.Finite(0.5)}
+	m := events.EpochMetrics{Study: "s", Trial: 1, Epoch: 1, Attempt: 1, EpochValues: events.EpochValues{ValAccuracy: events.Finite(0.5)}}
 
 	srv.Freeze()
 	done := make(chan error, 1)

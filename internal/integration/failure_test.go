@@ -212,37 +212,3 @@ func TestExtendThenStop(t *testing.T) {
 		t.Fatalf("%d trials stored (%d open) for a stopped study; want %d, none open", stored, open, res.Counts["complete"])
 	}
 }
-
-// TestTerminatedTrialIsNotLeftRunning terminates one trial's workflow from
-// outside (as from the Temporal UI): the study records it failed and goes on.
-func TestTerminatedTrialIsNotLeftRunning(t *testing.T) {
-	e := Start(t, 2)
-	name := "it-term-" + e.DBName[len("relutune_it_"):]
-	c, err := client.Dial(client.Options{HostPort: e.Conn.TemporalAddress, Namespace: e.Conn.TemporalNamespace})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	run := startStudy(t, e, c, name, 3, 40)
-	waitMetrics(t, e, name, 2)
-	if err := c.TerminateWorkflow(context.Background(), workflows.TrialWorkflowID(name, 0), "", "operator terminated it"); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var res workflows.StudyResult
-	if err := run.Get(ctx, &res); err != nil {
-		t.Fatal(err)
-	}
-	if res.Counts["failed"] != 1 || res.Counts["complete"] != 2 {
-		t.Fatalf("result %+v, want trial 0 failed and the other two complete", res)
-	}
-	var status, msg string
-	if err := e.DB(t).QueryRow(ctx, `SELECT t.status, coalesce(t.error, '') FROM trials t JOIN studies s ON s.id = t.study_id
-		WHERE s.name = $1 AND t.number = 0`, name).Scan(&status, &msg); err != nil {
-		t.Fatal(err)
-	}
-	if status != "failed" || !strings.Contains(msg, "terminated") {
-		t.Fatalf("trial 0: %s %q, want failed and terminated", status, msg)
-	}
-}

@@ -65,7 +65,8 @@ func TestCancelReachesARunningTrialWithinSeconds(t *testing.T) {
 	if err := c.CancelWorkflow(context.Background(), workflows.StudyWorkflowID(name), ""); err != nil {
 		t.Fatal(err)
 	}
-	trial := workflows.TrialWorkflowID(name, 0)
+	// The trial runs in the study's workflow: its TrainTrial is there.
+	trial := workflows.StudyWorkflowID(name)
 	var requested, canceled *historypb.HistoryEvent
 	for deadline := time.Now().Add(cancelWait); requested == nil || canceled == nil; {
 		if time.Now().After(deadline) {

@@ -244,7 +244,8 @@ func (p *cancelAtLastEpoch) cancelAndWait(actx context.Context, trial int) error
 		return err
 	}
 	for ctx.Err() == nil {
-		it := p.c.GetWorkflowHistory(ctx, workflows.TrialWorkflowID(p.study, trial), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		// The trial runs in the study's workflow: its TrainTrial is there.
+		it := p.c.GetWorkflowHistory(ctx, workflows.StudyWorkflowID(p.study), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
 			ev, err := it.Next()
 			if err != nil {
@@ -263,7 +264,7 @@ func (p *cancelAtLastEpoch) cancelAndWait(actx context.Context, trial int) error
 // TestTrialFinishingDuringCancelStaysComplete: a trial whose training
 // finished after the study's cancel was requested but before it reached
 // the training is complete, counts, and is shown the same way by the
-// database, the study's result, the trial's workflow and the status
+// database, the study's result (its counts and best trial) and the status
 // stream; the study is canceled.
 func TestTrialFinishingDuringCancelStaysComplete(t *testing.T) {
 	e := Start(t, 0)
@@ -325,8 +326,8 @@ func TestTrialFinishingDuringCancelStaysComplete(t *testing.T) {
 		t.Fatal(err)
 	}
 	var trial workflows.TrialResult
-	if err := c.GetWorkflow(ctx, workflows.TrialWorkflowID(name, 0), "").Get(ctx, &trial); err != nil {
-		t.Fatalf("trial workflow: %v", err)
+	if res.Best != nil {
+		trial = *res.Best
 	}
 	status, done, _, _ := trialRow(t, e, name)
 	var studyStatus string
@@ -334,7 +335,7 @@ func TestTrialFinishingDuringCancelStaysComplete(t *testing.T) {
 		t.Fatal(err)
 	}
 	if status != "complete" || done != 4 || trial.Status != "complete" || res.Counts["complete"] != 1 || len(res.Counts) != 1 || studyStatus != "canceled" {
-		t.Fatalf("stored trial %s (%d epochs), trial workflow %s, study result counts %v, stored study %s; want the trial complete everywhere in a canceled study",
+		t.Fatalf("stored trial %s (%d epochs), the study's best trial %q, study result counts %v, stored study %s; want the trial complete everywhere in a canceled study",
 			status, done, trial.Status, res.Counts, studyStatus)
 	}
 	code, out, errOut := e.Tunectl(t, "", "status", name)
@@ -369,7 +370,7 @@ func TestStudyFinishWaitsForMetricRows(t *testing.T) {
 	}
 	obj := 0.9
 	row := func(trial int64, epoch int) store.MetricRow {
-		return store.MetricRow{TrialID: trial, Epoch: epoch, Attempt: 1, ValAccuracy: &obj}
+		return store.MetricRow{TrialID: trial, Epoch: epoch, Attempt: 1, EpochValues: events.EpochValues{ValAccuracy: &obj}}
 	}
 	// Trial 0 trained 3 epochs, 2 rows have landed; trial 1 diverged in
 	// epoch 2, so its one row is all there will be.

@@ -31,6 +31,7 @@ import (
 	"github.com/relutune/relutune/internal/controller"
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/process"
+	"github.com/relutune/relutune/internal/telemetry"
 	"github.com/relutune/relutune/internal/worker"
 )
 
@@ -41,8 +42,12 @@ type Env struct {
 	StudiesQueue string
 	TrialsQueue  string
 	DBName       string
+	// ControllerMetrics and WorkerMetrics are what the controller and the
+	// workers (all of them together) report on /metrics.
+	ControllerMetrics *telemetry.Metrics
+	WorkerMetrics     *telemetry.Metrics
 
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	log      *slog.Logger
 	wg       sync.WaitGroup
@@ -65,8 +70,10 @@ func (e *Env) StartWorker() int {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
+		conn := e.Conn
+		conn.Telemetry.Metrics = e.WorkerMetrics
 		e.errs <- worker.Run(ctx, worker.Config{
-			Connections: e.Conn, TrialsQueue: e.TrialsQueue, Events: e.Events,
+			Connections: conn, TrialsQueue: e.TrialsQueue, Events: e.Events,
 			Name: fmt.Sprintf("it-worker-%d", i), CheckpointDir: e.ckpt,
 		}, e.log.With("process", "worker", "i", i))
 	}()
@@ -80,7 +87,7 @@ func (e *Env) StopWorker(i int) {
 	e.workers[i]()
 }
 
-func skipUnlessServices(t *testing.T) {
+func skipUnlessServices(t testing.TB) {
 	t.Helper()
 	if os.Getenv("RELUTUNE_SKIP_INTEGRATION") == "1" {
 		t.Skip("RELUTUNE_SKIP_INTEGRATION=1: Temporal, NATS and Postgres are not available")
@@ -89,7 +96,7 @@ func skipUnlessServices(t *testing.T) {
 
 // Start brings up a controller and workers for one test and tears them
 // down (and drops the database and stream) when it ends.
-func Start(t *testing.T, workers int) *Env {
+func Start(t testing.TB, workers int) *Env {
 	t.Helper()
 	skipUnlessServices(t)
 	tag := fmt.Sprintf("%d%04d", os.Getpid()%100000, rand.IntN(10000))
@@ -110,6 +117,9 @@ func Start(t *testing.T, workers int) *Env {
 		StudiesQueue: "it-studies-" + tag,
 		TrialsQueue:  "it-trials-" + tag,
 		DBName:       dbName,
+
+		ControllerMetrics: telemetry.New(telemetry.Controller),
+		WorkerMetrics:     telemetry.New(telemetry.Worker),
 	}
 	if !strings.Contains(e.Conn.DatabaseURL, dbName) {
 		t.Fatalf("cannot derive a test database URL from %s", base)
@@ -121,11 +131,13 @@ func Start(t *testing.T, workers int) *Env {
 	e.errs = make(chan error, 64)
 	e.ckpt = t.TempDir()
 	errs := e.errs
+	ctlConn := e.Conn
+	ctlConn.Telemetry.Metrics = e.ControllerMetrics
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		errs <- controller.Run(ctx, controller.Config{
-			Connections: e.Conn, StudiesQueue: e.StudiesQueue, Events: e.Events, SinkDurable: "sink-" + tag,
+			Connections: ctlConn, StudiesQueue: e.StudiesQueue, Events: e.Events, SinkDurable: "sink-" + tag,
 		}, e.log.With("process", "controller"))
 	}()
 	for i := 0; i < workers; i++ {
@@ -201,7 +213,7 @@ func (e *Env) Tunectl(t *testing.T, stdin string, args ...string) (code int, std
 }
 
 // DB opens a connection to the test database.
-func (e *Env) DB(t *testing.T) *pgx.Conn {
+func (e *Env) DB(t testing.TB) *pgx.Conn {
 	t.Helper()
 	conn, err := pgx.Connect(context.Background(), e.Conn.DatabaseURL)
 	if err != nil {
@@ -211,7 +223,7 @@ func (e *Env) DB(t *testing.T) *pgx.Conn {
 	return conn
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))

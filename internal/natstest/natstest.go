@@ -6,6 +6,7 @@ package natstest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -36,6 +37,7 @@ func Binary() string {
 // Server is one nats-server process (and its restarts) on a fixed port
 // and store directory.
 type Server struct {
+	Host string
 	Port int
 	URL  string
 
@@ -53,6 +55,13 @@ type Server struct {
 // use it need the real server. Skip with RELUTUNE_SKIP_INTEGRATION=1.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartOn(t, "127.0.0.1")
+}
+
+// StartOn is Start with the server listening on host (an address of this
+// machine, such as a bridge's) instead of the loopback address.
+func StartOn(t testing.TB, host string) *Server {
+	t.Helper()
 	if os.Getenv("RELUTUNE_SKIP_INTEGRATION") == "1" {
 		t.Skip("RELUTUNE_SKIP_INTEGRATION=1: no nats-server")
 	}
@@ -61,11 +70,11 @@ func Start(t testing.TB) *Server {
 		t.Fatalf("natstest: %s not found (install nats-server or set RELUTUNE_NATS_SERVER): %v", Binary(), err)
 	}
 	dir := t.TempDir()
-	s := &Server{t: t, storeDir: filepath.Join(dir, "js"), logFile: filepath.Join(dir, "nats.log")}
+	s := &Server{Host: host, t: t, storeDir: filepath.Join(dir, "js"), logFile: filepath.Join(dir, "nats.log")}
 	t.Cleanup(s.shutdown)
 	for try := 0; ; try++ {
-		s.Port = freePort(t)
-		s.URL = "nats://127.0.0.1:" + strconv.Itoa(s.Port)
+		s.Port = freePort(t, host)
+		s.URL = "nats://" + net.JoinHostPort(host, strconv.Itoa(s.Port))
 		err := s.start(bin)
 		if err == nil {
 			break
@@ -77,9 +86,9 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
-func freePort(t testing.TB) int {
+func freePort(t testing.TB, host string) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatalf("natstest: free port: %v", err)
 	}
@@ -90,7 +99,7 @@ func freePort(t testing.TB) int {
 // start launches the process and waits for JetStream, killing it again on
 // failure.
 func (s *Server) start(bin string) error {
-	cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-js", "-sd", s.storeDir, "-l", s.logFile)
+	cmd := exec.Command(bin, "-a", s.Host, "-p", strconv.Itoa(s.Port), "-js", "-sd", s.storeDir, "-l", s.logFile)
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return err
@@ -196,7 +205,42 @@ func (s *Server) Restart() {
 
 // Freeze stops the process with SIGSTOP: connections stay open and every
 // request goes unanswered, like a server that hangs.
-func (s *Server) Freeze() { s.signal(syscall.SIGSTOP) }
+//
+// It returns once the process is stopped: a signal is delivered
+// asynchronously, and a loaded machine may otherwise let the server answer
+// a request sent right after Freeze.
+func (s *Server) Freeze() {
+	s.signal(syscall.SIGSTOP)
+	s.mu.Lock()
+	pid := 0
+	if s.cmd != nil && s.cmd.Process != nil {
+		pid = s.cmd.Process.Pid
+	}
+	s.mu.Unlock()
+	if pid == 0 {
+		return
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if processState(pid) == 'T' {
+			return
+		}
+	}
+}
+
+// processState is the state letter of /proc/<pid>/stat ('T' when
+// stopped), or 0 when it cannot be read.
+func processState(pid int) byte {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// pid (comm) state ...: comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return 0
+	}
+	return b[i+2]
+}
 
 // Thaw continues a frozen process with SIGCONT.
 func (s *Server) Thaw() { s.signal(syscall.SIGCONT) }

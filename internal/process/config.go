@@ -20,7 +20,12 @@ const (
 	EnvTemporalNamespace = "RELUTUNE_TEMPORAL_NAMESPACE"
 	EnvHTTPAddr          = "RELUTUNE_HTTP_ADDR"
 	EnvCheckpointDir     = "RELUTUNE_CHECKPOINT_DIR"
-	EnvTemporalUI        = "RELUTUNE_TEMPORAL_UI"
+	// The worker's checkpoint backend (objstore or dir), the object-store
+	// bucket and its replicas.
+	EnvCheckpointBackend  = "RELUTUNE_CHECKPOINT_BACKEND"
+	EnvCheckpointBucket   = "RELUTUNE_CHECKPOINT_BUCKET"
+	EnvCheckpointReplicas = "RELUTUNE_CHECKPOINT_REPLICAS"
+	EnvTemporalUI         = "RELUTUNE_TEMPORAL_UI"
 
 	EnvTemporalTLS           = "RELUTUNE_TEMPORAL_TLS"
 	EnvTemporalTLSCert       = "RELUTUNE_TEMPORAL_TLS_CERT"
@@ -67,6 +72,11 @@ type Connections struct {
 	TemporalNamespace string
 	Temporal          TemporalAuth
 	NATS              NATSAuth
+	// Telemetry is how the calls to Temporal are observed: their latency
+	// in Telemetry.Metrics and, with Telemetry.Tracing, the SDK's tracing
+	// interceptor. Serve fills it for the long-running processes; the
+	// zero value observes nothing.
+	Telemetry Telemetry
 
 	envErr error // environment values that did not parse
 }

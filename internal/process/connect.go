@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+	"google.golang.org/grpc"
 
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/redact"
@@ -21,7 +22,8 @@ import (
 
 // TemporalOptions builds the client options that the controller, the
 // workers and tunectl dial Temporal with: address, namespace, TLS (with a
-// client certificate for mTLS), the API key, and the SDK's logger on log.
+// client certificate for mTLS), the API key, the SDK's logger on log, and
+// the interceptors of c.Telemetry (call latency, tracing).
 func TemporalOptions(c Connections, log *slog.Logger) (client.Options, error) {
 	opts := client.Options{
 		HostPort:  c.TemporalAddress,
@@ -38,6 +40,16 @@ func TemporalOptions(c Connections, log *slog.Logger) (client.Options, error) {
 	}
 	if t.APIKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(t.APIKey)
+	}
+	if i := c.Telemetry.Metrics.UnaryClientInterceptor(); i != nil {
+		opts.ConnectionOptions.DialOptions = append(opts.ConnectionOptions.DialOptions, grpc.WithChainUnaryInterceptor(i))
+	}
+	if c.Telemetry.Tracing != nil {
+		i, err := c.Telemetry.Tracing.TemporalInterceptor()
+		if err != nil {
+			return client.Options{}, fmt.Errorf("tracing interceptor: %w", err)
+		}
+		opts.Interceptors = append(opts.Interceptors, i)
 	}
 	return opts, nil
 }

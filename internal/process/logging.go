@@ -7,11 +7,26 @@ import (
 	"strings"
 )
 
-// NewLogger returns a text logger at the named level (debug, info, warn, error).
-func NewLogger(w io.Writer, level string) (*slog.Logger, error) {
+// Log formats: text is slog's key=value lines, json one JSON object per
+// line (for log collectors such as Loki, Elasticsearch or Cloud Logging).
+const (
+	LogText = "text"
+	LogJSON = "json"
+)
+
+// NewLogger returns a logger at the named level (debug, info, warn, error)
+// writing in format (text or json).
+func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
 		return nil, fmt.Errorf("--log-level: %q is not a level (allowed: debug, info, warn, error)", level)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case LogText:
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case LogJSON:
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is not a format (allowed: %s, %s)", format, LogText, LogJSON)
 }

@@ -2,7 +2,7 @@
 // (each a flag whose default comes from an environment variable, so flags
 // win and the environment gives defaults), logging, signals, dialing
 // Temporal and NATS with the configured credentials and TLS, and the health
-// endpoint. The binaries in cmd/ parse flags and hand the result to
+// endpoint with the Prometheus metrics. The binaries in cmd/ parse flags and hand the result to
 // internal/controller or internal/worker; the integration tests run those
 // in-process. It imports no database driver: workers never touch Postgres.
 package process
@@ -16,6 +16,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/relutune/relutune/internal/telemetry"
 )
 
 // Health serves /healthz: 200 once ready, 503 before.
@@ -33,16 +35,30 @@ func (h *Health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// ServeHealth serves h on addr until ctx is done; an empty addr disables it.
-func ServeHealth(ctx context.Context, addr string, h *Health, log *slog.Logger) error {
+// ServeHealth serves, on addr until ctx is done, /healthz from h (ready:
+// connected and serving; a readiness probe), /livez (200 while the process
+// answers HTTP at all; a liveness probe, which must not fail during a
+// long start such as migrations) and /metrics from m (Prometheus; absent
+// when m is nil). An empty addr disables it.
+func ServeHealth(ctx context.Context, addr string, h *Health, m *telemetry.Metrics, log *slog.Logger) error {
 	if addr == "" {
 		return nil
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/healthz", h)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("health endpoint: %w", err)
+	}
+	serveHealth(ctx, ln, h, m, log)
+	return nil
+}
+
+// serveHealth is ServeHealth on a listener.
+func serveHealth(ctx context.Context, ln net.Listener, h *Health, m *telemetry.Metrics, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.Handle("/healthz", h)
+	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	if m != nil {
+		mux.Handle("/metrics", m.Handler())
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
@@ -56,6 +72,5 @@ func ServeHealth(ctx context.Context, addr string, h *Health, log *slog.Logger) 
 			log.Error("health endpoint stopped", "err", err)
 		}
 	}()
-	log.Info("health endpoint", "addr", ln.Addr().String())
-	return nil
+	log.Info("health endpoint", "addr", ln.Addr().String(), "metrics", m != nil)
 }

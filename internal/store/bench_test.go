@@ -43,7 +43,7 @@ func BenchmarkWriteMetrics(b *testing.B) {
 				}
 				epoch = 1
 			}
-			out[i] = store.MetricRow{TrialID: trials[i%len(trials)].ID, Epoch: epoch, Attempt: 1, ValAccuracy: &v, TrainLoss: &v, Layers: []byte(`[{"dead_fraction":0.1}]`)}
+			out[i] = store.MetricRow{TrialID: trials[i%len(trials)].ID, Epoch: epoch, Attempt: 1, Layers: []byte(`[{"dead_fraction":0.1}]`), EpochValues: events.EpochValues{ValAccuracy: &v, TrainLoss: &v}}
 		}
 		return out
 	}

@@ -36,8 +36,8 @@ func (r *MetricRow) Validate() error {
 	if err := events.CheckText("worker", r.Worker, events.MaxWorkerBytes); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidMetric, err)
 	}
-	for _, c := range MetricColumns {
-		if v := c.Of(r); v != nil && (math.IsNaN(*v) || math.IsInf(*v, 0)) {
+	for _, c := range events.EpochColumns {
+		if v := *c.Of(&r.EpochValues); v != nil && (math.IsNaN(*v) || math.IsInf(*v, 0)) {
 			return fmt.Errorf("%w: %s %v must be finite or null", ErrInvalidMetric, c.Name, *v)
 		}
 	}

@@ -72,7 +72,7 @@ func TestWriteMetricsTellsRejectedFromTransient(t *testing.T) {
 	s, _, _ := st.CreateStudy(ctx, store.NewStudy{Name: "s", Spec: []byte(`{}`), SpecHash: "h", Metric: "m", Direction: "maximize"})
 	tr, _ := st.InsertTrials(ctx, s.ID, []store.NewTrial{{Number: 0, ConfigHash: "c", Params: []byte(`{}`), Seed: 1}})
 	id := tr[0].ID
-	ok := store.MetricRow{TrialID: id, Epoch: 1, Attempt: 1, ValAccuracy: ptr(0.5)}
+	ok := store.MetricRow{TrialID: id, Epoch: 1, Attempt: 1, EpochValues: events.EpochValues{ValAccuracy: ptr(0.5)}}
 	for _, tc := range []struct {
 		name string
 		edit func(*store.MetricRow)

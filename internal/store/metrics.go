@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/relutune/relutune/internal/events"
+
 	"context"
 	"errors"
 	"fmt"
@@ -10,48 +12,47 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// MetricColumn is one per-epoch value column of trial_metrics: its name,
-// where a MetricRow holds it, and whether `tunectl plot` may draw it.
-type MetricColumn struct {
-	Name  string
-	Of    func(*MetricRow) *float64
-	Curve bool
-}
-
-// MetricColumns are the per-epoch value columns, in table order. The row
-// check, the COPY and the curves query all read them from here.
-var MetricColumns = []MetricColumn{
-	{"train_loss", func(r *MetricRow) *float64 { return r.TrainLoss }, true},
-	{"val_loss", func(r *MetricRow) *float64 { return r.ValLoss }, true},
-	{"val_accuracy", func(r *MetricRow) *float64 { return r.ValAccuracy }, true},
-	{"dead_fraction", func(r *MetricRow) *float64 { return r.DeadFraction }, true},
-	{"saturation", func(r *MetricRow) *float64 { return r.Saturation }, true},
-	{"grad_norm", func(r *MetricRow) *float64 { return r.GradNorm }, true},
-	{"samples_per_sec", func(r *MetricRow) *float64 { return r.SamplesPerSec }, false},
-	{"lr", func(r *MetricRow) *float64 { return r.LR }, false},
-}
-
 // curveColumn returns the column of name that a curve may be drawn of;
 // the error names the allowed ones.
-func curveColumn(name string) (MetricColumn, error) {
-	var allowed []string
-	for _, c := range MetricColumns {
-		if !c.Curve {
-			continue
-		}
-		if c.Name == name {
+func curveColumn(name string) (events.EpochColumn, error) {
+	for _, c := range events.EpochColumns {
+		if c.Curve && c.Name == name {
 			return c, nil
 		}
-		allowed = append(allowed, c.Name)
 	}
-	return MetricColumn{}, fmt.Errorf("%q is not a metric (allowed: %s)", name, strings.Join(allowed, ", "))
+	return events.EpochColumn{}, fmt.Errorf("%q is not a metric (allowed: %s)", name, strings.Join(CurveMetrics(), ", "))
+}
+
+// CurveMetrics are the metrics ActivationCurves draws: the Curve columns
+// of events.EpochColumns, in table order.
+func CurveMetrics() []string {
+	var names []string
+	for _, c := range events.EpochColumns {
+		if c.Curve {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}
+
+// valueColumns joins the names of events.EpochColumns, each prefixed
+// with prefix ("s." for "s.train_loss, s.val_loss, ...").
+func valueColumns(prefix string) string {
+	var b strings.Builder
+	for i, c := range events.EpochColumns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(prefix + c.Name)
+	}
+	return b.String()
 }
 
 // metricColumns are the columns COPY writes, and copyRow a row's values
 // in the same order.
 var metricColumns = func() []string {
 	cols := []string{"trial_id", "epoch", "attempt"}
-	for _, c := range MetricColumns {
+	for _, c := range events.EpochColumns {
 		cols = append(cols, c.Name)
 	}
 	return append(cols, "layers", "worker")
@@ -67,11 +68,30 @@ func copyRow(r *MetricRow) []any {
 		worker = &r.Worker
 	}
 	vals := []any{r.TrialID, r.Epoch, r.Attempt}
-	for _, c := range MetricColumns {
-		vals = append(vals, c.Of(r))
+	for _, c := range events.EpochColumns {
+		vals = append(vals, *c.Of(&r.EpochValues))
 	}
 	return append(vals, string(layers), worker)
 }
+
+// mergeMetrics moves a batch from metrics_staging into trial_metrics: the
+// newest attempt of each (trial, epoch) wins, a stored row is replaced only
+// by a newer attempt, and rows of trials that do not exist are dropped.
+var mergeMetrics = func() string {
+	var set strings.Builder
+	for _, c := range events.EpochColumns {
+		fmt.Fprintf(&set, "%s = excluded.%[1]s, ", c.Name)
+	}
+	return `INSERT INTO trial_metrics AS m (trial_id, epoch, attempt, ` + valueColumns("") + `, layers, worker)
+			SELECT DISTINCT ON (s.trial_id, s.epoch) s.trial_id, s.epoch, s.attempt, ` + valueColumns("s.") + `, s.layers, s.worker
+			FROM metrics_staging s
+			WHERE EXISTS (SELECT FROM trials t WHERE t.id = s.trial_id)
+			ORDER BY s.trial_id, s.epoch, s.attempt DESC
+			ON CONFLICT (trial_id, epoch) DO UPDATE SET
+				attempt = excluded.attempt, ` + set.String() + `layers = excluded.layers,
+				worker = excluded.worker, recorded_at = now()
+			WHERE m.attempt < excluded.attempt`
+}()
 
 // WriteMetrics stores a batch of metric rows in one transaction: COPY into a
 // session-local staging table, then one INSERT .. ON CONFLICT into
@@ -105,20 +125,7 @@ func (s *Store) WriteMetrics(ctx context.Context, rows []MetricRow) (int64, erro
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"metrics_staging"}, metricColumns, src); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO trial_metrics AS m (trial_id, epoch, attempt, train_loss, val_loss, val_accuracy,
-				dead_fraction, saturation, grad_norm, samples_per_sec, lr, layers, worker)
-			SELECT DISTINCT ON (s.trial_id, s.epoch) s.trial_id, s.epoch, s.attempt, s.train_loss, s.val_loss, s.val_accuracy,
-				s.dead_fraction, s.saturation, s.grad_norm, s.samples_per_sec, s.lr, s.layers, s.worker
-			FROM metrics_staging s
-			WHERE EXISTS (SELECT FROM trials t WHERE t.id = s.trial_id)
-			ORDER BY s.trial_id, s.epoch, s.attempt DESC
-			ON CONFLICT (trial_id, epoch) DO UPDATE SET
-				attempt = excluded.attempt, train_loss = excluded.train_loss, val_loss = excluded.val_loss,
-				val_accuracy = excluded.val_accuracy, dead_fraction = excluded.dead_fraction,
-				saturation = excluded.saturation, grad_norm = excluded.grad_norm,
-				samples_per_sec = excluded.samples_per_sec, lr = excluded.lr, layers = excluded.layers,
-				worker = excluded.worker, recorded_at = now()
-			WHERE m.attempt < excluded.attempt`)
+		tag, err := tx.Exec(ctx, mergeMetrics)
 		if err != nil {
 			return err
 		}

@@ -1,9 +1,13 @@
 package store
 
 import (
+	"encoding/json"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/relutune/relutune/internal/events"
 )
 
 // TestCurveColumnIsClosed: only the plottable columns of MetricColumns
@@ -23,33 +27,30 @@ func TestCurveColumnIsClosed(t *testing.T) {
 }
 
 // TestCopyRowFollowsMetricColumns: the COPY's values line up with its
-// columns, each metric value from its own field.
+// columns, each metric value from its own field, and each column's JSON
+// name in a message is its column name.
 func TestCopyRowFollowsMetricColumns(t *testing.T) {
 	r := MetricRow{TrialID: 1, Epoch: 2, Attempt: 3, Worker: "w"}
 	vals := map[string]float64{}
-	for i, c := range MetricColumns {
+	for i, c := range events.EpochColumns {
 		v := float64(10 + i)
 		vals[c.Name] = v
-		switch c.Name {
-		case "train_loss":
-			r.TrainLoss = &v
-		case "val_loss":
-			r.ValLoss = &v
-		case "val_accuracy":
-			r.ValAccuracy = &v
-		case "dead_fraction":
-			r.DeadFraction = &v
-		case "saturation":
-			r.Saturation = &v
-		case "grad_norm":
-			r.GradNorm = &v
-		case "samples_per_sec":
-			r.SamplesPerSec = &v
-		case "lr":
-			r.LR = &v
-		default:
-			t.Fatalf("column %s unknown to this test", c.Name)
-		}
+		*c.Of(&r.EpochValues) = &v
+	}
+	// Every field of EpochValues is a column, under its JSON name.
+	js, err := json.Marshal(r.EpochValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]float64
+	if err := json.Unmarshal(js, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, vals) {
+		t.Errorf("EpochValues as JSON = %v, want every column once: %v", back, vals)
+	}
+	if n := reflect.TypeFor[events.EpochValues]().NumField(); n != len(events.EpochColumns) {
+		t.Errorf("EpochValues has %d fields, EpochColumns %d", n, len(events.EpochColumns))
 	}
 	row := copyRow(&r)
 	if len(row) != len(metricColumns) {
@@ -60,6 +61,11 @@ func TestCopyRowFollowsMetricColumns(t *testing.T) {
 			if got := row[i].(*float64); *got != want {
 				t.Errorf("column %s = %v, want %v", col, *got, want)
 			}
+		}
+	}
+	for _, c := range events.EpochColumns {
+		if !strings.Contains(mergeMetrics, "s."+c.Name) || !strings.Contains(mergeMetrics, c.Name+" = excluded."+c.Name) {
+			t.Errorf("the merge does not carry %s", c.Name)
 		}
 	}
 	nan := math.NaN()

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/relutune/relutune/internal/events"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -110,8 +112,7 @@ func (s *Store) ActivationSeedMeans(ctx context.Context, study string) ([]SeedMe
 
 // TrialMetrics returns every metric row of a study, by trial and epoch.
 func (s *Store) TrialMetrics(ctx context.Context, studyID int64) ([]MetricExport, error) {
-	rows, err := s.pool.Query(ctx, `SELECT t.number, m.epoch, m.attempt, m.train_loss, m.val_loss, m.val_accuracy,
-			m.dead_fraction, m.saturation, m.grad_norm, m.samples_per_sec, m.lr, m.layers
+	rows, err := s.pool.Query(ctx, `SELECT t.number, m.epoch, m.attempt, `+valueColumns("m.")+`, m.layers
 		FROM trial_metrics m JOIN trials t ON t.id = m.trial_id
 		WHERE t.study_id = $1 ORDER BY t.number, m.epoch`, studyID)
 	if err != nil {
@@ -120,8 +121,11 @@ func (s *Store) TrialMetrics(ctx context.Context, studyID int64) ([]MetricExport
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (MetricExport, error) {
 		var m MetricExport
 		var layers []byte
-		err := r.Scan(&m.Trial, &m.Epoch, &m.Attempt, &m.TrainLoss, &m.ValLoss, &m.ValAccuracy,
-			&m.DeadFraction, &m.Saturation, &m.GradNorm, &m.SamplesPerSec, &m.LR, &layers)
+		dest := []any{&m.Trial, &m.Epoch, &m.Attempt}
+		for _, c := range events.EpochColumns {
+			dest = append(dest, c.Of(&m.EpochValues))
+		}
+		err := r.Scan(append(dest, &layers)...)
 		m.Layers = layers
 		return m, err
 	})
@@ -129,18 +133,11 @@ func (s *Store) TrialMetrics(ctx context.Context, studyID int64) ([]MetricExport
 
 // MetricExport is one epoch of one trial, for export.
 type MetricExport struct {
-	Trial         int             `json:"trial"`
-	Epoch         int             `json:"epoch"`
-	Attempt       int             `json:"attempt"`
-	TrainLoss     *float64        `json:"train_loss"`
-	ValLoss       *float64        `json:"val_loss"`
-	ValAccuracy   *float64        `json:"val_accuracy"`
-	DeadFraction  *float64        `json:"dead_fraction"`
-	Saturation    *float64        `json:"saturation"`
-	GradNorm      *float64        `json:"grad_norm"`
-	SamplesPerSec *float64        `json:"samples_per_sec"`
-	LR            *float64        `json:"lr"`
-	Layers        json.RawMessage `json:"layers"`
+	Trial   int `json:"trial"`
+	Epoch   int `json:"epoch"`
+	Attempt int `json:"attempt"`
+	events.EpochValues
+	Layers json.RawMessage `json:"layers"`
 }
 
 // CurvePoint is the mean of a metric over an activation's trials at one epoch.
@@ -159,7 +156,7 @@ func (s *Store) ActivationCurves(ctx context.Context, studyID int64, metric stri
 	if err != nil {
 		return nil, fmt.Errorf("store: curves: %w", err)
 	}
-	// The column comes from MetricColumns, never from the caller's text.
+	// The column comes from events.EpochColumns, never from the caller's text.
 	col := "m." + pgx.Identifier{c.Name}.Sanitize()
 	rows, err := s.pool.Query(ctx, `SELECT coalesce(t.activation, ''), m.epoch, avg(`+col+`), count(`+col+`)
 		FROM trial_metrics m JOIN trials t ON t.id = m.trial_id

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/process"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/internal/testdb"
@@ -42,7 +43,7 @@ func seedMetrics(t *testing.T, st *store.Store) {
 	_, trials := seed(t, st, "maximize", 0.9)
 	ctx := context.Background()
 	for i, v := range []float64{0.85, 0.9} {
-		if _, err := st.WriteMetrics(ctx, []store.MetricRow{{TrialID: trials[0].ID, Epoch: i + 1, Attempt: 1, ValAccuracy: &v}}); err != nil {
+		if _, err := st.WriteMetrics(ctx, []store.MetricRow{{TrialID: trials[0].ID, Epoch: i + 1, Attempt: 1, EpochValues: events.EpochValues{ValAccuracy: &v}}}); err != nil {
 			t.Fatal(err)
 		}
 	}

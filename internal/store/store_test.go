@@ -9,6 +9,7 @@ import (
 
 	"github.com/relutune/relutune/search"
 
+	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/internal/testdb"
 )
@@ -156,7 +157,7 @@ func TestRecordOutcomeFencedByAttemptAndFinal(t *testing.T) {
 	tr, _ := st.InsertTrials(ctx, s.ID, []store.NewTrial{{Number: 0, ConfigHash: "c", Params: []byte(`{}`), Seed: 1}})
 	id := tr[0].ID
 	// Attempt 2 has reported progress through the sink.
-	if _, err := st.WriteMetrics(ctx, []store.MetricRow{{TrialID: id, Epoch: 1, Attempt: 2, ValAccuracy: ptr(0.5)}}); err != nil {
+	if _, err := st.WriteMetrics(ctx, []store.MetricRow{{TrialID: id, Epoch: 1, Attempt: 2, EpochValues: events.EpochValues{ValAccuracy: ptr(0.5)}}}); err != nil {
 		t.Fatal(err)
 	}
 	if changed, err := st.RecordOutcome(ctx, store.Outcome{TrialID: id, Attempt: 1, Status: "failed", Error: "late"}); err != nil || changed {
@@ -185,10 +186,10 @@ func TestWriteMetricsIdempotentNewerAttemptWins(t *testing.T) {
 	tr, _ := st.InsertTrials(ctx, s.ID, []store.NewTrial{{Number: 0, ConfigHash: "c", Params: []byte(`{}`), Seed: 1}})
 	id := tr[0].ID
 	rows := []store.MetricRow{
-		{TrialID: id, Epoch: 1, Attempt: 1, ValAccuracy: ptr(0.1)},
-		{TrialID: id, Epoch: 2, Attempt: 1, ValAccuracy: ptr(0.2)},
-		{TrialID: id, Epoch: 2, Attempt: 1, ValAccuracy: ptr(0.2)}, // duplicate in one batch
-		{TrialID: 999999, Epoch: 1, Attempt: 1},                    // unknown trial: dropped
+		{TrialID: id, Epoch: 1, Attempt: 1, EpochValues: events.EpochValues{ValAccuracy: ptr(0.1)}},
+		{TrialID: id, Epoch: 2, Attempt: 1, EpochValues: events.EpochValues{ValAccuracy: ptr(0.2)}},
+		{TrialID: id, Epoch: 2, Attempt: 1, EpochValues: events.EpochValues{ValAccuracy: ptr(0.2)}}, // duplicate in one batch
+		{TrialID: 999999, Epoch: 1, Attempt: 1},                                                     // unknown trial: dropped
 	}
 	if _, err := st.WriteMetrics(ctx, rows); err != nil {
 		t.Fatal(err)
@@ -197,10 +198,10 @@ func TestWriteMetricsIdempotentNewerAttemptWins(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Attempt 2 rewrites epoch 2; a late attempt-1 row must not win back.
-	if _, err := st.WriteMetrics(ctx, []store.MetricRow{{TrialID: id, Epoch: 2, Attempt: 2, ValAccuracy: ptr(0.25)}}); err != nil {
+	if _, err := st.WriteMetrics(ctx, []store.MetricRow{{TrialID: id, Epoch: 2, Attempt: 2, EpochValues: events.EpochValues{ValAccuracy: ptr(0.25)}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.WriteMetrics(ctx, []store.MetricRow{{TrialID: id, Epoch: 2, Attempt: 1, ValAccuracy: ptr(0.2)}}); err != nil {
+	if _, err := st.WriteMetrics(ctx, []store.MetricRow{{TrialID: id, Epoch: 2, Attempt: 1, EpochValues: events.EpochValues{ValAccuracy: ptr(0.2)}}}); err != nil {
 		t.Fatal(err)
 	}
 	var n int
@@ -244,8 +245,12 @@ func TestDecideRungRecordsOnceAndSeesEarlierValues(t *testing.T) {
 	ctx := context.Background()
 	s, _, _ := st.CreateStudy(ctx, store.NewStudy{Name: "s", Spec: []byte(`{}`), SpecHash: "h", Metric: "m", Direction: "maximize"})
 	var seen [][]float64
-	best := func(v float64, peers []float64) bool { // go on only as the best so far
-		seen = append(seen, append([]float64(nil), peers...))
+	best := func(v float64, reported []search.RungValue) bool { // go on only as the best so far
+		var peers []float64
+		for _, r := range reported {
+			peers = append(peers, r.Value)
+		}
+		seen = append(seen, peers)
 		for _, p := range peers {
 			if p > v {
 				return false
@@ -284,7 +289,7 @@ func TestDecideRungConcurrentReportsAreSerialised(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := st.DecideRung(ctx, s.ID, i, 1, float64(i), func(v float64, peers []float64) bool {
+			_, err := st.DecideRung(ctx, s.ID, i, 1, float64(i), func(v float64, peers []search.RungValue) bool {
 				mu.Lock()
 				sizes[len(peers)] = true
 				mu.Unlock()

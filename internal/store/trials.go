@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/relutune/relutune/search"
 )
 
 const trialColumns = `id, study_id, number, config_hash, params, replicate, seed, status, objective, epochs_done, attempt, error, worker, started_at, finished_at, test_accuracy`
@@ -104,15 +106,19 @@ func (s *Store) DecideRung(ctx context.Context, studyID int64, trial, epoch int,
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT value FROM rung_values WHERE study_id = $1 AND epoch = $2 ORDER BY trial`, studyID, epoch)
+		rows, err := tx.Query(ctx, `SELECT trial, value FROM rung_values WHERE study_id = $1 AND epoch = $2 ORDER BY trial`, studyID, epoch)
 		if err != nil {
 			return err
 		}
-		peers, err := pgx.CollectRows(rows, pgx.RowTo[float64])
+		reported, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (search.RungValue, error) {
+			var r search.RungValue
+			err := row.Scan(&r.Trial, &r.Value)
+			return r, err
+		})
 		if err != nil {
 			return err
 		}
-		goOn = decide(value, append(peers, value))
+		goOn = decide(value, append(reported, search.RungValue{Trial: trial, Value: value}))
 		_, err = tx.Exec(ctx, `INSERT INTO rung_values (study_id, epoch, trial, value, decided) VALUES ($1, $2, $3, $4, $5)`,
 			studyID, epoch, trial, value, goOn)
 		return err

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/relutune/relutune/internal/events"
+
 	"errors"
 	"time"
 
@@ -80,24 +82,17 @@ type Outcome struct {
 	Worker       string
 }
 
-// MetricRow is one epoch of one trial attempt.
+// MetricRow is one epoch of one trial attempt: a row of trial_metrics.
 type MetricRow struct {
-	TrialID       int64
-	Epoch         int
-	Attempt       int
-	TrainLoss     *float64
-	ValLoss       *float64
-	ValAccuracy   *float64
-	DeadFraction  *float64
-	Saturation    *float64
-	GradNorm      *float64
-	SamplesPerSec *float64
-	LR            *float64
-	Layers        []byte // JSON array
-	Worker        string
+	TrialID int64
+	Epoch   int
+	Attempt int
+	events.EpochValues
+	Layers []byte // JSON array
+	Worker string
 }
 
 // RungDecider decides, from a value a trial reported at a decision epoch
-// and every value reported at that epoch so far (its own included), whether
-// the trial goes on.
-type RungDecider func(value float64, peers []float64) bool
+// and every value reported at that epoch so far with the trials that
+// reported them (its own included, last), whether the trial goes on.
+type RungDecider func(value float64, reported []search.RungValue) bool

@@ -1,14 +1,39 @@
 package worker
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 
 	"github.com/relutune/relutune/workflows"
 )
+
+// trialCheckpoints is where one trial's checkpoints live: a directory on
+// this host (checkpointKeeper) or objects in a JetStream bucket that every
+// host reaches (objectKeeper). It is used by one goroutine at a time.
+type trialCheckpoints interface {
+	// enabled reports whether the trial keeps checkpoints at all.
+	enabled() bool
+	// create prepares the place before the first write.
+	create() error
+	// open returns the newest checkpoint of the trial it can read, from
+	// the heartbeat's hint or its own listing, and the progress it holds;
+	// r is nil when there is nothing to resume from. Whatever it skips it
+	// logs. close releases r.
+	open(ctx context.Context, hint string, log *slog.Logger) (r io.Reader, close func(), p workflows.TrainProgress)
+	// write stores epoch's checkpoint and returns the reference the
+	// heartbeat carries; "" with a nil error when it could not be stored
+	// and the trial goes on without it.
+	write(epoch int, write func(io.Writer) error) (string, error)
+	// replace makes ref the newest and removes the one before it.
+	replace(ref string)
+	// drop removes the newest checkpoint (one that cannot be resumed from).
+	drop()
+}
 
 // checkpointKeeper owns one trial's checkpoints on this worker: their
 // directory, the newest one (written by this attempt or resumed from),
@@ -47,6 +72,19 @@ func (k *checkpointKeeper) create() error {
 		return fmt.Errorf("checkpoint dir: %w", err)
 	}
 	return nil
+}
+
+// open implements trialCheckpoints over resume.
+func (k *checkpointKeeper) open(_ context.Context, hint string, log *slog.Logger) (io.Reader, func(), workflows.TrainProgress) {
+	f, p, hintOK := k.resume(hint)
+	if !hintOK {
+		log.Warn("ignoring a heartbeat checkpoint outside this trial's checkpoint directory",
+			"checkpoint", hint, "dir", k.dir)
+	}
+	if f == nil {
+		return nil, func() {}, p
+	}
+	return f, func() { f.Close() }, p
 }
 
 // resume opens the newest checkpoint of the trial that can be opened,

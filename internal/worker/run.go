@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/relutune/relutune/internal/ckptstore"
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/process"
 	"github.com/relutune/relutune/trainer"
@@ -34,9 +35,15 @@ type Config struct {
 	// trains with at most Cores/Concurrency threads, so Concurrency times
 	// the threads in use never exceeds Cores; a Concurrency above Cores is
 	// lowered to Cores.
-	Cores         int
-	CheckpointDir string // empty disables checkpoints
-	HTTPAddr      string // /healthz; empty disables
+	Cores int
+	// CheckpointBackend is where checkpoints go: BackendObjectStore (a
+	// JetStream object-store bucket every worker reaches, so a retry
+	// resumes on any host) or BackendDir (CheckpointDir on this host). ""
+	// means BackendDir.
+	CheckpointBackend string
+	Checkpoints       ckptstore.Config // bucket and replicas of BackendObjectStore
+	CheckpointDir     string           // BackendDir's directory; empty disables checkpoints
+	HTTPAddr          string           // /healthz; empty disables
 	// HeartbeatThrottle is the longest the Temporal SDK holds a trial's
 	// heartbeat before sending it; default DefaultHeartbeatThrottle.
 	HeartbeatThrottle time.Duration
@@ -81,7 +88,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		cfg.HeartbeatThrottle = DefaultHeartbeatThrottle
 	}
 	h := &process.Health{}
-	if err := process.ServeHealth(ctx, cfg.HTTPAddr, h, log); err != nil {
+	if err := process.ServeHealth(ctx, cfg.HTTPAddr, h, cfg.Telemetry.Metrics, log); err != nil {
 		return err
 	}
 	nc, js, err := process.ConnectNATS(cfg.Connections, "relutune-worker-"+cfg.Name, log)
@@ -91,6 +98,25 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer nc.Close()
 	if _, err := events.EnsureStream(ctx, js, cfg.Events); err != nil {
 		return err
+	}
+	var objects CheckpointStore
+	switch cfg.CheckpointBackend {
+	case BackendObjectStore:
+		st, err := ckptstore.New(js, cfg.Checkpoints)
+		if err != nil {
+			return err
+		}
+		// A bucket out of reach now is no reason not to train: each trial
+		// tries again, and goes on without checkpoints when it cannot.
+		octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := st.Open(octx); err != nil {
+			log.Warn("checkpoint bucket unavailable; trials retry it and train without checkpoints until then", "bucket", st.Bucket(), "err", err)
+		}
+		cancel()
+		objects = st
+	case BackendDir, "":
+	default:
+		return fmt.Errorf("checkpoint backend %q: must be %s or %s", cfg.CheckpointBackend, BackendObjectStore, BackendDir)
 	}
 	tc, err := process.DialTemporal(ctx, cfg.Connections, log)
 	if err != nil {
@@ -106,11 +132,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Publisher:      events.NewPublisher(js, cfg.Events, events.WithLogger(log)),
 		Pruner:         studyPruner{tc},
 		Datasets:       trainer.LoadDataset,
+		Checkpoints:    objects,
 		CheckpointDir:  cfg.CheckpointDir,
 		Worker:         cfg.Name,
 		MaxTrialMemory: cfg.MaxTrialMemory,
 		MaxThreads:     cfg.Cores / cfg.Concurrency,
 		Log:            log,
+		Metrics:        cfg.Telemetry.Metrics,
 	})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start Temporal worker on %s: %w", cfg.TrialsQueue, err)
@@ -120,16 +148,33 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// removal of a recorded trial's checkpoints) are sent there.
 	hostQueue := workflows.HostQueue(cfg.TrialsQueue, cfg.Name)
 	hw := sdkworker.New(tc, hostQueue, sdkworker.Options{Identity: cfg.Name})
-	local := &Activities{CheckpointDir: cfg.CheckpointDir, Worker: cfg.Name, Log: log}
+	local := &Activities{Checkpoints: objects, CheckpointDir: cfg.CheckpointDir, Worker: cfg.Name, Log: log}
 	hw.RegisterActivityWithOptions(local.RemoveCheckpoints, activity.RegisterOptions{Name: workflows.RemoveCheckpointsActivity})
 	if err := hw.Start(); err != nil {
 		return fmt.Errorf("start Temporal worker on %s: %w", hostQueue, err)
 	}
 	defer hw.Stop()
 	h.SetReady()
-	log.Info("worker running", "name", cfg.Name, "task_queue", cfg.TrialsQueue, "concurrency", cfg.Concurrency, "threads_per_trial", cfg.Cores/cfg.Concurrency)
+	log.Info("worker running", "name", cfg.Name, "task_queue", cfg.TrialsQueue, "concurrency", cfg.Concurrency,
+		"threads_per_trial", cfg.Cores/cfg.Concurrency, "checkpoints", checkpointsWhere(cfg, objects))
 	<-ctx.Done()
 	return nil
+}
+
+// Checkpoint backends (Config.CheckpointBackend).
+const (
+	BackendObjectStore = "objstore"
+	BackendDir         = "dir"
+)
+
+func checkpointsWhere(cfg Config, objects CheckpointStore) string {
+	switch {
+	case objects != nil:
+		return "nats object store bucket " + objects.Bucket()
+	case cfg.CheckpointDir != "":
+		return "directory " + cfg.CheckpointDir
+	}
+	return "none"
 }
 
 // studyPruner asks the study's workflow through its report update.

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/relutune/relutune/internal/events"
+	"github.com/relutune/relutune/internal/telemetry"
 	"github.com/relutune/relutune/search"
 	"github.com/relutune/relutune/trainer"
 	"github.com/relutune/relutune/workflows"
@@ -41,6 +42,10 @@ type Activities struct {
 	// Pruner is consulted at the scheduler's decision epochs; nil never prunes.
 	Pruner   Pruner
 	Datasets DatasetLoader
+	// Checkpoints, when set, keeps checkpoints (and kept models) in a
+	// JetStream object store that every worker reaches; CheckpointDir is
+	// then unused.
+	Checkpoints CheckpointStore
 	// CheckpointDir holds one directory per running trial with its latest
 	// checkpoint; empty disables checkpoints.
 	CheckpointDir string
@@ -66,12 +71,16 @@ type Activities struct {
 	// share of cores per trial; 0 means no cap.
 	MaxThreads int
 	Log        *slog.Logger
+	// Metrics observes trials, epochs and checkpoints; nil observes nothing.
+	Metrics *telemetry.Metrics
 }
 
 // TrainTrial trains one trial, publishing every epoch's metrics and
-// heartbeating its progress. A retried attempt resumes from the checkpoint
-// named in the last heartbeat when this worker can read it, and from the
-// start otherwise. A NaN/Inf loss or an invalid configuration fails
+// heartbeating its progress. A retried attempt resumes from the newest
+// checkpoint of the trial this worker can read (the one the last heartbeat
+// names, or a newer one in the object store or the trial's directory), and
+// from the start otherwise. A complete trial of a study that keeps models
+// stores its final weights (objectKeeper.keepModel). A NaN/Inf loss or an invalid configuration fails
 // without retry.
 func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (workflows.TrainOutput, error) {
 	info := activity.GetInfo(ctx)
@@ -117,22 +126,18 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 		}
 	}
 	opts := trainer.Options{MaxMemory: a.MaxTrialMemory}
-	ckpt, err := newCheckpointKeeper(a.CheckpointDir, in.Study, in.Number)
+	ckpt, err := a.checkpoints(ctx, in, attempt, log)
 	if err != nil {
 		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
 	if err := ckpt.create(); err != nil {
 		return out, err
 	}
-	f, resumed, hintOK := ckpt.resume(progress.Checkpoint)
-	if !hintOK {
-		log.Warn("ignoring a heartbeat checkpoint outside this trial's checkpoint directory",
-			"checkpoint", progress.Checkpoint, "dir", ckpt.dir)
-	}
+	r, closeResume, resumed := ckpt.open(ctx, progress.Checkpoint, log)
+	defer closeResume()
 	progress = resumed
-	if f != nil {
-		defer f.Close()
-		opts.Resume = f
+	if r != nil {
+		opts.Resume = r
 		log.Info("resuming from checkpoint", "epoch", progress.Epoch, "checkpoint", progress.Checkpoint)
 	}
 
@@ -170,9 +175,15 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 
 	if ckpt.enabled() {
 		opts.Checkpoint = func(epoch int, write func(io.Writer) error) error {
+			start := time.Now()
 			path, err := ckpt.write(epoch, write)
+			a.Metrics.CheckpointWritten(start, err)
 			if err != nil {
 				return err
+			}
+			if path == "" { // not stored (logged): the heartbeat keeps the last one
+				pump.advance()
+				return nil
 			}
 			// The heartbeat names the new checkpoint before the old one goes.
 			p := pump.update(func(p *workflows.TrainProgress) {
@@ -184,7 +195,10 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 			return nil
 		}
 	}
+	defer a.Metrics.TrialStarted()()
+	epochs := a.Metrics.EpochTimer()
 	opts.Report = func(ctx context.Context, m trainer.EpochMetrics) error {
+		epochs.Epoch(m.SamplesPerSec)
 		msg := events.EpochMetrics{
 			Study: in.Study, StudyID: in.StudyID, Trial: in.Number, TrialID: in.TrialID,
 			Attempt: attempt, Worker: a.Worker, MaxEpochs: cfg.Epochs, Activation: string(cfg.Activation),
@@ -197,7 +211,7 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 		pump.advance()
 		out.EpochsDone = m.Epoch
 		last = m
-		if a.Pruner != nil && sched.Rung(m.Epoch) {
+		if a.Pruner != nil && search.ForTrial(sched, in.Number).Rung(m.Epoch) {
 			if v := objective(in.Metric, m); v != nil {
 				goOn, err := a.Pruner.Continue(ctx, in.Study, in.Number, m.Epoch, *v)
 				if err != nil {
@@ -269,7 +283,19 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 	out.EarlyStopped = res.EarlyStopped
 	out.Objective = objective(in.Metric, res.Final)
 	out.TestAccuracy = events.Finite(res.TestAccuracy)
+	if obj, isObj := ckpt.(*objectKeeper); isObj && out.Objective != nil {
+		obj.keepModel(in, *out.Objective)
+	}
 	return out, nil
+}
+
+// checkpoints returns where this try keeps the trial's checkpoints: the
+// object store when the worker has one, else its checkpoint directory.
+func (a *Activities) checkpoints(ctx context.Context, in workflows.TrainInput, attempt int, log *slog.Logger) (trialCheckpoints, error) {
+	if a.Checkpoints != nil {
+		return newObjectKeeper(ctx, a.Checkpoints, in, attempt, log), nil
+	}
+	return newCheckpointKeeper(a.CheckpointDir, in.Study, in.Number)
 }
 
 // objective picks the study's metric from an epoch's metrics; nil when it

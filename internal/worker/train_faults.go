@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/relutune/relutune/internal/ckptstore"
 	"github.com/relutune/relutune/trainer"
 	"github.com/relutune/relutune/workflows"
 )
@@ -101,6 +102,13 @@ func trainAttempt(in workflows.TrainInput, info activity.Info) int {
 // resumeHint is the progress an earlier try reported, when it names a
 // checkpoint of this trial in this worker's checkpoint directory.
 func (a *Activities) resumeHint(in workflows.TrainInput) workflows.TrainProgress {
+	if a.Checkpoints != nil {
+		// Any host reads the bucket; the keeper checks the reference.
+		if in.Resume == nil || !ckptstore.IsRef(in.Resume.Checkpoint) {
+			return workflows.TrainProgress{}
+		}
+		return *in.Resume
+	}
 	if in.Resume == nil || a.CheckpointDir == "" || in.Resume.Checkpoint == "" {
 		return workflows.TrainProgress{}
 	}
@@ -117,6 +125,18 @@ func (a *Activities) resumeHint(in workflows.TrainInput) workflows.TrainProgress
 // resume from the last checkpoint until then. Removing what is not there
 // is not an error.
 func (a *Activities) RemoveCheckpoints(ctx context.Context, in workflows.RemoveCheckpointsInput) error {
+	if a.Checkpoints != nil {
+		if err := checkTrainInput(workflows.TrainInput{Study: in.Study, Number: in.Number}); err != nil {
+			return temporal.NewNonRetryableApplicationError("remove checkpoints: "+err.Error(), workflows.ErrTypeInvalidConfig, err)
+		}
+		// Every attempt's objects, whichever host wrote them.
+		n, err := a.Checkpoints.DeleteTrial(ctx, in.Study, in.Number)
+		if err != nil {
+			return fmt.Errorf("remove checkpoints of %s trial %d: %w", in.Study, in.Number, err)
+		}
+		a.logger().Debug("removed checkpoints", "study", in.Study, "trial", in.Number, "objects", n)
+		return nil
+	}
 	if a.CheckpointDir == "" {
 		return nil
 	}

@@ -1,17 +1,28 @@
 // Package export implements `tunectl export`: a study's trials or per-epoch
-// metrics as JSON or CSV, for notebooks and spreadsheets.
+// metrics as JSON or CSV, for notebooks and spreadsheets, and with --model
+// a kept trial's final weights from the checkpoint bucket.
 package export
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"github.com/relutune/relutune/internal/ckptstore"
 	"github.com/relutune/relutune/internal/cli/cmdutil"
+	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/store"
 )
+
+// ModelReader reads kept models (a *ckptstore.Store).
+type ModelReader interface {
+	GetModel(ctx context.Context, study string, trial int) ([]byte, error)
+}
 
 // StudyReader is what export reads from the store.
 type StudyReader interface {
@@ -27,6 +38,14 @@ type Options struct {
 	Study   string
 	Metrics bool
 	Output  string
+
+	// Model exports trial Trial's kept final weights to File ("-" for
+	// standard output) from Bucket, read through Models.
+	Model  bool
+	Trial  int
+	File   string
+	Bucket string
+	Models func(ctx context.Context, bucket string) (ModelReader, error)
 }
 
 // NewCmdExport returns the export command.
@@ -37,15 +56,47 @@ func NewCmdExport(f *cmdutil.Factory, runF func(context.Context, *Options) error
 			return nil, err
 		}
 		return st, nil
+	}, Models: func(ctx context.Context, bucket string) (ModelReader, error) {
+		js, err := f.JetStream()
+		if err != nil {
+			return nil, err
+		}
+		return ckptstore.New(js, ckptstore.Config{Bucket: bucket})
 	}}
 	cmd := &cobra.Command{
-		Use:   "export <study>",
-		Short: "Export a study's trials (or, with --metrics, every epoch's metrics) as JSON or CSV",
+		Use:   "export <study> | export --model <study> <trial>",
+		Short: "Export a study's trials (or, with --metrics, every epoch's metrics) as JSON or CSV, or a kept trial's final weights",
 		Example: `  tunectl export quickstart > trials.json
-  tunectl export quickstart --metrics --output csv > epochs.csv`,
-		Args: cmdutil.ExactArgs(1),
+  tunectl export quickstart --metrics --output csv > epochs.csv
+  tunectl export --model quickstart 7 --file best.ckpt`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if opts.Model {
+				return cmdutil.ExactArgs(2)(cmd, args)
+			}
+			return cmdutil.ExactArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Study = args[0]
+			if opts.Model {
+				n, err := strconv.Atoi(args[1])
+				if err != nil || n < 0 {
+					return cmdutil.Usagef("trial: %q must be a trial number >= 0", args[1])
+				}
+				if opts.Metrics {
+					return cmdutil.Usagef("--model and --metrics: choose one")
+				}
+				opts.Trial = n
+				if opts.File == "" {
+					opts.File = fmt.Sprintf("%s-trial-%d.ckpt", opts.Study, n)
+				}
+				if err := (ckptstore.Config{Bucket: opts.Bucket}).Validate(); err != nil {
+					return cmdutil.Usagef("--checkpoint-bucket: %v", err)
+				}
+				if runF != nil {
+					return runF(cmd.Context(), opts)
+				}
+				return runExportModel(cmd.Context(), opts)
+			}
 			if opts.Output != "json" && opts.Output != "csv" {
 				return cmdutil.Usagef("--output: %q is not a format (allowed: json, csv)", opts.Output)
 			}
@@ -57,7 +108,51 @@ func NewCmdExport(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	}
 	cmd.Flags().BoolVar(&opts.Metrics, "metrics", false, "export per-epoch metrics instead of trials")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "json", "output format: json, csv")
+	cmd.Flags().BoolVar(&opts.Model, "model", false, "export the final weights (a relutune checkpoint) of a kept trial: <study> <trial>; see keep_models in the spec")
+	cmd.Flags().StringVar(&opts.File, "file", "", "with --model: file to write, - for standard output (default <study>-trial-<n>.ckpt)")
+	cmd.Flags().StringVar(&opts.Bucket, "checkpoint-bucket", ckptstore.DefaultBucket, "with --model: the workers' checkpoint bucket")
 	return cmd
+}
+
+// runExportModel downloads a kept model; the file appears whole or not at
+// all.
+func runExportModel(ctx context.Context, opts *Options) error {
+	mr, err := opts.Models(ctx, opts.Bucket)
+	if err != nil {
+		return err
+	}
+	data, err := mr.GetModel(ctx, opts.Study, opts.Trial)
+	if errors.Is(err, ckptstore.ErrNotFound) {
+		return fmt.Errorf("study %s trial %d has no kept model in bucket %s: models are kept for the best keep_models complete trials of a study whose spec sets keep_models, trained by workers with --checkpoint-backend objstore", opts.Study, opts.Trial, opts.Bucket)
+	}
+	if err != nil {
+		return fmt.Errorf("model of study %s trial %d: %w", opts.Study, opts.Trial, err)
+	}
+	if opts.File == "-" {
+		_, err := opts.IO.Out.Write(data)
+		return err
+	}
+	if err := writeFileAtomic(opts.File, data); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "wrote %s (%d bytes): final weights of study %s trial %d\n", opts.File, len(data), opts.Study, opts.Trial)
+	return nil
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".export-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 func runExport(ctx context.Context, opts *Options) error {
@@ -115,7 +210,11 @@ func TrialsTable(ts []store.Trial) cmdutil.Table {
 
 // MetricsTable renders per-epoch metrics.
 func MetricsTable(ms []store.MetricExport) cmdutil.Table {
-	t := cmdutil.Table{Header: []string{"trial", "epoch", "attempt", "train_loss", "val_loss", "val_accuracy", "dead_fraction", "saturation", "grad_norm", "samples_per_sec", "lr", "layers"}}
+	header := []string{"trial", "epoch", "attempt"}
+	for _, c := range events.EpochColumns {
+		header = append(header, c.Name)
+	}
+	t := cmdutil.Table{Header: append(header, "layers")}
 	if ms == nil {
 		ms = []store.MetricExport{}
 	}
@@ -127,8 +226,11 @@ func MetricsTable(ms []store.MetricExport) cmdutil.Table {
 		return fmt.Sprint(*p)
 	}
 	for _, m := range ms {
-		t.Rows = append(t.Rows, []string{strconv.Itoa(m.Trial), strconv.Itoa(m.Epoch), strconv.Itoa(m.Attempt), f(m.TrainLoss), f(m.ValLoss),
-			f(m.ValAccuracy), f(m.DeadFraction), f(m.Saturation), f(m.GradNorm), f(m.SamplesPerSec), f(m.LR), string(m.Layers)})
+		row := []string{strconv.Itoa(m.Trial), strconv.Itoa(m.Epoch), strconv.Itoa(m.Attempt)}
+		for _, c := range events.EpochColumns {
+			row = append(row, f(*c.Of(&m.EpochValues)))
+		}
+		t.Rows = append(t.Rows, append(row, string(m.Layers)))
 	}
 	return t
 }

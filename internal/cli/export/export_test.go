@@ -7,12 +7,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/relutune/relutune/internal/ckptstore"
 	"github.com/relutune/relutune/internal/cli/clitest"
 	"github.com/relutune/relutune/internal/cli/cmdutil"
+	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/store"
 )
 
@@ -52,8 +55,8 @@ func fixture() *fakeStore {
 			{Number: 1, Status: "diverged", EpochsDone: 1, Attempt: 2, Replicate: 1, Seed: 8, ConfigHash: "c1", Params: []byte(`{"activation":"elu"}`), Error: &msg},
 		},
 		metrics: []store.MetricExport{
-			{Trial: 0, Epoch: 1, Attempt: 1, TrainLoss: &loss, ValAccuracy: &acc, Layers: json.RawMessage(`[{"dead":0.1}]`)},
-			{Trial: 0, Epoch: 2, Attempt: 1, ValLoss: &loss, Layers: json.RawMessage(`null`)},
+			{Trial: 0, Epoch: 1, Attempt: 1, Layers: json.RawMessage(`[{"dead":0.1}]`), EpochValues: events.EpochValues{TrainLoss: &loss, ValAccuracy: &acc}},
+			{Trial: 0, Epoch: 2, Attempt: 1, Layers: json.RawMessage(`null`), EpochValues: events.EpochValues{ValLoss: &loss}},
 		},
 	}
 }
@@ -167,5 +170,68 @@ func TestFlags(t *testing.T) {
 		if err != nil || got.Study != "s1" || got.Metrics != tc.metrics || got.Output != tc.output || got.Studies == nil {
 			t.Errorf("%q: err %v, options %+v", tc.args, err, got)
 		}
+	}
+}
+
+type fakeModels map[string][]byte
+
+func (m fakeModels) GetModel(_ context.Context, study string, trial int) ([]byte, error) {
+	b, ok := m[fmt.Sprintf("%s/%d", study, trial)]
+	if !ok {
+		return nil, ckptstore.ErrNotFound
+	}
+	return b, nil
+}
+
+func TestModelFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args  []string
+		trial int
+		file  string
+		usage string
+	}{
+		{args: []string{"--model", "s1", "7"}, trial: 7, file: "s1-trial-7.ckpt"},
+		{args: []string{"--model", "s1", "0", "--file", "-"}, trial: 0, file: "-"},
+		{args: []string{"--model", "s1"}, usage: "takes 2 argument(s), got 1"},
+		{args: []string{"--model", "s1", "x"}, usage: `trial: "x" must be a trial number >= 0`},
+		{args: []string{"--model", "s1", "-1"}, usage: "unknown shorthand flag"},
+		{args: []string{"--model", "s1", "1", "--metrics"}, usage: "--model and --metrics: choose one"},
+		{args: []string{"--model", "s1", "1", "--checkpoint-bucket", "a.b"}, usage: "--checkpoint-bucket"},
+	} {
+		f := &cmdutil.Factory{IO: &cmdutil.IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}}
+		var got *Options
+		cmd := NewCmdExport(f, func(_ context.Context, o *Options) error { got = o; return nil })
+		cmd.SetArgs(tc.args)
+		cmd.SetOut(&bytes.Buffer{})
+		cmd.SetErr(&bytes.Buffer{})
+		err := cmd.Execute()
+		if tc.usage != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.usage) {
+				t.Errorf("%q: err %v, want %q", tc.args, err, tc.usage)
+			}
+			continue
+		}
+		if err != nil || !got.Model || got.Study != "s1" || got.Trial != tc.trial || got.File != tc.file || got.Bucket != ckptstore.DefaultBucket {
+			t.Errorf("%q: err %v, options %+v", tc.args, err, got)
+		}
+	}
+}
+
+func TestRunExportModel(t *testing.T) {
+	models := fakeModels{"s1/3": []byte("weights")}
+	file := filepath.Join(t.TempDir(), "m.ckpt")
+	var errOut bytes.Buffer
+	opts := &Options{IO: &cmdutil.IOStreams{Out: &bytes.Buffer{}, ErrOut: &errOut}, Model: true, Study: "s1", Trial: 3, File: file,
+		Bucket: "b", Models: func(context.Context, string) (ModelReader, error) { return models, nil }}
+	if err := runExportModel(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != "weights" {
+		t.Fatalf("file holds %q, %v", b, err)
+	}
+	opts.Trial = 4
+	err := runExportModel(context.Background(), opts)
+	if err == nil || !strings.Contains(err.Error(), "study s1 trial 4 has no kept model in bucket b") {
+		t.Fatalf("missing model: %v", err)
 	}
 }

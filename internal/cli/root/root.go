@@ -12,9 +12,12 @@ import (
 	"github.com/relutune/relutune/internal/cli/cmdutil"
 	"github.com/relutune/relutune/internal/cli/compare"
 	"github.com/relutune/relutune/internal/cli/control"
+	"github.com/relutune/relutune/internal/cli/dashboard"
 	"github.com/relutune/relutune/internal/cli/export"
+	"github.com/relutune/relutune/internal/cli/importance"
 	"github.com/relutune/relutune/internal/cli/list"
 	"github.com/relutune/relutune/internal/cli/plot"
+	"github.com/relutune/relutune/internal/cli/report"
 	sqlcmd "github.com/relutune/relutune/internal/cli/sql"
 	"github.com/relutune/relutune/internal/cli/status"
 	"github.com/relutune/relutune/internal/cli/submit"
@@ -71,6 +74,9 @@ printed.`,
 		sqlcmd.NewCmdSQL(f, nil),
 		export.NewCmdExport(f, nil),
 		plot.NewCmdPlot(f, nil),
+		importance.NewCmdImportance(f, nil),
+		report.NewCmdReport(f, nil),
+		dashboard.NewCmdDashboard(f, nil),
 	)
 	for _, c := range cmd.Commands() {
 		if studyArg[c.Name()] {
@@ -84,6 +90,7 @@ printed.`,
 var studyArg = map[string]bool{
 	"status": true, "watch": true, "top": true, "compare": true, "export": true,
 	"stop": true, "extend": true, "cancel": true, "plot": true,
+	"importance": true, "report": true,
 }
 
 // Execute runs tunectl with args and returns the process exit code.

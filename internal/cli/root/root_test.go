@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/relutune/relutune/internal/cli/cmdutil"
+	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/internal/testdb"
 )
@@ -38,7 +39,7 @@ func seedStudy(t *testing.T, st *store.Store) {
 	}
 	for i, o := range objs {
 		v := o
-		if _, err := st.WriteMetrics(ctx, []store.MetricRow{{TrialID: trials[i].ID, Epoch: 1, Attempt: 1, ValAccuracy: &v}}); err != nil {
+		if _, err := st.WriteMetrics(ctx, []store.MetricRow{{TrialID: trials[i].ID, Epoch: 1, Attempt: 1, EpochValues: events.EpochValues{ValAccuracy: &v}}}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := st.RecordOutcome(ctx, store.Outcome{TrialID: trials[i].ID, Attempt: 1, Status: "complete", Objective: &v, EpochsDone: 1}); err != nil {

@@ -86,9 +86,9 @@ func (f *fakeTemporal) DescribeWorkflow(_ context.Context, id, _ string) (*clien
 
 func studyMessages(t *testing.T) []message {
 	return []message{
-		{"tune.study.s1.trial.1.metrics", msg(t, events.EpochMetrics{Trial: 1, Epoch: 1, MaxEpochs: 2, Activation: "relu", ValAccuracy: events.Finite(0.5), ValLoss: events.Finite(0.7)})},
-		{"tune.study.s1.trial.2.metrics", msg(t, events.EpochMetrics{Trial: 2, Epoch: 1, MaxEpochs: 2, Activation: "elu", ValAccuracy: events.Finite(0.25)})},
-		{"tune.study.s1.trial.1.metrics", msg(t, events.EpochMetrics{Trial: 1, Epoch: 2, MaxEpochs: 2, Activation: "relu", ValAccuracy: events.Finite(0.75)})},
+		{"tune.study.s1.trial.1.metrics", msg(t, events.EpochMetrics{Trial: 1, Epoch: 1, MaxEpochs: 2, Activation: "relu", EpochValues: events.EpochValues{ValAccuracy: events.Finite(0.5), ValLoss: events.Finite(0.7)}})},
+		{"tune.study.s1.trial.2.metrics", msg(t, events.EpochMetrics{Trial: 2, Epoch: 1, MaxEpochs: 2, Activation: "elu", EpochValues: events.EpochValues{ValAccuracy: events.Finite(0.25)}})},
+		{"tune.study.s1.trial.1.metrics", msg(t, events.EpochMetrics{Trial: 1, Epoch: 2, MaxEpochs: 2, Activation: "relu", EpochValues: events.EpochValues{ValAccuracy: events.Finite(0.75)}})},
 		{"tune.study.s1.trial.1.status", msg(t, events.TrialStatus{Trial: 1, Status: "complete", EpochsDone: 2, Objective: events.Finite(0.75)})},
 		{"tune.study.s1.trial.2.status", msg(t, events.TrialStatus{Trial: 2, Status: "failed", EpochsDone: 1, Error: "worker lost"})},
 	}

@@ -21,7 +21,7 @@ func msg(t *testing.T, v any) []byte {
 func TestBoardToleratesReorderingAndRedelivery(t *testing.T) {
 	b := NewBoard()
 	m := func(trial, epoch int) []byte {
-		return msg(t, events.EpochMetrics{Trial: trial, Epoch: epoch, MaxEpochs: 4, Activation: "relu", ValAccuracy: events.Finite(float64(epoch) / 10)})
+		return msg(t, events.EpochMetrics{Trial: trial, Epoch: epoch, MaxEpochs: 4, Activation: "relu", EpochValues: events.EpochValues{ValAccuracy: events.Finite(float64(epoch) / 10)}})
 	}
 	if l, _ := b.Apply("tune.study.s.trial.1.metrics", m(1, 2)); l == "" {
 		t.Fatal("first message ignored")
