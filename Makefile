@@ -69,7 +69,8 @@ test-unit: ## Tests that need no services
 helm-chart-test: ## Render the Helm chart (deploy/helm/relutune) and check every manifest against the Kubernetes API types
 	$(GO) test -count=1 ./deploy -run 'Chart|Worker|Helm'
 
-bench: bench-kernels bench-train bench-metrics
+bench: services ## Every performance ratio (kernels, trainer vs PyTorch, threads, ingest) in one table
+	@bash scripts/bench.sh
 
 PYTHON ?= /usr/bin/python3
 
@@ -88,9 +89,9 @@ bench-train: ## MNIST accuracy and training throughput against PyTorch
 bench-orchestration: services ## What the orchestration costs a near-instant trial (Temporal dev server, in-process controller and workers)
 	$(GO) test ./internal/integration -run '^$$' -bench Orchestration -benchtime 2x -timeout 15m
 
-bench-metrics: services ## The sink's batched Postgres write against row-at-a-time inserts
+bench-metrics: services ## The sink's batched Postgres write against row-at-a-time inserts, and the sink against COPY-merge
 	$(GO) test ./internal/store -run '^$$' -bench WriteMetrics -benchtime 40x
-	$(GO) test ./internal/events -run '^$$' -bench MetricPipeline -benchtime 40000x
+	$(GO) test ./internal/controller -run '^$$' -bench Ingest -benchtime 40000x
 
 bench-scale: ## One study on 1, 2 and 4 worker hosts of the namespace harness (needs root): trials/hour, orchestration overhead, sink lag
 	RELUTUNE_TEMPORAL_BIN=$$($(STACK) temporal-binary | tail -n 1) $(GO) test -tags hosts -count=1 -timeout 30m -run '^$$' -bench Scale -benchtime 1x ./internal/hosts

@@ -957,3 +957,13 @@ func countZerosSIMD(counts []int32, a []float32) {
 		copy(counts[m:], bcounts[:n-m])
 	}
 }
+
+// maxPool2RowAVX2 is maxPool2RowGeneric for c a multiple of 8: out[x*c+j] is the maximum of the window of r0 and r1 (two image rows) at pixels 2x and 2x+1, NaN when the window holds one.
+//
+//go:noescape
+func maxPool2RowAVX2(out, r0, r1 *float32, ow, c int)
+
+// maxPool2RowBackwardAVX2 is maxPool2RowBackwardGeneric for c a multiple of 8: every element of the windows of r0 and r1 gets, in d0 and d1, its window's gradient dy if it is the window's first maximum, else 0.
+//
+//go:noescape
+func maxPool2RowBackwardAVX2(d0, d1, dy, r0, r1 *float32, ow, c int)

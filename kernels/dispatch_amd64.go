@@ -190,3 +190,23 @@ func countZeros(counts []int32, a []float32) {
 func softmaxCrossEntropy(grad []float32, logits []float32, labels []int32, rows, classes, ld int, scale float32) float64 {
 	return softmaxCrossEntropyGeneric(grad, logits, labels, rows, classes, ld, scale)
 }
+
+// The pooling kernels need whole vectors of channels (c a multiple of 8);
+// bounds are checked here, before the assembly reads or writes.
+func maxPool2Row(out, r0, r1 []float32, ow, c int) {
+	if !useSIMD || c%8 != 0 || ow == 0 {
+		maxPool2RowGeneric(out, r0, r1, ow, c)
+		return
+	}
+	_, _, _ = out[ow*c-1], r0[2*ow*c-1], r1[2*ow*c-1]
+	maxPool2RowAVX2(&out[0], &r0[0], &r1[0], ow, c)
+}
+
+func maxPool2RowBackward(d0, d1, g, r0, r1 []float32, ow, c int) {
+	if !useSIMD || c%8 != 0 || ow == 0 {
+		maxPool2RowBackwardGeneric(d0, d1, g, r0, r1, ow, c)
+		return
+	}
+	_, _, _, _, _ = d0[2*ow*c-1], d1[2*ow*c-1], g[ow*c-1], r0[2*ow*c-1], r1[2*ow*c-1]
+	maxPool2RowBackwardAVX2(&d0[0], &d1[0], &g[0], &r0[0], &r1[0], ow, c)
+}

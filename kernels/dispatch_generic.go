@@ -40,3 +40,8 @@ func countZeros(counts []int32, a []float32)            { countZerosGeneric(coun
 func softmaxCrossEntropy(grad []float32, logits []float32, labels []int32, rows, classes, ld int, scale float32) float64 {
 	return softmaxCrossEntropyGeneric(grad, logits, labels, rows, classes, ld, scale)
 }
+
+func maxPool2Row(out, r0, r1 []float32, ow, c int) { maxPool2RowGeneric(out, r0, r1, ow, c) }
+func maxPool2RowBackward(d0, d1, g, r0, r1 []float32, ow, c int) {
+	maxPool2RowBackwardGeneric(d0, d1, g, r0, r1, ow, c)
+}

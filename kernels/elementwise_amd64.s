@@ -806,6 +806,7 @@ TEXT ·eluScaledAVX512(SB), NOSPLIT, $0-32
 	VMOVUPS kexphi<>(SB), Z21
 	VMOVUPS kexplo<>(SB), Z22
 	VMOVUPS ki127<>(SB), Z23
+	VMOVUPS kexpm1lo<>(SB), Z24
 eluScaledAVX512_loopU:
 	CMPQ CX, $32
 	JB eluScaledAVX512_loop1
@@ -914,10 +915,8 @@ eluScaledAVX2_loopU:
 	JB eluScaledAVX2_loop1
 	VMOVUPS 0(SI), Y0
 	VMINPS Y0, Y10, Y6
-	VMOVUPS kexphi<>(SB), Y2
-	VMINPS Y6, Y2, Y2
-	VMOVUPS kexplo<>(SB), Y3
-	VMAXPS Y2, Y3, Y2
+	VMOVUPS kexpm1lo<>(SB), Y2
+	VMAXPS Y6, Y2, Y2
 	VMOVUPS Y11, Y3
 	VFMADD231PS Y12, Y2, Y3
 	VSUBPS Y11, Y3, Y3
@@ -931,15 +930,10 @@ eluScaledAVX2_loopU:
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VCVTTPS2DQ Y3, Y3
-	VPSRAD $1, Y3, Y5
-	VPSUBD Y5, Y3, Y3
-	VPADDD ki127<>(SB), Y5, Y5
-	VPSLLD $23, Y5, Y5
 	VPADDD ki127<>(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
-	VMULPS Y3, Y5, Y5
-	VSUBPS kone<>(SB), Y5, Y7
-	VFMADD231PS Y4, Y5, Y7
+	VSUBPS kone<>(SB), Y3, Y7
+	VFMADD231PS Y4, Y3, Y7
 	VMULPS Y9, Y7, Y7
 	VMULPS Y8, Y0, Y6
 	VCMPPS $0x0E, Y10, Y0, Y2
@@ -947,10 +941,8 @@ eluScaledAVX2_loopU:
 	VMOVUPS Y1, 0(DI)
 	VMOVUPS 32(SI), Y0
 	VMINPS Y0, Y10, Y6
-	VMOVUPS kexphi<>(SB), Y2
-	VMINPS Y6, Y2, Y2
-	VMOVUPS kexplo<>(SB), Y3
-	VMAXPS Y2, Y3, Y2
+	VMOVUPS kexpm1lo<>(SB), Y2
+	VMAXPS Y6, Y2, Y2
 	VMOVUPS Y11, Y3
 	VFMADD231PS Y12, Y2, Y3
 	VSUBPS Y11, Y3, Y3
@@ -964,15 +956,10 @@ eluScaledAVX2_loopU:
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VCVTTPS2DQ Y3, Y3
-	VPSRAD $1, Y3, Y5
-	VPSUBD Y5, Y3, Y3
-	VPADDD ki127<>(SB), Y5, Y5
-	VPSLLD $23, Y5, Y5
 	VPADDD ki127<>(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
-	VMULPS Y3, Y5, Y5
-	VSUBPS kone<>(SB), Y5, Y7
-	VFMADD231PS Y4, Y5, Y7
+	VSUBPS kone<>(SB), Y3, Y7
+	VFMADD231PS Y4, Y3, Y7
 	VMULPS Y9, Y7, Y7
 	VMULPS Y8, Y0, Y6
 	VCMPPS $0x0E, Y10, Y0, Y2
@@ -987,10 +974,8 @@ eluScaledAVX2_loop1:
 	JB eluScaledAVX2_done
 	VMOVUPS 0(SI), Y0
 	VMINPS Y0, Y10, Y6
-	VMOVUPS kexphi<>(SB), Y2
-	VMINPS Y6, Y2, Y2
-	VMOVUPS kexplo<>(SB), Y3
-	VMAXPS Y2, Y3, Y2
+	VMOVUPS kexpm1lo<>(SB), Y2
+	VMAXPS Y6, Y2, Y2
 	VMOVUPS Y11, Y3
 	VFMADD231PS Y12, Y2, Y3
 	VSUBPS Y11, Y3, Y3
@@ -1004,15 +989,10 @@ eluScaledAVX2_loop1:
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VCVTTPS2DQ Y3, Y3
-	VPSRAD $1, Y3, Y5
-	VPSUBD Y5, Y3, Y3
-	VPADDD ki127<>(SB), Y5, Y5
-	VPSLLD $23, Y5, Y5
 	VPADDD ki127<>(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
-	VMULPS Y3, Y5, Y5
-	VSUBPS kone<>(SB), Y5, Y7
-	VFMADD231PS Y4, Y5, Y7
+	VSUBPS kone<>(SB), Y3, Y7
+	VFMADD231PS Y4, Y3, Y7
 	VMULPS Y9, Y7, Y7
 	VMULPS Y8, Y0, Y6
 	VCMPPS $0x0E, Y10, Y0, Y2
@@ -1199,6 +1179,7 @@ TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-24
 	VMOVUPS kexplo<>(SB), Z19
 	VMOVUPS ki127<>(SB), Z20
 	VMOVUPS ksignmask<>(SB), Z21
+	VMOVUPS kexpnormlo<>(SB), Z22
 sigmoidAVX512_loopU:
 	CMPQ CX, $32
 	JB sigmoidAVX512_loop1
@@ -1316,10 +1297,8 @@ sigmoidAVX2_loopU:
 	JB sigmoidAVX2_loop1
 	VMOVUPS 0(SI), Y0
 	VORPS ksignmask<>(SB), Y0, Y6
-	VMOVUPS kexphi<>(SB), Y2
-	VMINPS Y6, Y2, Y2
-	VMOVUPS kexplo<>(SB), Y3
-	VMAXPS Y2, Y3, Y2
+	VMOVUPS kexpnormlo<>(SB), Y2
+	VMAXPS Y6, Y2, Y2
 	VMOVUPS Y8, Y3
 	VFMADD231PS Y9, Y2, Y3
 	VSUBPS Y8, Y3, Y3
@@ -1333,15 +1312,11 @@ sigmoidAVX2_loopU:
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VCVTTPS2DQ Y3, Y3
-	VPSRAD $1, Y3, Y5
-	VPSUBD Y5, Y3, Y3
-	VPADDD ki127<>(SB), Y5, Y5
-	VPSLLD $23, Y5, Y5
 	VPADDD ki127<>(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
-	VADDPS kone<>(SB), Y4, Y4
-	VMULPS Y5, Y4, Y4
-	VMULPS Y3, Y4, Y7
+	VFMADD213PS Y3, Y3, Y4
+	VCMPPS $0x05, kexpnormlo<>(SB), Y6, Y5
+	VANDPS Y5, Y4, Y7
 	VADDPS kone<>(SB), Y7, Y6
 	VMOVUPS kone<>(SB), Y2
 	VDIVPS Y6, Y2, Y2
@@ -1350,10 +1325,8 @@ sigmoidAVX2_loopU:
 	VMOVUPS Y1, 0(DI)
 	VMOVUPS 32(SI), Y0
 	VORPS ksignmask<>(SB), Y0, Y6
-	VMOVUPS kexphi<>(SB), Y2
-	VMINPS Y6, Y2, Y2
-	VMOVUPS kexplo<>(SB), Y3
-	VMAXPS Y2, Y3, Y2
+	VMOVUPS kexpnormlo<>(SB), Y2
+	VMAXPS Y6, Y2, Y2
 	VMOVUPS Y8, Y3
 	VFMADD231PS Y9, Y2, Y3
 	VSUBPS Y8, Y3, Y3
@@ -1367,15 +1340,11 @@ sigmoidAVX2_loopU:
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VCVTTPS2DQ Y3, Y3
-	VPSRAD $1, Y3, Y5
-	VPSUBD Y5, Y3, Y3
-	VPADDD ki127<>(SB), Y5, Y5
-	VPSLLD $23, Y5, Y5
 	VPADDD ki127<>(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
-	VADDPS kone<>(SB), Y4, Y4
-	VMULPS Y5, Y4, Y4
-	VMULPS Y3, Y4, Y7
+	VFMADD213PS Y3, Y3, Y4
+	VCMPPS $0x05, kexpnormlo<>(SB), Y6, Y5
+	VANDPS Y5, Y4, Y7
 	VADDPS kone<>(SB), Y7, Y6
 	VMOVUPS kone<>(SB), Y2
 	VDIVPS Y6, Y2, Y2
@@ -1391,10 +1360,8 @@ sigmoidAVX2_loop1:
 	JB sigmoidAVX2_done
 	VMOVUPS 0(SI), Y0
 	VORPS ksignmask<>(SB), Y0, Y6
-	VMOVUPS kexphi<>(SB), Y2
-	VMINPS Y6, Y2, Y2
-	VMOVUPS kexplo<>(SB), Y3
-	VMAXPS Y2, Y3, Y2
+	VMOVUPS kexpnormlo<>(SB), Y2
+	VMAXPS Y6, Y2, Y2
 	VMOVUPS Y8, Y3
 	VFMADD231PS Y9, Y2, Y3
 	VSUBPS Y8, Y3, Y3
@@ -1408,15 +1375,11 @@ sigmoidAVX2_loop1:
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VCVTTPS2DQ Y3, Y3
-	VPSRAD $1, Y3, Y5
-	VPSUBD Y5, Y3, Y3
-	VPADDD ki127<>(SB), Y5, Y5
-	VPSLLD $23, Y5, Y5
 	VPADDD ki127<>(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
-	VADDPS kone<>(SB), Y4, Y4
-	VMULPS Y5, Y4, Y4
-	VMULPS Y3, Y4, Y7
+	VFMADD213PS Y3, Y3, Y4
+	VCMPPS $0x05, kexpnormlo<>(SB), Y6, Y5
+	VANDPS Y5, Y4, Y7
 	VADDPS kone<>(SB), Y7, Y6
 	VMOVUPS kone<>(SB), Y2
 	VDIVPS Y6, Y2, Y2
@@ -1566,6 +1529,7 @@ TEXT ·tanhAVX512(SB), NOSPLIT, $0-24
 	VMOVUPS ksignmask<>(SB), Z21
 	VMOVUPS kabsmask<>(SB), Z22
 	VMOVUPS ktwo<>(SB), Z23
+	VMOVUPS kexpm1lo<>(SB), Z24
 tanhAVX512_loopU:
 	CMPQ CX, $32
 	JB tanhAVX512_loop1
@@ -1693,10 +1657,8 @@ tanhAVX2_loopU:
 	VMOVUPS 0(SI), Y0
 	VORPS ksignmask<>(SB), Y0, Y6
 	VADDPS Y6, Y6, Y6
-	VMOVUPS kexphi<>(SB), Y2
-	VMINPS Y6, Y2, Y2
-	VMOVUPS kexplo<>(SB), Y3
-	VMAXPS Y2, Y3, Y2
+	VMOVUPS kexpm1lo<>(SB), Y2
+	VMAXPS Y6, Y2, Y2
 	VMOVUPS Y8, Y3
 	VFMADD231PS Y9, Y2, Y3
 	VSUBPS Y8, Y3, Y3
@@ -1710,15 +1672,10 @@ tanhAVX2_loopU:
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VCVTTPS2DQ Y3, Y3
-	VPSRAD $1, Y3, Y5
-	VPSUBD Y5, Y3, Y3
-	VPADDD ki127<>(SB), Y5, Y5
-	VPSLLD $23, Y5, Y5
 	VPADDD ki127<>(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
-	VMULPS Y3, Y5, Y5
-	VSUBPS kone<>(SB), Y5, Y7
-	VFMADD231PS Y4, Y5, Y7
+	VSUBPS kone<>(SB), Y3, Y7
+	VFMADD231PS Y4, Y3, Y7
 	VADDPS ktwo<>(SB), Y7, Y6
 	VMOVUPS kone<>(SB), Y2
 	VDIVPS Y6, Y2, Y2
@@ -1730,10 +1687,8 @@ tanhAVX2_loopU:
 	VMOVUPS 32(SI), Y0
 	VORPS ksignmask<>(SB), Y0, Y6
 	VADDPS Y6, Y6, Y6
-	VMOVUPS kexphi<>(SB), Y2
-	VMINPS Y6, Y2, Y2
-	VMOVUPS kexplo<>(SB), Y3
-	VMAXPS Y2, Y3, Y2
+	VMOVUPS kexpm1lo<>(SB), Y2
+	VMAXPS Y6, Y2, Y2
 	VMOVUPS Y8, Y3
 	VFMADD231PS Y9, Y2, Y3
 	VSUBPS Y8, Y3, Y3
@@ -1747,15 +1702,10 @@ tanhAVX2_loopU:
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VCVTTPS2DQ Y3, Y3
-	VPSRAD $1, Y3, Y5
-	VPSUBD Y5, Y3, Y3
-	VPADDD ki127<>(SB), Y5, Y5
-	VPSLLD $23, Y5, Y5
 	VPADDD ki127<>(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
-	VMULPS Y3, Y5, Y5
-	VSUBPS kone<>(SB), Y5, Y7
-	VFMADD231PS Y4, Y5, Y7
+	VSUBPS kone<>(SB), Y3, Y7
+	VFMADD231PS Y4, Y3, Y7
 	VADDPS ktwo<>(SB), Y7, Y6
 	VMOVUPS kone<>(SB), Y2
 	VDIVPS Y6, Y2, Y2
@@ -1774,10 +1724,8 @@ tanhAVX2_loop1:
 	VMOVUPS 0(SI), Y0
 	VORPS ksignmask<>(SB), Y0, Y6
 	VADDPS Y6, Y6, Y6
-	VMOVUPS kexphi<>(SB), Y2
-	VMINPS Y6, Y2, Y2
-	VMOVUPS kexplo<>(SB), Y3
-	VMAXPS Y2, Y3, Y2
+	VMOVUPS kexpm1lo<>(SB), Y2
+	VMAXPS Y6, Y2, Y2
 	VMOVUPS Y8, Y3
 	VFMADD231PS Y9, Y2, Y3
 	VSUBPS Y8, Y3, Y3
@@ -1791,15 +1739,10 @@ tanhAVX2_loop1:
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VCVTTPS2DQ Y3, Y3
-	VPSRAD $1, Y3, Y5
-	VPSUBD Y5, Y3, Y3
-	VPADDD ki127<>(SB), Y5, Y5
-	VPSLLD $23, Y5, Y5
 	VPADDD ki127<>(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
-	VMULPS Y3, Y5, Y5
-	VSUBPS kone<>(SB), Y5, Y7
-	VFMADD231PS Y4, Y5, Y7
+	VSUBPS kone<>(SB), Y3, Y7
+	VFMADD231PS Y4, Y3, Y7
 	VADDPS ktwo<>(SB), Y7, Y6
 	VMOVUPS kone<>(SB), Y2
 	VDIVPS Y6, Y2, Y2
@@ -3816,6 +3759,106 @@ countZerosAVX2_done:
 	VZEROUPPER
 	RET
 
+// func maxPool2RowAVX2(out, r0, r1 *float32, ow, c int)
+TEXT ·maxPool2RowAVX2(SB), NOSPLIT, $0-40
+	MOVQ out+0(FP), DI
+	MOVQ r0+8(FP), SI
+	MOVQ r1+16(FP), DX
+	MOVQ ow+24(FP), CX
+	MOVQ c+32(FP), R8
+	SHLQ $2, R8
+	VMOVUPS poolQNaN<>(SB), Y15
+	TESTQ CX, CX
+	JZ maxPool2RowAVX2_done
+	TESTQ R8, R8
+	JZ maxPool2RowAVX2_done
+maxPool2RowAVX2_x:
+	LEAQ (SI)(R8*1), R9
+	LEAQ (DX)(R8*1), R10
+	XORQ AX, AX
+maxPool2RowAVX2_v:
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS (R9)(AX*1), Y1
+	VMOVUPS (DX)(AX*1), Y2
+	VMOVUPS (R10)(AX*1), Y3
+	VMAXPS Y1, Y0, Y4
+	VMAXPS Y3, Y2, Y5
+	VMAXPS Y5, Y4, Y4
+	VCMPPS $3, Y1, Y0, Y6
+	VCMPPS $3, Y3, Y2, Y7
+	VORPS Y7, Y6, Y6
+	VANDPS Y15, Y6, Y6
+	VORPS Y6, Y4, Y4
+	VMOVUPS Y4, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, R8
+	JB maxPool2RowAVX2_v
+	LEAQ (SI)(R8*2), SI
+	LEAQ (DX)(R8*2), DX
+	ADDQ R8, DI
+	DECQ CX
+	JNZ maxPool2RowAVX2_x
+maxPool2RowAVX2_done:
+	VZEROUPPER
+	RET
+
+// func maxPool2RowBackwardAVX2(d0, d1, dy, r0, r1 *float32, ow, c int)
+TEXT ·maxPool2RowBackwardAVX2(SB), NOSPLIT, $0-56
+	MOVQ d0+0(FP), DI
+	MOVQ d1+8(FP), BX
+	MOVQ dy+16(FP), R11
+	MOVQ r0+24(FP), SI
+	MOVQ r1+32(FP), DX
+	MOVQ ow+40(FP), CX
+	MOVQ c+48(FP), R8
+	SHLQ $2, R8
+	TESTQ CX, CX
+	JZ maxPool2RowBackwardAVX2_done
+	TESTQ R8, R8
+	JZ maxPool2RowBackwardAVX2_done
+maxPool2RowBackwardAVX2_x:
+	LEAQ (SI)(R8*1), R9
+	LEAQ (DX)(R8*1), R10
+	XORQ AX, AX
+maxPool2RowBackwardAVX2_v:
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS (R9)(AX*1), Y1
+	VMOVUPS (DX)(AX*1), Y2
+	VMOVUPS (R10)(AX*1), Y3
+	VMOVUPS (R11)(AX*1), Y4
+	VCMPPS $1, Y1, Y0, Y5
+	VBLENDVPS Y5, Y1, Y0, Y6
+	VCMPPS $1, Y3, Y2, Y7
+	VBLENDVPS Y7, Y3, Y2, Y8
+	VCMPPS $1, Y8, Y6, Y9
+	VORPS Y9, Y5, Y10
+	VANDNPS Y4, Y10, Y10
+	VANDNPS Y5, Y9, Y11
+	VANDPS Y4, Y11, Y11
+	VANDNPS Y9, Y7, Y12
+	VANDPS Y4, Y12, Y12
+	VANDPS Y9, Y7, Y13
+	VANDPS Y4, Y13, Y13
+	LEAQ (DI)(R8*1), R12
+	LEAQ (BX)(R8*1), R13
+	VMOVUPS Y10, (DI)(AX*1)
+	VMOVUPS Y11, (R12)(AX*1)
+	VMOVUPS Y12, (BX)(AX*1)
+	VMOVUPS Y13, (R13)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, R8
+	JB maxPool2RowBackwardAVX2_v
+	LEAQ (SI)(R8*2), SI
+	LEAQ (DX)(R8*2), DX
+	LEAQ (DI)(R8*2), DI
+	LEAQ (BX)(R8*2), BX
+	ADDQ R8, R11
+	DECQ CX
+	JNZ maxPool2RowBackwardAVX2_x
+maxPool2RowBackwardAVX2_done:
+	VZEROUPPER
+	RET
+
 DATA kabsmask<>+0(SB)/4, $0x7fffffff
 DATA kabsmask<>+4(SB)/4, $0x7fffffff
 DATA kabsmask<>+8(SB)/4, $0x7fffffff
@@ -4049,6 +4092,42 @@ DATA kexplo<>+52(SB)/4, $0xc2dc0000
 DATA kexplo<>+56(SB)/4, $0xc2dc0000
 DATA kexplo<>+60(SB)/4, $0xc2dc0000
 GLOBL kexplo<>(SB), RODATA|NOPTR, $64
+
+DATA kexpm1lo<>+0(SB)/4, $0xc2ae0000
+DATA kexpm1lo<>+4(SB)/4, $0xc2ae0000
+DATA kexpm1lo<>+8(SB)/4, $0xc2ae0000
+DATA kexpm1lo<>+12(SB)/4, $0xc2ae0000
+DATA kexpm1lo<>+16(SB)/4, $0xc2ae0000
+DATA kexpm1lo<>+20(SB)/4, $0xc2ae0000
+DATA kexpm1lo<>+24(SB)/4, $0xc2ae0000
+DATA kexpm1lo<>+28(SB)/4, $0xc2ae0000
+DATA kexpm1lo<>+32(SB)/4, $0xc2ae0000
+DATA kexpm1lo<>+36(SB)/4, $0xc2ae0000
+DATA kexpm1lo<>+40(SB)/4, $0xc2ae0000
+DATA kexpm1lo<>+44(SB)/4, $0xc2ae0000
+DATA kexpm1lo<>+48(SB)/4, $0xc2ae0000
+DATA kexpm1lo<>+52(SB)/4, $0xc2ae0000
+DATA kexpm1lo<>+56(SB)/4, $0xc2ae0000
+DATA kexpm1lo<>+60(SB)/4, $0xc2ae0000
+GLOBL kexpm1lo<>(SB), RODATA|NOPTR, $64
+
+DATA kexpnormlo<>+0(SB)/4, $0xc2aeac4f
+DATA kexpnormlo<>+4(SB)/4, $0xc2aeac4f
+DATA kexpnormlo<>+8(SB)/4, $0xc2aeac4f
+DATA kexpnormlo<>+12(SB)/4, $0xc2aeac4f
+DATA kexpnormlo<>+16(SB)/4, $0xc2aeac4f
+DATA kexpnormlo<>+20(SB)/4, $0xc2aeac4f
+DATA kexpnormlo<>+24(SB)/4, $0xc2aeac4f
+DATA kexpnormlo<>+28(SB)/4, $0xc2aeac4f
+DATA kexpnormlo<>+32(SB)/4, $0xc2aeac4f
+DATA kexpnormlo<>+36(SB)/4, $0xc2aeac4f
+DATA kexpnormlo<>+40(SB)/4, $0xc2aeac4f
+DATA kexpnormlo<>+44(SB)/4, $0xc2aeac4f
+DATA kexpnormlo<>+48(SB)/4, $0xc2aeac4f
+DATA kexpnormlo<>+52(SB)/4, $0xc2aeac4f
+DATA kexpnormlo<>+56(SB)/4, $0xc2aeac4f
+DATA kexpnormlo<>+60(SB)/4, $0xc2aeac4f
+GLOBL kexpnormlo<>(SB), RODATA|NOPTR, $64
 
 DATA kge1<>+0(SB)/4, $0x3f31728a
 DATA kge1<>+4(SB)/4, $0x3f31728a
@@ -4517,6 +4596,24 @@ DATA kzero<>+52(SB)/4, $0x00000000
 DATA kzero<>+56(SB)/4, $0x00000000
 DATA kzero<>+60(SB)/4, $0x00000000
 GLOBL kzero<>(SB), RODATA|NOPTR, $64
+
+DATA poolQNaN<>+0(SB)/4, $0x7fc00000
+DATA poolQNaN<>+4(SB)/4, $0x7fc00000
+DATA poolQNaN<>+8(SB)/4, $0x7fc00000
+DATA poolQNaN<>+12(SB)/4, $0x7fc00000
+DATA poolQNaN<>+16(SB)/4, $0x7fc00000
+DATA poolQNaN<>+20(SB)/4, $0x7fc00000
+DATA poolQNaN<>+24(SB)/4, $0x7fc00000
+DATA poolQNaN<>+28(SB)/4, $0x7fc00000
+DATA poolQNaN<>+32(SB)/4, $0x7fc00000
+DATA poolQNaN<>+36(SB)/4, $0x7fc00000
+DATA poolQNaN<>+40(SB)/4, $0x7fc00000
+DATA poolQNaN<>+44(SB)/4, $0x7fc00000
+DATA poolQNaN<>+48(SB)/4, $0x7fc00000
+DATA poolQNaN<>+52(SB)/4, $0x7fc00000
+DATA poolQNaN<>+56(SB)/4, $0x7fc00000
+DATA poolQNaN<>+60(SB)/4, $0x7fc00000
+GLOBL poolQNaN<>(SB), RODATA|NOPTR, $64
 
 DATA gc0<>+0(SB)/4, $0x48bfffe0
 DATA gc0<>+4(SB)/4, $0x48bfffca

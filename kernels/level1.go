@@ -13,14 +13,46 @@ func AddBias(c []float32, rows, cols, ldc int, bias []float32) {
 	if cols == 0 {
 		return
 	}
+	if g := narrowRows(rows, cols, ldc); g > 1 {
+		// Contiguous narrow rows (a convolution's channels): g rows at a
+		// time against the bias repeated g times, one vector pass each.
+		var tile [narrowTile]float32
+		for r := range g {
+			copy(tile[r*cols:], bias)
+		}
+		t := tile[:g*cols]
+		i := 0
+		for ; i+g <= rows; i += g {
+			axpyUnitary(1, t, c[i*cols:(i+g)*cols])
+		}
+		if i < rows {
+			axpyUnitary(1, t[:(rows-i)*cols], c[i*cols:rows*cols])
+		}
+		return
+	}
 	for i := 0; i < rows; i++ {
 		axpyUnitary(1, bias, c[i*ldc:i*ldc+cols])
 	}
 }
 
+// narrowTile is the stack tile of AddBias and ColSums over narrow rows.
+const narrowTile = 512
+
+// narrowRows is how many rows AddBias and ColSums take at once: more than
+// one only when the rows are contiguous (ld == cols) and narrow enough for
+// a call per row to cost more than its arithmetic.
+func narrowRows(rows, cols, ld int) int {
+	if ld != cols || cols > 64 || rows < 2 {
+		return 1
+	}
+	return min(rows, narrowTile/cols)
+}
+
 // ColSums overwrites dst with the column sums of the rows x cols matrix a:
 // dst[j] = sum over i of a[i*lda+j]. len(dst) must be cols. Sums accumulate
-// in float32 row by row.
+// in float32 row by row, except that contiguous narrow rows (lda == cols <=
+// 64) are summed in interleaved partial sums (row i into sum i mod g), added
+// together at the end: the same order for the same rows and cols.
 func ColSums(dst []float32, a []float32, rows, cols, lda int) {
 	checkDims("ColSums", "rows, cols", rows, cols)
 	checkMatrix("ColSums", "a", a, rows, cols, lda)
@@ -29,6 +61,21 @@ func ColSums(dst []float32, a []float32, rows, cols, lda int) {
 	}
 	clear(dst)
 	if cols == 0 {
+		return
+	}
+	if g := narrowRows(rows, cols, lda); g > 1 {
+		var tile [narrowTile]float32
+		t := tile[:g*cols]
+		i := 0
+		for ; i+g <= rows; i += g {
+			axpyUnitary(1, a[i*cols:(i+g)*cols], t)
+		}
+		if i < rows {
+			axpyUnitary(1, a[i*cols:rows*cols], t[:(rows-i)*cols])
+		}
+		for r := range g {
+			axpyUnitary(1, t[r*cols:(r+1)*cols], dst)
+		}
 		return
 	}
 	for i := 0; i < rows; i++ {

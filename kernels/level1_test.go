@@ -61,7 +61,7 @@ func TestAddBiasColSumsCountZeroCols(t *testing.T) { forEachISA(t, testAddBiasCo
 
 func testAddBiasColSumsCountZeroCols(t *testing.T) {
 	r := newRand(21)
-	for _, d := range [][3]int{{1, 1, 1}, {3, 5, 7}, {7, 16, 16}, {10, 33, 35}, {64, 67, 70}, {0, 5, 5}, {5, 0, 1}} {
+	for _, d := range [][3]int{{1, 1, 1}, {3, 5, 7}, {7, 16, 16}, {10, 33, 35}, {64, 67, 70}, {100, 16, 16}, {77, 10, 10}, {40, 64, 64}, {0, 5, 5}, {5, 0, 1}} {
 		rows, cols, ld := d[0], d[1], d[2]
 		size := max((rows-1)*ld+cols, 0)
 		if rows == 0 || cols == 0 {

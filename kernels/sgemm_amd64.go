@@ -197,21 +197,29 @@ func (g *gemmImpl) edge(w *gemmWork, transA bool, i0, h, pc, kc, wd int, alpha f
 			g.rows(kc, &a[i0*lda+pc], lda, panel, &w.c[0], nr, alpha, 0, colMask(nr))
 		}
 	} else {
+		// A's h rows padded with zero rows to mr, copied in A's own layout
+		// (whole runs, not element by element: a product with fewer rows
+		// than a tile, such as a 9 x 16 convolution weight gradient over
+		// thousands of pixels, is nothing but edge tiles).
 		ap := w.a[:kc*mr]
-		for l := 0; l < kc; l++ {
-			row := ap[l*mr : l*mr+mr]
-			for i := range row {
-				switch {
-				case i >= h:
-					row[i] = 0
-				case transA:
-					row[i] = a[(pc+l)*lda+i0+i]
-				default:
-					row[i] = a[(i0+i)*lda+pc+l]
+		if transA {
+			for l := 0; l < kc; l++ {
+				row := ap[l*mr : l*mr+mr]
+				copy(row, a[(pc+l)*lda+i0:(pc+l)*lda+i0+h])
+				clear(row[h:])
+			}
+			g.cols(kc, &ap[0], mr, panel, &w.c[0], nr, alpha, 0, colMask(nr))
+		} else {
+			for i := 0; i < mr; i++ {
+				row := ap[i*kc : (i+1)*kc]
+				if i < h {
+					copy(row, a[(i0+i)*lda+pc:(i0+i)*lda+pc+kc])
+				} else {
+					clear(row)
 				}
 			}
+			g.rows(kc, &ap[0], kc, panel, &w.c[0], nr, alpha, 0, colMask(nr))
 		}
-		g.cols(kc, &ap[0], mr, panel, &w.c[0], nr, alpha, 0, colMask(nr))
 	}
 	for i := 0; i < h; i++ {
 		ci := c[i*ldc : i*ldc+wd]

@@ -8,6 +8,9 @@
 # directory. It runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, in
 # that command alone, so OpenBLAS uses its best kernels for this CPU.
 #
+# The activations run twice: with the kernels CPUID picks, and built with
+# -tags noavx512, which runs the AVX2 kernels even on an AVX-512 CPU.
+#
 # Environment: COUNT (runs of each Go benchmark, default 5), BENCHTIME
 # (go test -benchtime, default 300ms).
 set -euo pipefail
@@ -42,7 +45,11 @@ run_openblas 1
 	-bench '^Benchmark(Sgemm|SgemmGonum|Activation|Copy)$' \
 	-cpu 1 -count "${COUNT:-5}" -benchtime "${BENCHTIME:-300ms}") >"$tmp/go.txt"
 run_openblas 2
+# The AVX2 kernels on this CPU (on an AVX-512 CPU the noavx512 tag forces them).
+(cd "$root" && go test -tags noavx512 ./kernels/ -run '^$' \
+	-bench '^Benchmark(Activation|Copy)$' \
+	-cpu 1 -count "${COUNT:-5}" -benchtime "${BENCHTIME:-300ms}") >"$tmp/avx2.txt"
 
 cd "$root"
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores, go $(go env GOVERSION), $(date -u +%Y-%m-%dT%H:%MZ)"
-go run ./scripts/benchcmp -go "$tmp/go.txt" -openblas "$tmp/openblas-1.txt" -openblas "$tmp/openblas-2.txt"
+go run ./scripts/benchcmp -go "$tmp/go.txt" -openblas "$tmp/openblas-1.txt" -openblas "$tmp/openblas-2.txt" -avx2 "$tmp/avx2.txt"

@@ -281,7 +281,7 @@ func (s *Spec) trainerConfig(c search.Config, seed uint64) (trainer.Config, erro
 		Epochs:      s.Schedule.MaxEpochs,
 		Patience:    s.Schedule.Patience,
 		Seed:        seed,
-		Threads:     1,
+		Threads:     max(s.Threads, 1),
 		// Learning rate, batch size, init and the rest not searched take
 		// the trainer's defaults (see trainer.Config.WithDefaults).
 	}

@@ -30,9 +30,15 @@ var ErrInvalid = errors.New("spec: invalid")
 // Spec is a study specification. Field names follow the YAML format in the
 // README; JSON uses the same names.
 type Spec struct {
-	Name      string               `yaml:"name" json:"name"`
-	Dataset   string               `yaml:"dataset" json:"dataset"`
-	Model     Model                `yaml:"model" json:"model"`
+	Name    string `yaml:"name" json:"name"`
+	Dataset string `yaml:"dataset" json:"dataset"`
+	Model   Model  `yaml:"model" json:"model"`
+	// Threads is the number of threads each trial trains with, 1 to
+	// MaxThreads; 0 (unset, and left out of the canonical form so that the
+	// hashes of specs without it do not change) means 1. A worker gives a
+	// trial at most its share of the worker's cores (cores / concurrency),
+	// so it may train with fewer.
+	Threads   int                  `yaml:"threads" json:"threads,omitempty"`
 	Objective Objective            `yaml:"objective" json:"objective"`
 	Space     map[string]ParamSpec `yaml:"space" json:"space"`
 	Search    Search               `yaml:"search" json:"search"`
@@ -133,6 +139,8 @@ const (
 	MaxTrials      = 100000
 	MaxParallelism = 1024
 	MaxReplicates  = 100
+	// MaxThreads bounds a trial's threads.
+	MaxThreads     = 64
 	MaxEpochs      = 1000
 	MaxHiddenUnits = 8192
 	MaxHidden      = 16
@@ -448,6 +456,9 @@ func (s *Spec) validateSearch() error {
 	}
 	if s.Search.Replicates < 1 || s.Search.Replicates > MaxReplicates {
 		return invalid("search.replicates", s.Search.Replicates, fmt.Sprintf("must be in [1, %d]", MaxReplicates))
+	}
+	if s.Threads < 0 || s.Threads > MaxThreads {
+		return invalid("threads", s.Threads, fmt.Sprintf("must be in [1, %d] (threads per trial)", MaxThreads))
 	}
 	if s.Search.Seed > math.MaxInt64 {
 		return invalid("search.seed", s.Search.Seed, "must be in [0, 9223372036854775807]")

@@ -48,6 +48,12 @@ func TestParseDefaultsAndJSON(t *testing.T) {
 		s.Search.Parallelism != 1 || s.Search.Replicates != 1 || s.Optimizer.Kind != "adam" || s.Schedule.Kind != "none" {
 		t.Fatalf("defaults not applied: %+v", s)
 	}
+	if tc, err := s.TrialConfig(search.Config{}, 1); err != nil || tc.Threads != 1 {
+		t.Fatalf("trial threads without a threads field: %d, %v; want 1", tc.Threads, err)
+	}
+	if strings.Contains(string(s.Canonical()), "threads") {
+		t.Fatalf("canonical form names threads though the spec does not set it:\n%s", s.Canonical())
+	}
 	// The canonical JSON form parses back to the same spec.
 	s2, err := Parse(s.Canonical())
 	if err != nil {
@@ -58,11 +64,25 @@ func TestParseDefaultsAndJSON(t *testing.T) {
 	}
 }
 
+func TestThreads(t *testing.T) {
+	s, err := Parse([]byte(valid + "threads: 4\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := s.TrialConfig(search.Config{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.Threads != 4 {
+		t.Fatalf("trial config threads %d, want 4", tc.Threads)
+	}
+}
+
 func TestParseRejects(t *testing.T) {
 	cases := []struct {
 		name, yaml, want string
 	}{
-		{"unknown top-level field", valid + "extra: 1\n", "extra (line 10): unknown field (allowed: dataset, keep_models, model, name, objective, optimizer, schedule, search, space)"},
+		{"unknown top-level field", valid + "extra: 1\n", "extra (line 10): unknown field (allowed: dataset, keep_models, model, name, objective, optimizer, schedule, search, space, threads)"},
 		{"keep_models negative", valid + "keep_models: -1\n", "keep_models: -1 must be in [0, 1000]"},
 		{"keep_models too many", valid + "keep_models: 1001\n", "keep_models: 1001 must be in [0, 1000]"},
 		{"unknown nested field", strings.Replace(valid, "hidden: [8]", "hidden: [8], depth: 2", 1), "model.depth (line 3): unknown field (allowed: conv, hidden, kind)"},
@@ -72,6 +92,9 @@ func TestParseRejects(t *testing.T) {
 		{"unknown activation", strings.Replace(valid, "[relu, leaky_relu]", "[relu, leaky_relu, mish]", 1), "space.activation.choice[2]: mish is not allowed (allowed: relu"},
 		{"unknown parameter", strings.Replace(valid, "space:\n", "space:\n  dropout: {uniform: [0, 1]}\n", 1), "space.dropout: is not a parameter (allowed: activation, batch_size"},
 		{"parallelism", strings.Replace(valid, "{max_trials: 4}", "{max_trials: 4, parallelism: -1}", 1), "search.parallelism: -1 must be in [1, 1024]"},
+		{"threads high", valid + "threads: 65\n", "threads: 65 must be in [1, 64] (threads per trial)"},
+		{"threads negative", valid + "threads: -2\n", "threads: -2 must be in [1, 64] (threads per trial)"},
+		{"threads type", valid + "threads: all\n", "threads (line 10): cannot unmarshal !!str `all` into int"},
 		{"max trials", strings.Replace(valid, "{max_trials: 4}", "{max_trials: 0}", 1), "search.max_trials: 0 must be in [1, 100000]"},
 		{"algorithm", strings.Replace(valid, "{max_trials: 4}", "{max_trials: 4, algorithm: hyperband}", 1), `search.algorithm: "hyperband" is not an algorithm`},
 		{"wrong type", strings.Replace(valid, "{max_trials: 4}", "{max_trials: many}", 1), "search.max_trials (line 8): cannot unmarshal !!str `many` into int"},

@@ -198,3 +198,50 @@ func BenchmarkGather(b *testing.B) {
 		ds.Train.gather(x, lab, idx, 784)
 	}
 }
+
+// BenchmarkStep measures one training step (sgd) of the networks the thread
+// scaling figures use, per thread count: the CNN of torch_cnn.py (conv 16, 32,
+// dense 128, batch 128) and a 784-1024-1024-10 MLP at batch 512, on random
+// float images (no byte-input path, as in the PyTorch reference).
+func BenchmarkStep(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		cfg   Config
+		batch int
+	}{
+		{"cnn", Config{Dataset: "idx:a,b", Model: CNN, Conv: []int{16, 32}, Hidden: []int{128}}, 128},
+		{"mlp1024", Config{Dataset: "idx:a,b", Hidden: []int{1024, 1024}}, 512},
+	} {
+		ds := synthImages("idx:a,b", 2048, 28, 28, 10, 1)
+		for _, threads := range []int{1, 2, 4} {
+			b.Run(bc.name+"/threads="+strconv.Itoa(threads), func(b *testing.B) {
+				cfg := bc.cfg
+				cfg.Optimizer, cfg.LearningRate, cfg.BatchSize, cfg.Threads, cfg.Seed = SGD, 0.01, bc.batch, threads, 1
+				st, err := newState(cfg.WithDefaults(), ds)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer st.close()
+				perm := rand.New(rand.NewPCG(1, 2)).Perm(ds.Train.Len())
+				idx := make([]int32, bc.batch)
+				next := 0
+				step := func() {
+					for i := range idx {
+						idx[i] = int32(perm[(next*bc.batch+i)%len(perm)])
+					}
+					next++
+					st.step(&ds.Train, idx, 0.01)
+				}
+				for range 3 {
+					step()
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					step()
+				}
+				b.ReportMetric(float64(b.N*bc.batch)/b.Elapsed().Seconds(), "samples/s")
+			})
+		}
+	}
+}

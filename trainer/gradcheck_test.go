@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -160,33 +161,55 @@ func TestNetworkGradients(t *testing.T) {
 			checkNetworkGradient(t, Config{Dataset: "t", Model: CNN, Conv: []int{3, 2}, Hidden: []int{4}, Activation: act, Seed: 1}, ds, 3, 1e-3)
 		})
 	}
+	// A one-channel convolution after the first: its input gradient goes
+	// through col2imT1.
+	for _, conv := range [][]int{{1, 2}} {
+		t.Run(fmt.Sprintf("cnn/conv%v", conv), func(t *testing.T) {
+			ds := synthImages("t", 3, 8, 8, 3, 1)
+			checkNetworkGradient(t, Config{Dataset: "t", Model: CNN, Conv: conv, Hidden: []int{4}, Activation: ReLU, Seed: 1}, ds, 3, 1e-3)
+		})
+	}
 }
 
 // TestIm2colAdjoint checks <im2col(x), c> == <x, col2im(c)>, the identity
-// the convolution's input gradient relies on.
+// the convolution's input gradient relies on, for both layouts and for
+// channel counts on either side of col2im's vector path.
 func TestIm2colAdjoint(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	const rows, h, w, ch = 2, 5, 4, 3
-	x := make([]float32, rows*h*w*ch)
-	c := make([]float32, rows*h*w*9*ch)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64())
-	}
-	for i := range c {
-		c[i] = float32(rng.NormFloat64())
-	}
-	cols := make([]float32, len(c))
-	im2col(cols, x, rows, h, w, ch)
-	dx := make([]float32, len(x))
-	col2im(dx, c, rows, h, w, ch)
-	var a, b float64
-	for i := range c {
-		a += float64(cols[i]) * float64(c[i])
-	}
-	for i := range x {
-		b += float64(x[i]) * float64(dx[i])
-	}
-	if !close(a, b, 1e-5, 1e-5) {
-		t.Fatalf("<im2col(x), c> = %v, <x, col2im(c)> = %v", a, b)
+	const rows, h, w = 2, 5, 4
+	for _, ch := range []int{1, 3, 16} {
+		x := make([]float32, rows*h*w*ch)
+		c := make([]float32, rows*h*w*9*ch)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		for i := range c {
+			c[i] = float32(rng.NormFloat64())
+		}
+		type pair struct {
+			name string
+			fwd  func(cols, x []float32)
+			adj  func(dx, c []float32)
+		}
+		pairs := []pair{{"im2col", func(cols, x []float32) { im2col(cols, x, rows, h, w, ch) }, func(dx, c []float32) { col2im(dx, c, rows, h, w, ch) }}}
+		if ch == 1 {
+			pairs = append(pairs, pair{"im2colT1", func(cols, x []float32) { im2colT1(cols, x, rows, h, w) }, func(dx, c []float32) { col2imT1(dx, c, rows, h, w) }})
+		}
+		for _, p := range pairs {
+			cols := make([]float32, len(c))
+			p.fwd(cols, x)
+			dx := make([]float32, len(x))
+			p.adj(dx, c)
+			var a, b float64
+			for i := range c {
+				a += float64(cols[i]) * float64(c[i])
+			}
+			for i := range x {
+				b += float64(x[i]) * float64(dx[i])
+			}
+			if !close(a, b, 1e-5, 1e-5) {
+				t.Fatalf("%s, %d channels: <im2col(x), c> = %v, <x, col2im(c)> = %v", p.name, ch, a, b)
+			}
+		}
 	}
 }

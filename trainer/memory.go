@@ -230,16 +230,19 @@ type Memory struct {
 	Rows int
 	// NumParams counts the model's parameters (weights, biases, PReLU slopes).
 	NumParams int64
-	// Params and Grads are the parameter vector and its gradient.
+	// Params and Grads are the parameter vector and its gradient, one
+	// gradient per batch shard.
 	Params, Grads int64
 	// Optimizer is the optimizer's state: two moments per parameter for adam
 	// and adamw, one for momentum, none for sgd.
 	Optimizer int64
 	// Activations are the input batch, the labels, every layer's output and
-	// the gradients with respect to them, for Rows examples.
+	// the gradients with respect to them, for Rows examples, and for each
+	// further batch shard of a multi-threaded step (Threads), its share of
+	// the batch.
 	Activations int64
-	// Im2col is the convolutions' im2col buffers (Rows x pixels x 9 x input
-	// channels floats each), usually the largest part of a CNN.
+	// Im2col is the convolutions' im2col scratch: one chunk of samples
+	// (convScratchLen), per batch shard.
 	Im2col int64
 	// Workspace is the rest: the byte-image first-layer buffers, the
 	// diagnostics' gradient accumulator, the data order and the matrix
@@ -280,11 +283,11 @@ type layout struct {
 	nparams  int64
 	dims     []int64 // per-sample output size of each op
 	inplace  []bool
-	colsPer  int64 // im2col floats per example, all convolutions together
-	units    int64 // hidden units (channels for convolutions), for the diagnostics
-	hidden   int   // hidden layers
-	firstOut int64 // outputs of the first op, when it is a dense layer; 0 otherwise
-	maxK     int64 // largest inner dimension of a matrix product
+	convs    [][3]int // h, w and input channels of each convolution
+	units    int64    // hidden units (channels for convolutions), for the diagnostics
+	hidden   int      // hidden layers
+	firstOut int64    // outputs of the first op, when it is a dense layer; 0 otherwise
+	maxK     int64    // largest inner dimension of a matrix product
 }
 
 // layoutOf mirrors newNetwork: the same ops, in the same order, with the
@@ -315,7 +318,7 @@ func layoutOf(c Config, s Shape) (layout, error) {
 			l.dims = append(l.dims, h*w*co)
 			l.inplace = append(l.inplace, false)
 			addAct(h*w*co, co)
-			l.colsPer += h * w * 9 * ch
+			l.convs = append(l.convs, [3]int{int(h), int(w), int(ch)})
 			l.maxK = max(l.maxK, 9*ch)
 			l.dims = append(l.dims, (h/2)*(w/2)*co)
 			l.inplace = append(l.inplace, false)
@@ -383,24 +386,44 @@ func EstimateMemory(cfg Config, s Shape) (Memory, error) {
 	case Adam, AdamW:
 		m.Optimizer = 2 * f32 * l.nparams
 	}
-	// allocWorkspace: the input, the labels, each op's output, and the
-	// gradients, an in-place op sharing its input's.
 	in := int64(s.Features)
-	m.Activations = f32*r*in + 4*r
-	shared := make([]bool, len(l.dims))
-	for i := len(l.dims) - 1; i >= 0; i-- {
-		m.Activations += f32 * r * l.dims[i] // outs[i]
-		if !shared[i] {
-			m.Activations += f32 * r * l.dims[i] // douts[i]
+	// allocWorkspace: the input, the labels, each op's output, and the
+	// gradients, an in-place op sharing its input's; the im2col scratch.
+	buffers := func(r int64) (acts, cols int64) {
+		acts = f32*r*in + 4*r
+		shared := make([]bool, len(l.dims))
+		for i := len(l.dims) - 1; i >= 0; i-- {
+			acts += f32 * r * l.dims[i] // outs[i]
+			if !shared[i] {
+				acts += f32 * r * l.dims[i] // douts[i]
+			}
+			if l.inplace[i] && i > 0 {
+				shared[i-1] = true
+			}
 		}
-		if l.inplace[i] && i > 0 {
-			shared[i-1] = true
+		var scratch int
+		for _, c := range l.convs {
+			scratch = max(scratch, convScratchLen(c[0], c[1], c[2], int(r)))
 		}
+		return acts, f32 * int64(scratch)
 	}
-	m.Im2col = f32 * r * l.colsPer
 	// newByteInput: the first dense layer over byte images.
-	if s.ByteImages && l.firstOut > 0 && in >= byteInputMinFeatures && in%8 == 0 {
-		m.Workspace += 8*(in/8) + 8*(in/2+1) + f32*r*in + 2*f32*in*l.firstOut + 3*f32*l.firstOut
+	byteInput := func(r int64) int64 {
+		if s.ByteImages && l.firstOut > 0 && in >= byteInputMinFeatures && in%8 == 0 {
+			return 8*(in/8) + 8*(in/2+1) + f32*r*in + 2*f32*in*l.firstOut + 3*f32*l.firstOut
+		}
+		return 0
+	}
+	m.Activations, m.Im2col = buffers(r)
+	m.Workspace += byteInput(r)
+	// network.shard: the further shards of a multi-threaded step.
+	if t := int64(shardsFor(cfg)); t > 1 {
+		sr := int64(shardRows(cfg))
+		acts, cols := buffers(sr)
+		m.Grads += (t - 1) * f32 * l.nparams
+		m.Activations += (t - 1) * acts
+		m.Im2col += (t - 1) * cols
+		m.Workspace += (t - 1) * byteInput(sr)
 	}
 	// newProber: the gradient accumulator, the zero counts and the sums.
 	m.Workspace += f32*l.nparams + 4*l.units + 8*3*int64(l.hidden)

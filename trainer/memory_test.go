@@ -20,28 +20,31 @@ func allocated(t *testing.T, cfg Config, ds *Dataset) (params, grads, opt, acts,
 		t.Fatal(err)
 	}
 	pr := newProber(st.net, ds)
-	n := st.net
 	f := func(s []float32) int64 { return 4 * int64(len(s)) }
-	params, grads = f(n.params), f(n.grads)
+	n := st.net
+	params = f(n.params)
 	opt = f(st.opt.m) + f(st.opt.v)
-	acts = f(n.x) + 4*int64(len(n.labels))
-	for _, o := range n.outs {
-		acts += f(o)
+	nets := []*network{n}
+	if len(st.shards) > 1 {
+		nets = append(nets, st.shards[1:]...) // shards[0] is n's buffers
 	}
-	seen := map[*float32]bool{}
-	for _, d := range n.douts {
-		if !seen[&d[0]] {
-			seen[&d[0]] = true
-			acts += f(d)
+	for _, n := range nets {
+		grads += f(n.grads)
+		acts += f(n.x) + 4*int64(len(n.labels))
+		for _, o := range n.outs {
+			acts += f(o)
 		}
-	}
-	for _, o := range n.ops {
-		if c, ok := o.(*conv3x3); ok {
-			cols += f(c.cols)
+		seen := map[*float32]bool{}
+		for _, d := range n.douts {
+			if !seen[&d[0]] {
+				seen[&d[0]] = true
+				acts += f(d)
+			}
 		}
-	}
-	if bi := n.bi; bi != nil {
-		work += 8*int64(len(bi.words)) + 8*int64(cap(bi.runs)) + f(bi.xa) + f(bi.wa) + f(bi.dwa) + f(bi.bias) + f(bi.colsum) + f(bi.cdb)
+		cols += f(n.cols)
+		if bi := n.bi; bi != nil {
+			work += 8*int64(len(bi.words)) + 8*int64(cap(bi.runs)) + f(bi.xa) + f(bi.wa) + f(bi.dwa) + f(bi.bias) + f(bi.colsum) + f(bi.cdb)
+		}
 	}
 	work += f(pr.gradAc) + 8*int64(len(pr.sums))
 	for _, z := range pr.zeros {

@@ -38,6 +38,7 @@ type network struct {
 	labels  []int32
 	outs    [][]float32
 	douts   [][]float32
+	cols    []float32 // im2col scratch of the convolutions, one chunk at a time
 	// bi is the training fast path for byte images, nil when it does not apply.
 	bi *byteInput
 }
@@ -245,12 +246,27 @@ func (n *network) allocWorkspace(rows int) {
 			n.douts[i-1] = n.douts[i]
 		}
 	}
+	scratch := 0
 	for _, o := range n.ops {
-		switch o := o.(type) {
-		case *conv3x3:
-			o.cols = make([]float32, rows*o.h*o.w*9*o.cin)
+		if c, ok := o.(*conv3x3); ok {
+			scratch = max(scratch, convScratchLen(c.h, c.w, c.cin, rows))
 		}
 	}
+	n.cols = make([]float32, scratch)
+}
+
+// shard returns a network that shares n's model and parameters but has its
+// own gradient and workspace for up to rows samples and runs its matrix
+// products on one thread: one of the batch-parallel step's replicas.
+func (n *network) shard(rows int) *network {
+	s := &network{cfg: n.cfg, ops: n.ops, inDim: n.inDim, dims: n.dims, inplace: n.inplace,
+		params: n.params, grads: make([]float32, len(n.params)), segs: n.segs, hidden: n.hidden,
+		classes: n.classes, threads: 1}
+	s.allocWorkspace(rows)
+	if n.bi != nil {
+		s.bi = newByteInput(s, rows)
+	}
+	return s
 }
 
 // forward runs the network on the first rows of n.x; the logits end in

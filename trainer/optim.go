@@ -47,40 +47,49 @@ func newOptimizer(c Config, nparams int, segs []segment) *optimizer {
 // (grads may be modified: L2 decay is added to it).
 func (o *optimizer) update(params, grads []float32, lr float32) {
 	o.step++
-	if o.wd != 0 && o.kind != AdamW {
-		// L2 regularisation: g += wd*w on the decayed segments.
+	o.apply(params, grads, lr, 0, len(params))
+}
+
+// apply is the element-wise part of update (o.step already counts the
+// step) over params[lo:hi]: disjoint ranges can run concurrently, and any
+// split gives the result of one call over the whole vector.
+func (o *optimizer) apply(params, grads []float32, lr float32, lo, hi int) {
+	// decayed calls fn on the parts of [lo, hi) in decayed segments.
+	decayed := func(fn func(lo, hi int)) {
 		for _, s := range o.segs {
-			if s.decay {
-				kernels.Axpy(o.wd, params[s.off:s.off+s.n], grads[s.off:s.off+s.n])
+			if a, b := max(lo, s.off), min(hi, s.off+s.n); s.decay && a < b {
+				fn(a, b)
 			}
 		}
 	}
+	if o.wd != 0 && o.kind != AdamW {
+		// L2 regularisation: g += wd*w on the decayed segments.
+		decayed(func(a, b int) { kernels.Axpy(o.wd, params[a:b], grads[a:b]) })
+	}
+	p, g := params[lo:hi], grads[lo:hi]
 	switch o.kind {
 	case SGD:
-		kernels.Axpy(-lr, grads, params)
+		kernels.Axpy(-lr, g, p)
 	case Momentum:
 		// v = mu*v + g, as torch.optim.SGD (dampening 0).
-		kernels.Scale(o.mu, o.m)
-		kernels.Axpy(1, grads, o.m)
+		m := o.m[lo:hi]
+		kernels.Scale(o.mu, m)
+		kernels.Axpy(1, g, m)
 		if o.nesterov {
-			kernels.Axpy(-lr, grads, params)
-			kernels.Axpy(-lr*o.mu, o.m, params)
+			kernels.Axpy(-lr, g, p)
+			kernels.Axpy(-lr*o.mu, m, p)
 		} else {
-			kernels.Axpy(-lr, o.m, params)
+			kernels.Axpy(-lr, m, p)
 		}
 	case Adam, AdamW:
 		if o.kind == AdamW && o.wd != 0 {
 			f := 1 - lr*o.wd
-			for _, s := range o.segs {
-				if s.decay {
-					kernels.Scale(f, params[s.off:s.off+s.n])
-				}
-			}
+			decayed(func(a, b int) { kernels.Scale(f, params[a:b]) })
 		}
 		t := float64(o.step)
 		bc1 := 1 - math.Pow(adamBeta1, t)
 		bc2 := 1 - math.Pow(adamBeta2, t)
-		adamStep(params, grads, o.m, o.v, float32(float64(lr)/bc1), float32(1/math.Sqrt(bc2)))
+		adamStep(p, g, o.m[lo:hi], o.v[lo:hi], float32(float64(lr)/bc1), float32(1/math.Sqrt(bc2)))
 	}
 }
 

@@ -134,6 +134,42 @@ type state struct {
 	sinceBest int
 	stopped   bool
 	last      EpochMetrics
+
+	// With more than one thread, a step splits its batch over shards, the
+	// first of them net itself (its matrix products on one thread); see step.
+	shards   []*network
+	pool     *pool
+	job      shardJob
+	shardFn  func(int) // st.runShard, made once so that a step allocates nothing
+	reduceFn func(int) // st.reduceGrads
+	applyFn  func(int) // st.applyUpdate
+	finishFn func(int) // st.reduceAndApply
+}
+
+// shardJob is the batch a parallel step is working on.
+type shardJob struct {
+	split  *Split
+	idx    []int32
+	per    int // rows per shard (the last may have fewer)
+	parts  int // shards with rows
+	scale  float32
+	lr     float32
+	losses []float64
+}
+
+// minShardRows is the smallest shard of a batch worth its own thread.
+const minShardRows = 16
+
+// shardsFor is the number of shards a step of cfg splits its batch into:
+// one per thread, while every shard keeps at least minShardRows rows.
+func shardsFor(cfg Config) int {
+	return max(1, min(max(cfg.Threads, 1), cfg.BatchSize/minShardRows))
+}
+
+// shardRows is the most rows one shard of a batch of cfg holds.
+func shardRows(cfg Config) int {
+	t := shardsFor(cfg)
+	return (cfg.BatchSize + t - 1) / t
 }
 
 // Train trains the configured network on ds. cfg is completed with
@@ -167,6 +203,7 @@ func Train(ctx context.Context, cfg Config, ds *Dataset, opts Options) (Result, 
 	if err != nil {
 		return Result{}, err
 	}
+	defer st.close()
 	if opts.Resume != nil {
 		if err := st.restore(opts.Resume); err != nil {
 			return Result{}, err
@@ -181,13 +218,33 @@ func newState(cfg Config, ds *Dataset) (*state, error) {
 		return nil, err
 	}
 	pcg := rand.NewPCG(cfg.Seed, streamShuffle)
-	return &state{
+	st := &state{
 		cfg: cfg, net: net,
 		opt:      newOptimizer(cfg, len(net.params), net.segs),
 		pcg:      pcg,
 		rng:      rand.New(pcg),
 		bestLoss: math.Inf(1),
-	}, nil
+	}
+	if t := shardsFor(cfg); t > 1 {
+		first := *net // net's buffers, single-threaded products
+		first.threads = 1
+		st.shards = append(st.shards, &first)
+		for range t - 1 {
+			st.shards = append(st.shards, net.shard(shardRows(cfg)))
+		}
+		st.pool = newPool(t)
+		st.job.losses = make([]float64, t)
+		st.shardFn, st.reduceFn, st.applyFn, st.finishFn = st.runShard, st.reduceGrads, st.applyUpdate, st.reduceAndApply
+	}
+	return st, nil
+}
+
+// close stops the step's worker goroutines.
+func (st *state) close() {
+	if st.pool != nil {
+		st.pool.close()
+		st.pool = nil
+	}
 }
 
 // workspaceRows is the number of rows the network's buffers hold: the batch
@@ -293,32 +350,126 @@ func (st *state) run(ctx context.Context, ds *Dataset, opts Options) (Result, er
 func (o *optimizer) stepCount() int { return int(o.step) }
 
 // step trains on one batch and returns its summed loss. It allocates nothing.
+//
+// With shards, each shard runs forward and backward on a contiguous part of
+// the batch into its own gradient (the loss scaled by the whole batch's
+// size), and the shards' gradients are then summed into net.grads, each
+// thread summing one range of the vector. The split and the order of the
+// sums depend only on the batch size and the thread count, so a run is
+// reproducible for a given thread count.
 func (st *state) step(split *Split, idx []int32, lr float32) float64 {
 	net := st.net
-	rows := len(idx)
-	fast := net.bi != nil && split.bytes != nil
-	if fast {
-		net.bi.forward(net, split, idx)
-	} else {
-		split.gather(net.x, net.labels, idx, net.inDim)
-		net.forward(rows)
+	if st.shards == nil {
+		loss := net.trainBatch(split, idx, 1/float32(len(idx)))
+		if !finite(loss) {
+			return loss
+		}
+		st.clip()
+		st.opt.update(net.params, net.grads, lr)
+		return loss
 	}
-	loss := net.loss(rows, 1/float32(rows))
+	loss := st.parallelBatch(split, idx)
+	if !finite(loss) {
+		return loss
+	}
+	st.opt.step++
+	st.job.lr = lr
+	if st.cfg.ClipNorm > 0 { // the norm needs the whole sum first
+		st.pool.run(st.pool.size, st.reduceFn)
+		st.clip()
+		st.pool.run(st.pool.size, st.applyFn)
+	} else {
+		st.pool.run(st.pool.size, st.finishFn)
+	}
+	return loss
+}
+
+// clip scales the gradient to the configured global L2 norm when above it.
+func (st *state) clip() {
+	g := st.net.grads
+	if c := st.cfg.ClipNorm; c > 0 {
+		if norm := math.Sqrt(kernels.SumSquares(g)); norm > c {
+			kernels.Scale(float32(c/norm), g)
+		}
+	}
+}
+
+// trainBatch runs the batch idx of split forward and backward, leaving the
+// gradient of scale times the summed loss in n.grads, and returns the summed
+// loss; a loss that is not finite skips the backward pass.
+func (n *network) trainBatch(split *Split, idx []int32, scale float32) float64 {
+	rows := len(idx)
+	fast := n.bi != nil && split.bytes != nil
+	if fast {
+		n.bi.forward(n, split, idx)
+	} else {
+		split.gather(n.x, n.labels, idx, n.inDim)
+		n.forward(rows)
+	}
+	loss := n.loss(rows, scale)
 	if !finite(loss) {
 		return loss
 	}
 	if fast {
-		net.bi.backward(net, split, rows)
+		n.bi.backward(n, split, rows)
 	} else {
-		net.backward(rows)
+		n.backward(rows)
 	}
-	if c := st.cfg.ClipNorm; c > 0 {
-		if norm := math.Sqrt(kernels.SumSquares(net.grads)); norm > c {
-			kernels.Scale(float32(c/norm), net.grads)
-		}
-	}
-	st.opt.update(net.params, net.grads, lr)
 	return loss
+}
+
+// parallelBatch is trainBatch over st.shards; the shards' gradients are
+// left for reduceGrads.
+func (st *state) parallelBatch(split *Split, idx []int32) float64 {
+	rows := len(idx)
+	t := len(st.shards)
+	per := (rows + t - 1) / t
+	j := &st.job
+	j.split, j.idx, j.per, j.parts, j.scale = split, idx, per, (rows+per-1)/per, 1/float32(rows)
+	st.pool.run(j.parts, st.shardFn)
+	j.split, j.idx = nil, nil
+	var loss float64
+	for _, l := range j.losses[:j.parts] {
+		loss += l
+	}
+	return loss
+}
+
+func (st *state) runShard(i int) {
+	j := &st.job
+	lo := i * j.per
+	j.losses[i] = st.shards[i].trainBatch(j.split, j.idx[lo:min(lo+j.per, len(j.idx))], j.scale)
+}
+
+// span is the i-th of the pool's ranges of the parameter vector (whole
+// cache lines), the part of the reduction and the update thread i does.
+func (st *state) span(i int) (lo, hi int) {
+	n := len(st.net.params)
+	w := (n + st.pool.size - 1) / st.pool.size
+	w = (w + 15) &^ 15
+	lo = min(i*w, n)
+	return lo, min(lo+w, n)
+}
+
+// reduceGrads adds the gradients of shards 1.. to net.grads over span i.
+func (st *state) reduceGrads(i int) {
+	lo, hi := st.span(i)
+	g := st.net.grads[lo:hi]
+	for _, s := range st.shards[1:st.job.parts] {
+		kernels.Axpy(1, s.grads[lo:hi], g)
+	}
+}
+
+// applyUpdate is the optimizer's update over span i.
+func (st *state) applyUpdate(i int) {
+	lo, hi := st.span(i)
+	st.opt.apply(st.net.params, st.net.grads, st.job.lr, lo, hi)
+}
+
+// reduceAndApply is reduceGrads then applyUpdate, while span i is in cache.
+func (st *state) reduceAndApply(i int) {
+	st.reduceGrads(i)
+	st.applyUpdate(i)
 }
 
 // evaluate returns the mean loss and the accuracy of net on split.

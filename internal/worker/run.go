@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -28,7 +29,13 @@ type Config struct {
 	TrialsQueue string        // default workflows.TrialsQueue
 	Events      events.Config // stream and subject prefix
 	Name        string        // worker name in metrics and trial rows
-	Concurrency int           // trials trained at once; default 1
+	Concurrency int           // trials trained at once; default 1, at most Cores
+	// Cores is the CPU cores the worker may use (default runtime.GOMAXPROCS,
+	// which follows the process's CPU affinity and cgroup quota). Each trial
+	// trains with at most Cores/Concurrency threads, so Concurrency times
+	// the threads in use never exceeds Cores; a Concurrency above Cores is
+	// lowered to Cores.
+	Cores int
 	// CheckpointBackend is where checkpoints go: BackendObjectStore (a
 	// JetStream object-store bucket every worker reaches, so a retry
 	// resumes on any host) or BackendDir (CheckpointDir on this host). ""
@@ -69,6 +76,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 1
+	}
+	if cfg.Cores <= 0 {
+		cfg.Cores = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Concurrency > cfg.Cores {
+		log.Warn("concurrency lowered to the worker's cores", "concurrency", cfg.Concurrency, "cores", cfg.Cores)
+		cfg.Concurrency = cfg.Cores
 	}
 	if cfg.HeartbeatThrottle <= 0 {
 		cfg.HeartbeatThrottle = DefaultHeartbeatThrottle
@@ -122,6 +136,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		CheckpointDir:  cfg.CheckpointDir,
 		Worker:         cfg.Name,
 		MaxTrialMemory: cfg.MaxTrialMemory,
+		MaxThreads:     cfg.Cores / cfg.Concurrency,
 		Log:            log,
 		Metrics:        cfg.Telemetry.Metrics,
 	})
@@ -141,7 +156,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer hw.Stop()
 	h.SetReady()
 	log.Info("worker running", "name", cfg.Name, "task_queue", cfg.TrialsQueue, "concurrency", cfg.Concurrency,
-		"checkpoints", checkpointsWhere(cfg, objects))
+		"threads_per_trial", cfg.Cores/cfg.Concurrency, "checkpoints", checkpointsWhere(cfg, objects))
 	<-ctx.Done()
 	return nil
 }

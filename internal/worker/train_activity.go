@@ -66,7 +66,11 @@ type Activities struct {
 	// specs against its own --max-trial-memory before submitting; this is
 	// the worker's own line of defence.
 	MaxTrialMemory int64
-	Log            *slog.Logger
+	// MaxThreads caps a trial's threads (trainer.Config.Threads): a trial
+	// asking for more trains with MaxThreads. Run sets it to the worker's
+	// share of cores per trial; 0 means no cap.
+	MaxThreads int
+	Log        *slog.Logger
 	// Metrics observes trials, epochs and checkpoints; nil observes nothing.
 	Metrics *telemetry.Metrics
 }
@@ -98,6 +102,7 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 	if err := cfg.Validate(); err != nil {
 		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
+	cfg.Threads = trialThreads(cfg.Threads, a.MaxThreads)
 	sched, err := search.NewScheduler(in.Schedule)
 	if err != nil {
 		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
@@ -308,4 +313,14 @@ func (a *Activities) logger() *slog.Logger {
 		return a.Log
 	}
 	return slog.Default()
+}
+
+// trialThreads is the threads a trial asking for want trains with on a
+// worker whose per-trial cap is limit (0: none): at least 1.
+func trialThreads(want, limit int) int {
+	t := max(want, 1)
+	if limit > 0 {
+		t = min(t, limit)
+	}
+	return t
 }

@@ -6,7 +6,11 @@
 // several times (-count, or several reference runs) the best run counts,
 // as the reference program itself keeps the best of its repetitions.
 //
-// Usage: go run ./scripts/benchcmp -go go.txt -openblas openblas.txt [-openblas more.txt]
+// With -avx2, it also prints the activation table of a second run of
+// BenchmarkActivation and BenchmarkCopy built with -tags noavx512 (the AVX2
+// kernels on an AVX-512 CPU), and that path's exp-based target.
+//
+// Usage: go run ./scripts/benchcmp -go go.txt -openblas openblas.txt [-openblas more.txt] [-avx2 avx2.txt]
 package main
 
 import (
@@ -28,17 +32,18 @@ func (f *fileList) String() string     { return strings.Join(*f, ",") }
 func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
 
 func main() {
-	var goFiles, refFiles fileList
+	var goFiles, refFiles, avx2Files fileList
 	flag.Var(&goFiles, "go", "output of go test -bench (repeatable)")
 	flag.Var(&refFiles, "openblas", "output of sgemm_openblas (repeatable)")
+	flag.Var(&avx2Files, "avx2", "output of go test -tags noavx512 -bench 'Benchmark(Activation|Copy)$' (repeatable)")
 	flag.Parse()
-	if err := run(os.Stdout, goFiles, refFiles); err != nil {
+	if err := run(os.Stdout, goFiles, refFiles, avx2Files...); err != nil {
 		fmt.Fprintln(os.Stderr, "benchcmp:", err)
 		os.Exit(1)
 	}
 }
 
-func run(w io.Writer, goFiles, refFiles []string) error {
+func run(w io.Writer, goFiles, refFiles []string, avx2Files ...string) error {
 	if len(goFiles) == 0 || len(refFiles) == 0 {
 		return errors.New("need at least one -go and one -openblas file")
 	}
@@ -53,7 +58,32 @@ func run(w io.Writer, goFiles, refFiles []string) error {
 			return err
 		}
 	}
-	return res.print(w)
+	if err := res.print(w); err != nil {
+		return err
+	}
+	if len(avx2Files) == 0 {
+		return nil
+	}
+	avx2 := newResults()
+	for _, name := range avx2Files {
+		if err := parseFile(name, avx2.addGo); err != nil {
+			return err
+		}
+	}
+	if avx2.copyNs == 0 {
+		return errors.New("no BenchmarkCopy result in the -avx2 output")
+	}
+	fmt.Fprintln(w)
+	worst, name := avx2.printActivations(w, "AVX2 path (-tags noavx512)")
+	fmt.Fprintf(w, "  AVX2 exp-based forward <= 5x relu:  %.2fx (%s, the slowest)  %s\n", worst, name, check(worst <= 5))
+	return nil
+}
+
+func check(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
 }
 
 func parseFile(name string, add func(line string) error) error {
@@ -214,8 +244,29 @@ func (r *results) print(w io.Writer) error {
 	if r.copyNs == 0 {
 		return errors.New("no BenchmarkCopy result")
 	}
+	fmt.Fprintln(w)
+	worstExp, worstName := r.printActivations(w, "")
 	relu := r.act["relu/forward"]
-	fmt.Fprintf(w, "\nActivations over 1<<20 float32, ns/elem (best run); copy = %.4f ns/elem\n", r.copyNs)
+
+	fmt.Fprintln(w, "\nTargets (measured above, one thread):")
+	mr, mg := median(mlp.rRef), median(mlp.rGonum)
+	fmt.Fprintf(w, "  sgemm MLP median >= 0.85x OpenBLAS: %.2fx  %s\n", mr, check(mr >= 0.85))
+	fmt.Fprintf(w, "  sgemm MLP median >= 10x gonum:      %.1fx  %s\n", mg, check(mg >= 10))
+	rc := ratio(relu, r.copyNs)
+	fmt.Fprintf(w, "  relu forward <= 1.5x copy:          %.2fx  %s\n", rc, check(rc <= 1.5))
+	fmt.Fprintf(w, "  exp-based forward <= 5x relu:       %.2fx (%s, the slowest)  %s\n", worstExp, worstName, check(worstExp <= 5))
+	return nil
+}
+
+// printActivations prints the activation table (label names the kernel
+// path when not empty) and returns the largest forward/relu ratio of the
+// exp-based activations, and which.
+func (r *results) printActivations(w io.Writer, label string) (worst float64, worstName string) {
+	relu := r.act["relu/forward"]
+	if label != "" {
+		label = ", " + label
+	}
+	fmt.Fprintf(w, "Activations over 1<<20 float32, ns/elem (best run%s); copy = %.4f ns/elem\n", label, r.copyNs)
 	fmt.Fprintf(w, "%-12s %9s %9s %9s %9s\n", "activation", "forward", "backward", "fwd/copy", "fwd/relu")
 	var names []string
 	for _, k := range r.actKeys {
@@ -224,7 +275,6 @@ func (r *results) print(w io.Writer) error {
 			names = append(names, name)
 		}
 	}
-	worstExp, worstName := 0.0, ""
 	for _, name := range names {
 		f, b := r.act[name+"/forward"], r.act[name+"/backward"]
 		bs := "-"
@@ -232,23 +282,9 @@ func (r *results) print(w io.Writer) error {
 			bs = fmt.Sprintf("%.4f", b)
 		}
 		fmt.Fprintf(w, "%-12s %9.4f %9s %9.2f %9.2f\n", name, f, bs, ratio(f, r.copyNs), ratio(f, relu))
-		if expBased[name] && name != "exp" && ratio(f, relu) > worstExp {
-			worstExp, worstName = ratio(f, relu), name
+		if expBased[name] && name != "exp" && ratio(f, relu) > worst {
+			worst, worstName = ratio(f, relu), name
 		}
 	}
-
-	fmt.Fprintln(w, "\nTargets (measured above, one thread):")
-	check := func(ok bool) string {
-		if ok {
-			return "met"
-		}
-		return "NOT met"
-	}
-	mr, mg := median(mlp.rRef), median(mlp.rGonum)
-	fmt.Fprintf(w, "  sgemm MLP median >= 0.85x OpenBLAS: %.2fx  %s\n", mr, check(mr >= 0.85))
-	fmt.Fprintf(w, "  sgemm MLP median >= 10x gonum:      %.1fx  %s\n", mg, check(mg >= 10))
-	rc := ratio(relu, r.copyNs)
-	fmt.Fprintf(w, "  relu forward <= 1.5x copy:          %.2fx  %s\n", rc, check(rc <= 1.5))
-	fmt.Fprintf(w, "  exp-based forward <= 5x relu:       %.2fx (%s, the slowest)  %s\n", worstExp, worstName, check(worstExp <= 5))
-	return nil
+	return worst, worstName
 }

@@ -75,7 +75,7 @@ func TestValidateRefuses(t *testing.T) {
 		want  string
 	}{
 		{"memory", cnn, nil, 1,
-			"tunectl: error: -: spec: invalid: estimated peak memory 186.9 GiB per trial exceeds the budget of 2 GiB (--max-trial-memory); driven by batch_size=16384, model.hidden=[8192], model.conv=[512 512 512 512] ("},
+			"tunectl: error: -: spec: invalid: estimated peak memory 115.1 GiB per trial exceeds the budget of 2 GiB (--max-trial-memory); driven by batch_size=16384, model.hidden=[8192], model.conv=[512 512 512 512] ("},
 		{"memory under a custom budget", q, []string{"--max-trial-memory", "512KiB"}, 1,
 			"exceeds the budget of 512 KiB (--max-trial-memory)"},
 		{"every error, one per line", strings.Replace(strings.Replace(q, "name: quickstart", "name: x-trial-3", 1), "max_trials: 24", "max_trials: 0", 1), nil, 1,
@@ -95,7 +95,7 @@ func TestValidateRefuses(t *testing.T) {
 	}
 	// A budget that fits passes, and says so.
 	code, out, _ := tunectl(t, cnn, "validate", "-", "--max-trial-memory", "200GiB")
-	if code != 0 || !strings.Contains(out, "peak memory:  186.9 GiB per trial (budget 200 GiB), at activation=relu batch_size=16384") {
+	if code != 0 || !strings.Contains(out, "peak memory:  115.1 GiB per trial (budget 200 GiB), at activation=relu batch_size=16384") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 }

@@ -78,7 +78,7 @@ func (e *ew) is512() bool { return e.s == avx512 }
 // constValues holds every constant the element-wise kernels use.
 var constValues = map[string]float32{
 	"one": 1, "two": 2, "half": 0.5, "mhalf": -0.5, "zero": 0,
-	"exphi": 89, "explo": -110,
+	"exphi": 89, "explo": -110, "expm1lo": -87, "expnormlo": -87.33654, // the float32 just above ln(2^-126)
 	"log2e": 1.44269504088896341, "magic": 12582912,
 	"ln2hi": 0.693145751953125, "ln2lo": 1.428606765330187045e-06,
 	// expm1(r) = r + r^2*P(r) for |r| <= ln2/2, P a degree-4 Chebyshev fit

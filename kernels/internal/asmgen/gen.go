@@ -107,6 +107,7 @@ func generate(dir string) error {
 	genSgemm(sg)
 	ew := newFile()
 	genElementwise(ew)
+	genPool(ew)
 	if err := write(filepath.Join(dir, "sgemm_amd64.s"), sg); err != nil {
 		return err
 	}

@@ -30,6 +30,68 @@ func (e *ew) expCore(dst, x string, m1 bool) {
 	e.polyScale(dst, m1)
 }
 
+// expm1Neg sets dst = expm1(x) for x <= 0 or NaN. On AVX2, x is first
+// raised to -87: exp(-87) = 1.6e-38 is still a normal float32, and expm1
+// of anything lower rounds to -1 all the same, so 2^n (n in [-126, 0]) is
+// built in one step from its exponent bits, five instructions fewer than
+// expCore's two-factor scaling, which exists for subnormal results of exp.
+// AVX-512 uses expCore (VSCALEFPS costs one instruction). Uses t0..t3; x
+// and dst must not be among them (dst may be x).
+func (e *ew) expm1Neg(dst, x string) {
+	if e.is512() {
+		e.expCore(dst, x, true)
+		return
+	}
+	e.expNormal(x, "expm1lo")
+	t := e.t
+	e.ins("VSUBPS %s, %s, %s", e.c("one"), t[1], dst)
+	e.ins("VFMADD231PS %s, %s, %s", t[2], t[1], dst)
+}
+
+// expNeg sets dst = exp(x) for x <= 0 or NaN, flushing results below the
+// smallest normal float32 (x < -87.33) to 0: on AVX2, exp in the normal
+// range as expm1Neg, then a mask. For callers whose result is that exp or
+// a multiple of it of at most its size (sigmoid of a negative x), so the
+// flushed values are off by less than the smallest normal float32. NaN
+// passes. AVX-512 uses expCore. Uses t0..t3; as expCore.
+func (e *ew) expNeg(dst, x string) {
+	if e.is512() {
+		e.expCore(dst, x, false)
+		return
+	}
+	e.expNormal(x, "expnormlo")
+	t := e.t
+	e.ins("VFMADD213PS %s, %s, %s", t[1], t[1], t[2])            // 2^n*expm1(r) + 2^n
+	e.ins("VCMPPS $0x05, %s, %s, %s", e.c("expnormlo"), x, t[3]) // x not < lo (NaN too)
+	e.ins("VANDPS %s, %s, %s", t[3], t[2], dst)
+}
+
+// expNormal is the shared part of expm1Neg and expNeg on AVX2: with x
+// raised to the constant lo (whose exp is a normal float32), it leaves
+// 2^n in t1 and expm1(r) in t2, exp(x) = 2^n*(1+expm1(r)). Uses t0..t3.
+func (e *ew) expNormal(x, lo string) {
+	t := e.t
+	if r := e.cr(lo, t[0]); r == t[0] {
+		e.ins("VMAXPS %s, %s, %s", x, t[0], t[0]) // NaN passes: VMAXPS returns its first operand here
+	} else {
+		e.ins("VMAXPS %s, %s, %s", x, r, t[0])
+	}
+	e.ins("VMOVUPS %s, %s", e.c("magic"), t[1])
+	e.ins("VFMADD231PS %s, %s, %s", e.c("log2e"), t[0], t[1])
+	e.ins("VSUBPS %s, %s, %s", e.c("magic"), t[1], t[1])
+	e.ins("VFNMADD231PS %s, %s, %s", e.c("ln2hi"), t[1], t[0])
+	e.ins("VFNMADD231PS %s, %s, %s", e.c("ln2lo"), t[1], t[0])
+	e.ins("VMOVUPS %s, %s", e.c("p0"), t[2])
+	for _, p := range []string{"p1", "p2", "p3", "p4"} {
+		e.ins("VFMADD213PS %s, %s, %s", e.c(p), t[0], t[2])
+	}
+	e.ins("VMULPS %s, %s, %s", t[0], t[0], t[3])
+	e.ins("VFMADD213PS %s, %s, %s", t[0], t[3], t[2]) // t2 = expm1(r)
+	e.ins("VCVTTPS2DQ %s, %s", t[1], t[1])
+	e.ins("VPADDD %s, %s, %s", e.c("i127"), t[1], t[1])
+	e.ins("VPSLLD $23, %s, %s", t[1], t[1]) // 2^n
+}
+
 // exp2part sets dst = exp(hi+lo) for hi <= 0 and a small lo, keeping the
 // low part of the argument out of the rounding of hi+lo. It uses t0..t3.
 func (e *ew) exp2part(dst, hi, lo string) {
@@ -99,7 +161,9 @@ func (e *ew) polyScale(dst string, m1 bool) {
 }
 
 // recip sets dst = 1/d: VRCP14PS and one Newton step on AVX-512, VDIVPS on
-// AVX2. dst must differ from d and scratch.
+// AVX2 (measured: VRCPPS, 12 bits, needs two Newton steps for swish's
+// backward pass, and the five instructions were slower than VDIVPS). dst
+// must differ from d and scratch.
 func (e *ew) recip(dst, d, scratch string) {
 	if e.is512() {
 		e.ins("VRCP14PS %s, %s", d, dst)
@@ -136,10 +200,18 @@ func (e *ew) cmpBlend(dst string, pred int, a, b, ifTrue, ifFalse, scratch strin
 
 // sigmoidCore sets dst = 1/(1+exp(-x)) as q = 1/(1+exp(-|x|)) for x >= 0
 // and exp(-|x|)*q for x < 0, so no intermediate overflows. Uses t0..t5.
-func (e *ew) sigmoidCore(dst, x string) {
+//
+// With flush, a result below the smallest normal float32 may be 0 (expNeg):
+// sigmoid itself allows that, swish (x times sigmoid, normal again for
+// x down to about -103) does not.
+func (e *ew) sigmoidCore(dst, x string, flush bool) {
 	t := e.t
 	e.ins("VORPS %s, %s, %s", e.c("signmask"), x, t[4]) // -|x|
-	e.expCore(t[5], t[4], false)
+	if flush {
+		e.expNeg(t[5], t[4])
+	} else {
+		e.expCore(t[5], t[4], false)
+	}
 	e.ins("VADDPS %s, %s, %s", e.c("one"), t[5], t[4])
 	e.recip(t[0], t[4], t[1])
 	e.ins("VMULPS %s, %s, %s", t[0], t[5], t[5])
@@ -152,7 +224,7 @@ func (e *ew) tanhCore(dst, x string) {
 	t := e.t
 	e.ins("VORPS %s, %s, %s", e.c("signmask"), x, t[4])
 	e.ins("VADDPS %s, %s, %s", t[4], t[4], t[4])
-	e.expCore(t[5], t[4], true)
+	e.expm1Neg(t[5], t[4])
 	e.ins("VADDPS %s, %s, %s", e.c("two"), t[5], t[4])
 	e.recip(t[0], t[4], t[1])
 	e.ins("VMULPS %s, %s, %s", t[0], t[5], t[5])
@@ -243,8 +315,9 @@ func (e *ew) exp2Table(p, c, s1, s2 string) {
 }
 
 var (
-	sigmoidConsts = append(append([]string{}, expConsts...), "signmask")
-	tanhConsts    = append(append([]string{}, expConsts...), "signmask", "absmask", "two")
+	swishConsts   = append(append([]string{}, expConsts...), "signmask")
+	sigmoidConsts = append(append([]string{}, swishConsts...), "expnormlo")
+	tanhConsts    = append(append([]string{}, expConsts...), "signmask", "absmask", "two", "expm1lo")
 	gelu512Consts = []string{"absmask", "gmax", "gidxmagic", "gexpmagic", "ge1", "ge2", "one", "zero", "gm2"}
 	geluConsts    = append([]string{"absmask", "magic", "e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9"},
 		append(without(expConsts, "magic"), "gelumax", "mhalf", "half", "geluc", "invsqrt2pi")...)
@@ -317,7 +390,7 @@ func ewKernels() []*ewKernel {
 			consts: expConsts, temps: 4, unroll: 2,
 			body: func(e *ew, in []string, out string, u int) { e.expCore(out, in[0], false) }},
 		{name: "eluScaled", doc: "dst[i] = x[i] > 0 ? scale*x[i] : alpha*expm1(x[i])", out: "dst", ins: []string{"x"},
-			scalars: []string{"scale", "alpha"}, consts: append([]string{"zero"}, expConsts...), temps: 6, unroll: 2,
+			scalars: []string{"scale", "alpha"}, consts: append(append([]string{"zero"}, expConsts...), "expm1lo"), temps: 6, unroll: 2,
 			body: func(e *ew, in []string, out string, u int) {
 				x, t := in[0], e.t
 				if r := e.cr("zero", t[4]); r == t[4] {
@@ -325,7 +398,7 @@ func ewKernels() []*ewKernel {
 				} else {
 					e.ins("VMINPS %s, %s, %s", x, r, t[4])
 				}
-				e.expCore(t[5], t[4], true)
+				e.expm1Neg(t[5], t[4])
 				e.ins("VMULPS %s, %s, %s", e.sc["alpha"], t[5], t[5])
 				e.ins("VMULPS %s, %s, %s", e.sc["scale"], x, t[4])
 				e.cmpBlend(out, cmpGT, x, e.c("zero"), t[4], t[5], t[0])
@@ -341,7 +414,7 @@ func ewKernels() []*ewKernel {
 			}},
 		{name: "sigmoid", doc: "dst[i] = 1/(1+exp(-x[i]))", out: "dst", ins: []string{"x"},
 			consts: sigmoidConsts, temps: 6, unroll: 2,
-			body: func(e *ew, in []string, out string, u int) { e.sigmoidCore(out, in[0]) }},
+			body: func(e *ew, in []string, out string, u int) { e.sigmoidCore(out, in[0], true) }},
 		{name: "sigmoidBackward", doc: "dx[i] = dy[i]*y[i]*(1-y[i])", out: "dx", ins: []string{"dy", "y"},
 			consts: []string{"one"}, temps: 2, unroll: 4,
 			body: func(e *ew, in []string, out string, u int) {
@@ -362,16 +435,16 @@ func ewKernels() []*ewKernel {
 				e.ins("VMULPS %s, %s, %s", dy, t[0], out)
 			}},
 		{name: "swish", doc: "dst[i] = x[i]*sigmoid(x[i])", out: "dst", ins: []string{"x"},
-			consts: sigmoidConsts, temps: 7, unroll: 2,
+			consts: swishConsts, temps: 7, unroll: 2,
 			body: func(e *ew, in []string, out string, u int) {
-				e.sigmoidCore(e.t[6], in[0])
+				e.sigmoidCore(e.t[6], in[0], false)
 				e.ins("VMULPS %s, %s, %s", e.t[6], in[0], out)
 			}},
 		{name: "swishBackward", doc: "dx[i] = dy[i]*s*(1+x[i]*(1-s)) with s = sigmoid(x[i])", out: "dx", ins: []string{"dy", "x"},
-			consts: sigmoidConsts, temps: 7, unroll: 2,
+			consts: swishConsts, temps: 7, unroll: 2,
 			body: func(e *ew, in []string, out string, u int) {
 				dy, x, t := in[0], in[1], e.t
-				e.sigmoidCore(t[6], x)
+				e.sigmoidCore(t[6], x, false)
 				e.ins("VSUBPS %s, %s, %s", t[6], e.cr("one", t[0]), t[5])
 				e.ins("VFMADD213PS %s, %s, %s", e.c("one"), x, t[5])
 				e.ins("VMULPS %s, %s, %s", t[6], t[5], t[5])
