@@ -49,7 +49,7 @@ func run(args []string, stderr io.Writer) int {
 	host, _ := os.Hostname()
 	fs.StringVar(&cfg.TrialsQueue, "task-queue", workflows.TrialsQueue, "Temporal task queue of TrainTrial activities")
 	fs.StringVar(&cfg.Name, "name", fmt.Sprintf("%s-%d", host, os.Getpid()), "worker name shown in trials and metrics")
-	fs.IntVar(&cfg.Concurrency, "concurrency", 1, "trials trained at once (each uses one core)")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 1, "trials trained at once; each trains with at most GOMAXPROCS/concurrency threads (its spec's threads:), and a value above GOMAXPROCS is lowered to it")
 	fs.StringVar(&cfg.CheckpointBackend, "checkpoint-backend", process.Env(envCheckpointBackend, worker.BackendObjectStore),
 		"where trial checkpoints go: objstore (a NATS JetStream object-store bucket, so a retried trial resumes on any worker) or dir (--checkpoint-dir on this host) (env "+envCheckpointBackend+")")
 	fs.StringVar(&cfg.Checkpoints.Bucket, "checkpoint-bucket", process.Env(envCheckpointBucket, ckptstore.DefaultBucket), "object-store bucket of the objstore backend (env "+envCheckpointBucket+")")

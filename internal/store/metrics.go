@@ -1,6 +1,8 @@
 package store
 
 import (
+	"slices"
+
 	"github.com/relutune/relutune/internal/events"
 
 	"context"
@@ -115,8 +117,21 @@ func (s *Store) WriteMetrics(ctx context.Context, rows []MetricRow) (int64, erro
 			return 0, fmt.Errorf("%w: row %d of %d: %w", ErrRejected, i, len(rows), err)
 		}
 	}
+	// The batch's trials, locked in id order first: writers running side
+	// by side (the sink's) then wait for each other on the first trial
+	// they share instead of each holding some of the rows the other needs
+	// (a deadlock Postgres would break by failing one of them).
+	ids := make([]int64, len(rows))
+	for i := range rows {
+		ids[i] = rows[i].TrialID
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
 	var n int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT FROM trials WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS metrics_staging
 			(LIKE trial_metrics INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
 			return err
