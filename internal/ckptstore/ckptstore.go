@@ -437,3 +437,23 @@ func (s *Store) GetModel(ctx context.Context, study string, trial int) ([]byte, 
 func (s *Store) DeleteModels(ctx context.Context, study string) (int, error) {
 	return s.KeepBestModels(ctx, study, 0, true)
 }
+
+// DeleteStudy removes every checkpoint and kept model of the study and
+// returns how many objects it removed.
+func (s *Store) DeleteStudy(ctx context.Context, study string) (int, error) {
+	infos, err := s.list(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, info := range infos {
+		if !strings.HasPrefix(info.Name, "ckpt/"+study+"/") && !strings.HasPrefix(info.Name, "model/"+study+"/") {
+			continue
+		}
+		if err := s.deleteName(ctx, info.Name); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

@@ -102,3 +102,23 @@ func (s *Store) FinishStudy(ctx context.Context, id int64, status search.StudySt
 	}
 	return nil
 }
+
+// DeleteStudy removes a study and everything stored of it: its trials,
+// their metric rows and rung values (by cascade), and its dead letters. It
+// returns how many trials went. A study that is not there is no error.
+func (s *Store) DeleteStudy(ctx context.Context, name string) (trials int64, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM trials t JOIN studies s ON s.id = t.study_id WHERE s.name = $1`, name).Scan(&trials); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM dead_letters WHERE study = $1`, name); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM studies WHERE name = $1`, name)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: delete study %s: %w", name, err)
+	}
+	return trials, nil
+}

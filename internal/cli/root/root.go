@@ -14,6 +14,7 @@ import (
 	"github.com/relutune/relutune/internal/cli/confirm"
 	"github.com/relutune/relutune/internal/cli/control"
 	"github.com/relutune/relutune/internal/cli/dashboard"
+	"github.com/relutune/relutune/internal/cli/deletecmd"
 	"github.com/relutune/relutune/internal/cli/export"
 	"github.com/relutune/relutune/internal/cli/importance"
 	"github.com/relutune/relutune/internal/cli/list"
@@ -72,6 +73,7 @@ printed.`,
 		control.NewCmdStop(f, nil),
 		control.NewCmdExtend(f, nil),
 		confirm.NewCmdConfirm(f, nil),
+		deletecmd.NewCmdDelete(f, nil),
 		train.NewCmdTrain(f.IO, nil),
 		sqlcmd.NewCmdSQL(f, nil),
 		export.NewCmdExport(f, nil),
@@ -92,7 +94,7 @@ printed.`,
 var studyArg = map[string]bool{
 	"status": true, "watch": true, "top": true, "compare": true, "export": true,
 	"stop": true, "extend": true, "cancel": true, "plot": true,
-	"importance": true, "report": true, "confirm": true,
+	"importance": true, "report": true, "confirm": true, "delete": true,
 }
 
 // Execute runs tunectl with args and returns the process exit code.
