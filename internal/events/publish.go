@@ -92,19 +92,22 @@ func NewPublisher(js jetstream.JetStream, cfg Config, opts ...PublisherOption) *
 }
 
 // MetricsMsgID is the Nats-Msg-Id of one epoch of one attempt of a trial.
-func MetricsMsgID(study string, trial, epoch, attempt int) string {
-	return fmt.Sprintf("%s/%d/%d/%d", study, trial, epoch, attempt)
+// The trial's row id is in it too: a study deleted and submitted again
+// under the same name has new rows, and its messages must not be dropped
+// as duplicates of the old study's within the stream's duplicate window.
+func MetricsMsgID(study string, trial int, trialID int64, epoch, attempt int) string {
+	return fmt.Sprintf("%s/%d/%d/%d/%d", study, trial, trialID, epoch, attempt)
 }
 
 // PublishMetrics publishes one epoch and waits for the stream's ack. The
-// message id study/trial/epoch/attempt lets JetStream drop a publisher's
-// retry; the database's primary key is the real guarantee.
+// message id (MetricsMsgID) lets JetStream drop a publisher's retry; the
+// database's primary key is the real guarantee.
 func (p *Publisher) PublishMetrics(ctx context.Context, m EpochMetrics) error {
 	data, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("events: encode metrics: %w", err)
 	}
-	return p.publish(ctx, p.cfg.MetricsSubject(m.Study, m.Trial), MetricsMsgID(m.Study, m.Trial, m.Epoch, m.Attempt), data)
+	return p.publish(ctx, p.cfg.MetricsSubject(m.Study, m.Trial), MetricsMsgID(m.Study, m.Trial, m.TrialID, m.Epoch, m.Attempt), data)
 }
 
 // PublishStatus publishes a trial's recorded final status.
@@ -113,7 +116,7 @@ func (p *Publisher) PublishStatus(ctx context.Context, s TrialStatus) error {
 	if err != nil {
 		return fmt.Errorf("events: encode status: %w", err)
 	}
-	return p.publish(ctx, p.cfg.StatusSubject(s.Study, s.Trial), fmt.Sprintf("%s/%d/status/%s", s.Study, s.Trial, s.Status), data)
+	return p.publish(ctx, p.cfg.StatusSubject(s.Study, s.Trial), fmt.Sprintf("%s/%d/%d/status/%s", s.Study, s.Trial, s.TrialID, s.Status), data)
 }
 
 // publish sends data with message id until the stream acks it, ctx ends,

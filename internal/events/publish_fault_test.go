@@ -65,7 +65,7 @@ func TestPublishSurvivesARequestLostWithItsServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := events.MetricsMsgID("s", 1, 1, 1); len(ids) != 1 || ids[want] != 1 {
+	if want := events.MetricsMsgID("s", 1, 0, 1, 1); len(ids) != 1 || ids[want] != 1 {
 		t.Fatalf("stream holds %v, want exactly one %s", ids, want)
 	}
 }

@@ -195,7 +195,7 @@ func (e *env) measure(s *study) measurement {
 	}
 	m.firstEpoch = first.Sub(s.start)
 	conn := e.db()
-	rows, err := conn.Query(ctx, `SELECT t.number, m.epoch, m.attempt, m.recorded_at FROM trial_metrics m
+	rows, err := conn.Query(ctx, `SELECT t.number, t.id, m.epoch, m.attempt, m.recorded_at FROM trial_metrics m
 		JOIN trials t ON t.id = m.trial_id JOIN studies s ON s.id = t.study_id WHERE s.name = $1`, s.name)
 	if err != nil {
 		e.t.Fatal(err)
@@ -203,11 +203,12 @@ func (e *env) measure(s *study) measurement {
 	defer rows.Close()
 	for rows.Next() {
 		var trial, epoch, attempt int
+		var trialID int64
 		var at time.Time
-		if err := rows.Scan(&trial, &epoch, &attempt, &at); err != nil {
+		if err := rows.Scan(&trial, &trialID, &epoch, &attempt, &at); err != nil {
 			e.t.Fatal(err)
 		}
-		if pub, ok := times[events.MetricsMsgID(s.name, trial, epoch, attempt)]; ok {
+		if pub, ok := times[events.MetricsMsgID(s.name, trial, trialID, epoch, attempt)]; ok {
 			m.sinkLag = append(m.sinkLag, at.Sub(pub))
 		}
 	}
