@@ -13,8 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -49,10 +51,19 @@ type Spec struct {
 	// export --model`; 0 (the default) keeps none. Workers with the
 	// object-store checkpoint backend keep them.
 	KeepModels int `yaml:"keep_models" json:"keep_models,omitempty"`
+	// Enqueue lists configurations (parameter name to value, as in
+	// space) the study runs first, each with the study's replicate seeds,
+	// before the sampler proposes any: known baselines such as ReLU with
+	// He initialisation. They count against max_trials, and the sampler
+	// sees their results like any other.
+	Enqueue []map[string]any `yaml:"enqueue" json:"enqueue,omitempty"`
 }
 
 // MaxKeepModels bounds keep_models.
 const MaxKeepModels = 1000
+
+// MaxEnqueue bounds enqueue.
+const MaxEnqueue = 1000
 
 // Model describes the network trained by every trial.
 type Model struct {
@@ -365,6 +376,7 @@ func (s *Spec) Check(opts Options) (*Report, error) {
 		s.validateSchedule,
 		s.validateOptimizer,
 		s.validateKeepModels,
+		func() error { _, err := s.EnqueuedConfigs(); return err },
 	} {
 		if err := check(); err != nil {
 			errs = append(errs, err)
@@ -553,4 +565,45 @@ func joinKinds[T ~string](kinds []T) string {
 		names[i] = string(k)
 	}
 	return strings.Join(names, ", ")
+}
+
+// EnqueuedConfigs returns the enqueue list as configurations of the search
+// space, each checked against it (every value in its parameter's range or
+// choices, conditional parameters exactly where they apply).
+func (s *Spec) EnqueuedConfigs() ([]search.Config, error) {
+	if len(s.Enqueue) == 0 {
+		return nil, nil
+	}
+	if len(s.Enqueue) > MaxEnqueue {
+		return nil, invalid("enqueue", fmt.Sprintf("%d configurations", len(s.Enqueue)), fmt.Sprintf("at most %d allowed", MaxEnqueue))
+	}
+	space, err := s.SearchSpace()
+	if err != nil {
+		return nil, err
+	}
+	return ConfigsOf(space, s.Enqueue, "enqueue")
+}
+
+// ConfigsOf turns raw parameter maps (from YAML or JSON) into
+// configurations of space; field names the list in errors.
+func ConfigsOf(space *search.Space, raw []map[string]any, field string) ([]search.Config, error) {
+	out := make([]search.Config, 0, len(raw))
+	for i, m := range raw {
+		c := search.Config{}
+		for _, name := range slices.Sorted(maps.Keys(m)) {
+			if _, ok := space.Param(name); !ok {
+				return nil, invalid(fmt.Sprintf("%s[%d].%s", field, i, name), m[name], "is not a parameter of the space")
+			}
+			v, err := search.ValueOf(m[name])
+			if err != nil {
+				return nil, invalid(fmt.Sprintf("%s[%d].%s", field, i, name), m[name], err.Error())
+			}
+			c[name] = v
+		}
+		if err := space.Contains(c); err != nil {
+			return nil, invalid(fmt.Sprintf("%s[%d]", field, i), c, err.Error())
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }

@@ -133,6 +133,10 @@ func newStudy(ctx workflow.Context, in StudyInput) *study {
 	created := st != nil
 	if st == nil {
 		st = &StudyState{Budget: sp.Search.MaxTrials, Counts: map[search.State]int{}}
+		// The spec's enqueue list runs first (submit checked it).
+		if configs, err := sp.EnqueuedConfigs(); err == nil {
+			st.Given = givenTrials(sp, configs)
+		}
 	}
 	if st.Counts == nil {
 		st.Counts = map[search.State]int{}
@@ -173,6 +177,37 @@ func (s *study) registerHandlers() error {
 			st.Stopped = true
 			return s.status(), nil
 		}, workflow.UpdateHandlerOptions{}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateEnqueue,
+		func(ctx workflow.Context, req EnqueueRequest) (StudyStatus, error) {
+			given := givenTrials(s.sp, req.Configs)
+			st.Given = append(st.Given, given...)
+			st.Budget += len(given)
+			return s.status(), nil
+		}, workflow.UpdateHandlerOptions{
+			Validator: func(ctx workflow.Context, req EnqueueRequest) error {
+				if len(req.Configs) < 1 || len(req.Configs) > spec.MaxEnqueue {
+					return fmt.Errorf("configs: %d must be between 1 and %d", len(req.Configs), spec.MaxEnqueue)
+				}
+				if st.Stopped {
+					return errors.New("the study is stopping: no trials can be added")
+				}
+				space, err := s.sp.SearchSpace()
+				if err != nil {
+					return err
+				}
+				for i, c := range req.Configs {
+					if err := space.Contains(c); err != nil {
+						return fmt.Errorf("configs[%d]: %w", i, err)
+					}
+				}
+				if n := len(req.Configs) * max(s.sp.Search.Replicates, 1); st.Budget+n > 100000 {
+					return fmt.Errorf("configs: %d trials would raise the budget to %d, above the limit 100000", n, st.Budget+n)
+				}
+				return nil
+			},
+		}); err != nil {
 		return err
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateAddTrials,
@@ -354,6 +389,20 @@ func (s *study) fill() {
 		}
 		s.selector.AddFuture(f, func(f workflow.Future) { s.onResult(a, f) })
 	}
+}
+
+// givenTrials expands configurations into trials with the study's
+// replicate seeds, as a sampled configuration is.
+func givenTrials(sp spec.Spec, configs []search.Config) []GivenTrial {
+	replicates := max(sp.Search.Replicates, 1)
+	seeds := search.ReplicateSeeds(sp.Search.Seed, replicates)
+	var out []GivenTrial
+	for _, c := range configs {
+		for r, seed := range seeds {
+			out = append(out, GivenTrial{Params: c, Seed: seed, Replicate: r})
+		}
+	}
+	return out
 }
 
 // storeGiven stores the next given trials (as many as slots are free) and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -101,7 +102,16 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 		defer f.mu.Unlock()
 		f.suggests = append(f.suggests, in)
 		var out SuggestOutput
-		for i := 0; i < in.Configs*max(f.perConfig, 1) && i < in.MaxTrials; i++ {
+		for i, g := range in.Given {
+			if i >= in.MaxTrials {
+				break
+			}
+			n := in.FirstNumber + i
+			out.Trials = append(out.Trials, TrialAssignment{TrialID: int64(100 + n), Number: n, Seed: g.Seed, Replicate: g.Replicate,
+				Params: g.Params, Config: trainer.Config{Activation: trainer.ReLU, Epochs: 2}})
+			f.suggested++
+		}
+		for i := 0; len(in.Given) == 0 && i < in.Configs*max(f.perConfig, 1) && i < in.MaxTrials; i++ {
 			n := in.FirstNumber + i
 			out.Trials = append(out.Trials, TrialAssignment{
 				TrialID: int64(100 + n), Number: n, Seed: 1,
@@ -598,5 +608,63 @@ func TestTrialRecordsTestAccuracy(t *testing.T) {
 	}
 	if got[0] != 0.75 || got[1] != 0.76 {
 		t.Fatalf("recorded test accuracies %v, want 0: 0.75, 1: 0.76", got)
+	}
+}
+
+// TestEnqueuedConfigurationsRunFirst: a spec's enqueue list, and the
+// enqueue update, are stored as given trials with the study's replicate
+// seeds before anything is sampled; the update raises the budget.
+func TestEnqueuedConfigurationsRunFirst(t *testing.T) {
+	f := &fakeCluster{trainDelay: 10 * time.Millisecond}
+	env := newEnv(t, f)
+	sp := testSpec(t, 4, 1)
+	sp.Search.Replicates = 2
+	sp.Enqueue = []map[string]any{{"activation": "tanh", "learning_rate": 0.01}}
+	added := search.Config{"activation": search.Str("relu"), "learning_rate": search.Num(0.05)}
+	var st StudyStatus
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == TrainTrialActivity && info.ActivityID == "trial-0-attempt-1" {
+			env.UpdateWorkflow(UpdateEnqueue, "enq", &testsuite.TestUpdateCallback{
+				OnReject: func(err error) { t.Errorf("enqueue rejected: %v", err) }, OnAccept: func() {},
+				OnComplete: func(v any, err error) {
+					if err == nil {
+						st = v.(StudyStatus)
+					}
+				},
+			}, EnqueueRequest{Configs: []search.Config{added}})
+		}
+	})
+	env.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: sp})
+	var res StudyResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if st.Budget != 6 || res.Counts["complete"] != 6 {
+		t.Fatalf("budget after enqueue %d, result %+v; want 6 and 6 complete", st.Budget, res)
+	}
+	seeds := search.ReplicateSeeds(sp.Search.Seed, 2)
+	var given []GivenTrial
+	for _, in := range f.suggests {
+		given = append(given, in.Given...)
+	}
+	if len(given) != 4 || given[0].Params["activation"] != search.Str("tanh") || given[2].Params.Hash() != added.Hash() ||
+		given[0].Seed != seeds[0] || given[1].Seed != seeds[1] || given[1].Replicate != 1 {
+		t.Fatalf("given trials %+v", given)
+	}
+	if first := f.suggests[0]; len(first.Given) == 0 || first.FirstNumber != 0 {
+		t.Fatalf("the first Suggest %+v did not store the enqueued configuration", first)
+	}
+	// Rejected: a configuration outside the space.
+	env2 := newEnv(t, &fakeCluster{trainDelay: time.Hour})
+	var rejected error
+	env2.RegisterDelayedCallback(func() {
+		env2.UpdateWorkflow(UpdateEnqueue, "bad", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { rejected = err }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, EnqueueRequest{Configs: []search.Config{{"activation": search.Str("swish"), "learning_rate": search.Num(0.01)}}})
+	}, time.Second)
+	env2.RegisterDelayedCallback(env2.CancelWorkflow, 2*time.Second)
+	env2.ExecuteWorkflow(StudyWorkflowName, StudyInput{Spec: testSpec(t, 2, 1)})
+	if rejected == nil || !strings.Contains(rejected.Error(), "configs[0]") {
+		t.Fatalf("enqueue of a configuration outside the space: %v", rejected)
 	}
 }

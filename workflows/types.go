@@ -38,6 +38,9 @@ const (
 	QueryStatus       = "status"
 	UpdateStop        = "stop"
 	UpdateAddTrials   = "add-trials"
+	// UpdateEnqueue adds configurations (EnqueueRequest) that run, with
+	// the study's replicate seeds, before any the sampler proposes.
+	UpdateEnqueue = "enqueue"
 	// UpdateReport is how a running trial reports its objective at a rung
 	// epoch and learns whether to go on (ASHA, median stopping).
 	UpdateReport = "report"
@@ -108,6 +111,11 @@ type StudyState struct {
 	// sampler proposes (`tunectl confirm`); they are stored as trials by
 	// Suggest in this order.
 	Given []GivenTrial `json:"given,omitempty"`
+}
+
+// EnqueueRequest is the enqueue update's argument.
+type EnqueueRequest struct {
+	Configs []search.Config `json:"configs"`
 }
 
 // GivenTrial is a configuration to run as a trial with a given seed.

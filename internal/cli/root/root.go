@@ -72,6 +72,7 @@ printed.`,
 		control.NewCmdCancel(f, nil),
 		control.NewCmdStop(f, nil),
 		control.NewCmdExtend(f, nil),
+		control.NewCmdEnqueue(f, nil),
 		confirm.NewCmdConfirm(f, nil),
 		deletecmd.NewCmdDelete(f, nil),
 		train.NewCmdTrain(f.IO, nil),
@@ -94,7 +95,7 @@ printed.`,
 var studyArg = map[string]bool{
 	"status": true, "watch": true, "top": true, "compare": true, "export": true,
 	"stop": true, "extend": true, "cancel": true, "plot": true,
-	"importance": true, "report": true, "confirm": true, "delete": true,
+	"importance": true, "report": true, "confirm": true, "delete": true, "enqueue": true,
 }
 
 // Execute runs tunectl with args and returns the process exit code.
