@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -97,6 +99,33 @@ func NewPublisher(js jetstream.JetStream, cfg Config, opts ...PublisherOption) *
 // as duplicates of the old study's within the stream's duplicate window.
 func MetricsMsgID(study string, trial int, trialID int64, epoch, attempt int) string {
 	return fmt.Sprintf("%s/%d/%d/%d/%d", study, trial, trialID, epoch, attempt)
+}
+
+// MetricsMsgIDParts are the parts of a MetricsMsgID.
+type MetricsMsgIDParts struct {
+	Study                 string
+	Trial, Epoch, Attempt int
+	TrialID               int64
+}
+
+// ParseMetricsMsgID splits a MetricsMsgID; ok is false for any other id.
+func ParseMetricsMsgID(id string) (p MetricsMsgIDParts, ok bool) {
+	f := strings.Split(id, "/")
+	if len(f) != 5 || f[0] == "" {
+		return p, false
+	}
+	var err [4]error
+	p.Study = f[0]
+	p.Trial, err[0] = strconv.Atoi(f[1])
+	p.TrialID, err[1] = strconv.ParseInt(f[2], 10, 64)
+	p.Epoch, err[2] = strconv.Atoi(f[3])
+	p.Attempt, err[3] = strconv.Atoi(f[4])
+	for _, e := range err {
+		if e != nil {
+			return MetricsMsgIDParts{}, false
+		}
+	}
+	return p, true
 }
 
 // PublishMetrics publishes one epoch and waits for the stream's ack. The

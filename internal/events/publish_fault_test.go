@@ -65,7 +65,11 @@ func TestPublishSurvivesARequestLostWithItsServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := events.MetricsMsgID("s", 1, 0, 1, 1); len(ids) != 1 || ids[want] != 1 {
+	want := events.MetricsMsgID("s", 1, 0, 1, 1)
+	if p, ok := events.ParseMetricsMsgID(want); !ok || p != (events.MetricsMsgIDParts{Study: "s", Trial: 1, Epoch: 1, Attempt: 1}) {
+		t.Fatalf("ParseMetricsMsgID(%q) = %+v, %v", want, p, ok)
+	}
+	if len(ids) != 1 || ids[want] != 1 {
 		t.Fatalf("stream holds %v, want exactly one %s", ids, want)
 	}
 }

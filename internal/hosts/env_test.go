@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -445,7 +444,7 @@ func (e *env) jetStream() jetstream.JetStream {
 }
 
 // published returns, for one trial, the epochs each attempt published
-// (from the stream's message ids study/trial/epoch/attempt).
+// (from the stream's message ids, events.MetricsMsgID).
 func (e *env) published(js jetstream.JetStream, name string, trial int) map[int][]int {
 	e.t.Helper()
 	ids, err := natstest.MsgIDs(context.Background(), js, events.DefaultStream)
@@ -454,13 +453,11 @@ func (e *env) published(js jetstream.JetStream, name string, trial int) map[int]
 	}
 	out := map[int][]int{}
 	for id := range ids {
-		f := strings.Split(id, "/")
-		if len(f) != 4 || f[0] != name || f[1] != strconv.Itoa(trial) {
+		p, ok := events.ParseMetricsMsgID(id)
+		if !ok || p.Study != name || p.Trial != trial {
 			continue
 		}
-		epoch, _ := strconv.Atoi(f[2])
-		attempt, _ := strconv.Atoi(f[3])
-		out[attempt] = append(out[attempt], epoch)
+		out[p.Attempt] = append(out[p.Attempt], p.Epoch)
 	}
 	return out
 }

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -294,11 +293,11 @@ func TestTrialsPublishThroughNATSRestarts(t *testing.T) {
 	perEpoch := map[string]int{}
 	total := 0
 	for id, n := range ids {
-		parts := strings.Split(id, "/")
-		if len(parts) != 4 || parts[0] != study {
+		p, ok := events.ParseMetricsMsgID(id)
+		if !ok || p.Study != study {
 			t.Fatalf("unexpected message id %q", id)
 		}
-		perEpoch[parts[1]+"/"+parts[2]] += n
+		perEpoch[fmt.Sprintf("%d/%d", p.Trial, p.Epoch)] += n
 		total += n
 	}
 	lost, dup := 0, total-len(perEpoch)
