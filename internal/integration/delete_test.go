@@ -62,7 +62,7 @@ func TestDeleteFreesTheName(t *testing.T) {
 	}
 	defer c.Close()
 	var nf *serviceerror.NotFound
-	if _, err := c.DescribeWorkflowExecution(ctx, workflows.StudyWorkflowID(name), ""); !errors.As(err, &nf) {
+	if _, err := c.DescribeWorkflow(ctx, workflows.StudyWorkflowID(name), ""); !errors.As(err, &nf) {
 		t.Fatalf("the study's workflow is still there: %v", err)
 	}
 	// The name is free: the same spec runs again from trial 0.

@@ -186,7 +186,7 @@ type temporalWorkflows struct {
 }
 
 func (w temporalWorkflows) Running(ctx context.Context, study string) (bool, error) {
-	d, err := w.tc.DescribeWorkflowExecution(ctx, workflows.StudyWorkflowID(study), "")
+	d, err := w.tc.DescribeWorkflow(ctx, workflows.StudyWorkflowID(study), "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return false, nil
@@ -194,7 +194,7 @@ func (w temporalWorkflows) Running(ctx context.Context, study string) (bool, err
 	if err != nil {
 		return false, fmt.Errorf("describe the workflow of %s: %w", study, err)
 	}
-	return d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+	return d.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 }
 
 // deleteWait bounds how long Delete waits for the server to remove the
@@ -224,7 +224,7 @@ func (w temporalWorkflows) Delete(ctx context.Context, study string) (int, error
 			}
 		}
 		// Visibility can lag: the study's own execution is looked up by id too.
-		if _, err := w.tc.DescribeWorkflowExecution(ctx, workflows.StudyWorkflowID(study), ""); err == nil {
+		if _, err := w.tc.DescribeWorkflow(ctx, workflows.StudyWorkflowID(study), ""); err == nil {
 			left = append(left, &commonpb.WorkflowExecution{WorkflowId: workflows.StudyWorkflowID(study)})
 		}
 		if len(left) == 0 {
