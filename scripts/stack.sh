@@ -138,8 +138,11 @@ build() {
 }
 
 # start_proc NAME BINARY ARGS...: start unless running with an unchanged binary.
+# STARTED is 1 after start_proc started a process, 0 when it was running.
+STARTED=0
 start_proc() {
   local name=$1 exe=$2; shift 2
+  STARTED=0
   if alive "$name"; then
     if [[ $exe -nt $STATE/pid/$name.pid ]]; then
       say "restarting $name (binary changed)"
@@ -148,6 +151,7 @@ start_proc() {
       return 0
     fi
   fi
+  STARTED=1
   say "starting $name"
   nohup "$exe" "$@" >>"$STATE/log/$name.log" 2>&1 &
   echo $! >"$STATE/pid/$name.pid"
@@ -175,12 +179,17 @@ services() {
 up() {
   services
   build
+  # Only what a controller started now writes counts: the log is appended
+  # to across restarts.
+  local logged=0
+  [[ -f $STATE/log/controller.log ]] && logged=$(stat -c %s "$STATE/log/controller.log")
   start_proc controller "$BIN/controller" --log-level info
+  ((STARTED)) || logged=0
   # The controller creates the database and applies migrations: wait for it,
   # so that tunectl can be used as soon as `up` returns.
   local i
   for ((i = 0; i < 300; i++)); do
-    grep -q "controller running" "$STATE/log/controller.log" 2>/dev/null && break
+    tail -c +$((logged + 1)) "$STATE/log/controller.log" 2>/dev/null | grep -q "controller running" && break
     alive controller || die "the controller exited; see $STATE/log/controller.log"
     sleep 0.1
   done
