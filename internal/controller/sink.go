@@ -204,7 +204,12 @@ func (s *Sink) Run(ctx context.Context) error {
 // is being decoded and written.
 func (s *Sink) fetch(ctx context.Context, log *slog.Logger, cons jetstream.Consumer, batch int, maxWait time.Duration, out chan<- []jetstream.Msg) {
 	for ctx.Err() == nil {
-		it, err := cons.Messages(jetstream.PullMaxMessages(2 * batch))
+		// Short pull requests with frequent heartbeats: a request the
+		// server dropped (seen once after the writers failed) is noticed
+		// and replaced within about a second, not after the default 30 s
+		// expiry, during which nothing was delivered.
+		it, err := cons.Messages(jetstream.PullMaxMessages(2*batch), jetstream.PullExpiry(2*time.Second),
+			jetstream.PullHeartbeat(500*time.Millisecond))
 		if err != nil {
 			log.Warn("sink fetch failed; retrying", "err", err)
 			sleep(ctx, time.Second)
