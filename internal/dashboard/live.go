@@ -99,7 +99,7 @@ func decodeUpdate(cfg events.Config, subject string, data []byte) (Update, bool)
 		return Update{}, false
 	}
 	tok := strings.Split(subject, ".")
-	if len(tok) != 6 || tok[0] != cfg.Prefix || tok[1] != "study" || tok[3] != "trial" || !validStudy(tok[2]) {
+	if len(tok) != 6 || tok[0] != cfg.Prefix || tok[1] != "study" || tok[3] != "trial" || !events.IsStudyName(tok[2]) {
 		return Update{}, false
 	}
 	trial, err := strconv.Atoi(tok[4])
@@ -137,17 +137,4 @@ func clip(s string, n int) string {
 		return s[:n]
 	}
 	return s
-}
-
-// validStudy follows the study name rule: ^[a-z0-9][a-z0-9-]{0,62}$.
-func validStudy(s string) bool {
-	if len(s) < 1 || len(s) > 63 || s[0] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
-			return false
-		}
-	}
-	return true
 }

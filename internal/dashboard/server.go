@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/internal/studyview"
 	"github.com/relutune/relutune/workflows"
@@ -140,7 +141,7 @@ func (s *Server) page(kind string) http.HandlerFunc {
 
 func studyParam(w http.ResponseWriter, r *http.Request) (string, bool) {
 	study := r.PathValue("study")
-	if !validStudy(study) {
+	if !events.IsStudyName(study) {
 		http.Error(w, fmt.Sprintf("study %.64q: not a study name (allowed: ^[a-z0-9][a-z0-9-]{0,62}$)", study), http.StatusBadRequest)
 		return "", false
 	}
@@ -297,7 +298,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	study := r.URL.Query().Get("study")
-	if study != "" && !validStudy(study) {
+	if study != "" && !events.IsStudyName(study) {
 		http.Error(w, fmt.Sprintf("study %.64q: not a study name", study), http.StatusBadRequest)
 		return
 	}

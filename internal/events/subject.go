@@ -23,9 +23,9 @@ const (
 // however often it is retried: the sink dead-letters it.
 var ErrPoison = errors.New("events: message can never be stored")
 
-// isStudyName reports whether s follows the study name rule of the spec
+// IsStudyName reports whether s follows the study name rule of the spec
 // and the studies table: ^[a-z0-9][a-z0-9-]{0,62}$.
-func isStudyName(s string) bool {
+func IsStudyName(s string) bool {
 	if len(s) < 1 || len(s) > 63 || s[0] == '-' {
 		return false
 	}
@@ -47,7 +47,7 @@ func (c Config) ParseMetricsSubject(subject string) (study string, trial int, er
 		return "", 0, fmt.Errorf("%w: subject %.128q is not %s.study.<study>.trial.<trial>.metrics", ErrPoison, subject, c.Prefix)
 	}
 	study = tok[2]
-	if !isStudyName(study) {
+	if !IsStudyName(study) {
 		return "", 0, fmt.Errorf("%w: subject %.128q: study %.64q is not a study name (^[a-z0-9][a-z0-9-]{0,62}$)", ErrPoison, subject, study)
 	}
 	n, err := strconv.ParseInt(tok[4], 10, 32)

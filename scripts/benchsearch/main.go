@@ -65,7 +65,7 @@ func run(seeds, trials int, at, samplerList, functionList string, workers int) e
 		if !ok {
 			return fmt.Errorf("-functions: unknown function %q", fname)
 		}
-		space, err := search.NewSpace(fn.params)
+		space, err := search.NewSpace(fn.Params)
 		if err != nil {
 			return err
 		}
@@ -102,7 +102,7 @@ func run(seeds, trials int, at, samplerList, functionList string, workers int) e
 				wins := 0
 				var total time.Duration
 				for i, r := range res {
-					regrets[i] = r.bestAfter[b-1] - fn.min
+					regrets[i] = r.bestAfter[b-1] - fn.Min
 					if r.bestAfter[b-1] < results["random"][i].bestAfter[b-1] {
 						wins++
 					}
@@ -129,7 +129,7 @@ func newSampler(name string) (search.Sampler, error) {
 
 // runStudy runs trials sequential trials; the objective the sampler sees
 // may be noisy, the regret uses the true value of the best observed trial.
-func runStudy(s search.Sampler, space *search.Space, fn function, trials int, seed uint64) (study, error) {
+func runStudy(s search.Sampler, space *search.Space, fn search.Function, trials int, seed uint64) (study, error) {
 	var out study
 	var history []search.Trial
 	bestSeen, bestTrue := math.Inf(1), math.Inf(1)
@@ -141,10 +141,10 @@ func runStudy(s search.Sampler, space *search.Space, fn function, trials int, se
 			return out, fmt.Errorf("trial %d: %w", len(history), err)
 		}
 		c := cs[0]
-		truth := fn.f(c)
+		truth := fn.F(c)
 		seen := truth
-		if fn.noise > 0 {
-			seen += fn.noise * normal(seed, uint64(len(history)))
+		if fn.Noise > 0 {
+			seen += fn.Noise * normal(seed, uint64(len(history)))
 		}
 		if seen < bestSeen {
 			bestSeen, bestTrue = seen, truth
