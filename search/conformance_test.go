@@ -43,9 +43,11 @@ func conformanceObjective(c Config) float64 {
 	return loss
 }
 
-// conformanceNames lists every algorithm, and tpe's multivariate mode as
-// "tpe+multivariate".
-func conformanceNames() []string { return append(Algorithms(), "tpe+multivariate") }
+// conformanceNames lists every algorithm, tpe's multivariate mode as
+// "tpe+multivariate", and nsga2 with two objectives as "nsga2+objectives".
+func conformanceNames() []string {
+	return append(Algorithms(), "tpe+multivariate", "nsga2+objectives")
+}
 
 func conformanceSampler(t testing.TB, name string) Sampler {
 	t.Helper()
@@ -55,6 +57,9 @@ func conformanceSampler(t testing.TB, name string) Sampler {
 	}
 	if n, ok := strings.CutSuffix(name, "+multivariate"); ok {
 		name, opts.Multivariate = n, true
+	}
+	if n, ok := strings.CutSuffix(name, "+objectives"); ok {
+		name, opts.Directions = n, []Direction{Minimize, Maximize}
 	}
 	s, err := NewSampler(name, opts)
 	if err != nil {
@@ -69,7 +74,8 @@ func conformanceSampler(t testing.TB, name string) Sampler {
 // simulateStudy runs a study of n suggestions in batches of parallel, as a
 // workflow would: every batch is suggested with the previous batch still
 // pending, then the previous batch finishes. Trials end in every final state
-// so that samplers see all of them. It returns the suggestions in order.
+// so that samplers see all of them; finished trials carry two objective
+// values, the objective and the depth. It returns the suggestions in order.
 func simulateStudy(t testing.TB, s Sampler, space *Space, n, parallel int, seed uint64, check func(history []Trial, c Config)) ([]Trial, error) {
 	var history []Trial
 	finish := func(from, to int) {
@@ -95,6 +101,7 @@ func simulateStudy(t testing.TB, s Sampler, space *Space, n, parallel int, seed 
 				tr.State, tr.Epochs = Complete, 3
 			}
 			tr.Objective = &obj
+			tr.Values = []float64{obj, tr.Config["depth"].Float()}
 		}
 	}
 	for len(history) < n {
@@ -202,7 +209,8 @@ func TestSamplersExhaustSmallSpaces(t *testing.T) {
 	)
 	const size = 3 + 3 + 6 // a=x and a=y: 3 each; a=z: 3 x 2
 	samplers := []Sampler{Random{}, Grid{}, Sobol{}, TPE{}, TPE{Startup: 2, Candidates: 4},
-		TPE{Multivariate: true}, TPE{Startup: 2, Candidates: 4, Multivariate: true}, GP{}, GP{Startup: 2}, CMAES{}}
+		TPE{Multivariate: true}, TPE{Startup: 2, Candidates: 4, Multivariate: true}, GP{}, GP{Startup: 2}, CMAES{},
+		NSGA2{}, NSGA2{Startup: 2, Population: 4}, NSGA2{Startup: 2, Directions: []Direction{Maximize, Minimize}}}
 	for _, s := range samplers {
 		for _, sequential := range []bool{true, false} {
 			var history []Trial
@@ -220,7 +228,7 @@ func TestSamplersExhaustSmallSpaces(t *testing.T) {
 						t.Fatalf("%s: %v: %v", s.Name(), c, err)
 					}
 					obj := float64(c["k"].Int())
-					history = append(history, Trial{Number: len(history), Config: c, State: Complete, Objective: &obj})
+					history = append(history, Trial{Number: len(history), Config: c, State: Complete, Objective: &obj, Values: []float64{obj, -obj}})
 				}
 			}
 			seen := map[string]bool{}

@@ -1,6 +1,9 @@
 package search
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // Function is a standard minimisation problem for samplers: its space, its
 // value, its known minimum, and the standard deviation of the noise a
@@ -144,4 +147,42 @@ var NoisyMixed = Function{
 	},
 	Min:   0,
 	Noise: 0.1,
+}
+
+// MultiFunction is a two-objective minimisation problem for multi-objective
+// samplers: its space, its two values, and the hypervolume its Pareto
+// front dominates below a reference point.
+type MultiFunction struct {
+	Name   string
+	Params []Param
+	F      func(Config) [2]float64
+	// OptimalHypervolume is the hypervolume of the true Pareto front with
+	// the reference point ref (each coordinate at least 1).
+	OptimalHypervolume func(ref [2]float64) float64
+}
+
+// ZDT1 returns Zitzler, Deb and Thiele's first problem over n >= 2 inputs
+// x1..xn in [0, 1]: f1 = x1 and f2 = g (1 - sqrt(x1 / g)) with g = 1 + 9
+// mean(x2..xn). Its Pareto front is f2 = 1 - sqrt(f1), f1 in [0, 1],
+// reached where x2..xn are 0; with a reference point (r1, r2), r1, r2 >= 1,
+// it dominates r1 r2 - 1/3.
+func ZDT1(n int) MultiFunction {
+	params := make([]Param, n)
+	for i := range params {
+		params[i] = Param{Name: fmt.Sprintf("x%02d", i+1), Kind: Float, Low: 0, High: 1}
+	}
+	return MultiFunction{
+		Name:   fmt.Sprintf("zdt1-%d", n),
+		Params: params,
+		F: func(c Config) [2]float64 {
+			f1 := c[params[0].Name].Float()
+			sum := 0.0
+			for _, p := range params[1:] {
+				sum += c[p.Name].Float()
+			}
+			g := 1 + 9*sum/float64(n-1)
+			return [2]float64{f1, g * (1 - math.Sqrt(f1/g))}
+		},
+		OptimalHypervolume: func(ref [2]float64) float64 { return ref[0]*ref[1] - 1.0/3 },
+	}
 }

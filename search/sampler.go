@@ -105,6 +105,10 @@ type Trial struct {
 	// Epochs is how many epochs the trial ran (0 if unknown). TPE ranks
 	// pruned trials that got further as better.
 	Epochs int
+	// Values are the objective values of a multi-objective study, in the
+	// order of its objectives (nil when unknown); multi-objective samplers
+	// (nsga2) read them, the others read Objective.
+	Values []float64
 }
 
 // Sampler suggests new configurations. Implementations must be pure: the
@@ -129,15 +133,29 @@ var ErrUnknownAlgorithm = errors.New("search: unknown algorithm")
 var ErrInvalidOptions = errors.New("search: invalid sampler options")
 
 // Algorithms lists the sampler names NewSampler accepts.
-func Algorithms() []string { return []string{"cmaes", "gp", "grid", "random", "sobol", "tpe"} }
+func Algorithms() []string {
+	return []string{"cmaes", "gp", "grid", "nsga2", "random", "sobol", "tpe"}
+}
+
+// MultiObjective reports whether the named algorithm can run a study with
+// several objectives: nsga2 ranks trials by Pareto dominance, and random,
+// grid and sobol do not read results at all. tpe, gp and cmaes model one
+// objective and cannot.
+func MultiObjective(name string) bool {
+	switch name {
+	case "nsga2", "random", "grid", "sobol":
+		return true
+	}
+	return false
+}
 
 // ReadsResults reports whether the named algorithm's suggestions depend on
-// the objectives of earlier trials (tpe, gp, cmaes), not only on how many
+// the objectives of earlier trials (tpe, gp, cmaes, nsga2), not only on how many
 // there are. Callers that want reproducible studies feed such samplers a
 // history that does not depend on timing (see workflows' suggestion lag).
 func ReadsResults(name string) bool {
 	switch name {
-	case "tpe", "gp", "cmaes":
+	case "tpe", "gp", "cmaes", "nsga2":
 		return true
 	}
 	return false
@@ -160,6 +178,14 @@ func NewSampler(name string, opts SamplerOptions) (Sampler, error) {
 	if opts.Multivariate && name != "tpe" {
 		return nil, fmt.Errorf("%w: multivariate: true is a tpe option; algorithm %q has none (allowed with: tpe)", ErrInvalidOptions, name)
 	}
+	if len(opts.Directions) > 0 && !MultiObjective(name) {
+		return nil, fmt.Errorf("%w: algorithm %q optimises a single objective; a study with objectives needs one of nsga2, random, grid, sobol", ErrInvalidOptions, name)
+	}
+	for i, d := range opts.Directions {
+		if d != Maximize && d != Minimize {
+			return nil, fmt.Errorf("%w: objectives[%d].direction: %q must be maximize or minimize", ErrInvalidOptions, i, d)
+		}
+	}
 	switch name {
 	case "random":
 		return Random{}, nil
@@ -179,6 +205,8 @@ func NewSampler(name string, opts SamplerOptions) (Sampler, error) {
 		return GP{}, nil
 	case "cmaes":
 		return CMAES{}, nil
+	case "nsga2":
+		return NSGA2{Population: opts.NSGA2Population, Startup: opts.NSGA2Startup, Directions: opts.Directions}, nil
 	}
 	return nil, fmt.Errorf("%w %q (allowed: %v)", ErrUnknownAlgorithm, name, Algorithms())
 }
@@ -201,6 +229,15 @@ type SamplerOptions struct {
 	TPEPriorWeight float64
 	// Multivariate makes tpe model the parameters jointly (tpe only).
 	Multivariate bool
+	// NSGA2Population is nsga2's parent population (default 16).
+	NSGA2Population int
+	// NSGA2Startup is the number of finished trials nsga2 samples at
+	// random before it breeds (default 8).
+	NSGA2Startup int
+	// Directions are the directions of a multi-objective study's
+	// objectives, in the order of Trial.Values; empty for a study with one
+	// objective. Only multi-objective algorithms accept them.
+	Directions []Direction
 }
 
 func (o SamplerOptions) validate() error {
@@ -216,6 +253,10 @@ func (o SamplerOptions) validate() error {
 		return bad("tpe.n_ei_candidates", o.TPECandidates, "must be >= 0 (0 means 24)")
 	case math.IsNaN(o.TPEGamma) || o.TPEGamma < 0 || o.TPEGamma > 1:
 		return bad("tpe.gamma", o.TPEGamma, "must be in (0, 1] (0 means min(ceil(0.1 n), 25))")
+	case o.NSGA2Population < 0 || o.NSGA2Population == 1:
+		return bad("nsga2.population", o.NSGA2Population, "must be >= 2 (0 means 16)")
+	case o.NSGA2Startup < 0:
+		return bad("nsga2.n_startup_trials", o.NSGA2Startup, "must be >= 0 (0 means 8)")
 	case math.IsNaN(o.TPEPriorWeight) || math.IsInf(o.TPEPriorWeight, 0) || o.TPEPriorWeight < 0:
 		return bad("tpe.prior_weight", o.TPEPriorWeight, "must be a finite number >= 0 (0 means 1)")
 	}
