@@ -69,7 +69,7 @@ schedule: {max_epochs: 3}
 		want []string // the field, the value and what is allowed
 	}{
 		{searchSpec("search: {algorithm: bayes, max_trials: 4}", "schedule: {max_epochs: 3}"),
-			[]string{"search.algorithm", `"bayes"`, "cmaes, gp, grid, random, sobol, tpe"}},
+			[]string{"search.algorithm", `"bayes"`, "cmaes, gp, grid, nsga2, random, sobol, tpe"}},
 		{searchSpec("search: {algorithm: gp, multivariate: true, max_trials: 4}", "schedule: {max_epochs: 3}"),
 			[]string{"search.multivariate", `"gp"`, "tpe only"}},
 		{onlyChoices, []string{"search.algorithm", `"cmaes"`, "uniform, log_uniform or int_uniform"}},

@@ -40,12 +40,18 @@ type Spec struct {
 	// hashes of specs without it do not change) means 1. A worker gives a
 	// trial at most its share of the worker's cores (cores / concurrency),
 	// so it may train with fewer.
-	Threads   int                  `yaml:"threads" json:"threads,omitempty"`
-	Objective Objective            `yaml:"objective" json:"objective"`
-	Space     map[string]ParamSpec `yaml:"space" json:"space"`
-	Search    Search               `yaml:"search" json:"search"`
-	Schedule  Schedule             `yaml:"schedule" json:"schedule"`
-	Optimizer Optimizer            `yaml:"optimizer" json:"optimizer"`
+	Threads   int       `yaml:"threads" json:"threads,omitempty"`
+	Objective Objective `yaml:"objective" json:"objective"`
+	// Objectives, when set, make the study multi-objective: 2 to
+	// MaxObjectives metrics (ObjectiveMetrics), each with its direction.
+	// Trials store one value per objective, and the search (nsga2, or a
+	// sampler that does not read results) looks for the Pareto front.
+	// Objective stays the metric early stopping and the ranking views use.
+	Objectives []Objective          `yaml:"objectives" json:"objectives,omitempty"`
+	Space      map[string]ParamSpec `yaml:"space" json:"space"`
+	Search     Search               `yaml:"search" json:"search"`
+	Schedule   Schedule             `yaml:"schedule" json:"schedule"`
+	Optimizer  Optimizer            `yaml:"optimizer" json:"optimizer"`
 	// KeepModels keeps the final weights of the study's best KeepModels
 	// complete trials (by the objective) after they end, for `tunectl
 	// export --model`; 0 (the default) keeps none. Workers with the
@@ -133,7 +139,7 @@ func (s *Spec) SchedulerSpec() search.SchedulerSpec {
 
 // SamplerOptions returns the sampler's settings.
 func (s *Spec) SamplerOptions() search.SamplerOptions {
-	return search.SamplerOptions{GridPoints: s.Search.GridPoints, Multivariate: s.Search.Multivariate}
+	return search.SamplerOptions{GridPoints: s.Search.GridPoints, Multivariate: s.Search.Multivariate, Directions: s.Directions()}
 }
 
 // Optimizer configures the optimizer fields that the space does not search.
@@ -256,6 +262,7 @@ func (s *Spec) applyDefaults() {
 	if s.Model.Kind == "" {
 		s.Model.Kind = trainer.MLP
 	}
+	s.defaultObjectives()
 	if s.Objective.Metric == "" {
 		s.Objective.Metric = "val_accuracy"
 	}
@@ -371,6 +378,7 @@ func (s *Spec) Check(opts Options) (*Report, error) {
 		s.validateDataset,
 		s.validateModel,
 		s.validateObjective,
+		s.validateObjectives,
 		func() error { _, err := s.SearchSpace(); return err },
 		s.validateSearch,
 		s.validateSchedule,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,7 +14,11 @@ import (
 )
 
 func TestParseExamples(t *testing.T) {
-	for _, f := range []string{"../examples/quickstart.yaml", "../examples/relu-variants-mnist.yaml"} {
+	files, err := filepath.Glob("../examples/*.yaml")
+	if err != nil || len(files) < 3 {
+		t.Fatalf("examples: %v, %v", files, err)
+	}
+	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -82,7 +87,7 @@ func TestParseRejects(t *testing.T) {
 	cases := []struct {
 		name, yaml, want string
 	}{
-		{"unknown top-level field", valid + "extra: 1\n", "extra (line 10): unknown field (allowed: dataset, enqueue, keep_models, model, name, objective, optimizer, schedule, search, space, threads)"},
+		{"unknown top-level field", valid + "extra: 1\n", "extra (line 10): unknown field (allowed: dataset, enqueue, keep_models, model, name, objective, objectives, optimizer, schedule, search, space, threads)"},
 		{"keep_models negative", valid + "keep_models: -1\n", "keep_models: -1 must be in [0, 1000]"},
 		{"keep_models too many", valid + "keep_models: 1001\n", "keep_models: 1001 must be in [0, 1000]"},
 		{"unknown nested field", strings.Replace(valid, "hidden: [8]", "hidden: [8], depth: 2", 1), "model.depth (line 3): unknown field (allowed: conv, hidden, kind)"},
