@@ -29,6 +29,8 @@ type Store interface {
 	PendingMetrics(ctx context.Context, studyID int64) (rows, trials int, err error)
 	FinishStudy(ctx context.Context, id int64, status search.StudyState) error
 	DecideRung(ctx context.Context, studyID int64, trial, epoch int, value float64, decide store.RungDecider) (bool, error)
+	ObjectiveInputs(ctx context.Context, trialID int64) (store.ObjectiveInputs, error)
+	SetObjectiveValues(ctx context.Context, trialID int64, values []*float64) (bool, error)
 }
 
 // StatusPublisher announces recorded trial outcomes (for `tunectl watch`).
@@ -43,6 +45,8 @@ type Activities struct {
 	Log       *slog.Logger
 	// Metrics counts recorded outcomes; nil counts nothing.
 	Metrics *telemetry.Metrics
+
+	shapes shapes // data set shapes, for objective values
 }
 
 // CreateStudy stores the study row (idempotent for the same spec).
@@ -86,6 +90,7 @@ func (a *Activities) Suggest(ctx context.Context, in workflows.SuggestInput) (wo
 	for i := range rows {
 		if n := rows[i].Number; n >= in.FirstNumber-in.Lag && n < in.FirstNumber {
 			rows[i].Status, rows[i].Objective, rows[i].EpochsDone = search.Pending, nil, 0
+			rows[i].ObjectiveValues = nil
 		}
 	}
 	history, err := samplerHistory(rows, in.FirstNumber)
@@ -175,7 +180,8 @@ func (a *Activities) insertTrials(ctx context.Context, in workflows.SuggestInput
 }
 
 // samplerHistory turns stored trials into what samplers see: one entry per
-// configuration, whose objective is the mean over its completed replicates.
+// configuration, whose objective (and objective values, in a
+// multi-objective study) is the mean over its completed replicates.
 func samplerHistory(rows []store.Trial, before int) ([]search.Trial, error) {
 	type agg struct {
 		t      search.Trial
@@ -183,6 +189,8 @@ func samplerHistory(rows []store.Trial, before int) ([]search.Trial, error) {
 		n      int
 		state  search.State
 		pruned *float64 // best objective a pruned replicate reached
+		vsum   []float64
+		vn     int
 	}
 	byHash := map[string]*agg{}
 	var order []string
@@ -203,6 +211,15 @@ func samplerHistory(rows []store.Trial, before int) ([]search.Trial, error) {
 		if r.Status == search.Complete && r.Objective != nil && !math.IsNaN(*r.Objective) {
 			g.sum += *r.Objective
 			g.n++
+		}
+		if vs, ok := allValues(r); ok && r.Status == search.Complete && (g.vsum == nil || len(vs) == len(g.vsum)) {
+			if g.vsum == nil {
+				g.vsum = make([]float64, len(vs))
+			}
+			for i, v := range vs {
+				g.vsum[i] += v
+			}
+			g.vn++
 		}
 		if r.Status == search.Pruned && r.Objective != nil && g.pruned == nil {
 			v := *r.Objective
@@ -228,6 +245,13 @@ func samplerHistory(rows []store.Trial, before int) ([]search.Trial, error) {
 			g.t.Objective = g.pruned
 			g.t.State = search.Pruned
 		}
+		if g.vn > 0 {
+			g.t.Values = make([]float64, len(g.vsum))
+			for i, v := range g.vsum {
+				g.t.Values[i] = v / float64(g.vn)
+			}
+			g.t.State = search.Complete
+		}
 		out = append(out, g.t)
 	}
 	return out, nil
@@ -251,6 +275,13 @@ func (a *Activities) Record(ctx context.Context, in workflows.RecordInput) (work
 	if changed {
 		a.Metrics.TrialRecorded(string(r.Status))
 	}
+	if r.Status == search.Complete {
+		// Also on a retry whose outcome was already stored: the values
+		// are written once, after the outcome.
+		if err := a.recordObjectiveValues(ctx, r.TrialID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return r, fmt.Errorf("trial %d: objective values: %w", r.Number, err)
+		}
+	}
 	if changed && a.Publisher != nil {
 		if err := a.Publisher.PublishStatus(ctx, events.TrialStatus{
 			Study: in.Study, Trial: r.Number, TrialID: r.TrialID, Activation: r.Activation, Status: r.Status,
@@ -272,6 +303,21 @@ func (a *Activities) Record(ctx context.Context, in workflows.RecordInput) (work
 		r.Error, r.Worker = deref(stored.Error), deref(stored.Worker)
 	}
 	return r, nil
+}
+
+// allValues returns a trial's objective values when it has every one.
+func allValues(r store.Trial) ([]float64, bool) {
+	if len(r.ObjectiveValues) == 0 {
+		return nil, false
+	}
+	vs := make([]float64, len(r.ObjectiveValues))
+	for i, v := range r.ObjectiveValues {
+		if v == nil {
+			return nil, false
+		}
+		vs[i] = *v
+	}
+	return vs, true
 }
 
 // finite returns x, or nil when x is NaN or infinite.

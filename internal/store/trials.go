@@ -10,12 +10,12 @@ import (
 	"github.com/relutune/relutune/search"
 )
 
-const trialColumns = `id, study_id, number, config_hash, params, replicate, seed, status, objective, epochs_done, attempt, error, worker, started_at, finished_at, test_accuracy`
+const trialColumns = `id, study_id, number, config_hash, params, replicate, seed, status, objective, epochs_done, attempt, error, worker, started_at, finished_at, test_accuracy, objective_values`
 
 func scanTrial(r pgx.CollectableRow) (Trial, error) {
 	var t Trial
 	err := r.Scan(&t.ID, &t.StudyID, &t.Number, &t.ConfigHash, &t.Params, &t.Replicate, &t.Seed, &t.Status,
-		&t.Objective, &t.EpochsDone, &t.Attempt, &t.Error, &t.Worker, &t.StartedAt, &t.FinishedAt, &t.TestAccuracy)
+		&t.Objective, &t.EpochsDone, &t.Attempt, &t.Error, &t.Worker, &t.StartedAt, &t.FinishedAt, &t.TestAccuracy, &t.ObjectiveValues)
 	return t, err
 }
 

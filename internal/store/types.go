@@ -65,6 +65,10 @@ type Trial struct {
 	Worker       *string    `json:"worker,omitempty"`
 	StartedAt    *time.Time `json:"started_at,omitempty"`
 	FinishedAt   *time.Time `json:"finished_at,omitempty"`
+	// ObjectiveValues are a multi-objective study's values of the trial,
+	// in the order of its spec's objectives (nil elements: not measured);
+	// nil for other trials and before the trial completes.
+	ObjectiveValues []*float64 `json:"objective_values,omitempty"`
 }
 
 // Outcome is the final result of a trial, as reported by its TrainTrial
