@@ -5,6 +5,7 @@ package export
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +18,8 @@ import (
 	"github.com/relutune/relutune/internal/cli/cmdutil"
 	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/store"
+	"github.com/relutune/relutune/search"
+	"github.com/relutune/relutune/spec"
 )
 
 // ModelReader reads kept models (a *ckptstore.Store).
@@ -175,21 +178,72 @@ func runExport(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return fmt.Errorf("trials of study %s: %w", opts.Study, err)
 	}
-	return TrialsTable(ts).Render(opts.IO.Out, opts.Output)
+	var sp spec.Spec
+	if len(study.Spec) > 0 {
+		if err := json.Unmarshal(study.Spec, &sp); err != nil {
+			return fmt.Errorf("study %s: stored spec: %w", opts.Study, err)
+		}
+	}
+	return TrialsTable(ts, sp.Directions()...).Render(opts.IO.Out, opts.Output)
 }
 
 type trialRecord struct {
 	store.Trial
 	Params rawJSON `json:"params"`
+	// ParetoRank is the trial's non-domination rank among the study's
+	// complete trials with every objective value (1: on the Pareto
+	// front); multi-objective studies only.
+	ParetoRank *int `json:"pareto_rank,omitempty"`
+}
+
+// ParetoRanks returns the non-domination rank of every complete trial of ts
+// with a value for each of the objectives' directions, by trial number.
+func ParetoRanks(ts []store.Trial, directions []search.Direction) map[int]int {
+	var ys [][]float64
+	var nums []int
+	for _, tr := range ts {
+		if tr.Status != search.Complete || len(tr.ObjectiveValues) != len(directions) || len(directions) == 0 {
+			continue
+		}
+		y := make([]float64, len(directions))
+		ok := true
+		for i, v := range tr.ObjectiveValues {
+			if v == nil {
+				ok = false
+				break
+			}
+			y[i] = *v
+			if directions[i] == search.Maximize {
+				y[i] = -y[i]
+			}
+		}
+		if ok {
+			ys = append(ys, y)
+			nums = append(nums, tr.Number)
+		}
+	}
+	out := make(map[int]int, len(nums))
+	for i, r := range search.ParetoRanks(ys) {
+		out[nums[i]] = r
+	}
+	return out
 }
 
 type rawJSON []byte
 
 func (r rawJSON) MarshalJSON() ([]byte, error) { return r, nil }
 
-// TrialsTable renders trials.
-func TrialsTable(ts []store.Trial) cmdutil.Table {
+// TrialsTable renders trials. For a multi-objective study (directions
+// given, one per objective) every trial also has its objective_values and
+// its pareto_rank (empty for trials not ranked).
+func TrialsTable(ts []store.Trial, directions ...search.Direction) cmdutil.Table {
 	t := cmdutil.Table{Header: []string{"number", "status", "objective", "epochs_done", "attempt", "replicate", "seed", "config_hash", "params", "error"}}
+	multi := len(directions) > 0
+	var ranks map[int]int
+	if multi {
+		t.Header = append(t.Header, "objective_values", "pareto_rank")
+		ranks = ParetoRanks(ts, directions)
+	}
 	recs := make([]trialRecord, 0, len(ts))
 	for _, tr := range ts {
 		errText := ""
@@ -200,9 +254,25 @@ func TrialsTable(ts []store.Trial) cmdutil.Table {
 		if tr.Objective != nil {
 			obj = fmt.Sprint(*tr.Objective)
 		}
-		t.Rows = append(t.Rows, []string{strconv.Itoa(tr.Number), string(tr.Status), obj, strconv.Itoa(tr.EpochsDone), strconv.Itoa(tr.Attempt),
-			strconv.Itoa(tr.Replicate), fmt.Sprint(tr.Seed), tr.ConfigHash, string(tr.Params), errText})
-		recs = append(recs, trialRecord{Trial: tr, Params: rawJSON(tr.Params)})
+		row := []string{strconv.Itoa(tr.Number), string(tr.Status), obj, strconv.Itoa(tr.EpochsDone), strconv.Itoa(tr.Attempt),
+			strconv.Itoa(tr.Replicate), fmt.Sprint(tr.Seed), tr.ConfigHash, string(tr.Params), errText}
+		rec := trialRecord{Trial: tr, Params: rawJSON(tr.Params)}
+		if multi {
+			vals, rank := "", ""
+			if tr.ObjectiveValues != nil {
+				b, err := json.Marshal(tr.ObjectiveValues)
+				if err == nil {
+					vals = string(b)
+				}
+			}
+			if r, ok := ranks[tr.Number]; ok {
+				rank = strconv.Itoa(r)
+				rec.ParetoRank = &r
+			}
+			row = append(row, vals, rank)
+		}
+		t.Rows = append(t.Rows, row)
+		recs = append(recs, rec)
 	}
 	t.Records = recs
 	return t

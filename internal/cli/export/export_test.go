@@ -27,13 +27,14 @@ type fakeStore struct {
 	metrics  []store.MetricExport
 	err      error // returned by Trials and TrialMetrics
 	askedFor int64 // the study id Trials or TrialMetrics was called with
+	spec     string
 }
 
 func (f *fakeStore) StudyByName(_ context.Context, name string) (store.Study, error) {
 	if name != "s1" {
 		return store.Study{}, fmt.Errorf("%w: study %q", store.ErrNotFound, name)
 	}
-	return store.Study{ID: 42, Name: name}, nil
+	return store.Study{ID: 42, Name: name, Spec: []byte(f.spec)}, nil
 }
 
 func (f *fakeStore) Trials(_ context.Context, id int64) ([]store.Trial, error) {
@@ -233,5 +234,54 @@ func TestRunExportModel(t *testing.T) {
 	err := runExportModel(context.Background(), opts)
 	if err == nil || !strings.Contains(err.Error(), "study s1 trial 4 has no kept model in bucket b") {
 		t.Fatalf("missing model: %v", err)
+	}
+}
+
+func TestRunExportMultiObjective(t *testing.T) {
+	v := func(xs ...float64) []*float64 {
+		out := make([]*float64, len(xs))
+		for i := range xs {
+			out[i] = &xs[i]
+		}
+		return out
+	}
+	st := &fakeStore{spec: `{"objectives":[{"metric":"val_accuracy","direction":"maximize"},{"metric":"epoch_seconds","direction":"minimize"}]}`}
+	for i, vals := range [][]*float64{v(0.9, 2), v(0.8, 1), v(0.7, 3), v(0.95, 5), {v(1)[0], nil}} {
+		st.trials = append(st.trials, store.Trial{Number: i, Status: "complete", ConfigHash: "c", Params: []byte(`{}`), ObjectiveValues: vals})
+	}
+	st.trials = append(st.trials, store.Trial{Number: 5, Status: "failed", ConfigHash: "c", Params: []byte(`{}`)})
+	out, err := run(t, st, Options{Study: "s1", Output: "json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []struct {
+		Number int        `json:"number"`
+		Values []*float64 `json:"objective_values"`
+		Rank   *int       `json:"pareto_rank"`
+	}
+	if err := json.Unmarshal([]byte(out), &recs); err != nil {
+		t.Fatal(err)
+	}
+	// 0, 1 and 3 are on the front; 2 is dominated by 1; 4 misses a value.
+	want := map[int]int{0: 1, 1: 1, 2: 2, 3: 1}
+	for _, r := range recs {
+		w, ranked := want[r.Number]
+		switch {
+		case ranked && (r.Rank == nil || *r.Rank != w):
+			t.Errorf("trial %d: rank %v, want %d", r.Number, r.Rank, w)
+		case !ranked && r.Rank != nil:
+			t.Errorf("trial %d: rank %d, want none", r.Number, *r.Rank)
+		}
+		if r.Number < 4 && len(r.Values) != 2 {
+			t.Errorf("trial %d: values %v", r.Number, r.Values)
+		}
+	}
+	csv, err := run(t, st, Options{Study: "s1", Output: "csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(csv, "\n")
+	if !strings.HasSuffix(lines[0], ",objective_values,pareto_rank") || !strings.HasSuffix(lines[3], `"[0.7,3]",2`) {
+		t.Fatalf("csv:\n%s", csv)
 	}
 }

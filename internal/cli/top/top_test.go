@@ -88,6 +88,8 @@ func TestFlags(t *testing.T) {
 }
 
 type fakeStore struct {
+	front  []store.ParetoTrial
+	spec   string
 	trials []store.RankedTrial
 	err    error
 	asked  string
@@ -98,7 +100,12 @@ func (f *fakeStore) StudyByName(_ context.Context, name string) (store.Study, er
 	if name != "s1" {
 		return store.Study{}, fmt.Errorf("%w: study %q", store.ErrNotFound, name)
 	}
-	return store.Study{ID: 1, Name: name}, nil
+	return store.Study{ID: 1, Name: name, Spec: []byte(f.spec), Metric: "val_accuracy"}, nil
+}
+
+func (f *fakeStore) ParetoFront(_ context.Context, study string) ([]store.ParetoTrial, error) {
+	f.asked = study
+	return f.front, f.err
 }
 
 func (f *fakeStore) Top(_ context.Context, study string, limit int) ([]store.RankedTrial, error) {
@@ -146,5 +153,56 @@ func TestRunTopErrors(t *testing.T) {
 	out, err := runWith(t, &fakeStore{err: broken}, "s1", "table")
 	if !errors.Is(err, broken) || err.Error() != "ranking of study s1: timeout" || out != "" {
 		t.Fatalf("store error: %v, printed %q", err, out)
+	}
+}
+
+func paretoRows() []store.ParetoTrial {
+	relu, gelu := "relu", "gelu"
+	mk := func(trial int, act *string, acc, sec float64, dom int) store.ParetoTrial {
+		return store.ParetoTrial{Trial: trial, Activation: act, Params: json.RawMessage(`{"activation":"` + *act + `"}`), Seed: 7,
+			Values: []*float64{&acc, &sec}, Metrics: []string{"val_accuracy", "epoch_seconds"}, Directions: []string{"maximize", "minimize"}, Dominates: dom}
+	}
+	// In the view's order (ascending values); top shows best accuracy first.
+	return []store.ParetoTrial{mk(4, &relu, 0.91, 0.0123, 5), mk(9, &gelu, 0.96, 0.0456, 2)}
+}
+
+func TestRunTopPareto(t *testing.T) {
+	st := &fakeStore{front: paretoRows(), spec: `{"objectives":[{"metric":"val_accuracy"},{"metric":"epoch_seconds"}]}`}
+	var out bytes.Buffer
+	opts := &Options{IO: &cmdutil.IOStreams{Out: &out, ErrOut: &bytes.Buffer{}}, Study: "s1", Limit: 10, Output: "table", Pareto: true,
+		Studies: func(context.Context) (RankingReader, error) { return st, nil }}
+	if err := runTop(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "pareto.table")
+	if *update {
+		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != string(want) {
+		t.Fatalf("got\n%s\nwant\n%s", out.String(), want)
+	}
+	lines := strings.Split(out.String(), "\n")
+	if !strings.Contains(lines[0], "VAL_ACCURACY (MAX)") || !strings.Contains(lines[0], "EPOCH_SECONDS (MIN)") || !strings.HasPrefix(lines[1], "9 ") {
+		t.Fatalf("header or order wrong (want the best accuracy, trial 9, first):\n%s", out.String())
+	}
+
+	// JSON carries the values and the metrics.
+	out.Reset()
+	opts.Output = "json"
+	if err := runTop(context.Background(), opts); err != nil || !strings.Contains(out.String(), `"objective_values"`) {
+		t.Fatalf("json: %v\n%s", err, out.String())
+	}
+
+	// A single-objective study has no front to show.
+	single := &fakeStore{spec: `{"objective":{"metric":"val_accuracy"}}`}
+	opts.Studies = func(context.Context) (RankingReader, error) { return single, nil }
+	if err := runTop(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "--pareto needs a study whose spec lists objectives") {
+		t.Fatalf("single-objective study: %v", err)
 	}
 }
