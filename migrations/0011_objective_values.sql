@@ -70,3 +70,35 @@ WHERE NOT EXISTS (SELECT 1 FROM c o
 ORDER BY c.study, c.objective_values, c.trial;
 
 GRANT SELECT ON trial_objectives, pareto_front TO relutune_reader;
+
+-- trial_overview (the dashboard's trial rows) gains the objective values as
+-- its last column (CREATE OR REPLACE keeps the grant and only lets columns
+-- be added at the end).
+CREATE OR REPLACE VIEW trial_overview AS
+SELECT s.name AS study,
+       t.number AS trial,
+       t.activation,
+       t.params,
+       t.config_hash,
+       t.replicate,
+       t.seed,
+       t.status,
+       t.objective,
+       t.test_accuracy,
+       t.epochs_done,
+       t.attempt,
+       t.error,
+       t.worker,
+       t.created_at,
+       t.started_at,
+       t.finished_at,
+       CASE WHEN t.finished_at IS NOT NULL AND t.started_at IS NOT NULL AND t.epochs_done > 0
+            THEN extract(epoch FROM t.finished_at - t.started_at) / t.epochs_done END AS seconds_per_epoch,
+       m.samples_per_sec,
+       t.objective_values
+FROM trials t
+JOIN studies s ON s.id = t.study_id
+LEFT JOIN LATERAL (
+    SELECT avg(tm.samples_per_sec) FILTER (WHERE tm.samples_per_sec > 0) AS samples_per_sec
+    FROM trial_metrics tm WHERE tm.trial_id = t.id
+) m ON true;

@@ -139,13 +139,17 @@ type TrialOverview struct {
 	SecondsPerEpoch *float64        `json:"seconds_per_epoch"`
 	// SamplesPerSec is the mean training throughput over its epochs.
 	SamplesPerSec *float64 `json:"samples_per_sec"`
+	// ObjectiveValues are a multi-objective study's values of the trial,
+	// in the order of its objectives.
+	ObjectiveValues []*float64 `json:"objective_values,omitempty"`
 }
 
 // TrialOverviews returns a study's trials by number; trial >= 0 keeps only
 // that one.
 func (r *Reader) TrialOverviews(ctx context.Context, study string, trial int) ([]TrialOverview, error) {
 	rows, err := r.pool.Query(ctx, `SELECT trial, activation, params, config_hash, replicate, seed, status, objective,
-			test_accuracy, epochs_done, attempt, error, worker, created_at, started_at, finished_at, seconds_per_epoch, samples_per_sec
+			test_accuracy, epochs_done, attempt, error, worker, created_at, started_at, finished_at, seconds_per_epoch, samples_per_sec,
+			objective_values
 		FROM trial_overview WHERE study = $1 AND ($2 < 0 OR trial = $2) ORDER BY trial`, study, trial)
 	if err != nil {
 		return nil, fmt.Errorf("store: trials of %s: %w", study, err)
@@ -154,7 +158,8 @@ func (r *Reader) TrialOverviews(ctx context.Context, study string, trial int) ([
 		var t TrialOverview
 		var params []byte
 		err := row.Scan(&t.Trial, &t.Activation, &params, &t.ConfigHash, &t.Replicate, &t.Seed, &t.Status, &t.Objective,
-			&t.TestAccuracy, &t.EpochsDone, &t.Attempt, &t.Error, &t.Worker, &t.CreatedAt, &t.StartedAt, &t.FinishedAt, &t.SecondsPerEpoch, &t.SamplesPerSec)
+			&t.TestAccuracy, &t.EpochsDone, &t.Attempt, &t.Error, &t.Worker, &t.CreatedAt, &t.StartedAt, &t.FinishedAt, &t.SecondsPerEpoch, &t.SamplesPerSec,
+			&t.ObjectiveValues)
 		t.Params = params
 		return t, err
 	})

@@ -65,6 +65,9 @@ type Study struct {
 	GradNorm       []LayerSeries `json:"grad_norm"`
 	PReLU          []LayerSeries `json:"prelu"`
 	Pareto         []ParetoPoint `json:"pareto"`
+	// Objectives are the trials in objective space, for a study whose
+	// spec lists objectives (nil otherwise).
+	Objectives *Objectives `json:"objectives,omitempty"`
 }
 
 // Param is one parameter of the study's space.
@@ -205,7 +208,11 @@ func BuildCached(ov store.StudyOverview, trials []store.TrialOverview, epochs []
 	if s.Trials == nil {
 		s.Trials = []store.TrialOverview{}
 	}
-	space, err := studySpace(ov.Spec)
+	sp, err := spec.Decode(ov.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("study %s: spec: %w", ov.Study, err)
+	}
+	space, err := sp.SearchSpace()
 	if err != nil {
 		return nil, fmt.Errorf("study %s: %w", ov.Study, err)
 	}
@@ -236,6 +243,7 @@ func BuildCached(ov store.StudyOverview, trials []store.TrialOverview, epochs []
 	s.GradNorm = gradNorms(epochs, layers)
 	s.PReLU = preluSlopes(epochs, layers)
 	s.Pareto = pareto(complete, maximize)
+	s.Objectives = objectives(sp, trials)
 	return s, nil
 }
 

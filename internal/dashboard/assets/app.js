@@ -313,6 +313,12 @@
       el('section', {class: 'card'}, el('h3', {text: 'Activation × initialiser'}), el('p', {class: 'note', text: 'mean objective [95% CI] (trials)'}), el('div', {id: 'act-init', class: 'scroll'})),
       chartBox('chart-pareto', 'Objective against training time', 'seconds per 1,000 training samples (epoch time / training set size, from the workers\' throughput); the line is the Pareto front: no trial is both better and faster'),
     ];
+    if (d.objectives) {
+      var om = d.objectives.metrics;
+      list.unshift(chartBox('chart-objectives', 'Pareto front: ' + om[0] + ' against ' + om[1],
+        'complete trials in the space of the study\'s objectives (' + om.map(function (m, i) { return m + ' ' + d.objectives.directions[i]; }).join(', ') +
+        '); ringed: the Pareto front, trials no other trial dominates' + (om.length > 2 ? ' on all ' + om.length + ' objectives' : '')));
+    }
     var slopeParams = ['negative_slope', 'elu_alpha', 'prelu_init'].filter(function (p) { return d.slope.some(function (s) { return s.param === p; }); });
     slopeParams.forEach(function (p) { list.push(chartBox('chart-slope-' + p, 'Slope sweep: ' + p, 'objective against ' + p + ', by activation')); });
     if (!slopeParams.length) list.push(emptyBox('Slope sweep', 'no trial set negative_slope, elu_alpha or prelu_init'));
@@ -335,6 +341,7 @@
     drawParallel(d);
     drawActInit(d);
     drawPareto(d, state);
+    drawObjectives(d, state);
     drawSlopes(d, state);
     drawHeatmaps(d, 'dead');
     drawHeatmaps(d, 'saturation');
@@ -479,6 +486,27 @@
       yAxis: Object.assign({type: 'value', scale: true}, axisName(d.overview.metric), {nameGap: 45}),
       series: series
     }, pts.length);
+  }
+
+  function drawObjectives(d, state) {
+    var o = d.objectives;
+    if (!o) return;
+    if (!o.points.length) {
+      emptyChart('chart-objectives', 'no complete trial with every objective value yet');
+      return;
+    }
+    var series = state.acts.map(function (a) {
+      return {name: a, type: 'scatter', symbolSize: 8, itemStyle: {color: colorOf(a, state.acts)},
+        data: o.points.filter(function (p) { return p.activation === a; }).map(function (p) { return {value: [p.values[1], p.values[0]], name: 'trial ' + p.trial}; })};
+    });
+    series.push({name: 'Pareto front', type: 'scatter', symbolSize: 14, itemStyle: {color: 'rgba(0,0,0,0)', borderColor: '#222', borderWidth: 2},
+      data: o.points.filter(function (p) { return p.front; }).map(function (p) { return {value: [p.values[1], p.values[0]], name: 'trial ' + p.trial + ' (front)'}; })});
+    chart('chart-objectives', {
+      grid: GRID, legend: {top: 5}, tooltip: {trigger: 'item', formatter: function (p) { return p.marker + (p.name || p.seriesName) + ': ' + o.metrics[0] + ' ' + fmt(p.value[1]) + ', ' + o.metrics[1] + ' ' + fmt(p.value[0], 3); }},
+      xAxis: Object.assign({type: 'value', scale: true}, axisName(o.metrics[1] + ' (' + o.directions[1] + ')')),
+      yAxis: Object.assign({type: 'value', scale: true}, axisName(o.metrics[0] + ' (' + o.directions[0] + ')'), {nameGap: 45}),
+      series: series
+    }, o.points.length);
   }
 
   function drawSlopes(d, state) {
