@@ -182,3 +182,29 @@ func mustStudyID(t *testing.T, st *store.Store, name string) int64 {
 	}
 	return s.ID
 }
+
+// TestDashboardMultiObjectiveInBrowser opens a multi-objective study's page:
+// it loads without console errors and draws the trials in objective space
+// with every other chart.
+func TestDashboardMultiObjectiveInBrowser(t *testing.T) {
+	st, dbURL := testdb.New(t)
+	studytest.SeedMultiObjective(t, st, "browser-mo")
+	reader, err := store.OpenReader(context.Background(), testdb.ReaderURL(t, dbURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	srv := httptest.NewServer(dashboard.New(dashboard.Options{Source: reader, Hub: &dashboard.Hub{}}))
+	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close() })
+	b := browsertest.New(t)
+	b.Open(t, srv.URL+"/study/browser-mo")
+	b.ChartsDrawn(t, "multi-objective study page", "chart-objectives", "chart-history", "chart-pareto")
+	front := browsertest.Eval[int](t, b, `echarts.getInstanceByDom(document.getElementById('chart-objectives')).getOption().series.find(s => s.name === 'Pareto front').data.length`)
+	if front < 1 || front >= 30 {
+		t.Errorf("the objectives chart rings %d trials as the front, want some of the 30", front)
+	}
+	path := filepath.Join(t.ArtifactDir(), "study-multi-objective.png")
+	b.Screenshot(t, path)
+	t.Logf("screenshot of the study page: %s", path)
+	b.NoErrors(t, "multi-objective study page")
+}

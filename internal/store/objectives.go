@@ -21,7 +21,8 @@ type TrialEpoch struct {
 
 // ObjectiveInputs is what the controller needs to compute a recorded
 // trial's objective values: the study's spec, the trial's row and its
-// stored epochs 1..epochs_done, in epoch order.
+// stored epochs 1..epochs_done, in epoch order (none read for a
+// single-objective study).
 type ObjectiveInputs struct {
 	Spec   []byte // canonical JSON
 	Trial  Trial
@@ -29,22 +30,37 @@ type ObjectiveInputs struct {
 }
 
 // ObjectiveInputs returns the inputs of trial id's objective values, or
-// ErrNotFound.
+// ErrNotFound. The epochs are read only when the study's spec lists
+// objectives, so a single-objective study pays one query.
 func (s *Store) ObjectiveInputs(ctx context.Context, id int64) (ObjectiveInputs, error) {
 	var in ObjectiveInputs
-	rows, err := s.pool.Query(ctx, `SELECT `+trialColumns+` FROM trials WHERE id = $1`, id)
+	var multi bool
+	rows, err := s.pool.Query(ctx, `SELECT `+trialColumns+`, (SELECT spec FROM studies WHERE studies.id = trials.study_id)
+		FROM trials WHERE id = $1`, id)
 	if err != nil {
 		return in, fmt.Errorf("store: objective inputs of trial %d: %w", id, err)
 	}
-	in.Trial, err = pgx.CollectExactlyOneRow(rows, scanTrial)
+	in.Trial, err = pgx.CollectExactlyOneRow(rows, func(r pgx.CollectableRow) (Trial, error) {
+		var t Trial
+		err := r.Scan(&t.ID, &t.StudyID, &t.Number, &t.ConfigHash, &t.Params, &t.Replicate, &t.Seed, &t.Status,
+			&t.Objective, &t.EpochsDone, &t.Attempt, &t.Error, &t.Worker, &t.StartedAt, &t.FinishedAt, &t.TestAccuracy,
+			&t.ObjectiveValues, &in.Spec)
+		return t, err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return in, fmt.Errorf("%w: trial %d", ErrNotFound, id)
 	}
 	if err != nil {
 		return in, fmt.Errorf("store: objective inputs of trial %d: %w", id, err)
 	}
-	if err := s.pool.QueryRow(ctx, `SELECT spec FROM studies WHERE id = $1`, in.Trial.StudyID).Scan(&in.Spec); err != nil {
-		return in, fmt.Errorf("store: objective inputs of trial %d: study: %w", id, err)
+	var probe struct {
+		Objectives []json.RawMessage `json:"objectives"`
+	}
+	if err := json.Unmarshal(in.Spec, &probe); err == nil {
+		multi = len(probe.Objectives) > 0
+	}
+	if !multi {
+		return in, nil
 	}
 	rows, err = s.pool.Query(ctx, `SELECT epoch, train_loss, val_loss, val_accuracy, samples_per_sec
 		FROM trial_metrics WHERE trial_id = $1 AND epoch <= $2 ORDER BY epoch`, id, in.Trial.EpochsDone)

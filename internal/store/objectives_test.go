@@ -2,11 +2,14 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/relutune/relutune/internal/events"
 	"github.com/relutune/relutune/internal/store"
 	"github.com/relutune/relutune/internal/testdb"
 	"github.com/relutune/relutune/search"
@@ -73,6 +76,22 @@ func TestParetoFrontView(t *testing.T) {
 	stored, err := st.TrialByID(ctx, trials[0].ID)
 	if err != nil || len(stored.ObjectiveValues) != 2 || *stored.ObjectiveValues[1] == 0 {
 		t.Fatalf("stored values %v, %v", stored.ObjectiveValues, err)
+	}
+
+	// ObjectiveInputs: the spec, the row, and the epochs up to epochs_done.
+	acc := 0.5
+	if _, err := st.WriteMetrics(ctx, []store.MetricRow{
+		{TrialID: trials[0].ID, Epoch: 1, Attempt: 1, Layers: []byte(`[]`), EpochValues: events.EpochValues{ValAccuracy: &acc, SamplesPerSec: ptr(100)}},
+		{TrialID: trials[0].ID, Epoch: 2, Attempt: 1, Layers: []byte(`[]`), EpochValues: events.EpochValues{ValAccuracy: &acc}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	oi, err := st.ObjectiveInputs(ctx, trials[0].ID)
+	if err != nil || !strings.Contains(string(oi.Spec), `"epoch_seconds"`) || oi.Trial.Number != 0 || len(oi.Epochs) != 1 || *oi.Epochs[0].SamplesPerSec != 100 {
+		t.Fatalf("objective inputs %+v, %v: want the spec and epoch 1 only (epochs_done 1)", oi, err)
+	}
+	if _, err := st.ObjectiveInputs(ctx, 1<<40); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown trial: %v", err)
 	}
 
 	var want []int

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/relutune/relutune/internal/events"
@@ -47,8 +48,30 @@ const Trials = 33
 // complete, 30 diverged, 31 failed, 32 is pending.
 func Seed(t testing.TB, st *store.Store, name string) int64 {
 	t.Helper()
+	return seed(t, st, name, SpecYAML)
+}
+
+// SeedMultiObjective stores the study Seed stores, made multi-objective:
+// its spec lists the objectives val_accuracy (maximize) and epoch_seconds
+// (minimize), and every complete trial holds both values (epoch_seconds
+// from its throughput over a training split of 1,000 examples).
+func SeedMultiObjective(t testing.TB, st *store.Store, name string) int64 {
+	t.Helper()
+	yaml := strings.Replace(SpecYAML, "objective: {metric: val_accuracy, direction: maximize}",
+		"objectives: [{metric: val_accuracy, direction: maximize}, {metric: epoch_seconds, direction: minimize}]", 1)
+	id := seed(t, st, name, yaml)
+	if _, err := st.Pool().Exec(context.Background(), `UPDATE trials t SET objective_values = ARRAY[t.objective,
+			(SELECT 1000 / avg(m.samples_per_sec) FROM trial_metrics m WHERE m.trial_id = t.id)]
+		WHERE t.study_id = $1 AND t.status = 'complete'`, id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func seed(t testing.TB, st *store.Store, name, specYAML string) int64 {
+	t.Helper()
 	ctx := context.Background()
-	sp, err := spec.Parse(fmt.Appendf(nil, SpecYAML, name))
+	sp, err := spec.Parse(fmt.Appendf(nil, specYAML, name))
 	if err != nil {
 		t.Fatal(err)
 	}
