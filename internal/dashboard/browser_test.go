@@ -203,6 +203,10 @@ func TestDashboardMultiObjectiveInBrowser(t *testing.T) {
 	if front < 1 || front >= 30 {
 		t.Errorf("the objectives chart rings %d trials as the front, want some of the 30", front)
 	}
+	summary := browsertest.Eval[string](t, b, `document.getElementById('summary').textContent`)
+	if !strings.Contains(summary, "objectives: val_accuracy (maximize), epoch_seconds (minimize)") || strings.Contains(summary, "null") {
+		t.Errorf("summary %q: want the objectives named, and no null", summary)
+	}
 	path := filepath.Join(t.ArtifactDir(), "study-multi-objective.png")
 	b.Screenshot(t, path)
 	t.Logf("screenshot of the study page: %s", path)

@@ -236,10 +236,12 @@
     var box = document.getElementById('summary');
     box.replaceChildren(
       el('h2', null, ov.study + ' ', el('span', {class: 'state ' + ov.status, text: ov.status})),
+      d.objectives ? el('p', null, 'objectives: ' + d.objectives.metrics.map(function (m, i) { return m + ' (' + d.objectives.directions[i] + ')'; }).join(', ') +
+        ' · Pareto front: ' + d.objectives.points.filter(function (p) { return p.front; }).length + ' trials') : '',
       el('p', null, 'objective: ' + ov.metric + ' (' + ov.direction + ') · best ', el('strong', {id: 'best', text: fmt(ov.best)}),
         ' · created ' + when(ov.created_at) + (ov.finished_at ? ' · finished ' + when(ov.finished_at) : '')),
       el('p', null, progress(done, Math.max(ov.max_trials, 1)), ' ' + done + ' of ' + ov.max_trials + ' trials finished (' + ov.trials + ' started: ' + counts + ')'),
-      d.links && d.links.study ? el('p', null, el('a', {href: d.links.study, target: '_blank', rel: 'noopener', text: 'study workflow in the Temporal UI'})) : null);
+      d.links && d.links.study ? el('p', null, el('a', {href: d.links.study, target: '_blank', rel: 'noopener', text: 'study workflow in the Temporal UI'})) : '');
   }
 
   function drawTrialControls(state) {
