@@ -30,7 +30,11 @@ func BenchmarkSuggest(b *testing.B) {
 		baseline := timeSuggest(b, Random{}, space, history, 200)
 		for _, name := range conformanceNames() {
 			alg, multivariate := strings.CutSuffix(name, "+multivariate")
-			s, err := NewSampler(alg, SamplerOptions{Multivariate: multivariate})
+			opts := SamplerOptions{Multivariate: multivariate}
+			if a, ok := strings.CutSuffix(alg, "+objectives"); ok {
+				alg, opts.Directions = a, []Direction{Minimize, Maximize}
+			}
+			s, err := NewSampler(alg, opts)
 			if err != nil {
 				b.Fatal(err)
 			}

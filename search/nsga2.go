@@ -79,15 +79,11 @@ func (g NSGA2) Sample(space *Space, history []Trial, dir Direction, rng *rand.Ra
 		return Random{}.Sample(space, history, dir, rng)
 	}
 	parents := selectParents(members, g.population())
-	seen := make(map[string]bool, len(history))
-	for _, t := range history {
-		seen[t.Config.Hash()] = true
-	}
 	for range nsgaTries {
 		a := tournament(parents, rng)
 		b := tournament(parents, rng)
 		c := breed(space, a.t.Config, b.t.Config, rng)
-		if !seen[c.Hash()] {
+		if !inHistory(c, history) {
 			return c, nil
 		}
 	}
@@ -97,8 +93,8 @@ func (g NSGA2) Sample(space *Space, history []Trial, dir Direction, rng *rand.Ra
 
 // scored returns the complete trials whose objective values are all finite,
 // ordered by trial number, in minimisation form.
-func (g NSGA2) scored(history []Trial, dir Direction) []nsgaMember {
-	var out []nsgaMember
+func (g NSGA2) scored(history []Trial, dir Direction) []*nsgaMember {
+	var out []*nsgaMember
 	for _, t := range history {
 		if t.State != Complete {
 			continue
@@ -107,7 +103,7 @@ func (g NSGA2) scored(history []Trial, dir Direction) []nsgaMember {
 		if !ok {
 			continue
 		}
-		out = append(out, nsgaMember{t: t, y: y})
+		out = append(out, &nsgaMember{t: t, y: y})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].t.Number < out[j].t.Number })
 	return out
@@ -158,9 +154,9 @@ func Dominates(a, b []float64) bool {
 // minimised): 1 for the points no other point dominates, 2 for those only
 // rank-1 points dominate, and so on.
 func ParetoRanks(ys [][]float64) []int {
-	ms := make([]nsgaMember, len(ys))
+	ms := make([]*nsgaMember, len(ys))
 	for i, y := range ys {
-		ms[i] = nsgaMember{t: Trial{Number: i}, y: y}
+		ms[i] = &nsgaMember{t: Trial{Number: i}, y: y}
 	}
 	sortFronts(ms, len(ms))
 	ranks := make([]int, len(ys))
@@ -176,7 +172,7 @@ func ParetoRanks(ys [][]float64) []int {
 // come last. A point can only be dominated by one before it in
 // lexicographic order, so each front is found by one scan that checks
 // candidates against the front found so far.
-func sortFronts(ms []nsgaMember, need int) {
+func sortFronts(ms []*nsgaMember, need int) {
 	sort.SliceStable(ms, func(i, j int) bool {
 		a, b := ms[i].y, ms[j].y
 		for k := range a {
@@ -189,7 +185,7 @@ func sortFronts(ms []nsgaMember, need int) {
 	rest := ms
 	ranked := 0
 	for rank := 1; len(rest) > 0 && ranked < need; rank++ {
-		var front, others []nsgaMember
+		var front, others []*nsgaMember
 		for _, m := range rest {
 			dominated := false
 			for _, f := range front {
@@ -219,10 +215,10 @@ func sortFronts(ms []nsgaMember, need int) {
 // fronts in rank order, and from the front that does not fit, the members
 // with the largest crowding distance. Every returned member carries its
 // rank and the crowding distance within its front.
-func selectParents(ms []nsgaMember, n int) []nsgaMember {
-	ms = append([]nsgaMember(nil), ms...)
+func selectParents(ms []*nsgaMember, n int) []*nsgaMember {
+	ms = append([]*nsgaMember(nil), ms...)
 	sortFronts(ms, n)
-	var out []nsgaMember
+	var out []*nsgaMember
 	for i := 0; i < len(ms) && len(out) < n; {
 		j := i
 		if ms[i].rank == 0 {
@@ -246,7 +242,7 @@ func selectParents(ms []nsgaMember, n int) []nsgaMember {
 // crowding sets the crowding distance of every member of one front: the
 // sum over objectives of the normalised gap between its neighbours, with
 // the extremes of each objective at infinity.
-func crowding(front []nsgaMember) {
+func crowding(front []*nsgaMember) {
 	for i := range front {
 		front[i].crowd = 0
 	}
@@ -273,7 +269,7 @@ func crowding(front []nsgaMember) {
 
 // tournament picks two members at random and returns the better: lower
 // rank, then larger crowding distance, then the earlier trial.
-func tournament(ps []nsgaMember, rng *rand.Rand) nsgaMember {
+func tournament(ps []*nsgaMember, rng *rand.Rand) *nsgaMember {
 	a, b := ps[rng.IntN(len(ps))], ps[rng.IntN(len(ps))]
 	switch {
 	case a.rank != b.rank:

@@ -78,12 +78,12 @@ func TestDominates(t *testing.T) {
 func TestSelectParentsKeepsExtremesOfSplitFront(t *testing.T) {
 	// One front of 5 points on a line; 3 survive: the two extremes (infinite
 	// crowding) and the one with the widest gap between its neighbours.
-	var ms []nsgaMember
+	var ms []*nsgaMember
 	for i, x := range []float64{0, 0.1, 0.5, 0.55, 1} {
-		ms = append(ms, nsgaMember{t: Trial{Number: i}, y: []float64{x, 1 - x}})
+		ms = append(ms, &nsgaMember{t: Trial{Number: i}, y: []float64{x, 1 - x}})
 	}
 	// A dominated point never survives over front members.
-	ms = append(ms, nsgaMember{t: Trial{Number: 9}, y: []float64{2, 2}})
+	ms = append(ms, &nsgaMember{t: Trial{Number: 9}, y: []float64{2, 2}})
 	got := selectParents(ms, 3)
 	nums := map[int]bool{}
 	for _, m := range got {
