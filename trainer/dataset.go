@@ -83,6 +83,29 @@ func decode(dst []float32, src []uint8, lut *[256]float32) {
 	}
 }
 
+// normalized returns ds with its byte splits decoded as norm says: ds
+// itself for the standard scaling and for float data, else a copy that
+// shares the examples with another decoding table.
+func normalized(ds *Dataset, norm Normalize) *Dataset {
+	if norm == "" || norm == NormalizeStandard || ds.Train.bytes == nil {
+		return ds
+	}
+	lut := new([256]float32)
+	for b := range lut {
+		lut[b] = float32(b)
+		if norm == NormalizeUnit {
+			lut[b] /= 255
+		}
+	}
+	d := *ds
+	for _, s := range []*Split{&d.Train, &d.Val, &d.Test} {
+		if s.bytes != nil {
+			s.lut = lut
+		}
+	}
+	return &d
+}
+
 // gatherRange writes examples [lo, lo+rows) into dst and lab.
 func (s *Split) gatherRange(dst []float32, lab []int32, lo, rows, f int) {
 	if s.bytes != nil {
