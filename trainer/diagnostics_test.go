@@ -98,6 +98,10 @@ func TestStepAllocatesNothing(t *testing.T) {
 		{Dataset: "csv:x", Hidden: []int{32}, Activation: PReLU, Optimizer: Momentum, Nesterov: true, Momentum: 0.9, WeightDecay: 1e-4},
 		{Dataset: "csv:x", Model: CNN, Conv: []int{4}, Hidden: []int{8}, Optimizer: SGD},
 		{Dataset: "idx:a,b", Hidden: []int{32}, Optimizer: SGD}, // the byte-image fast path
+		{Dataset: "idx:a,b", Hidden: []int{32, 16}, BatchNorm: BatchNormBefore, Dropout: 0.3},
+		{Dataset: "csv:x", Hidden: []int{16}, BatchNorm: BatchNormAfter, Activation: Swish, LearnSwishBeta: true, Dropout: 0.1},
+		{Dataset: "csv:x", Hidden: []int{16}, Activation: Swish, SwishBeta: 1.5, Threads: 2},
+		{Dataset: "idx:a,b", Hidden: []int{16}, BatchNorm: BatchNormBefore, Dropout: 0.2, Threads: 2},
 	} {
 		ds := synthImages("csv:x", 64, 8, 8, 3, 1)
 		if cfg.Dataset != ds.Name {

@@ -42,11 +42,14 @@ func allocated(t *testing.T, cfg Config, ds *Dataset) (params, grads, opt, acts,
 			}
 		}
 		cols += f(n.cols)
+		for _, b := range n.bnStats {
+			work += f(b)
+		}
 		if bi := n.bi; bi != nil {
 			work += 8*int64(len(bi.words)) + 8*int64(cap(bi.runs)) + f(bi.xa) + f(bi.wa) + f(bi.dwa) + f(bi.bias) + f(bi.colsum) + f(bi.cdb)
 		}
 	}
-	work += f(pr.gradAc) + 8*int64(len(pr.sums))
+	work += f(pr.gradAc) + 8*int64(len(pr.sums)) + f(n.running)
 	for _, z := range pr.zeros {
 		work += 4 * int64(len(z))
 	}
@@ -71,6 +74,10 @@ func TestEstimateMatchesBuffers(t *testing.T) {
 		{"cnn floats", Config{Dataset: "idx:a,b", Model: CNN, Conv: []int{4, 6}, Hidden: []int{10}, BatchSize: 16}, images},
 		{"cnn bytes adamw prelu", Config{Dataset: "idx:a,b", Model: CNN, Conv: []int{3, 5, 7}, Hidden: []int{9}, Optimizer: AdamW, Activation: PReLU, BatchSize: 8}, bytes},
 		{"cnn bytes threads", Config{Dataset: "idx:a,b", Model: CNN, Hidden: []int{9}, Threads: 4, BatchSize: 2048}, bytes},
+		{"mlp bytes bn dropout threads", Config{Dataset: "idx:a,b", Hidden: []int{12, 10}, BatchNorm: BatchNormBefore, Dropout: 0.2, Threads: 3, BatchSize: 96}, bytes},
+		{"mlp floats bn after learnable swish", Config{Dataset: "csv:x", Hidden: []int{16}, BatchNorm: BatchNormAfter, Activation: Swish, LearnSwishBeta: true, BatchSize: 40}, floats},
+		{"cnn floats bn dropout", Config{Dataset: "idx:a,b", Model: CNN, Conv: []int{4}, Hidden: []int{6}, BatchNorm: BatchNormBefore, Dropout: 0.5, BatchSize: 16}, images},
+		{"mlp 64 layers", Config{Dataset: "csv:x", Hidden: deep(64, 64), BatchNorm: BatchNormAfter, Dropout: 0.1, BatchSize: 128}, floats},
 	}
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,6 +102,15 @@ func TestEstimateMatchesBuffers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// deep returns layers hidden sizes of width units.
+func deep(layers, width int) []int {
+	h := make([]int, layers)
+	for i := range h {
+		h[i] = width
+	}
+	return h
 }
 
 func mustLayout(t *testing.T, cfg Config, ds *Dataset) layout {
