@@ -144,10 +144,10 @@ type state struct {
 	shards   []*network
 	pool     *pool
 	job      shardJob
-	shardFn  func(int) // st.runShard, made once so that a step allocates nothing
-	reduceFn func(int) // st.reduceGrads
-	applyFn  func(int) // st.applyUpdate
-	finishFn func(int) // st.reduceAndApply
+	shardFn  func(int)  // st.runShard, made once so that a step allocates nothing
+	reduceFn func(int)  // st.reduceGrads
+	applyFn  func(int)  // st.applyUpdate
+	finishFn func(int)  // st.reduceAndApply
 	bnNets   []*network // scratch of the single-threaded step's running statistics
 }
 
