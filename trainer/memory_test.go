@@ -218,6 +218,31 @@ func TestEstimateRejects(t *testing.T) {
 	}
 }
 
+// TestEstimateDeepBound: the widest model Validate allows at the deepest
+// (64 layers of 16384 units, about 17 billion parameters) is estimated in
+// the tens of GiB and refused by the default limit before anything is
+// allocated, and batch norm and dropout raise the estimate.
+func TestEstimateDeepBound(t *testing.T) {
+	widest := Config{Dataset: "mnist", Hidden: deep(MaxHiddenLayers, maxLayerWidth), BatchNorm: BatchNormBefore, Dropout: 0.5}
+	m, err := EstimateMemory(widest, mnistShape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.NumParams < int64(MaxHiddenLayers-1)*maxLayerWidth*maxLayerWidth || m.Trial() < 4*4*m.NumParams {
+		t.Errorf("%d x %d: %d parameters, %s", MaxHiddenLayers, maxLayerWidth, m.NumParams, FormatBytes(m.Trial()))
+	}
+	if err := CheckMemory(widest, mnistShape, DefaultMaxMemory); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("CheckMemory of %s: %v, want ErrInvalidConfig", FormatBytes(m.Trial()), err)
+	}
+	plain := Config{Dataset: "mnist", Hidden: deep(MaxHiddenLayers, 64)}
+	a, _ := EstimateMemory(plain, mnistShape)
+	plain.BatchNorm, plain.Dropout = BatchNormAfter, 0.1
+	b, _ := EstimateMemory(plain, mnistShape)
+	if b.Activations <= a.Activations || b.NumParams != a.NumParams+2*64*MaxHiddenLayers {
+		t.Errorf("batch norm and dropout: activations %d -> %d, parameters %d -> %d", a.Activations, b.Activations, a.NumParams, b.NumParams)
+	}
+}
+
 // TestEstimateMonotone: more rows, wider layers or a stateful optimizer
 // never lower the estimate.
 func TestEstimateMonotone(t *testing.T) {

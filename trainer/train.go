@@ -265,8 +265,17 @@ func workspaceRows(cfg Config, ds Shape) int {
 			h, w, ch = h/2, w/2, c
 		}
 	}
+	// A dense layer's output, its activation's and their gradients; batch
+	// norm and dropout add an output each (their gradients are shared).
+	extra := 0
+	if cfg.BatchNorm != "" && cfg.BatchNorm != BatchNormNone {
+		extra++
+	}
+	if cfg.Dropout > 0 {
+		extra++
+	}
 	for _, width := range cfg.Hidden {
-		per += 3 * width
+		per += (3 + extra) * width
 	}
 	per += 2 * ds.Classes
 	rows := min(probeSize, max(1, workspaceFloats/per))
