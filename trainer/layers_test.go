@@ -340,3 +340,18 @@ func TestCheckpointVersions(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+// TestSubset: a subset holds the first examples of each split.
+func TestSubset(t *testing.T) {
+	ds := synthDataset("t", 10, 3, 2, 1)
+	sub := ds.Subset(4, 20, 0)
+	if sub.Train.Len() != 4 || sub.Val.Len() != 10 || sub.Test.Len() != 0 {
+		t.Fatalf("subset sizes %d, %d, %d; want 4, 10, 0", sub.Train.Len(), sub.Val.Len(), sub.Test.Len())
+	}
+	x := make([]float32, 4*3)
+	lab := make([]int32, 4)
+	sub.Train.gatherRange(x, lab, 0, 4, 3)
+	if !reflect.DeepEqual(x, ds.Train.floats[:12]) || !reflect.DeepEqual(lab, ds.Train.labels[:4]) {
+		t.Error("subset examples differ from the first ones")
+	}
+}
