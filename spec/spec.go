@@ -70,7 +70,7 @@ type Model struct {
 	Kind trainer.ModelKind `yaml:"kind" json:"kind"`
 	// Hidden lists the hidden layer sizes, 1 to MaxHidden of them; it is
 	// left empty when the space searches hidden_layers and hidden_width.
-	Hidden []int `yaml:"hidden" json:"hidden"`
+	Hidden []int `yaml:"hidden" json:"hidden,omitempty"`
 	// Conv lists the output channels of each 3x3 conv + 2x2 pool block of a
 	// cnn (default [16, 32]); image datasets only.
 	Conv []int `yaml:"conv" json:"conv,omitempty"`
