@@ -19,7 +19,8 @@ func TestScratchDeep(t *testing.T) {
 	sub.Test = subsplit(full.Test, 2000)
 	lr, _ := strconv.ParseFloat(os.Getenv("LR"), 64)
 	bs, _ := strconv.Atoi(os.Getenv("BS"))
-	h := make([]int, 64)
+	nl, _ := strconv.Atoi(os.Getenv("L"))
+	h := make([]int, nl)
 	for i := range h {
 		h[i] = 64
 	}
