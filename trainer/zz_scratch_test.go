@@ -27,7 +27,7 @@ func TestScratchDeep(t *testing.T) {
 	cfg := Config{Dataset: "mnist", Hidden: h, Epochs: 5, Seed: 1, LearningRate: lr, BatchSize: bs, BatchNorm: BatchNorm(os.Getenv("BN")), Dropout: 0}
 	start := time.Now()
 	res, err := Train(context.Background(), cfg, &sub, Options{Report: func(_ context.Context, m EpochMetrics) error {
-		t.Logf("epoch %d train %.4f val %.4f acc %.3f %.0f/s", m.Epoch, m.TrainLoss, m.ValLoss, m.ValAccuracy, m.SamplesPerSec)
+		t.Logf("epoch %d train %.4f val %.4f acc %.3f %.0f/s grad first %.3g last %.3g", m.Epoch, m.TrainLoss, m.ValLoss, m.ValAccuracy, m.SamplesPerSec, m.Layers[0].GradNorm, m.Layers[len(m.Layers)-1].GradNorm)
 		return nil
 	}})
 	t.Logf("test %.3f err %v in %v", res.TestAccuracy, err, time.Since(start))
