@@ -140,3 +140,15 @@ func TestDeep64Example(t *testing.T) {
 	}
 	t.Logf("test accuracy %.3f", res.TestAccuracy)
 }
+
+// TestDeepSpaceMemory: the memory check covers the deepest and widest
+// corner of hidden_layers x hidden_width and names them.
+func TestDeepSpaceMemory(t *testing.T) {
+	_, err := Parse([]byte(layerSpec("{kind: mlp}", "  hidden_layers: {int_uniform: [1, 64]}\n  hidden_width: {choice: [64, 8192]}\n")))
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "hidden_layers=64, hidden_width=8192") {
+		t.Fatalf("err = %v, want a memory error driven by hidden_layers=64, hidden_width=8192", err)
+	}
+	if _, err := Parse([]byte(layerSpec("{kind: mlp}", "  hidden_layers: {int_uniform: [1, 64]}\n  hidden_width: {choice: [64, 256]}\n"))); err != nil {
+		t.Fatalf("64 layers of 256: %v", err)
+	}
+}
