@@ -57,11 +57,18 @@ func (b *batchNorm) forward(n *network, in, out []float32, rows int) {
 			inv[j] = float32(1 / math.Sqrt(float64(vr[j])+bnEpsilon))
 		}
 	}
+	// y = x*a + c per unit, with a = gamma*inv and c = beta - mean*a
+	// (n.bnScale is the network's per-unit scratch).
 	gamma, beta := n.params[b.gOff:b.gOff+u], n.params[b.bOff:b.bOff+u]
+	a, c := n.bnScale[:u], n.bnScale[u:2*u]
+	for j := range u {
+		a[j] = gamma[j] * inv[j]
+		c[j] = beta[j] - mean[j]*a[j]
+	}
 	for r := range m {
-		xr, yr := x[r*u:(r+1)*u], y[r*u:(r+1)*u]
-		for j, v := range xr {
-			yr[j] = gamma[j]*(v-mean[j])*inv[j] + beta[j]
+		xr, yr := x[r*u:(r+1)*u:(r+1)*u], y[r*u:(r+1)*u:(r+1)*u]
+		for j := range xr {
+			yr[j] = xr[j]*a[j] + c[j]
 		}
 	}
 }
@@ -99,12 +106,20 @@ func (b *batchNorm) backward(n *network, in, out, dOut, dIn []float32, rows int)
 		}
 		return
 	}
+	// dx = a*(dy - db/m - xh*dg/m) with a = gamma*inv and xh = (x-mean)*inv,
+	// as dx = a*dy + p*x + q per unit: p = -a*inv*dg/m, q = -a*db/m - p*mean.
 	fm := float32(m)
+	a, q := n.bnScale[:u], n.bnScale[u:2*u]
+	p := n.bnScale[2*u : 3*u]
+	for j := range u {
+		a[j] = gamma[j] * inv[j]
+		p[j] = -a[j] * inv[j] * dg[j] / fm
+		q[j] = -a[j]*db[j]/fm - p[j]*mean[j]
+	}
 	for r := range m {
-		xr, dr, out := x[r*u:(r+1)*u], dy[r*u:(r+1)*u], dx[r*u:(r+1)*u]
-		for j, v := range xr {
-			xh := (v - mean[j]) * inv[j]
-			out[j] = gamma[j] * inv[j] * (dr[j] - db[j]/fm - xh*dg[j]/fm)
+		xr, dr, out := x[r*u:(r+1)*u:(r+1)*u], dy[r*u:(r+1)*u:(r+1)*u], dx[r*u:(r+1)*u:(r+1)*u]
+		for j := range xr {
+			out[j] = a[j]*dr[j] + p[j]*xr[j] + q[j]
 		}
 	}
 }
@@ -149,20 +164,16 @@ type dropout struct {
 	rate  float32
 }
 
-// keepThreshold is the 24-bit hash value below which a unit is dropped.
-func (d *dropout) keepThreshold() uint64 { return uint64(float64(d.rate) * (1 << 24)) }
+// keepThreshold is the 16-bit hash value below which a unit is dropped:
+// the rate is used to the nearest 1/65536.
+func (d *dropout) keepThreshold() uint64 { return uint64(math.Round(float64(d.rate) * (1 << 16))) }
 
-// rowHash is the hash every unit of a row derives its mask bit from.
+// rowHash is the hash every unit of a row derives its mask bits from.
 func (d *dropout) rowHash(n *network, row int) uint64 {
 	h := mix64(n.cfg.Seed ^ 0x6a09e667f3bcc909)
 	h = mix64(h ^ n.step)
 	h = mix64(h ^ uint64(d.layer))
 	return mix64(h ^ uint64(row))
-}
-
-// unitHash is the 24-bit hash of unit j of a row.
-func unitHash(rowHash uint64, j int) uint64 {
-	return mix64(rowHash+uint64(j)*0x9e3779b97f4a7c15) >> 40
 }
 
 // mix64 is the SplitMix64 finaliser.
@@ -173,18 +184,27 @@ func mix64(z uint64) uint64 {
 }
 
 // apply writes dst = src*mask/(1-rate) for rows rows; dst may alias src.
+// Units 4k to 4k+3 of a row take the four 16-bit parts of one 64-bit hash
+// of the row's hash and k.
 func (d *dropout) apply(n *network, dst, src []float32, rows int) {
 	thr := d.keepThreshold()
-	scale := 1 / (1 - d.rate)
+	scale := math.Float32bits(1 / (1 - d.rate))
 	for r := range rows {
-		h := d.rowHash(n, n.rowOff+r)
+		rh := d.rowHash(n, n.rowOff+r)
 		s, o := src[r*d.dim:(r+1)*d.dim], dst[r*d.dim:(r+1)*d.dim]
+		o = o[:len(s)]
+		var h uint64
 		for j, v := range s {
-			if unitHash(h, j) < thr {
-				o[j] = 0
-			} else {
-				o[j] = v * scale
+			if j&3 == 0 {
+				h = mix64(rh + uint64(j>>2)*0x9e3779b97f4a7c15)
 			}
+			// Branch-free: the factor is 0 or 1/(1-rate) by an integer select.
+			m := scale
+			if h&0xffff < thr {
+				m = 0
+			}
+			o[j] = v * math.Float32frombits(m)
+			h >>= 16
 		}
 	}
 }
@@ -208,25 +228,30 @@ func (d *dropout) backward(n *network, in, out, dOut, dIn []float32, rows int) {
 	d.apply(n, dIn, dOut, rows)
 }
 
-// swishBetaForward sets y = x*sigmoid(beta*x).
+// swishBetaForward sets y = x*sigmoid(beta*x), the sigmoid by the kernel.
 func swishBetaForward(y, x []float32, beta float32) {
+	copy(y, x)
+	kernels.Scale(beta, y)
+	kernels.Sigmoid(y, y)
 	for i, v := range x {
-		y[i] = v * sigmoid32(beta*v)
+		y[i] *= v
 	}
 }
 
 // swishBetaBackward sets dx = dy*(s + beta*x*s*(1-s)) with s = sigmoid(beta*x)
-// and returns the gradient with respect to beta, sum(dy*x*x*s*(1-s)). dx may
-// alias dy.
+// recovered from the forward output as y/x (1/2 where x is 0 or too small
+// for the quotient), and returns the gradient with respect to beta,
+// sum(dy*x*x*s*(1-s)). dx may alias dy.
 func swishBetaBackward(dx, dy, x, y []float32, beta float32) float32 {
-	var g float64
+	var g float32
 	for i, v := range x {
-		s := sigmoid32(beta * v)
+		s := float32(0.5)
+		if v > 1e-20 || v < -1e-20 {
+			s = y[i] / v
+		}
 		d := s * (1 - s)
-		g += float64(dy[i] * v * v * d)
+		g += dy[i] * v * v * d
 		dx[i] = dy[i] * (s + beta*v*d)
 	}
-	return float32(g)
+	return g
 }
-
-func sigmoid32(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }

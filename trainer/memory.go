@@ -289,6 +289,7 @@ type layout struct {
 	firstOut int64    // outputs of the first op, when it is a dense layer; 0 otherwise
 	maxK     int64    // largest inner dimension of a matrix product
 	bnUnits  int64    // units of all batch-normalisation ops
+	bnWidest int64    // units of the widest
 }
 
 // layoutOf mirrors newNetwork: the same ops, in the same order, with the
@@ -298,6 +299,7 @@ func layoutOf(c Config, s Shape) (layout, error) {
 	addBN := func(dim, units int64) {
 		l.nparams += 2 * units
 		l.bnUnits += units
+		l.bnWidest = max(l.bnWidest, units)
 		l.dims = append(l.dims, dim)
 		l.inplace = append(l.inplace, true)
 	}
@@ -434,8 +436,10 @@ func EstimateMemory(cfg Config, s Shape) (Memory, error) {
 	m.Activations, m.Im2col = buffers(r)
 	m.Workspace += byteInput(r)
 	// Batch normalisation: the running mean and variance, and each
-	// network's batch statistics (mean, variance, inverse deviation).
-	m.Workspace += 2*f32*l.bnUnits + 3*f32*l.bnUnits
+	// network's batch statistics (mean, variance, inverse deviation) and
+	// per-unit scratch.
+	bnNet := 3*f32*l.bnUnits + 3*f32*l.bnWidest
+	m.Workspace += 2*f32*l.bnUnits + bnNet
 	// network.shard: the further shards of a multi-threaded step.
 	if t := int64(shardsFor(cfg)); t > 1 {
 		sr := int64(shardRows(cfg))
@@ -443,7 +447,7 @@ func EstimateMemory(cfg Config, s Shape) (Memory, error) {
 		m.Grads += (t - 1) * f32 * l.nparams
 		m.Activations += (t - 1) * acts
 		m.Im2col += (t - 1) * cols
-		m.Workspace += (t - 1) * (byteInput(sr) + 3*f32*l.bnUnits)
+		m.Workspace += (t - 1) * (byteInput(sr) + bnNet)
 	}
 	// newProber: the gradient accumulator, the zero counts and the sums.
 	m.Workspace += f32*l.nparams + 4*l.units + 8*3*int64(l.hidden)

@@ -45,6 +45,7 @@ func allocated(t *testing.T, cfg Config, ds *Dataset) (params, grads, opt, acts,
 		for _, b := range n.bnStats {
 			work += f(b)
 		}
+		work += f(n.bnScale)
 		if bi := n.bi; bi != nil {
 			work += 8*int64(len(bi.words)) + 8*int64(cap(bi.runs)) + f(bi.xa) + f(bi.wa) + f(bi.dwa) + f(bi.bias) + f(bi.colsum) + f(bi.cdb)
 		}

@@ -57,6 +57,7 @@ type network struct {
 	// of each unit, units apart; bnCount is the values per unit they cover.
 	bnStats [][]float32
 	bnCount int
+	bnScale []float32 // per-unit scratch of the batch-norm ops, 3 x the widest
 	bns     []*batchNorm
 	// running holds every batch-normalisation op's running mean and
 	// variance; shards share it, and only the step updates it.
@@ -341,7 +342,7 @@ func (n *network) allocWorkspace(rows int) {
 			n.douts[i-1] = n.douts[i]
 		}
 	}
-	scratch := 0
+	scratch, widest := 0, 0
 	n.bnStats = n.bnStats[:0]
 	for _, o := range n.ops {
 		if c, ok := o.(*conv3x3); ok {
@@ -349,7 +350,12 @@ func (n *network) allocWorkspace(rows int) {
 		}
 		if b, ok := o.(*batchNorm); ok {
 			n.bnStats = append(n.bnStats, make([]float32, 3*b.units))
+			widest = max(widest, b.units)
 		}
+	}
+	n.bnScale = nil
+	if widest > 0 {
+		n.bnScale = make([]float32, 3*widest)
 	}
 	n.cols = make([]float32, scratch)
 }
