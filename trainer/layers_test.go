@@ -2,11 +2,12 @@ package trainer
 
 import (
 	"bytes"
-	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -338,7 +339,6 @@ func TestCheckpointVersions(t *testing.T) {
 	if err := st.restore(bytes.NewReader(write(explicit))); err != nil {
 		t.Fatalf("explicit defaults: %v", err)
 	}
-	_ = context.Background
 }
 
 // TestSubset: a subset holds the first examples of each split.
@@ -353,5 +353,37 @@ func TestSubset(t *testing.T) {
 	sub.Train.gatherRange(x, lab, 0, 4, 3)
 	if !reflect.DeepEqual(x, ds.Train.floats[:12]) || !reflect.DeepEqual(lab, ds.Train.labels[:4]) {
 		t.Error("subset examples differ from the first ones")
+	}
+}
+
+// TestResumeVersion1Checkpoint resumes a checkpoint written by the trainer
+// before the format had a version 2 (epoch 1 of a 3-epoch prelu run on
+// spirals) and finishes with the result that trainer recorded for the
+// uninterrupted run (testdata/checkpoint-v1.*; to rounding, since the file
+// was written on the assembly path).
+func TestResumeVersion1Checkpoint(t *testing.T) {
+	ckpt, err := os.ReadFile("testdata/checkpoint-v1.ckpt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("testdata/checkpoint-v1.result.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want Result
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Dataset: "spirals", Hidden: []int{8, 8}, Activation: PReLU, Epochs: 3, BatchSize: 64, Seed: 3}
+	ms, got := runMetrics(t, cfg, spirals(t, 3), Options{Resume: bytes.NewReader(ckpt)})
+	if len(ms) != 2 || got.Epochs != 3 {
+		t.Fatalf("resumed %d epochs to epoch %d, want 2 to 3", len(ms), got.Epochs)
+	}
+	for _, p := range [][2]float64{{got.TestAccuracy, want.TestAccuracy}, {got.Final.ValLoss, want.Final.ValLoss},
+		{got.Final.TrainLoss, want.Final.TrainLoss}, {got.BestValAccuracy, want.BestValAccuracy}} {
+		if !close(p[0], p[1], 1e-4, 1e-6) {
+			t.Errorf("resumed result %+v, recorded %+v", got, want)
+			break
+		}
 	}
 }
