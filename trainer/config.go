@@ -196,8 +196,8 @@ type Config struct {
 	// Conv is the number of output channels of each convolution block of a CNN
 	// (default [16, 32]); must be empty for an MLP.
 	Conv []int `json:"conv,omitempty"`
-	// Hidden is the size of each hidden dense layer (default [256, 128] for an
-	// MLP, [128] for a CNN).
+	// Hidden is the size of each hidden dense layer, at most MaxHiddenLayers
+	// of them (default [256, 128] for an MLP, [128] for a CNN).
 	Hidden []int `json:"hidden,omitempty"`
 	// Activation of every hidden layer (default relu).
 	Activation Activation `json:"activation,omitempty"`
