@@ -57,18 +57,18 @@ func (b *batchNorm) forward(n *network, in, out []float32, rows int) {
 			inv[j] = float32(1 / math.Sqrt(float64(vr[j])+bnEpsilon))
 		}
 	}
-	// y = x*a + c per unit, with a = gamma*inv and c = beta - mean*a
-	// (n.bnScale is the network's per-unit scratch).
+	// y = (x-mean)*a + beta per unit, with a = gamma*inv (n.bnScale is the
+	// network's per-unit scratch); centring first keeps the precision when
+	// the mean is large against the spread.
 	gamma, beta := n.params[b.gOff:b.gOff+u], n.params[b.bOff:b.bOff+u]
-	a, c := n.bnScale[:u], n.bnScale[u:2*u]
+	a := n.bnScale[:u]
 	for j := range u {
 		a[j] = gamma[j] * inv[j]
-		c[j] = beta[j] - mean[j]*a[j]
 	}
 	for r := range m {
 		xr, yr := x[r*u:(r+1)*u:(r+1)*u], y[r*u:(r+1)*u:(r+1)*u]
 		for j := range xr {
-			yr[j] = xr[j]*a[j] + c[j]
+			yr[j] = (xr[j]-mean[j])*a[j] + beta[j]
 		}
 	}
 }
@@ -107,19 +107,19 @@ func (b *batchNorm) backward(n *network, in, out, dOut, dIn []float32, rows int)
 		return
 	}
 	// dx = a*(dy - db/m - xh*dg/m) with a = gamma*inv and xh = (x-mean)*inv,
-	// as dx = a*dy + p*x + q per unit: p = -a*inv*dg/m, q = -a*db/m - p*mean.
+	// as dx = a*dy + p*(x-mean) + q per unit: p = -a*inv*dg/m, q = -a*db/m.
 	fm := float32(m)
 	a, q := n.bnScale[:u], n.bnScale[u:2*u]
 	p := n.bnScale[2*u : 3*u]
 	for j := range u {
 		a[j] = gamma[j] * inv[j]
 		p[j] = -a[j] * inv[j] * dg[j] / fm
-		q[j] = -a[j]*db[j]/fm - p[j]*mean[j]
+		q[j] = -a[j] * db[j] / fm
 	}
 	for r := range m {
 		xr, dr, out := x[r*u:(r+1)*u:(r+1)*u], dy[r*u:(r+1)*u:(r+1)*u], dx[r*u:(r+1)*u:(r+1)*u]
 		for j := range xr {
-			out[j] = a[j]*dr[j] + p[j]*xr[j] + q[j]
+			out[j] = a[j]*dr[j] + p[j]*(xr[j]-mean[j]) + q[j]
 		}
 	}
 }

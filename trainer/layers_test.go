@@ -46,11 +46,14 @@ func TestLayerGradients(t *testing.T) {
 		cfg      Config
 		training bool
 	}{
-		{"bn-before/relu", mlp(Config{BatchNorm: BatchNormBefore, Activation: Tanh}), true},
+		{"bn-before/tanh", mlp(Config{BatchNorm: BatchNormBefore, Activation: Tanh}), true},
 		{"bn-after/tanh", mlp(Config{BatchNorm: BatchNormAfter, Activation: Tanh}), true},
 		{"bn-before/eval", mlp(Config{BatchNorm: BatchNormBefore, Activation: GELU}), false},
 		{"bn-after/eval", mlp(Config{BatchNorm: BatchNormAfter, Activation: Sigmoid}), false},
-		{"dropout/relu", mlp(Config{Dropout: 0.3, Activation: ReLU}), true},
+		// GELU, not ReLU: with dropout a row often reaches a layer with every
+		// input 0, so its pre-activation is the bias, exactly 0 at
+		// initialisation, ReLU's kink, where a difference quotient is 1/2.
+		{"dropout/gelu", mlp(Config{Dropout: 0.3, Activation: GELU}), true},
 		{"dropout/eval", mlp(Config{Dropout: 0.3, Activation: ELU}), false},
 		{"swish-beta-fixed", mlp(Config{Activation: Swish, SwishBeta: 1.7}), true},
 		{"swish-beta-learnable", mlp(Config{Activation: Swish, LearnSwishBeta: true}), true},
@@ -58,9 +61,19 @@ func TestLayerGradients(t *testing.T) {
 	}
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			checkNetworkGradientMode(t, tt.cfg, synthDataset("t", 8, 5, 3, 2), 8, 1e-2, tt.training, perturb)
+			// A step of 2e-3: batch norm over 8 rows curves the loss enough
+			// that 1e-2 is off by a few percent, while float32 rounding
+			// still stays well under the tolerance.
+			for seed := range uint64(4) {
+				cfg := tt.cfg
+				cfg.Seed = seed + 3
+				checkNetworkGradientMode(t, cfg, synthDataset("t", 8, 5, 3, seed+2), 8, 2e-3, tt.training, perturb)
+			}
 		})
 	}
+	// One seed for the CNN: with batch norm, the loss is rounded enough
+	// that a smaller step is noise, and a larger one moves max-pooling
+	// windows across ties (about one parameter in 500 over seeds 1-8).
 	for _, bn := range []BatchNorm{BatchNormBefore, BatchNormAfter} {
 		t.Run("cnn/"+string(bn), func(t *testing.T) {
 			ds := synthImages("t", 3, 6, 6, 3, 1)
