@@ -112,7 +112,11 @@ func (s *Spec) drivers(c search.Config, tc trainer.Config, m trainer.Memory) []s
 		d = append(d, bs)
 	}
 	if big(m.Params + m.Grads + m.Optimizer + m.Activations + m.Im2col) {
-		d = append(d, fmt.Sprintf("model.hidden=%v", tc.Hidden))
+		if _, ok := c["hidden_layers"]; ok && len(tc.Hidden) > 0 {
+			d = append(d, fmt.Sprintf("hidden_layers=%d, hidden_width=%d", len(tc.Hidden), tc.Hidden[0]))
+		} else {
+			d = append(d, fmt.Sprintf("model.hidden=%v", tc.Hidden))
+		}
 		if tc.Model == trainer.CNN {
 			d = append(d, fmt.Sprintf("model.conv=%v", tc.Conv))
 		}

@@ -83,14 +83,14 @@ func TestErrorMessages(t *testing.T) {
 		{"long name", edit(t, "name: s1", "name: "+strings.Repeat("a", 64)),
 			`name: "` + strings.Repeat("a", 63) + `... must match ^[a-z0-9][a-z0-9-]{0,62}$ (lower-case letters, digits and '-'; it becomes part of workflow ids and NATS subjects)`},
 		{"long parameter name", addParam(t, strings.Repeat("p", 100)+": {uniform: [0, 1]}"),
-			"space." + strings.Repeat("p", 64) + "...: is not a parameter (allowed: activation, batch_size, elu_alpha, init, learning_rate, momentum, negative_slope, optimizer, prelu_init, weight_decay)"},
+			"space." + strings.Repeat("p", 64) + "...: is not a parameter (allowed: activation, batch_norm, batch_size, dropout, elu_alpha, hidden_layers, hidden_width, init, learning_rate, momentum, negative_slope, normalize, optimizer, prelu_init, swish_beta, weight_decay)"},
 		// Model bounds.
 		{"five conv blocks", edit(t, "dataset: spirals", "dataset: mnist", "kind: mlp, hidden: [8]", "kind: cnn, hidden: [8], conv: [1, 1, 1, 1, 1]"),
 			"model.conv: [1 1 1 1 1] must list 1 to 4 blocks (empty means [16, 32])"},
 		{"wide conv", edit(t, "dataset: spirals", "dataset: mnist", "kind: mlp, hidden: [8]", "kind: cnn, hidden: [8], conv: [513]"),
 			"model.conv[0]: 513 must be in [1, 512]"},
-		{"deep mlp", edit(t, "hidden: [8]", "hidden: ["+ints(1, 17)+"]"),
-			"model.hidden: [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17] must list 1 to 16 layer sizes"},
+		{"deep mlp", edit(t, "hidden: [8]", "hidden: ["+ints(1, 65)+"]"),
+			"model.hidden: [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 ... must list 1 to 64 layer sizes, or be left out when space.hidden_layers and space.hidden_width are defined"},
 	}
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
@@ -317,6 +317,10 @@ func TestDomainsMatchTrainer(t *testing.T) {
 				inside = math.Nextafter(x, (d.low+d.high)/2)
 			}
 			cfg := base
+			cfg.Hidden = []int{8} // hidden_layers repeats the width it finds
+			if name == "swish_beta" {
+				cfg.Activation = trainer.Swish // the only activation it applies to
+			}
 			def.apply(&cfg, search.Num(inside))
 			if err := cfg.WithDefaults().Validate(); err != nil {
 				t.Errorf("%s = %v is in the spec's domain %s but the trainer refuses it: %v", name, inside, d, err)

@@ -51,6 +51,8 @@ func FuzzDecode(f *testing.F) {
 func FuzzValidate(f *testing.F) {
 	f.Add([]byte(valid))
 	f.Add([]byte(bigCNN))
+	f.Add([]byte(layerSpec("{kind: mlp, batch_norm: after, swish_beta: 1.5}",
+		"  hidden_layers: {int_uniform: [1, 64]}\n  hidden_width: {choice: [16, 64]}\n  dropout: {uniform: [0, 0.5]}\n  normalize: {choice: [standard, unit, none]}\n")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse(data)
 		if err != nil {

@@ -35,7 +35,44 @@ type paramDef struct {
 	domain  interval        // numeric parameters
 	integer bool            // numeric values must be whole numbers
 	choices func() []string // categorical over names
-	apply   func(c *trainer.Config, v search.Value)
+	// valid, when set, replaces the domain and choices checks.
+	valid func(v search.Value) error
+	apply func(c *trainer.Config, v search.Value)
+}
+
+func batchNormNames() []string {
+	var s []string
+	for _, b := range trainer.BatchNorms() {
+		s = append(s, string(b))
+	}
+	return s
+}
+
+func normalizeNames() []string {
+	var s []string
+	for _, n := range trainer.Normalizations() {
+		s = append(s, string(n))
+	}
+	return s
+}
+
+// learnable is the swish_beta value that makes beta a trained parameter.
+const learnable = "learnable"
+
+// swishBetaDomain is the range of a fixed swish_beta.
+var swishBetaDomain = interval{low: 0, high: 10, openLow: true}
+
+func checkSwishBeta(v search.Value) error {
+	if v.IsString() {
+		if v.String() == learnable {
+			return nil
+		}
+		return fmt.Errorf("is not allowed (allowed: a number in %s, or %s)", swishBetaDomain, learnable)
+	}
+	if err := swishBetaDomain.check(v.Float()); err != nil {
+		return fmt.Errorf("%v, or be %s", err, learnable)
+	}
+	return nil
 }
 
 func activationNames() []string {
@@ -85,6 +122,44 @@ var params = map[string]paramDef{
 		apply: func(c *trainer.Config, v search.Value) { c.WeightDecay = v.Float() }},
 	"batch_size": {kinds: []search.Kind{search.Int, search.Categorical}, domain: interval{low: 1, high: MaxBatchSize}, integer: true,
 		apply: func(c *trainer.Config, v search.Value) { c.BatchSize = v.Int() }},
+	// hidden_layers and hidden_width build model.hidden: that many layers
+	// of that width. A spec defines both or neither.
+	"hidden_layers": {kinds: []search.Kind{search.Int, search.Categorical}, domain: interval{low: 1, high: MaxHidden}, integer: true,
+		apply: func(c *trainer.Config, v search.Value) {
+			w := 0
+			if len(c.Hidden) > 0 {
+				w = c.Hidden[0]
+			}
+			c.Hidden = make([]int, v.Int())
+			for i := range c.Hidden {
+				c.Hidden[i] = w
+			}
+		}},
+	"hidden_width": {kinds: []search.Kind{search.Int, search.Categorical}, domain: interval{low: 1, high: MaxHiddenUnits}, integer: true,
+		apply: func(c *trainer.Config, v search.Value) {
+			if len(c.Hidden) == 0 {
+				c.Hidden = []int{0}
+			}
+			for i := range c.Hidden {
+				c.Hidden[i] = v.Int()
+			}
+		}},
+	"dropout": {kinds: numeric, domain: interval{low: 0, high: 1, openHigh: true},
+		apply: func(c *trainer.Config, v search.Value) { c.Dropout = v.Float() }},
+	"batch_norm": {kinds: []search.Kind{search.Categorical}, choices: batchNormNames,
+		apply: func(c *trainer.Config, v search.Value) { c.BatchNorm = trainer.BatchNorm(v.String()) }},
+	"normalize": {kinds: []search.Kind{search.Categorical}, choices: normalizeNames,
+		apply: func(c *trainer.Config, v search.Value) { c.Normalize = trainer.Normalize(v.String()) }},
+	// swish_beta applies to the trials whose activation is swish; the
+	// others ignore it.
+	"swish_beta": {kinds: numeric, domain: swishBetaDomain, valid: checkSwishBeta,
+		apply: func(c *trainer.Config, v search.Value) {
+			if v.IsString() {
+				c.LearnSwishBeta = true
+				return
+			}
+			c.SwishBeta = v.Float()
+		}},
 }
 
 // MaxBatchSize is the largest batch the trainer accepts.
@@ -234,6 +309,9 @@ func buildParam(name string, ps ParamSpec) (search.Param, error) {
 }
 
 func (d paramDef) check(v search.Value) error {
+	if d.valid != nil {
+		return d.valid(v)
+	}
 	if d.choices != nil {
 		names := d.choices()
 		for _, n := range names {
@@ -285,6 +363,14 @@ func (s *Spec) trainerConfig(c search.Config, seed uint64) (trainer.Config, erro
 		// Learning rate, batch size, init and the rest not searched take
 		// the trainer's defaults (see trainer.Config.WithDefaults).
 	}
+	fixed := s.Model.fixed()
+	for _, name := range sortedKeys(fixed) {
+		v, err := search.ValueOf(fixed[name])
+		if err != nil {
+			return tc, fmt.Errorf("model.%s: %v", name, err)
+		}
+		params[name].apply(&tc, v)
+	}
 	for _, name := range sortedKeys(c) {
 		def, ok := params[name]
 		if !ok {
@@ -292,11 +378,14 @@ func (s *Spec) trainerConfig(c search.Config, seed uint64) (trainer.Config, erro
 		}
 		def.apply(&tc, c[name])
 	}
+	if tc.Activation != trainer.Swish {
+		tc.SwishBeta, tc.LearnSwishBeta = 0, false
+	}
 	tc = tc.WithDefaults()
 	return tc, tc.Validate()
 }
 
-func sortedKeys(c search.Config) []string {
+func sortedKeys[V any](c map[string]V) []string {
 	keys := make([]string, 0, len(c))
 	for k := range c {
 		keys = append(keys, k)

@@ -73,11 +73,41 @@ const MaxEnqueue = 1000
 
 // Model describes the network trained by every trial.
 type Model struct {
-	Kind   trainer.ModelKind `yaml:"kind" json:"kind"`
-	Hidden []int             `yaml:"hidden" json:"hidden"`
+	Kind trainer.ModelKind `yaml:"kind" json:"kind"`
+	// Hidden lists the hidden layer sizes, 1 to MaxHidden of them; it is
+	// left empty when the space searches hidden_layers and hidden_width.
+	Hidden []int `yaml:"hidden" json:"hidden,omitempty"`
 	// Conv lists the output channels of each 3x3 conv + 2x2 pool block of a
 	// cnn (default [16, 32]); image datasets only.
 	Conv []int `yaml:"conv" json:"conv,omitempty"`
+	// Dropout, BatchNorm, Normalize and SwishBeta fix the space parameters
+	// of the same names (dropout, batch_norm, normalize, swish_beta) for
+	// every trial; a spec sets each either here or in the space. Unset,
+	// the trainer's defaults apply: no dropout, no batch norm, standard
+	// normalisation, swish beta 1. SwishBeta is a number or "learnable".
+	Dropout   float64 `yaml:"dropout" json:"dropout,omitempty"`
+	BatchNorm string  `yaml:"batch_norm" json:"batch_norm,omitempty"`
+	Normalize string  `yaml:"normalize" json:"normalize,omitempty"`
+	SwishBeta any     `yaml:"swish_beta" json:"swish_beta,omitempty"`
+}
+
+// fixed returns the model fields that fix a space parameter, by parameter
+// name, for those set.
+func (m *Model) fixed() map[string]any {
+	f := map[string]any{}
+	if m.Dropout != 0 {
+		f["dropout"] = m.Dropout
+	}
+	if m.BatchNorm != "" {
+		f["batch_norm"] = m.BatchNorm
+	}
+	if m.Normalize != "" {
+		f["normalize"] = m.Normalize
+	}
+	if m.SwishBeta != nil {
+		f["swish_beta"] = m.SwishBeta
+	}
+	return f
 }
 
 // Objective names the metric the search optimises.
@@ -160,7 +190,8 @@ const (
 	MaxThreads     = 64
 	MaxEpochs      = 1000
 	MaxHiddenUnits = 8192
-	MaxHidden      = 16
+	// MaxHidden is the most hidden layers, model.hidden's or hidden_layers'.
+	MaxHidden = trainer.MaxHiddenLayers
 	// MaxConv is the most convolution blocks of a cnn, MaxChannels the
 	// widest block.
 	MaxConv     = 4
@@ -432,8 +463,39 @@ func (s *Spec) validateModel() error {
 	default:
 		return invalid("model.kind", fmt.Sprintf("%q", s.Model.Kind), "is not a model (allowed: "+joinKinds(trainer.ModelKinds())+")")
 	}
-	if len(s.Model.Hidden) == 0 || len(s.Model.Hidden) > MaxHidden {
-		return invalid("model.hidden", s.Model.Hidden, fmt.Sprintf("must list 1 to %d layer sizes", MaxHidden))
+	_, searchedLayers := s.Space["hidden_layers"]
+	_, searchedWidth := s.Space["hidden_width"]
+	switch {
+	case (searchedLayers || searchedWidth) && len(s.Model.Hidden) > 0:
+		return invalid("model.hidden", s.Model.Hidden, "cannot be combined with space.hidden_layers and space.hidden_width, which set the hidden layers (allowed: one or the other; a fixed value in the space is a one-value choice)")
+	case searchedLayers != searchedWidth:
+		missing, other := "space.hidden_width", "hidden_layers"
+		if searchedWidth {
+			missing, other = "space.hidden_layers", "hidden_width"
+		}
+		return invalid(missing, "(missing)", fmt.Sprintf("must be defined with space.%s (a fixed value is a one-value choice such as {choice: [64]})", other))
+	case searchedLayers:
+		for _, name := range []string{"hidden_layers", "hidden_width"} {
+			if len(s.Space[name].When) > 0 {
+				return invalid("space."+name+".when", s.Space[name].When, "is not allowed: every trial needs its hidden layers")
+			}
+		}
+	case len(s.Model.Hidden) == 0 || len(s.Model.Hidden) > MaxHidden:
+		return invalid("model.hidden", s.Model.Hidden, fmt.Sprintf("must list 1 to %d layer sizes, or be left out when space.hidden_layers and space.hidden_width are defined", MaxHidden))
+	}
+	fixed := s.Model.fixed()
+	for _, name := range slices.Sorted(maps.Keys(fixed)) {
+		field := "model." + name
+		if _, ok := s.Space[name]; ok {
+			return invalid(field, fixed[name], fmt.Sprintf("cannot be combined with space.%s (allowed: one or the other)", name))
+		}
+		v, err := search.ValueOf(fixed[name])
+		if err == nil {
+			err = params[name].check(v)
+		}
+		if err != nil {
+			return invalid(field, fixed[name], err.Error())
+		}
 	}
 	for i, h := range s.Model.Hidden {
 		if h < 1 || h > MaxHiddenUnits {

@@ -90,12 +90,12 @@ func TestParseRejects(t *testing.T) {
 		{"unknown top-level field", valid + "extra: 1\n", "extra (line 10): unknown field (allowed: dataset, enqueue, keep_models, model, name, objective, objectives, optimizer, schedule, search, space, threads)"},
 		{"keep_models negative", valid + "keep_models: -1\n", "keep_models: -1 must be in [0, 1000]"},
 		{"keep_models too many", valid + "keep_models: 1001\n", "keep_models: 1001 must be in [0, 1000]"},
-		{"unknown nested field", strings.Replace(valid, "hidden: [8]", "hidden: [8], depth: 2", 1), "model.depth (line 3): unknown field (allowed: conv, hidden, kind)"},
+		{"unknown nested field", strings.Replace(valid, "hidden: [8]", "hidden: [8], depth: 2", 1), "model.depth (line 3): unknown field (allowed: batch_norm, conv, dropout, hidden, kind, normalize, swish_beta)"},
 		{"bad name", strings.Replace(valid, "name: s1", "name: Bad.Name", 1), `name: "Bad.Name" must match`},
 		{"log low zero", strings.Replace(valid, "[1.0e-3, 1.0e-1]", "[0, 1.0e-1]", 1), "space.learning_rate.log_uniform: 0 must be in (0, 10]"},
 		{"low above high", strings.Replace(valid, "[1.0e-3, 1.0e-1]", "[0.5, 1.0e-1]", 1), "space.learning_rate.log_uniform: [0.5, 0.1] must have low <= high"},
 		{"unknown activation", strings.Replace(valid, "[relu, leaky_relu]", "[relu, leaky_relu, mish]", 1), "space.activation.choice[2]: mish is not allowed (allowed: relu"},
-		{"unknown parameter", strings.Replace(valid, "space:\n", "space:\n  dropout: {uniform: [0, 1]}\n", 1), "space.dropout: is not a parameter (allowed: activation, batch_size"},
+		{"unknown parameter", strings.Replace(valid, "space:\n", "space:\n  label_smoothing: {uniform: [0, 1]}\n", 1), "space.label_smoothing: is not a parameter (allowed: activation, batch_norm, batch_size"},
 		{"parallelism", strings.Replace(valid, "{max_trials: 4}", "{max_trials: 4, parallelism: -1}", 1), "search.parallelism: -1 must be in [1, 1024]"},
 		{"threads high", valid + "threads: 65\n", "threads: 65 must be in [1, 64] (threads per trial)"},
 		{"threads negative", valid + "threads: -2\n", "threads: -2 must be in [1, 64] (threads per trial)"},
@@ -146,7 +146,7 @@ func TestTrialConfig(t *testing.T) {
 		tc.Seed != 42 || tc.Epochs != 3 || tc.Dataset != "spirals" || len(tc.Hidden) != 1 || tc.Hidden[0] != 8 {
 		t.Fatalf("trainer config does not reflect spec and params: %+v", tc)
 	}
-	if _, err := s.TrialConfig(search.Config{"dropout": search.Num(0.1)}, 1); !errors.Is(err, ErrInvalid) {
+	if _, err := s.TrialConfig(search.Config{"label_smoothing": search.Num(0.1)}, 1); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("unknown parameter: got %v, want ErrInvalid", err)
 	}
 }

@@ -18,9 +18,15 @@ var ErrCheckpoint = errors.New("trainer: checkpoint")
 
 // A checkpoint is: the 8-byte magic, a little-endian uint32 header length,
 // the JSON header, the float32 vectors (parameters, then the optimizer's
-// first and second moment buffers, as many as it has) little-endian, and a
-// CRC-32 (IEEE) of everything before it.
+// first and second moment buffers, as many as it has, then in version 2 the
+// batch-normalisation running statistics) little-endian, and a CRC-32
+// (IEEE) of everything before it. The last byte of the magic is the format
+// version: a model without batch normalisation is written as version 1,
+// which every earlier trainer reads; one with it as version 2. Both are read.
 var checkpointMagic = [8]byte{'R', 'L', 'T', 'C', 'K', 'P', 'T', 1}
+
+// checkpointVersion2 is the magic of the format with running statistics.
+var checkpointVersion2 = [8]byte{'R', 'L', 'T', 'C', 'K', 'P', 'T', 2}
 
 type checkpointHeader struct {
 	Config        Config       `json:"config"`
@@ -34,6 +40,8 @@ type checkpointHeader struct {
 	Last          EpochMetrics `json:"last"`
 	Params        int          `json:"params"`
 	MomentBuffers int          `json:"moment_buffers"`
+	// Running is the length of the running-statistics vector (version 2).
+	Running int `json:"running,omitempty"`
 }
 
 // write writes the training state to w.
@@ -47,14 +55,19 @@ func (st *state) write(w io.Writer) error {
 		Config: st.cfg, Epoch: st.epoch, Step: st.opt.step, RNG: rng,
 		BestLossBits: math.Float64bits(st.bestLoss), BestAccuracy: st.bestAcc,
 		SinceBest: st.sinceBest, Stopped: st.stopped, Last: st.last,
-		Params: len(st.net.params), MomentBuffers: len(vecs) - 1,
+		Params: len(st.net.params), MomentBuffers: len(vecs) - 1, Running: len(st.net.running),
 	})
 	if err != nil {
 		return err
 	}
 	crc := crc32.NewIEEE()
 	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 1<<16)
-	bw.Write(checkpointMagic[:])
+	magic := checkpointMagic
+	if st.net.running != nil {
+		magic = checkpointVersion2
+		vecs = append(vecs, st.net.running)
+	}
+	bw.Write(magic[:])
 	var b4 [4]byte
 	binary.LittleEndian.PutUint32(b4[:], uint32(len(hdr)))
 	bw.Write(b4[:])
@@ -95,7 +108,8 @@ func (st *state) restore(r io.Reader) error {
 	if _, err := io.ReadFull(tr, pre[:]); err != nil {
 		return fmt.Errorf("%w: reading header: %w", ErrCheckpoint, err)
 	}
-	if [8]byte(pre[:8]) != checkpointMagic {
+	magic := [8]byte(pre[:8])
+	if magic != checkpointMagic && magic != checkpointVersion2 {
 		return fmt.Errorf("%w: not a relutune checkpoint (bad magic)", ErrCheckpoint)
 	}
 	n := binary.LittleEndian.Uint32(pre[8:])
@@ -116,6 +130,12 @@ func (st *state) restore(r io.Reader) error {
 	vecs := st.vectors()
 	if h.Params != len(st.net.params) || h.MomentBuffers != len(vecs)-1 {
 		return fmt.Errorf("%w: holds %d parameters and %d optimizer buffers, the model has %d and %d", ErrCheckpoint, h.Params, h.MomentBuffers, len(st.net.params), len(vecs)-1)
+	}
+	if h.Running != len(st.net.running) || (magic == checkpointVersion2) != (h.Running > 0) {
+		return fmt.Errorf("%w: holds %d running statistics (format version %d), the model has %d", ErrCheckpoint, h.Running, magic[7], len(st.net.running))
+	}
+	if st.net.running != nil {
+		vecs = append(vecs, st.net.running)
 	}
 	buf := make([]byte, 1<<16)
 	for _, v := range vecs {
@@ -153,7 +173,9 @@ func (st *state) restore(r io.Reader) error {
 // compatible reports whether a checkpoint of config saved can continue as
 // config cur: everything but Epochs, Patience and Threads must match.
 func compatible(saved, cur Config) error {
-	a, b := saved, cur
+	// WithDefaults gives the fields added since a checkpoint was written
+	// their canonical form.
+	a, b := saved.WithDefaults(), cur
 	a.Epochs, b.Epochs = 0, 0
 	a.Patience, b.Patience = 0, 0
 	a.Threads, b.Threads = 0, 0

@@ -74,6 +74,8 @@ const (
 	XavierUniform Init = "xavier_uniform"
 	// LecunNormal draws N(0, 1/fan_in), the initialiser SELU is designed for.
 	LecunNormal Init = "lecun_normal"
+	// LecunUniform draws U(-a, a) with the LecunNormal variance.
+	LecunUniform Init = "lecun_uniform"
 	// Orthogonal makes each weight matrix (viewed as fan_in x outputs) a
 	// (semi-)orthogonal matrix with gain 1: the QR factor of a Gaussian matrix,
 	// sign-corrected so it is uniformly distributed (Saxe et al. 2014). Each
@@ -83,7 +85,7 @@ const (
 
 // Inits returns every Init in a fixed order.
 func Inits() []Init {
-	return []Init{HeNormal, HeUniform, XavierNormal, XavierUniform, LecunNormal, Orthogonal}
+	return []Init{HeNormal, HeUniform, XavierNormal, XavierUniform, LecunNormal, LecunUniform, Orthogonal}
 }
 
 // ParseInit returns the Init named s. The error lists the allowed values.
@@ -108,6 +110,49 @@ func OptimizerKinds() []OptimizerKind { return []OptimizerKind{SGD, Momentum, Ad
 func ParseOptimizer(s string) (OptimizerKind, error) {
 	return parseName("optimizer", s, OptimizerKinds())
 }
+
+// BatchNorm says where a hidden layer normalises its units over the batch.
+type BatchNorm string
+
+// The batch-normalisation placements. A normalised unit is scaled and
+// shifted by a learnable gamma (initially 1) and beta (initially 0); training
+// normalises with the batch's mean and (biased) variance and keeps running
+// averages (momentum 0.1, the variance unbiased) that evaluation uses.
+const (
+	BatchNormNone   BatchNorm = "none"   // no normalisation (the default)
+	BatchNormBefore BatchNorm = "before" // between the layer's affine map and its activation
+	BatchNormAfter  BatchNorm = "after"  // after the activation (before dropout)
+)
+
+// BatchNorms returns every BatchNorm in a fixed order.
+func BatchNorms() []BatchNorm { return []BatchNorm{BatchNormNone, BatchNormBefore, BatchNormAfter} }
+
+// ParseBatchNorm returns the BatchNorm named s. The error lists the allowed values.
+func ParseBatchNorm(s string) (BatchNorm, error) { return parseName("batch_norm", s, BatchNorms()) }
+
+// Normalize says how image inputs are scaled before the first layer.
+type Normalize string
+
+// The input normalisations. They apply to image data sets (bytes); the
+// features of generated and CSV data sets are used as loaded (CSV columns
+// standardised), which only NormalizeStandard accepts.
+const (
+	// NormalizeStandard scales pixels to [0, 1], then standardises them
+	// with the training split's mean and standard deviation (the default).
+	NormalizeStandard Normalize = "standard"
+	// NormalizeUnit scales pixels to [0, 1] (byte/255).
+	NormalizeUnit Normalize = "unit"
+	// NormalizeNone feeds the raw byte values (0 to 255).
+	NormalizeNone Normalize = "none"
+)
+
+// Normalizations returns every Normalize in a fixed order.
+func Normalizations() []Normalize {
+	return []Normalize{NormalizeStandard, NormalizeUnit, NormalizeNone}
+}
+
+// ParseNormalize returns the Normalize named s. The error lists the allowed values.
+func ParseNormalize(s string) (Normalize, error) { return parseName("normalize", s, Normalizations()) }
 
 // ModelKind names a network architecture.
 type ModelKind string
@@ -151,8 +196,8 @@ type Config struct {
 	// Conv is the number of output channels of each convolution block of a CNN
 	// (default [16, 32]); must be empty for an MLP.
 	Conv []int `json:"conv,omitempty"`
-	// Hidden is the size of each hidden dense layer (default [256, 128] for an
-	// MLP, [128] for a CNN).
+	// Hidden is the size of each hidden dense layer, at most MaxHiddenLayers
+	// of them (default [256, 128] for an MLP, [128] for a CNN).
 	Hidden []int `json:"hidden,omitempty"`
 	// Activation of every hidden layer (default relu).
 	Activation Activation `json:"activation,omitempty"`
@@ -162,6 +207,20 @@ type Config struct {
 	ELUAlpha float64 `json:"elu_alpha,omitempty"`
 	// PReLUInit is the initial slope of prelu (default 0.25).
 	PReLUInit float64 `json:"prelu_init,omitempty"`
+	// SwishBeta is the beta of swish, x*sigmoid(beta*x) (0 means 1); with
+	// LearnSwishBeta it is the initial value of each hidden layer's own
+	// beta, trained with the weights.
+	SwishBeta float64 `json:"swish_beta,omitempty"`
+	// LearnSwishBeta makes swish's beta a learnable scalar per hidden layer.
+	LearnSwishBeta bool `json:"learn_swish_beta,omitempty"`
+	// Dropout is the rate of inverted dropout after each hidden layer's
+	// activation (and batch normalisation), in [0, 1); 0 disables it.
+	// Evaluation never drops.
+	Dropout float64 `json:"dropout,omitempty"`
+	// BatchNorm places batch normalisation in the hidden layers ("" means none).
+	BatchNorm BatchNorm `json:"batch_norm,omitempty"`
+	// Normalize is the input scaling of image data sets ("" means standard).
+	Normalize Normalize `json:"normalize,omitempty"`
 	// Init is the weight initialiser (default lecun_normal for selu,
 	// xavier_normal for tanh and sigmoid, he_normal otherwise).
 	Init Init `json:"init,omitempty"`
@@ -199,17 +258,34 @@ type Config struct {
 	Patience int `json:"patience,omitempty"`
 }
 
+// MaxHiddenLayers is the most hidden dense layers a model may have.
+const MaxHiddenLayers = 64
+
 // Limits that Validate enforces.
 const (
 	maxLayerWidth = 1 << 14
-	maxLayers     = 16
+	maxLayers     = MaxHiddenLayers
 	maxBatch      = 1 << 14
 	maxEpochs     = 100000
 	maxThreads    = 256
 )
 
-// WithDefaults returns c with every zero field set to its default.
+// WithDefaults returns c with every zero field set to its default. The
+// fields whose zero value is their default (SwishBeta, Dropout, BatchNorm,
+// Normalize) are left at zero, and an explicit default (swish_beta 1,
+// batch_norm none, normalize standard) is turned into zero, so that a
+// configuration has one JSON form and checkpoints written before these
+// fields existed still match.
 func (c Config) WithDefaults() Config {
+	if c.SwishBeta == 1 && !c.LearnSwishBeta {
+		c.SwishBeta = 0
+	}
+	if c.BatchNorm == BatchNormNone {
+		c.BatchNorm = ""
+	}
+	if c.Normalize == NormalizeStandard {
+		c.Normalize = ""
+	}
 	if c.Model == "" {
 		c.Model = MLP
 	}
@@ -329,6 +405,28 @@ func (c Config) Validate() error {
 	}
 	if !finite(c.PReLUInit) || c.PReLUInit < 0 || c.PReLUInit >= 1 {
 		return bad("prelu_init", c.PReLUInit, "must be in [0, 1)")
+	}
+	if !finite(c.SwishBeta) || c.SwishBeta < 0 || c.SwishBeta > 10 {
+		return bad("swish_beta", c.SwishBeta, "must be in (0, 10] (0 means 1)")
+	}
+	if (c.SwishBeta != 0 || c.LearnSwishBeta) && c.Activation != Swish {
+		return bad("swish_beta", c.SwishBeta, fmt.Sprintf("applies to activation swish only, not %q", c.Activation))
+	}
+	if !finite(c.Dropout) || c.Dropout < 0 || c.Dropout >= 1 {
+		return bad("dropout", c.Dropout, "must be in [0, 1)")
+	}
+	if c.BatchNorm != "" {
+		if _, err := ParseBatchNorm(string(c.BatchNorm)); err != nil {
+			return err
+		}
+	}
+	if c.Normalize != "" {
+		if _, err := ParseNormalize(string(c.Normalize)); err != nil {
+			return err
+		}
+		if c.Normalize != NormalizeStandard && !IsImageDataset(c.Dataset) {
+			return bad("normalize", fmt.Sprintf("%q", c.Normalize), fmt.Sprintf("applies to image data sets only; %q is used as loaded (allowed: standard)", c.Dataset))
+		}
 	}
 	if _, err := ParseInit(string(c.Init)); err != nil {
 		return err

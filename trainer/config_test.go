@@ -101,6 +101,15 @@ func TestValidate(t *testing.T) {
 		{"epochs", func(c *Config) { c.Epochs = -3 }},
 		{"threads", func(c *Config) { c.Threads = -1 }},
 		{"patience", func(c *Config) { c.Patience = -1 }},
+		{"hidden", func(c *Config) { c.Hidden = make([]int, MaxHiddenLayers+1) }},
+		{"dropout", func(c *Config) { c.Dropout = 1 }},
+		{"dropout", func(c *Config) { c.Dropout = -0.1 }},
+		{"batch_norm", func(c *Config) { c.BatchNorm = "during" }},
+		{"normalize", func(c *Config) { c.Normalize = "minmax" }},
+		{"normalize", func(c *Config) { c.Normalize = NormalizeUnit }}, // spirals is not an image set
+		{"swish_beta", func(c *Config) { c.Activation = Swish; c.SwishBeta = -1 }},
+		{"swish_beta", func(c *Config) { c.SwishBeta = 2 }}, // relu
+		{"swish_beta", func(c *Config) { c.LearnSwishBeta = true }},
 	}
 	for _, tt := range tests {
 		c := ok
@@ -113,6 +122,29 @@ func TestValidate(t *testing.T) {
 	}
 	if err := ok.Validate(); err != nil {
 		t.Fatalf("defaults invalid: %v", err)
+	}
+	deep := ok
+	deep.Hidden = make([]int, MaxHiddenLayers)
+	for i := range deep.Hidden {
+		deep.Hidden[i] = 64
+	}
+	deep.Dropout, deep.BatchNorm, deep.Init = 0.5, BatchNormAfter, LecunUniform
+	if err := deep.Validate(); err != nil {
+		t.Errorf("%d hidden layers with dropout and batch norm: %v", MaxHiddenLayers, err)
+	}
+}
+
+// TestExplicitDefaults: spelling out the defaults of the newer fields gives
+// the same configuration (and JSON) as leaving them out.
+func TestExplicitDefaults(t *testing.T) {
+	a := Config{Dataset: "mnist"}.WithDefaults()
+	b := Config{Dataset: "mnist", BatchNorm: BatchNormNone, Normalize: NormalizeStandard, SwishBeta: 1}.WithDefaults()
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("explicit defaults %+v, want %+v", b, a)
+	}
+	c := Config{Dataset: "mnist", Activation: Swish, LearnSwishBeta: true, SwishBeta: 1}.WithDefaults()
+	if c.SwishBeta != 1 || c.Validate() != nil {
+		t.Errorf("learnable swish beta starting at 1: %+v, %v", c, c.Validate())
 	}
 }
 

@@ -83,6 +83,56 @@ func decode(dst []float32, src []uint8, lut *[256]float32) {
 	}
 }
 
+// Subset returns a data set of the first train, val and test examples of
+// ds's splits (the whole split when it has fewer), sharing ds's memory:
+// a quick run or a test on part of a large set.
+func (ds *Dataset) Subset(train, val, test int) *Dataset {
+	d := *ds
+	d.Train, d.Val, d.Test = ds.Train.head(train), ds.Val.head(val), ds.Test.head(test)
+	return &d
+}
+
+// head returns the split of s's first n examples.
+func (s Split) head(n int) Split {
+	if n >= s.n || n < 0 {
+		return s
+	}
+	f := 0
+	if s.n > 0 {
+		f = (len(s.bytes) + len(s.floats)) / s.n
+	}
+	h := Split{n: n, lut: s.lut, labels: s.labels[:n]}
+	if s.bytes != nil {
+		h.bytes = s.bytes[:n*f]
+	} else {
+		h.floats = s.floats[:n*f]
+	}
+	return h
+}
+
+// normalized returns ds with its byte splits decoded as norm says: ds
+// itself for the standard scaling and for float data, else a copy that
+// shares the examples with another decoding table.
+func normalized(ds *Dataset, norm Normalize) *Dataset {
+	if norm == "" || norm == NormalizeStandard || ds.Train.bytes == nil {
+		return ds
+	}
+	lut := new([256]float32)
+	for b := range lut {
+		lut[b] = float32(b)
+		if norm == NormalizeUnit {
+			lut[b] /= 255
+		}
+	}
+	d := *ds
+	for _, s := range []*Split{&d.Train, &d.Val, &d.Test} {
+		if s.bytes != nil {
+			s.lut = lut
+		}
+	}
+	return &d
+}
+
 // gatherRange writes examples [lo, lo+rows) into dst and lab.
 func (s *Split) gatherRange(dst []float32, lab []int32, lo, rows, f int) {
 	if s.bytes != nil {

@@ -34,6 +34,7 @@ func (p *prober) stats(split *Split) []LayerStats {
 		clear(z)
 	}
 	clear(p.sums)
+	net.training = false
 	for lo := 0; lo < n; lo += net.capRows {
 		rows := min(net.capRows, n-lo)
 		split.gatherRange(net.x, net.labels, lo, rows, net.inDim)
@@ -76,6 +77,10 @@ func (p *prober) stats(split *Split) []LayerStats {
 		if h.slopeOff >= 0 {
 			s := float64(net.params[h.slopeOff])
 			out[i].PReLUSlope = &s
+		}
+		if h.betaOff >= 0 {
+			b := float64(net.params[h.betaOff])
+			out[i].SwishBeta = &b
 		}
 	}
 	return out

@@ -98,6 +98,10 @@ func TestStepAllocatesNothing(t *testing.T) {
 		{Dataset: "csv:x", Hidden: []int{32}, Activation: PReLU, Optimizer: Momentum, Nesterov: true, Momentum: 0.9, WeightDecay: 1e-4},
 		{Dataset: "csv:x", Model: CNN, Conv: []int{4}, Hidden: []int{8}, Optimizer: SGD},
 		{Dataset: "idx:a,b", Hidden: []int{32}, Optimizer: SGD}, // the byte-image fast path
+		{Dataset: "idx:a,b", Hidden: []int{32, 16}, BatchNorm: BatchNormBefore, Dropout: 0.3},
+		{Dataset: "csv:x", Hidden: []int{16}, BatchNorm: BatchNormAfter, Activation: Swish, LearnSwishBeta: true, Dropout: 0.1},
+		{Dataset: "csv:x", Hidden: []int{16}, Activation: Swish, SwishBeta: 1.5, Threads: 2},
+		{Dataset: "idx:a,b", Hidden: []int{16}, BatchNorm: BatchNormBefore, Dropout: 0.2, Threads: 2},
 	} {
 		ds := synthImages("csv:x", 64, 8, 8, 3, 1)
 		if cfg.Dataset != ds.Name {
@@ -116,6 +120,47 @@ func TestStepAllocatesNothing(t *testing.T) {
 		}
 		if (st.net.bi != nil) != (ds.Train.bytes != nil) {
 			t.Errorf("%s: byte-input path %v for a byte data set %v", cfg.Dataset, st.net.bi != nil, ds.Train.bytes != nil)
+		}
+	}
+}
+
+// TestProbeStatsNewLayers: with batch norm, dropout and a learnable swish
+// beta the diagnostics still report one entry per hidden layer, read the
+// activation's output in evaluation mode (no dropout, running statistics),
+// so they do not depend on the step, chunking or training mode the network
+// was left in, and leave the running statistics alone.
+func TestProbeStatsNewLayers(t *testing.T) {
+	ds := spirals(t, 1)
+	for _, bn := range []BatchNorm{BatchNormBefore, BatchNormAfter} {
+		cfg := Config{Dataset: "spirals", Hidden: []int{12, 6, 5}, Activation: Swish, LearnSwishBeta: true, SwishBeta: 0.7, BatchNorm: bn, Dropout: 0.5}
+		whole := probeNet(t, cfg, ds, 1024)
+		chunked := probeNet(t, cfg, ds, 96)
+		perturb(whole)
+		perturb(chunked)
+		running := append([]float32(nil), whole.running...)
+		a := newProber(whole, ds).stats(&ds.Val)
+		chunked.training, chunked.step = true, 99
+		b := newProber(chunked, ds).stats(&ds.Val)
+		if len(a) != 3 || len(b) != 3 {
+			t.Fatalf("%s: %d and %d layer stats, want 3", bn, len(a), len(b))
+		}
+		for i := range a {
+			for _, p := range [][2]float64{{a[i].ActMean, b[i].ActMean}, {a[i].ActStd, b[i].ActStd}, {a[i].GradNorm, b[i].GradNorm}, {a[i].DeadFraction, b[i].DeadFraction}} {
+				if !close(p[0], p[1], 1e-4, 1e-7) {
+					t.Errorf("%s layer %d: %+v, chunked after a training step %+v", bn, i, a[i], b[i])
+				}
+			}
+			if a[i].SwishBeta == nil || *a[i].SwishBeta != float64(whole.params[whole.hidden[i].betaOff]) {
+				t.Errorf("%s layer %d: swish beta %v", bn, i, a[i].SwishBeta)
+			}
+			if a[i].DeadFraction != 0 || a[i].GradNorm == 0 {
+				t.Errorf("%s layer %d: dead %v, grad norm %v (dropout must not show as dead units)", bn, i, a[i].DeadFraction, a[i].GradNorm)
+			}
+		}
+		for i := range running {
+			if whole.running[i] != running[i] {
+				t.Fatalf("%s: the diagnostics changed running statistic %d", bn, i)
+			}
 		}
 	}
 }

@@ -113,10 +113,22 @@ func netLoss(n *network, rows int) float64 {
 // mean batch loss with central finite differences, for every parameter.
 func checkNetworkGradient(t *testing.T, cfg Config, ds *Dataset, rows int, h float32) {
 	t.Helper()
+	checkNetworkGradientMode(t, cfg, ds, rows, h, false, nil)
+}
+
+// checkNetworkGradientMode is checkNetworkGradient in training mode (batch
+// statistics, dropout masks of step 3) or evaluation mode, after prepare,
+// when not nil, has adjusted the network (running statistics, parameters).
+func checkNetworkGradientMode(t *testing.T, cfg Config, ds *Dataset, rows int, h float32, training bool, prepare func(*network)) {
+	t.Helper()
 	cfg = cfg.WithDefaults()
 	n, err := newNetwork(cfg, ds, rows, rand.New(rand.NewPCG(cfg.Seed, streamInit)))
 	if err != nil {
 		t.Fatal(err)
+	}
+	n.training, n.step = training, 3
+	if prepare != nil {
+		prepare(n)
 	}
 	ds.Train.gatherRange(n.x, n.labels, 0, rows, n.inDim)
 	n.forward(rows)

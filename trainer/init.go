@@ -14,7 +14,7 @@ func initVariance(init Init, fanIn, fanOut, outputs int, slope float64) float64 
 		return 2 / (1 + slope*slope) / float64(fanIn)
 	case XavierNormal, XavierUniform:
 		return 2 / float64(fanIn+fanOut)
-	case LecunNormal:
+	case LecunNormal, LecunUniform:
 		return 1 / float64(fanIn)
 	default: // Orthogonal
 		return 1 / float64(max(fanIn, outputs))
@@ -42,7 +42,7 @@ func initWeights(w []float32, init Init, fanIn, outputs, fanOut int, slope float
 		for i := range w {
 			w[i] = float32(rng.NormFloat64() * sd)
 		}
-	case HeUniform, XavierUniform:
+	case HeUniform, XavierUniform, LecunUniform:
 		a := math.Sqrt(3 * v)
 		for i := range w {
 			w[i] = float32((2*rng.Float64() - 1) * a)

@@ -21,6 +21,7 @@ func TestInitVariance(t *testing.T) {
 		{XavierNormal, 0, 2.0 / (fanIn + out)},
 		{XavierUniform, 0, 2.0 / (fanIn + out)},
 		{LecunNormal, 0, 1.0 / fanIn},
+		{LecunUniform, 0, 1.0 / fanIn},
 		{Orthogonal, 0, 1.0 / fanIn},
 	}
 	for _, tt := range tests {
@@ -42,7 +43,7 @@ func TestInitVariance(t *testing.T) {
 			if math.Abs(mean) > 4*math.Sqrt(tt.want/n) {
 				t.Errorf("mean %.3g, want 0 within %.3g", mean, 4*math.Sqrt(tt.want/n))
 			}
-			if tt.init == HeUniform || tt.init == XavierUniform {
+			if tt.init == HeUniform || tt.init == XavierUniform || tt.init == LecunUniform {
 				a := float32(math.Sqrt(3 * tt.want))
 				for _, v := range w {
 					if v < -a || v > a {

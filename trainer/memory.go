@@ -245,8 +245,8 @@ type Memory struct {
 	// (convScratchLen), per batch shard.
 	Im2col int64
 	// Workspace is the rest: the byte-image first-layer buffers, the
-	// diagnostics' gradient accumulator, the data order and the matrix
-	// product's packing buffers.
+	// batch-normalisation statistics, the diagnostics' gradient
+	// accumulator, the data order and the matrix product's packing buffers.
 	Workspace int64
 	// Dataset is the loaded data set, shared by the trials of a worker.
 	Dataset int64
@@ -288,20 +288,39 @@ type layout struct {
 	hidden   int      // hidden layers
 	firstOut int64    // outputs of the first op, when it is a dense layer; 0 otherwise
 	maxK     int64    // largest inner dimension of a matrix product
+	bnUnits  int64    // units of all batch-normalisation ops
+	bnWidest int64    // units of the widest
 }
 
 // layoutOf mirrors newNetwork: the same ops, in the same order, with the
 // same parameter counts and buffer sizes.
 func layoutOf(c Config, s Shape) (layout, error) {
 	var l layout
+	addBN := func(dim, units int64) {
+		l.nparams += 2 * units
+		l.bnUnits += units
+		l.bnWidest = max(l.bnWidest, units)
+		l.dims = append(l.dims, dim)
+		l.inplace = append(l.inplace, true)
+	}
 	addAct := func(dim, units int64) {
-		if c.Activation == PReLU {
+		if c.BatchNorm == BatchNormBefore {
+			addBN(dim, units)
+		}
+		if c.Activation == PReLU || c.Activation == Swish && c.LearnSwishBeta {
 			l.nparams++
 		}
 		l.dims = append(l.dims, dim)
 		l.inplace = append(l.inplace, true)
 		l.units += units
 		l.hidden++
+		if c.BatchNorm == BatchNormAfter {
+			addBN(dim, units)
+		}
+		if c.Dropout > 0 {
+			l.dims = append(l.dims, dim)
+			l.inplace = append(l.inplace, true)
+		}
 	}
 	dim := int64(s.Features)
 	if c.Model == CNN {
@@ -416,6 +435,11 @@ func EstimateMemory(cfg Config, s Shape) (Memory, error) {
 	}
 	m.Activations, m.Im2col = buffers(r)
 	m.Workspace += byteInput(r)
+	// Batch normalisation: the running mean and variance, and each
+	// network's batch statistics (mean, variance, inverse deviation) and
+	// per-unit scratch.
+	bnNet := 3*f32*l.bnUnits + 3*f32*l.bnWidest
+	m.Workspace += 2*f32*l.bnUnits + bnNet
 	// network.shard: the further shards of a multi-threaded step.
 	if t := int64(shardsFor(cfg)); t > 1 {
 		sr := int64(shardRows(cfg))
@@ -423,7 +447,7 @@ func EstimateMemory(cfg Config, s Shape) (Memory, error) {
 		m.Grads += (t - 1) * f32 * l.nparams
 		m.Activations += (t - 1) * acts
 		m.Im2col += (t - 1) * cols
-		m.Workspace += (t - 1) * byteInput(sr)
+		m.Workspace += (t - 1) * (byteInput(sr) + bnNet)
 	}
 	// newProber: the gradient accumulator, the zero counts and the sums.
 	m.Workspace += f32*l.nparams + 4*l.units + 8*3*int64(l.hidden)

@@ -42,11 +42,15 @@ func allocated(t *testing.T, cfg Config, ds *Dataset) (params, grads, opt, acts,
 			}
 		}
 		cols += f(n.cols)
+		for _, b := range n.bnStats {
+			work += f(b)
+		}
+		work += f(n.bnScale)
 		if bi := n.bi; bi != nil {
 			work += 8*int64(len(bi.words)) + 8*int64(cap(bi.runs)) + f(bi.xa) + f(bi.wa) + f(bi.dwa) + f(bi.bias) + f(bi.colsum) + f(bi.cdb)
 		}
 	}
-	work += f(pr.gradAc) + 8*int64(len(pr.sums))
+	work += f(pr.gradAc) + 8*int64(len(pr.sums)) + f(n.running)
 	for _, z := range pr.zeros {
 		work += 4 * int64(len(z))
 	}
@@ -71,6 +75,10 @@ func TestEstimateMatchesBuffers(t *testing.T) {
 		{"cnn floats", Config{Dataset: "idx:a,b", Model: CNN, Conv: []int{4, 6}, Hidden: []int{10}, BatchSize: 16}, images},
 		{"cnn bytes adamw prelu", Config{Dataset: "idx:a,b", Model: CNN, Conv: []int{3, 5, 7}, Hidden: []int{9}, Optimizer: AdamW, Activation: PReLU, BatchSize: 8}, bytes},
 		{"cnn bytes threads", Config{Dataset: "idx:a,b", Model: CNN, Hidden: []int{9}, Threads: 4, BatchSize: 2048}, bytes},
+		{"mlp bytes bn dropout threads", Config{Dataset: "idx:a,b", Hidden: []int{12, 10}, BatchNorm: BatchNormBefore, Dropout: 0.2, Threads: 3, BatchSize: 96}, bytes},
+		{"mlp floats bn after learnable swish", Config{Dataset: "csv:x", Hidden: []int{16}, BatchNorm: BatchNormAfter, Activation: Swish, LearnSwishBeta: true, BatchSize: 40}, floats},
+		{"cnn floats bn dropout", Config{Dataset: "idx:a,b", Model: CNN, Conv: []int{4}, Hidden: []int{6}, BatchNorm: BatchNormBefore, Dropout: 0.5, BatchSize: 16}, images},
+		{"mlp 64 layers", Config{Dataset: "csv:x", Hidden: deep(64, 64), BatchNorm: BatchNormAfter, Dropout: 0.1, BatchSize: 128}, floats},
 	}
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,6 +103,15 @@ func TestEstimateMatchesBuffers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// deep returns layers hidden sizes of width units.
+func deep(layers, width int) []int {
+	h := make([]int, layers)
+	for i := range h {
+		h[i] = width
+	}
+	return h
 }
 
 func mustLayout(t *testing.T, cfg Config, ds *Dataset) layout {
@@ -199,6 +216,31 @@ func TestEstimateRejects(t *testing.T) {
 				t.Fatalf("err = %v, want ErrInvalidConfig containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestEstimateDeepBound: the widest model Validate allows at the deepest
+// (64 layers of 16384 units, about 17 billion parameters) is estimated in
+// the tens of GiB and refused by the default limit before anything is
+// allocated, and batch norm and dropout raise the estimate.
+func TestEstimateDeepBound(t *testing.T) {
+	widest := Config{Dataset: "mnist", Hidden: deep(MaxHiddenLayers, maxLayerWidth), BatchNorm: BatchNormBefore, Dropout: 0.5}
+	m, err := EstimateMemory(widest, mnistShape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.NumParams < int64(MaxHiddenLayers-1)*maxLayerWidth*maxLayerWidth || m.Trial() < 4*4*m.NumParams {
+		t.Errorf("%d x %d: %d parameters, %s", MaxHiddenLayers, maxLayerWidth, m.NumParams, FormatBytes(m.Trial()))
+	}
+	if err := CheckMemory(widest, mnistShape, DefaultMaxMemory); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("CheckMemory of %s: %v, want ErrInvalidConfig", FormatBytes(m.Trial()), err)
+	}
+	plain := Config{Dataset: "mnist", Hidden: deep(MaxHiddenLayers, 64)}
+	a, _ := EstimateMemory(plain, mnistShape)
+	plain.BatchNorm, plain.Dropout = BatchNormAfter, 0.1
+	b, _ := EstimateMemory(plain, mnistShape)
+	if b.Activations <= a.Activations || b.NumParams != a.NumParams+2*64*MaxHiddenLayers {
+		t.Errorf("batch norm and dropout: activations %d -> %d, parameters %d -> %d", a.Activations, b.Activations, a.NumParams, b.NumParams)
 	}
 }
 

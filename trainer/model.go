@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 
@@ -41,6 +42,26 @@ type network struct {
 	cols    []float32 // im2col scratch of the convolutions, one chunk at a time
 	// bi is the training fast path for byte images, nil when it does not apply.
 	bi *byteInput
+
+	// training selects the training behaviour of batch normalisation
+	// (batch statistics) and dropout (masks); evaluation and the
+	// diagnostics run with it false.
+	training bool
+	// step is the optimizer step the current training batch belongs to and
+	// rowOff the batch row of this network's first row (a shard's offset):
+	// with the seed they determine the dropout masks.
+	step   uint64
+	rowOff int
+	// bnStats holds, per batch-normalisation op, the statistics of the last
+	// training forward pass: the mean, the biased variance and 1/sqrt(var+eps)
+	// of each unit, units apart; bnCount is the values per unit they cover.
+	bnStats [][]float32
+	bnCount int
+	bnScale []float32 // per-unit scratch of the batch-norm ops, 3 x the widest
+	bns     []*batchNorm
+	// running holds every batch-normalisation op's running mean and
+	// variance; shards share it, and only the step updates it.
+	running []float32
 }
 
 // hiddenLayer locates one hidden activation for diagnostics.
@@ -50,6 +71,7 @@ type hiddenLayer struct {
 	paramOff int // the weights and biases of the layer feeding it
 	paramN   int
 	slopeOff int // PReLU slope index, or -1
+	betaOff  int // learnable swish beta index, or -1
 }
 
 // dense is a fully connected layer: out = in*W + b, W stored in x out.
@@ -81,10 +103,28 @@ type activation struct {
 	slope    float32 // leaky_relu
 	alpha    float32 // elu
 	slopeOff int     // prelu: index of the learnable slope in params
+	// swish with beta != 1: beta, or its index in params when learnable
+	// (betaOff >= 0). Plain swish (beta 1, fixed) uses the kernel.
+	beta    float32
+	betaOff int
+}
+
+// swishBeta is the beta of a swish op, or 0 when it is the plain kernel.
+func (a *activation) swishBeta(n *network) float32 {
+	if a.betaOff >= 0 {
+		return n.params[a.betaOff]
+	}
+	return a.beta
 }
 
 func (a *activation) forward(n *network, in, out []float32, rows int) {
 	x, y := in[:rows*a.dim], out[:rows*a.dim]
+	if a.kind == Swish {
+		if b := a.swishBeta(n); b != 0 {
+			swishBetaForward(y, x, b)
+			return
+		}
+	}
 	switch a.kind {
 	case ReLU:
 		kernels.ReLU(y, x)
@@ -116,6 +156,15 @@ func (a *activation) backward(n *network, in, out, dOut, dIn []float32, rows int
 		panic("trainer: activation without an input gradient")
 	}
 	dx := dIn[:k]
+	if a.kind == Swish {
+		if b := a.swishBeta(n); b != 0 {
+			g := swishBetaBackward(dx, dy, x, y, b)
+			if a.betaOff >= 0 {
+				n.grads[a.betaOff] = g
+			}
+			return
+		}
+	}
 	switch a.kind {
 	case ReLU:
 		kernels.ReLUBackward(dx, dy, x, y)
@@ -153,15 +202,45 @@ func newNetwork(c Config, ds *Dataset, capRows int, rng *rand.Rand) (*network, e
 		off, fanIn, outputs, fanOut int
 	}
 	var inits []initSpec
+	var bns []*batchNorm
+	running := 0
+	addBN := func(dim, units int) {
+		b := &batchNorm{dim: dim, units: units, idx: len(bns), runOff: running}
+		b.gOff = alloc(units, false)
+		b.bOff = alloc(units, false)
+		running += 2 * units
+		bns = append(bns, b)
+		n.ops = append(n.ops, b)
+		n.dims = append(n.dims, dim)
+		n.inplace = append(n.inplace, true)
+	}
 	addAct := func(dim, units, layerOff, layerN int) {
-		a := &activation{kind: c.Activation, dim: dim, slope: float32(c.NegativeSlope), alpha: float32(c.ELUAlpha), slopeOff: -1}
+		if c.BatchNorm == BatchNormBefore {
+			addBN(dim, units)
+		}
+		a := &activation{kind: c.Activation, dim: dim, slope: float32(c.NegativeSlope), alpha: float32(c.ELUAlpha), slopeOff: -1, betaOff: -1}
 		if c.Activation == PReLU {
 			a.slopeOff = alloc(1, false)
 		}
-		n.hidden = append(n.hidden, hiddenLayer{act: len(n.ops), units: units, paramOff: layerOff, paramN: layerN, slopeOff: a.slopeOff})
+		if c.Activation == Swish {
+			if c.LearnSwishBeta {
+				a.betaOff = alloc(1, false)
+			} else if c.SwishBeta != 0 && c.SwishBeta != 1 {
+				a.beta = float32(c.SwishBeta)
+			}
+		}
+		n.hidden = append(n.hidden, hiddenLayer{act: len(n.ops), units: units, paramOff: layerOff, paramN: layerN, slopeOff: a.slopeOff, betaOff: a.betaOff})
 		n.ops = append(n.ops, a)
 		n.dims = append(n.dims, dim)
 		n.inplace = append(n.inplace, true)
+		if c.BatchNorm == BatchNormAfter {
+			addBN(dim, units)
+		}
+		if c.Dropout > 0 {
+			n.ops = append(n.ops, &dropout{dim: dim, layer: len(n.hidden) - 1, rate: float32(c.Dropout)})
+			n.dims = append(n.dims, dim)
+			n.inplace = append(n.inplace, true)
+		}
 	}
 	dim := ds.Features
 	if c.Model == CNN {
@@ -218,6 +297,23 @@ func newNetwork(c Config, ds *Dataset, capRows int, rng *rand.Rand) (*network, e
 		if h.slopeOff >= 0 {
 			n.params[h.slopeOff] = float32(c.PReLUInit)
 		}
+		if h.betaOff >= 0 {
+			n.params[h.betaOff] = float32(cmp.Or(c.SwishBeta, 1))
+		}
+	}
+	for _, b := range bns {
+		for j := range b.units {
+			n.params[b.gOff+j] = 1
+		}
+	}
+	n.bns = bns
+	if running > 0 {
+		n.running = make([]float32, running)
+		for _, b := range bns {
+			for j := range b.units {
+				n.running[b.runOff+b.units+j] = 1 // variance
+			}
+		}
 	}
 	n.allocWorkspace(capRows)
 	if ds.Train.bytes != nil {
@@ -246,11 +342,20 @@ func (n *network) allocWorkspace(rows int) {
 			n.douts[i-1] = n.douts[i]
 		}
 	}
-	scratch := 0
+	scratch, widest := 0, 0
+	n.bnStats = n.bnStats[:0]
 	for _, o := range n.ops {
 		if c, ok := o.(*conv3x3); ok {
 			scratch = max(scratch, convScratchLen(c.h, c.w, c.cin, rows))
 		}
+		if b, ok := o.(*batchNorm); ok {
+			n.bnStats = append(n.bnStats, make([]float32, 3*b.units))
+			widest = max(widest, b.units)
+		}
+	}
+	n.bnScale = nil
+	if widest > 0 {
+		n.bnScale = make([]float32, 3*widest)
 	}
 	n.cols = make([]float32, scratch)
 }
@@ -261,7 +366,7 @@ func (n *network) allocWorkspace(rows int) {
 func (n *network) shard(rows int) *network {
 	s := &network{cfg: n.cfg, ops: n.ops, inDim: n.inDim, dims: n.dims, inplace: n.inplace,
 		params: n.params, grads: make([]float32, len(n.params)), segs: n.segs, hidden: n.hidden,
-		classes: n.classes, threads: 1}
+		classes: n.classes, threads: 1, running: n.running, bns: n.bns}
 	s.allocWorkspace(rows)
 	if n.bi != nil {
 		s.bi = newByteInput(s, rows)

@@ -48,6 +48,10 @@ type LayerStats struct {
 	GradNorm float64 `json:"grad_norm"`
 	// PReLUSlope is the layer's learned slope (prelu only).
 	PReLUSlope *float64 `json:"prelu_slope,omitempty"`
+	// SwishBeta is the layer's learned beta (swish with a learnable beta
+	// only). The cluster's metric messages do not carry it; tunectl train
+	// prints it.
+	SwishBeta *float64 `json:"swish_beta,omitempty"`
 }
 
 // EpochMetrics are what Train reports after each epoch.
@@ -140,10 +144,11 @@ type state struct {
 	shards   []*network
 	pool     *pool
 	job      shardJob
-	shardFn  func(int) // st.runShard, made once so that a step allocates nothing
-	reduceFn func(int) // st.reduceGrads
-	applyFn  func(int) // st.applyUpdate
-	finishFn func(int) // st.reduceAndApply
+	shardFn  func(int)  // st.runShard, made once so that a step allocates nothing
+	reduceFn func(int)  // st.reduceGrads
+	applyFn  func(int)  // st.applyUpdate
+	finishFn func(int)  // st.reduceAndApply
+	bnNets   []*network // scratch of the single-threaded step's running statistics
 }
 
 // shardJob is the batch a parallel step is working on.
@@ -186,6 +191,7 @@ func Train(ctx context.Context, cfg Config, ds *Dataset, opts Options) (Result, 
 	if ds == nil {
 		return Result{}, fmt.Errorf("%w: dataset: nil", ErrInvalidConfig)
 	}
+	ds = normalized(ds, cfg.Normalize)
 	if ds.Name != cfg.Dataset {
 		return Result{}, fmt.Errorf("%w: dataset: config names %q but the data set given is %q", ErrInvalidConfig, cfg.Dataset, ds.Name)
 	}
@@ -224,6 +230,7 @@ func newState(cfg Config, ds *Dataset) (*state, error) {
 		pcg:      pcg,
 		rng:      rand.New(pcg),
 		bestLoss: math.Inf(1),
+		bnNets:   make([]*network, 1),
 	}
 	if t := shardsFor(cfg); t > 1 {
 		first := *net // net's buffers, single-threaded products
@@ -258,8 +265,17 @@ func workspaceRows(cfg Config, ds Shape) int {
 			h, w, ch = h/2, w/2, c
 		}
 	}
+	// A dense layer's output, its activation's and their gradients; batch
+	// norm and dropout add an output each (their gradients are shared).
+	extra := 0
+	if cfg.BatchNorm != "" && cfg.BatchNorm != BatchNormNone {
+		extra++
+	}
+	if cfg.Dropout > 0 {
+		extra++
+	}
 	for _, width := range cfg.Hidden {
-		per += 3 * width
+		per += (3 + extra) * width
 	}
 	per += 2 * ds.Classes
 	rows := min(probeSize, max(1, workspaceFloats/per))
@@ -360,9 +376,14 @@ func (o *optimizer) stepCount() int { return int(o.step) }
 func (st *state) step(split *Split, idx []int32, lr float32) float64 {
 	net := st.net
 	if st.shards == nil {
+		net.step, net.rowOff = uint64(st.opt.step), 0
 		loss := net.trainBatch(split, idx, 1/float32(len(idx)))
 		if !finite(loss) {
 			return loss
+		}
+		if net.bns != nil {
+			st.bnNets[0] = net
+			updateRunning(net.running, st.bnNets[:1], net.bns)
 		}
 		st.clip()
 		st.opt.update(net.params, net.grads, lr)
@@ -371,6 +392,9 @@ func (st *state) step(split *Split, idx []int32, lr float32) float64 {
 	loss := st.parallelBatch(split, idx)
 	if !finite(loss) {
 		return loss
+	}
+	if net.bns != nil {
+		updateRunning(net.running, st.shards[:st.job.parts], net.bns)
 	}
 	st.opt.step++
 	st.job.lr = lr
@@ -399,6 +423,7 @@ func (st *state) clip() {
 // loss; a loss that is not finite skips the backward pass.
 func (n *network) trainBatch(split *Split, idx []int32, scale float32) float64 {
 	rows := len(idx)
+	n.training = true
 	fast := n.bi != nil && split.bytes != nil
 	if fast {
 		n.bi.forward(n, split, idx)
@@ -438,6 +463,7 @@ func (st *state) parallelBatch(split *Split, idx []int32) float64 {
 func (st *state) runShard(i int) {
 	j := &st.job
 	lo := i * j.per
+	st.shards[i].step, st.shards[i].rowOff = uint64(st.opt.step), lo
 	j.losses[i] = st.shards[i].trainBatch(j.split, j.idx[lo:min(lo+j.per, len(j.idx))], j.scale)
 }
 
@@ -479,6 +505,7 @@ func evaluate(net *network, split *Split) (loss, acc float64) {
 		return 0, 0
 	}
 	correct := 0
+	net.training = false
 	for lo := 0; lo < n; lo += net.capRows {
 		rows := min(net.capRows, n-lo)
 		split.gatherRange(net.x, net.labels, lo, rows, net.inDim)

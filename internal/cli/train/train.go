@@ -45,6 +45,7 @@ func NewCmdTrain(ios *cmdutil.IOStreams, runF func(*Options) error) *cobra.Comma
 		activation, initName, optimizer string
 		model                           string
 		dataDir                         string
+		batchNorm, normalize, swishBeta string
 		cfg                             trainer.Config
 	)
 	cmd := &cobra.Command{
@@ -57,6 +58,8 @@ Text output is a table of epochs; --output json prints one JSON object per epoch
 (epoch, train_loss, val_loss, val_accuracy, train_samples_per_sec, lr, layers),
 then one summary object with test_accuracy.`,
 		Example: `  tunectl train --dataset mnist --hidden 256,128 --activation relu --epochs 10
+  tunectl train --dataset mnist --hidden 64x64 --lr 2e-4 --batch-size 64 --epochs 5
+  tunectl train --dataset mnist --hidden 8x128 --activation swish --swish-beta learnable --batch-norm before --dropout 0.1
   tunectl train --dataset spirals --hidden 64,64 --activation leaky_relu --negative-slope 0.1 --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -70,7 +73,7 @@ then one summary object with test_accuracy.`,
 				}
 			}
 			var err error
-			if cfg.Hidden, err = parseInts("hidden", hidden); err != nil {
+			if cfg.Hidden, err = parseHidden(hidden); err != nil {
 				return err
 			}
 			if cfg.Conv, err = parseInts("conv", conv); err != nil {
@@ -86,6 +89,15 @@ then one summary object with test_accuracy.`,
 			}
 			if cfg.Optimizer, err = trainer.ParseOptimizer(optimizer); err != nil {
 				return flagError("optimizer", err)
+			}
+			if cfg.BatchNorm, err = trainer.ParseBatchNorm(batchNorm); err != nil {
+				return flagError("batch-norm", err)
+			}
+			if cfg.Normalize, err = trainer.ParseNormalize(normalize); err != nil {
+				return flagError("normalize", err)
+			}
+			if cfg.SwishBeta, cfg.LearnSwishBeta, err = parseSwishBeta(swishBeta); err != nil {
+				return err
 			}
 			switch model {
 			case string(trainer.MLP), string(trainer.CNN):
@@ -126,12 +138,16 @@ then one summary object with test_accuracy.`,
 	f.StringVar(&dataDir, "data-dir", "", "directory csv: and idx: paths are read under and may not leave (default $"+trainer.EnvDataDir+", else the current directory)")
 	f.StringVar(&model, "model", "mlp", "architecture: mlp or cnn")
 	f.StringVar(&conv, "conv", "", "cnn: output channels of each 3x3 conv+pool block, comma-separated (default 16,32)")
-	f.StringVar(&hidden, "hidden", "", "hidden layer sizes, comma-separated (default 256,128; 128 for cnn)")
+	f.StringVar(&hidden, "hidden", "", "hidden layer sizes, comma-separated, or LAYERSxWIDTH such as 64x64 (default 256,128; 128 for cnn)")
 	f.StringVar(&activation, "activation", "relu", "relu, leaky_relu, elu, prelu, swish, gelu, selu, tanh, sigmoid")
 	f.Float64Var(&cfg.NegativeSlope, "negative-slope", 0.01, "leaky_relu negative slope")
 	f.Float64Var(&cfg.ELUAlpha, "elu-alpha", 1.0, "elu alpha")
 	f.Float64Var(&cfg.PReLUInit, "prelu-init", 0.25, "prelu initial slope")
-	f.StringVar(&initName, "init", "", "he_normal, he_uniform, xavier_normal, xavier_uniform, lecun_normal, orthogonal (default by activation)")
+	f.StringVar(&initName, "init", "", "he_normal, he_uniform, xavier_normal, xavier_uniform, lecun_normal, lecun_uniform, orthogonal (default by activation)")
+	f.Float64Var(&cfg.Dropout, "dropout", 0, "inverted dropout rate after each hidden activation, in [0, 1) (0: off)")
+	f.StringVar(&batchNorm, "batch-norm", "none", "batch normalisation of the hidden layers: none, before or after the activation")
+	f.StringVar(&normalize, "normalize", "standard", "image input scaling: standard (standardised), unit ([0, 1]) or none (raw bytes)")
+	f.StringVar(&swishBeta, "swish-beta", "1", "swish's beta: a number in (0, 10], or learnable (one per layer, trained)")
 	f.StringVar(&optimizer, "optimizer", "adam", "sgd, momentum, adam, adamw")
 	f.Float64Var(&cfg.LearningRate, "lr", 0, "learning rate (default 1e-3 for adam/adamw, 1e-2 for sgd/momentum)")
 	f.Float64Var(&cfg.Momentum, "momentum", 0, "momentum coefficient (default 0.9 for the momentum optimizer)")
@@ -151,6 +167,40 @@ then one summary object with test_accuracy.`,
 
 func flagError(flag string, err error) error {
 	return cmdutil.Usagef("--%s: %w", flag, err)
+}
+
+// parseHidden parses --hidden: "256,128", or "64x64" for 64 layers of 64
+// units (empty means unset).
+func parseHidden(s string) ([]int, error) {
+	layers, width, ok := strings.Cut(strings.TrimSpace(s), "x")
+	if !ok {
+		return parseInts("hidden", s)
+	}
+	l, err1 := strconv.Atoi(layers)
+	w, err2 := strconv.Atoi(width)
+	if err1 != nil || err2 != nil || l < 1 || w < 1 {
+		return nil, cmdutil.Usagef("--hidden %q: want LAYERSxWIDTH with positive integers such as 64x64, or sizes like 256,128", s)
+	}
+	if l > trainer.MaxHiddenLayers {
+		return nil, cmdutil.Usagef("--hidden %q: %d layers: at most %d allowed", s, l, trainer.MaxHiddenLayers)
+	}
+	h := make([]int, l)
+	for i := range h {
+		h[i] = w
+	}
+	return h, nil
+}
+
+// parseSwishBeta parses --swish-beta: a number, or "learnable".
+func parseSwishBeta(s string) (beta float64, learn bool, err error) {
+	if s == "learnable" {
+		return 0, true, nil
+	}
+	b, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(b > 0) {
+		return 0, false, cmdutil.Usagef("--swish-beta %q: swish_beta must be a number in (0, 10] or learnable", s)
+	}
+	return b, false, nil
 }
 
 // parseInts parses "256,128" (empty means unset).
@@ -239,6 +289,9 @@ func (p *textPrinter) epoch(m trainer.EpochMetrics) error {
 		s := fmt.Sprintf("%.1f/%.1f/%.3g", 100*l.DeadFraction, 100*l.Saturation, l.GradNorm)
 		if l.PReLUSlope != nil {
 			s += fmt.Sprintf(" a=%.3f", *l.PReLUSlope)
+		}
+		if l.SwishBeta != nil {
+			s += fmt.Sprintf(" b=%.3f", *l.SwishBeta)
 		}
 		layers = append(layers, s)
 	}

@@ -50,6 +50,20 @@ func TestFlags(t *testing.T) {
 		t.Fatalf("config\n got %+v\nwant %+v (output %q)", o.Config, want, o.Output)
 	}
 
+	o, err = parse(t, "--dataset mnist --hidden 64x32 --activation swish --swish-beta learnable --dropout 0.2 --batch-norm before --normalize unit --init lecun_uniform")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := o.Config
+	if len(c.Hidden) != 64 || c.Hidden[0] != 32 || c.Hidden[63] != 32 || !c.LearnSwishBeta || c.Dropout != 0.2 ||
+		c.BatchNorm != trainer.BatchNormBefore || c.Normalize != trainer.NormalizeUnit || c.Init != trainer.LecunUniform {
+		t.Fatalf("layer flags: %+v", c)
+	}
+	o, err = parse(t, "--activation swish --swish-beta 1.5")
+	if err != nil || o.Config.SwishBeta != 1.5 || o.Config.LearnSwishBeta {
+		t.Fatalf("--swish-beta 1.5: %+v, %v", o.Config, err)
+	}
+
 	o, err = parse(t, "--model cnn --dataset mnist")
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +86,15 @@ func TestFlagErrors(t *testing.T) {
 		{"--epochs 100001", "epochs"},
 		{"--dataset cifar", "dataset"},
 		{"--negative-slope 2 --activation leaky_relu", "negative_slope"},
+		{"--hidden 65x8", "at most 64"},
+		{"--hidden 4xq", "LAYERSxWIDTH"},
+		{"--dropout 1", "dropout"},
+		{"--batch-norm middle", "--batch-norm"},
+		{"--normalize minmax", "--normalize"},
+		{"--normalize unit", "normalize"}, // spirals is not an image set
+		{"--swish-beta fast --activation swish", "--swish-beta"},
+		{"--swish-beta 2", "swish_beta"}, // relu
+		{"--swish-beta 0 --activation swish", "swish_beta"},
 	} {
 		_, err := parse(t, tc.args)
 		var ue *cmdutil.UsageError
