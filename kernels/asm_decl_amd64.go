@@ -967,3 +967,13 @@ func maxPool2RowAVX2(out, r0, r1 *float32, ow, c int)
 //
 //go:noescape
 func maxPool2RowBackwardAVX2(d0, d1, dy, r0, r1 *float32, ow, c int)
+
+// maxPool2RowArgAVX2 is maxPool2RowArgGeneric for c a multiple of 8: maxPool2RowAVX2 that also writes each window's first maximum (0..3) into arg, one byte per output element.
+//
+//go:noescape
+func maxPool2RowArgAVX2(out *float32, arg *uint8, r0, r1 *float32, ow, c int)
+
+// maxPool2RowBackwardArgAVX2 is maxPool2RowBackwardArgGeneric for c a multiple of 8: each window's gradient dy goes to its element arg names, in d0 and d1 (two image rows), 0 to the other three.
+//
+//go:noescape
+func maxPool2RowBackwardArgAVX2(d0, d1, dy *float32, arg *uint8, ow, c int)

@@ -210,3 +210,21 @@ func maxPool2RowBackward(d0, d1, g, r0, r1 []float32, ow, c int) {
 	_, _, _, _, _ = d0[2*ow*c-1], d1[2*ow*c-1], g[ow*c-1], r0[2*ow*c-1], r1[2*ow*c-1]
 	maxPool2RowBackwardAVX2(&d0[0], &d1[0], &g[0], &r0[0], &r1[0], ow, c)
 }
+
+func maxPool2RowArg(out []float32, arg []uint8, r0, r1 []float32, ow, c int) {
+	if !useSIMD || c%8 != 0 || ow == 0 {
+		maxPool2RowArgGeneric(out, arg, r0, r1, ow, c)
+		return
+	}
+	_, _, _, _ = out[ow*c-1], arg[ow*c-1], r0[2*ow*c-1], r1[2*ow*c-1]
+	maxPool2RowArgAVX2(&out[0], &arg[0], &r0[0], &r1[0], ow, c)
+}
+
+func maxPool2RowBackwardArg(d0, d1, g []float32, arg []uint8, ow, c int) {
+	if !useSIMD || c%8 != 0 || ow == 0 {
+		maxPool2RowBackwardArgGeneric(d0, d1, g, arg, ow, c)
+		return
+	}
+	_, _, _, _ = d0[2*ow*c-1], d1[2*ow*c-1], g[ow*c-1], arg[ow*c-1]
+	maxPool2RowBackwardArgAVX2(&d0[0], &d1[0], &g[0], &arg[0], ow, c)
+}

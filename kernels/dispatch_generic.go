@@ -45,3 +45,9 @@ func maxPool2Row(out, r0, r1 []float32, ow, c int) { maxPool2RowGeneric(out, r0,
 func maxPool2RowBackward(d0, d1, g, r0, r1 []float32, ow, c int) {
 	maxPool2RowBackwardGeneric(d0, d1, g, r0, r1, ow, c)
 }
+func maxPool2RowArg(out []float32, arg []uint8, r0, r1 []float32, ow, c int) {
+	maxPool2RowArgGeneric(out, arg, r0, r1, ow, c)
+}
+func maxPool2RowBackwardArg(d0, d1, g []float32, arg []uint8, ow, c int) {
+	maxPool2RowBackwardArgGeneric(d0, d1, g, arg, ow, c)
+}
