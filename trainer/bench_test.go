@@ -245,3 +245,38 @@ func BenchmarkStep(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCNNFusion measures the CNN step of BenchmarkStep (one thread)
+// with the fused convolution blocks and with separate conv, ReLU and pool
+// ops, the baseline; run with -count to interleave them.
+func BenchmarkCNNFusion(b *testing.B) {
+	ds := synthImages("idx:a,b", 1024, 28, 28, 10, 1)
+	for _, fuse := range []bool{true, false} {
+		name := "separate"
+		if fuse {
+			name = "fused"
+		}
+		b.Run(name, func(b *testing.B) {
+			defer func(saved bool) { fuseConvs = saved }(fuseConvs)
+			fuseConvs = fuse
+			cfg := Config{Dataset: "idx:a,b", Model: CNN, Conv: []int{16, 32}, Hidden: []int{128},
+				Optimizer: SGD, LearningRate: 0.01, BatchSize: 128, Threads: 1, Seed: 1}
+			st, err := newState(cfg.WithDefaults(), ds)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.close()
+			idx := make([]int32, 128)
+			for i := range idx {
+				idx[i] = int32(i)
+			}
+			st.step(&ds.Train, idx, 0.01)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				st.step(&ds.Train, idx, 0.01)
+			}
+			b.ReportMetric(float64(b.N*128)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}
