@@ -3914,6 +3914,136 @@ maxPool2RowBackwardArgAVX2_done:
 	VZEROUPPER
 	RET
 
+// func im2colRow3x3AVX2(dst, r0, r1, r2 *float32, n, c int)
+TEXT ·im2colRow3x3AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ r0+8(FP), SI
+	MOVQ r1+16(FP), DX
+	MOVQ r2+24(FP), BX
+	MOVQ n+32(FP), CX
+	MOVQ c+40(FP), R8
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	LEAQ (R8)(R8*8), R10
+	VXORPS Y0, Y0, Y0
+	TESTQ CX, CX
+	JZ im2colRow3x3AVX2_done
+	TESTQ R8, R8
+	JZ im2colRow3x3AVX2_done
+im2colRow3x3AVX2_x:
+	MOVQ DI, R11
+	XORQ AX, AX
+	TESTQ SI, SI
+	JZ im2colRow3x3AVX2_k0_zero
+im2colRow3x3AVX2_k0_copy:
+	VMOVUPS (SI)(AX*1), Y1
+	VMOVUPS Y1, (R11)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, R9
+	JB im2colRow3x3AVX2_k0_copy
+	ADDQ R8, SI
+	JMP im2colRow3x3AVX2_k0_next
+im2colRow3x3AVX2_k0_zero:
+	VMOVUPS Y0, (R11)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, R9
+	JB im2colRow3x3AVX2_k0_zero
+im2colRow3x3AVX2_k0_next:
+	LEAQ (DI)(R9*1), R11
+	XORQ AX, AX
+	TESTQ DX, DX
+	JZ im2colRow3x3AVX2_k1_zero
+im2colRow3x3AVX2_k1_copy:
+	VMOVUPS (DX)(AX*1), Y1
+	VMOVUPS Y1, (R11)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, R9
+	JB im2colRow3x3AVX2_k1_copy
+	ADDQ R8, DX
+	JMP im2colRow3x3AVX2_k1_next
+im2colRow3x3AVX2_k1_zero:
+	VMOVUPS Y0, (R11)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, R9
+	JB im2colRow3x3AVX2_k1_zero
+im2colRow3x3AVX2_k1_next:
+	LEAQ (DI)(R9*2), R11
+	XORQ AX, AX
+	TESTQ BX, BX
+	JZ im2colRow3x3AVX2_k2_zero
+im2colRow3x3AVX2_k2_copy:
+	VMOVUPS (BX)(AX*1), Y1
+	VMOVUPS Y1, (R11)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, R9
+	JB im2colRow3x3AVX2_k2_copy
+	ADDQ R8, BX
+	JMP im2colRow3x3AVX2_k2_next
+im2colRow3x3AVX2_k2_zero:
+	VMOVUPS Y0, (R11)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, R9
+	JB im2colRow3x3AVX2_k2_zero
+im2colRow3x3AVX2_k2_next:
+	ADDQ R10, DI
+	DECQ CX
+	JNZ im2colRow3x3AVX2_x
+im2colRow3x3AVX2_done:
+	VZEROUPPER
+	RET
+
+// func col2imRow3x3AVX2(dst, p0, p1, p2 *float32, nv, n, c int)
+TEXT ·col2imRow3x3AVX2(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ p0+8(FP), SI
+	MOVQ p1+16(FP), DX
+	MOVQ p2+24(FP), BX
+	MOVQ nv+32(FP), R12
+	MOVQ n+40(FP), CX
+	MOVQ c+48(FP), R8
+	SHLQ $2, R8
+	MOVQ R8, R9
+	SHLQ $3, R9
+	LEAQ (R8)(R8*8), R13
+	TESTQ CX, CX
+	JZ col2imRow3x3AVX2_done
+	TESTQ R8, R8
+	JZ col2imRow3x3AVX2_done
+col2imRow3x3AVX2_x:
+	XORQ AX, AX
+col2imRow3x3AVX2_j:
+	LEAQ (AX)(R9*1), R10
+	LEAQ (R10)(R9*1), R11
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS (SI)(R10*1), Y1
+	VMOVUPS (SI)(R11*1), Y2
+	CMPQ R12, $2
+	JB col2imRow3x3AVX2_sum
+	VADDPS (DX)(AX*1), Y0, Y0
+	VADDPS (DX)(R10*1), Y1, Y1
+	VADDPS (DX)(R11*1), Y2, Y2
+	CMPQ R12, $3
+	JB col2imRow3x3AVX2_sum
+	VADDPS (BX)(AX*1), Y0, Y0
+	VADDPS (BX)(R10*1), Y1, Y1
+	VADDPS (BX)(R11*1), Y2, Y2
+col2imRow3x3AVX2_sum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y2, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, R8
+	JB col2imRow3x3AVX2_j
+	ADDQ R8, DI
+	ADDQ R13, SI
+	ADDQ R13, DX
+	ADDQ R13, BX
+	DECQ CX
+	JNZ col2imRow3x3AVX2_x
+col2imRow3x3AVX2_done:
+	VZEROUPPER
+	RET
+
 DATA kabsmask<>+0(SB)/4, $0x7fffffff
 DATA kabsmask<>+4(SB)/4, $0x7fffffff
 DATA kabsmask<>+8(SB)/4, $0x7fffffff

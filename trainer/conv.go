@@ -60,7 +60,7 @@ func (c *conv3x3) forwardChunk(n *network, in, o []float32, s0, s int) {
 		kernels.SgemmParallel(n.threads, true, false, pix, c.cout, k, 1, cols, pix, w, c.cout, 0, o, c.cout)
 		return
 	}
-	im2col(cols, in[s0*per*c.cin:], s, c.h, c.w, c.cin)
+	kernels.Im2col3x3(cols, in[s0*per*c.cin:(s0+s)*per*c.cin], s, c.h, c.w, c.cin)
 	kernels.SgemmParallel(n.threads, false, false, pix, c.cout, k, 1, cols, k, w, c.cout, 0, o, c.cout)
 }
 
@@ -96,14 +96,14 @@ func (c *conv3x3) backwardChunk(n *network, in, g, dIn []float32, s0, s int) {
 		}
 		return
 	}
-	im2col(cols, in[s0*per*c.cin:], s, c.h, c.w, c.cin)
+	kernels.Im2col3x3(cols, in[s0*per*c.cin:(s0+s)*per*c.cin], s, c.h, c.w, c.cin)
 	kernels.SgemmParallel(n.threads, true, false, k, c.cout, pix, 1, cols, k, g, c.cout, beta, dw, c.cout)
 	if dIn == nil {
 		return
 	}
 	// The chunk's im2col is no longer needed: it receives d(cols).
 	kernels.SgemmParallel(n.threads, false, true, pix, k, c.cout, 1, g, c.cout, w, c.cout, 0, cols, k)
-	col2im(dIn[s0*per*c.cin:(s0+s)*per*c.cin], cols, s, c.h, c.w, c.cin)
+	kernels.Col2im3x3(dIn[s0*per*c.cin:(s0+s)*per*c.cin], cols, s, c.h, c.w, c.cin)
 }
 
 // im2colT1 writes the transpose of im2col for one channel: row t = 3*ky+kx
@@ -161,99 +161,6 @@ func col2imT1(din, colsT []float32, rows, h, w int) {
 					kernels.Axpy(1, c, d)
 				default:
 					kernels.Axpy(1, c[:w-1], d[1:])
-				}
-			}
-		}
-	}
-}
-
-// im2col writes, for each output pixel (sample, y, x), the 3x3 neighbourhood
-// of the input (ky, kx, channel order; zeros outside the image) as one row of cols.
-// In the h x w x ch layout the three pixels of a kernel row are contiguous, so
-// an interior pixel costs three copies of 3*ch floats.
-func im2col(cols, in []float32, rows, h, w, ch int) {
-	k := 9 * ch
-	run := 3 * ch
-	for s := range rows {
-		img := in[s*h*w*ch : (s+1)*h*w*ch]
-		for y := range h {
-			for x := range w {
-				row := cols[((s*h+y)*w+x)*k : ((s*h+y)*w+x+1)*k]
-				for ky := range 3 {
-					iy := y + ky - 1
-					dst := row[ky*run : (ky+1)*run]
-					switch {
-					case iy < 0 || iy >= h:
-						clear(dst)
-					case x >= 1 && x+1 < w:
-						src := img[(iy*w+x-1)*ch : (iy*w+x+2)*ch]
-						if run >= 16 {
-							copy(dst, src)
-						} else {
-							// A loop beats copy's call for a few channels.
-							//lint:ignore S1001 deliberate, see above
-							for j, v := range src {
-								dst[j] = v
-							}
-						}
-					default:
-						for kx := range 3 {
-							ix := x + kx - 1
-							d := dst[kx*ch : (kx+1)*ch]
-							if ix < 0 || ix >= w {
-								clear(d)
-							} else {
-								copy(d, img[(iy*w+ix)*ch:(iy*w+ix+1)*ch])
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-}
-
-// col2im is the adjoint of im2col: it overwrites din with the sum, over
-// every row of cols, of the entries that came from each input element. As in
-// im2col, an interior pixel's kernel row is one contiguous run of 3*ch floats
-// on both sides, added with one vector Axpy.
-func col2im(din, cols []float32, rows, h, w, ch int) {
-	clear(din)
-	k := 9 * ch
-	run := 3 * ch
-	for s := range rows {
-		img := din[s*h*w*ch : (s+1)*h*w*ch]
-		for y := range h {
-			for x := range w {
-				row := cols[((s*h+y)*w+x)*k : ((s*h+y)*w+x+1)*k]
-				for ky := range 3 {
-					iy := y + ky - 1
-					if iy < 0 || iy >= h {
-						continue
-					}
-					if x >= 1 && x+1 < w {
-						src := row[ky*run : (ky+1)*run]
-						dst := img[(iy*w+x-1)*ch : (iy*w+x+2)*ch]
-						if run >= 16 {
-							kernels.Axpy(1, src, dst)
-						} else {
-							for j, v := range src {
-								dst[j] += v
-							}
-						}
-						continue
-					}
-					for kx := range 3 {
-						ix := x + kx - 1
-						if ix < 0 || ix >= w {
-							continue
-						}
-						src := row[(ky*3+kx)*ch : (ky*3+kx+1)*ch]
-						dst := img[(iy*w+ix)*ch : (iy*w+ix+1)*ch]
-						for j, v := range src {
-							dst[j] += v
-						}
-					}
 				}
 			}
 		}
@@ -333,6 +240,11 @@ func (p *convPool) backward(n *network, in, out, dOut, dIn []float32, rows int) 
 // fuseConvs enables fuseConvBlocks; tests clear it to compare the fused
 // blocks with the separate ops.
 var fuseConvs = true
+
+// fusesConvBlocks reports whether the convolution blocks of c's CNN become
+// convPool ops, for layoutOf: with ReLU, as nothing sits between a block's
+// convolution, activation and pooling.
+func fusesConvBlocks(c Config) bool { return fuseConvs && c.Activation == ReLU }
 
 // fuseConvBlocks replaces each conv3x3, ReLU activation and maxPool2 that
 // follow one another in n.ops by one convPool, keeping n.dims, n.inplace and

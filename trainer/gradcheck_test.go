@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/relutune/relutune/kernels"
 )
 
 // synthDataset is a small random classification set for numeric tests.
@@ -191,7 +193,7 @@ func TestIm2colAdjoint(t *testing.T) {
 			fwd  func(cols, x []float32)
 			adj  func(dx, c []float32)
 		}
-		pairs := []pair{{"im2col", func(cols, x []float32) { im2col(cols, x, rows, h, w, ch) }, func(dx, c []float32) { col2im(dx, c, rows, h, w, ch) }}}
+		pairs := []pair{{"Im2col3x3", func(cols, x []float32) { kernels.Im2col3x3(cols, x, rows, h, w, ch) }, func(dx, c []float32) { kernels.Col2im3x3(dx, c, rows, h, w, ch) }}}
 		if ch == 1 {
 			pairs = append(pairs, pair{"im2colT1", func(cols, x []float32) { im2colT1(cols, x, rows, h, w) }, func(dx, c []float32) { col2imT1(dx, c, rows, h, w) }})
 		}
