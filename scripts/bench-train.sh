@@ -14,7 +14,8 @@
 #
 # Needs python3-torch (Debian's build, run with /usr/bin/python3); as root the
 # script installs it with apt-get when it is missing. PyTorch runs with
-# OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset so OpenBLAS uses its best kernels.
+# OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset so OpenBLAS uses its best kernels
+# (named for it where it does not know the CPU: scripts/openblas-env.sh).
 # Environment: SHARED_DIR (default ../shared), ROUNDS (default 2), SEEDS (accuracy
 # run seeds, default "1"), SKIP_ACCURACY=1.
 set -euo pipefail
@@ -40,6 +41,10 @@ if [ -f "$torch_py" ]; then
 fi
 [ "$have_torch" = 1 ] || echo "note: PyTorch or $torch_py unavailable; throughput is printed without the comparison" >&2
 
+# shellcheck source=scripts/openblas-env.sh
+. scripts/openblas-env.sh
+openblas_env
+[ "$have_torch" = 1 ] && echo "PyTorch: $OPENBLAS_NOTE"
 echo "== trainer benchmarks ($(go env GOARCH), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'))"
 
 if [ "${SKIP_ACCURACY:-}" != 1 ]; then
@@ -59,7 +64,7 @@ for r in $(seq "$rounds"); do
 	g=$(gobench 'BenchmarkMNISTThroughput$' 1x | metric 'samples/s')
 	best_go=$(awk -v a="$best_go" -v b="$g" 'BEGIN{print (b > a) ? b : a}')
 	if [ "$have_torch" = 1 ]; then
-		t=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$torch_py" --threads 1 --batch 128 | tail -1 |
+		t=$(env "${OPENBLAS_ENV[@]}" /usr/bin/python3 "$torch_py" --threads 1 --batch 128 | tail -1 |
 			sed -n 's/.*samples_per_sec=\([0-9.]*\).*/\1/p')
 		best_torch=$(awk -v a="$best_torch" -v b="$t" 'BEGIN{print (b > a) ? b : a}')
 		printf 'round %d: relutune %.0f samples/s, pytorch %.0f samples/s\n' "$r" "$g" "$t"
@@ -83,7 +88,7 @@ for r in $(seq "$rounds"); do
 	g=$(go test -count=1 -run '^$' -bench 'BenchmarkStep/cnn/threads=1$' -benchtime 40x ./trainer | grep '^Benchmark' | metric 'samples/s')
 	best_cnn=$(awk -v a="$best_cnn" -v b="$g" 'BEGIN{print (b > a) ? b : a}')
 	if [ "$have_torch" = 1 ] && [ -f "$torch_cnn" ]; then
-		t=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$torch_cnn" --threads 1 | tail -1 |
+		t=$(env "${OPENBLAS_ENV[@]}" /usr/bin/python3 "$torch_cnn" --threads 1 | tail -1 |
 			sed -n 's/.*samples_per_sec=\([0-9.]*\).*/\1/p')
 		best_cnn_torch=$(awk -v a="$best_cnn_torch" -v b="$t" 'BEGIN{print (b > a) ? b : a}')
 		printf 'round %d: cnn relutune %.0f samples/s, pytorch %.0f samples/s (load %s)\n' "$r" "$g" "$t" "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -32,7 +32,10 @@ best() { sort -g | tail -1; } # the largest of the numbers on stdin
 metric() { # metric <unit>: the value printed before <unit> on each line of stdin
 	awk -v u="$1" '{for (i = 2; i <= NF; i++) if ($i == u) print $(i-1)}'
 }
-torch() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$@" | tail -1 | sed -n 's/.*samples_per_sec=\([0-9.]*\).*/\1/p'; }
+# shellcheck source=scripts/openblas-env.sh
+. scripts/openblas-env.sh
+openblas_env
+torch() { env "${OPENBLAS_ENV[@]}" /usr/bin/python3 "$@" | tail -1 | sed -n 's/.*samples_per_sec=\([0-9.]*\).*/\1/p'; }
 have_torch=0
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
 	have_torch=1
@@ -121,4 +124,4 @@ for w in 1 2; do
 	row "ingest rows/s, sink steady state, $w writer(s) (vs COPY-merge)" "$s" "$c" "$r" ">= 0.8" "$(verdict "$r" '>=' 0.8)"
 done
 echo
-echo "PyTorch $( [ "$have_torch" = 1 ] && /usr/bin/python3 -c 'import torch; print(torch.__version__)' || echo unavailable), OpenBLAS variables unset for it and for the OpenBLAS reference."
+echo "PyTorch $( [ "$have_torch" = 1 ] && /usr/bin/python3 -c 'import torch; print(torch.__version__)' || echo unavailable), for it and for the sgemm reference: $OPENBLAS_NOTE."
