@@ -967,3 +967,23 @@ func maxPool2RowAVX2(out, r0, r1 *float32, ow, c int)
 //
 //go:noescape
 func maxPool2RowBackwardAVX2(d0, d1, dy, r0, r1 *float32, ow, c int)
+
+// maxPool2RowArgAVX2 is maxPool2RowArgGeneric for c a multiple of 8: maxPool2RowAVX2 that also writes each window's first maximum (0..3) into arg, one byte per output element.
+//
+//go:noescape
+func maxPool2RowArgAVX2(out *float32, arg *uint8, r0, r1 *float32, ow, c int)
+
+// maxPool2RowBackwardArgAVX2 is maxPool2RowBackwardArgGeneric for c a multiple of 8: each window's gradient dy goes to its element arg names, in d0 and d1 (two image rows), 0 to the other three.
+//
+//go:noescape
+func maxPool2RowBackwardArgAVX2(d0, d1, dy *float32, arg *uint8, ow, c int)
+
+// im2colRow3x3AVX2 writes the im2col rows (9*c floats each) of n consecutive pixels whose neighbourhoods lie inside the image columns, c a multiple of 8: pixel i's kernel row k is the 3*c floats of rk from i*c on, or zeros where rk is nil.
+//
+//go:noescape
+func im2colRow3x3AVX2(dst, r0, r1, r2 *float32, n, c int)
+
+// col2imRow3x3AVX2 writes the gradient of n consecutive input pixels whose neighbourhoods lie inside the image columns, c a multiple of 8, from nv (1..3) rows of cols: pk points at the kernel row's entry (2, column 0) of its row, and pixel i gets, per cols row, the sum over kx of the c floats at pk + (i*9 + 8*(2-kx))*c.
+//
+//go:noescape
+func col2imRow3x3AVX2(dst, p0, p1, p2 *float32, nv, n, c int)

@@ -210,3 +210,67 @@ func maxPool2RowBackward(d0, d1, g, r0, r1 []float32, ow, c int) {
 	_, _, _, _, _ = d0[2*ow*c-1], d1[2*ow*c-1], g[ow*c-1], r0[2*ow*c-1], r1[2*ow*c-1]
 	maxPool2RowBackwardAVX2(&d0[0], &d1[0], &g[0], &r0[0], &r1[0], ow, c)
 }
+
+func maxPool2RowArg(out []float32, arg []uint8, r0, r1 []float32, ow, c int) {
+	if !useSIMD || c%8 != 0 || ow == 0 {
+		maxPool2RowArgGeneric(out, arg, r0, r1, ow, c)
+		return
+	}
+	_, _, _, _ = out[ow*c-1], arg[ow*c-1], r0[2*ow*c-1], r1[2*ow*c-1]
+	maxPool2RowArgAVX2(&out[0], &arg[0], &r0[0], &r1[0], ow, c)
+}
+
+func maxPool2RowBackwardArg(d0, d1, g []float32, arg []uint8, ow, c int) {
+	if !useSIMD || c%8 != 0 || ow == 0 {
+		maxPool2RowBackwardArgGeneric(d0, d1, g, arg, ow, c)
+		return
+	}
+	_, _, _, _ = d0[2*ow*c-1], d1[2*ow*c-1], g[ow*c-1], arg[ow*c-1]
+	maxPool2RowBackwardArgAVX2(&d0[0], &d1[0], &g[0], &arg[0], ow, c)
+}
+
+// The 3x3 im2col kernels run the interior pixels of a row (all three
+// columns of the neighbourhood inside the image) in assembly, whole
+// vectors of channels (c a multiple of 8); the two edge pixels in Go.
+func im2colRow3x3(dst []float32, src *[3][]float32, w, c int) {
+	if !useSIMD || c%8 != 0 || w < 3 {
+		im2colRow3x3Generic(dst, src, w, c)
+		return
+	}
+	k := 9 * c
+	im2colPixel(dst[:k], src, 0, w, c)
+	im2colPixel(dst[(w-1)*k:w*k], src, w-1, w, c)
+	var p [3]*float32
+	for ky, r := range src {
+		if r != nil {
+			_ = r[w*c-1]
+			p[ky] = &r[0]
+		}
+	}
+	_ = dst[w*k-1]
+	im2colRow3x3AVX2(&dst[k], p[0], p[1], p[2], w-2, c)
+}
+
+func col2imRow3x3(dst []float32, src *[3][]float32, w, c int) {
+	if !useSIMD || c%8 != 0 || w < 3 {
+		col2imRow3x3Generic(dst, src, w, c)
+		return
+	}
+	col2imPixel(dst[:c], src, 0, w, c)
+	col2imPixel(dst[(w-1)*c:w*c], src, w-1, w, c)
+	// The rows present, first: the sum does not depend on the order.
+	var p [3]*float32
+	nv := 0
+	for ky, r := range src {
+		if r != nil {
+			_ = r[w*9*c-1]
+			p[nv] = &r[(2+3*ky)*c]
+			nv++
+		}
+	}
+	for i := nv; i < 3; i++ {
+		p[i] = p[0]
+	}
+	_ = dst[w*c-1]
+	col2imRow3x3AVX2(&dst[c], p[0], p[1], p[2], nv, w-2, c)
+}

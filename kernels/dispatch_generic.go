@@ -45,3 +45,11 @@ func maxPool2Row(out, r0, r1 []float32, ow, c int) { maxPool2RowGeneric(out, r0,
 func maxPool2RowBackward(d0, d1, g, r0, r1 []float32, ow, c int) {
 	maxPool2RowBackwardGeneric(d0, d1, g, r0, r1, ow, c)
 }
+func maxPool2RowArg(out []float32, arg []uint8, r0, r1 []float32, ow, c int) {
+	maxPool2RowArgGeneric(out, arg, r0, r1, ow, c)
+}
+func maxPool2RowBackwardArg(d0, d1, g []float32, arg []uint8, ow, c int) {
+	maxPool2RowBackwardArgGeneric(d0, d1, g, arg, ow, c)
+}
+func im2colRow3x3(dst []float32, src *[3][]float32, w, c int) { im2colRow3x3Generic(dst, src, w, c) }
+func col2imRow3x3(dst []float32, src *[3][]float32, w, c int) { col2imRow3x3Generic(dst, src, w, c) }

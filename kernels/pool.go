@@ -101,3 +101,102 @@ func maxPool2RowBackwardGeneric(d0, d1, g, r0, r1 []float32, ow, c int) {
 		}
 	}
 }
+
+// MaxPool2Arg is MaxPool2 that also records where each window's maximum
+// was: arg (one byte per output element) gets 0, 1, 2 or 3 for the window's
+// elements (2y, 2x), (2y, 2x+1), (2y+1, 2x) and (2y+1, 2x+1), the first
+// maximum in that order, as MaxPool2Backward picks it. Where a window holds
+// a NaN, out is NaN and arg is one of 0..3. MaxPool2BackwardArg then needs
+// only arg, not the forward's input.
+func MaxPool2Arg(out []float32, arg []uint8, in []float32, rows, h, w, c int) {
+	checkPool("MaxPool2Arg", rows, h, w, c, in, "out", out)
+	if len(arg) != len(out) {
+		panicf("MaxPool2Arg: len(arg) = %d, must equal len(out) = %d", len(arg), len(out))
+	}
+	oh, ow := h/2, w/2
+	for s := range rows {
+		img := in[s*h*w*c : (s+1)*h*w*c]
+		o := out[s*oh*ow*c : (s+1)*oh*ow*c]
+		a := arg[s*oh*ow*c : (s+1)*oh*ow*c]
+		for y := range oh {
+			maxPool2RowArg(o[y*ow*c:(y+1)*ow*c], a[y*ow*c:(y+1)*ow*c], img[2*y*w*c:(2*y+1)*w*c], img[(2*y+1)*w*c:(2*y+2)*w*c], ow, c)
+		}
+	}
+}
+
+// MaxPool2BackwardArg overwrites dIn (the shape of the pooled input, rows x
+// h x w x c) with the gradient of MaxPool2 for the output gradient dOut,
+// the windows' maxima located by the arg of MaxPool2Arg: the same result as
+// MaxPool2Backward, without reading the forward's input.
+func MaxPool2BackwardArg(dIn, dOut []float32, arg []uint8, rows, h, w, c int) {
+	checkDims("MaxPool2BackwardArg", "rows, h, w, c", rows, h, w, c)
+	oh, ow := h/2, w/2
+	if len(dIn) != rows*h*w*c {
+		panicf("MaxPool2BackwardArg: len(dIn) = %d, must be rows*h*w*c = %d", len(dIn), rows*h*w*c)
+	}
+	if want := rows * oh * ow * c; len(dOut) != want || len(arg) != want {
+		panicf("MaxPool2BackwardArg: len(dOut) = %d and len(arg) = %d, must be rows*(h/2)*(w/2)*c = %d", len(dOut), len(arg), want)
+	}
+	if h%2 != 0 || w%2 != 0 {
+		clear(dIn)
+	}
+	for s := range rows {
+		d := dIn[s*h*w*c : (s+1)*h*w*c]
+		g := dOut[s*oh*ow*c : (s+1)*oh*ow*c]
+		a := arg[s*oh*ow*c : (s+1)*oh*ow*c]
+		for y := range oh {
+			r0, r1 := (2*y)*w*c, (2*y+1)*w*c
+			maxPool2RowBackwardArg(d[r0:r0+w*c], d[r1:r1+w*c], g[y*ow*c:(y+1)*ow*c], a[y*ow*c:(y+1)*ow*c], ow, c)
+		}
+	}
+}
+
+// maxPool2RowArgGeneric is maxPool2RowGeneric that also writes each
+// window's first maximum into arg, chosen as maxPool2RowBackwardGeneric
+// does: top = b if a < b else a, bottom likewise from e and f, and bottom
+// if top < bottom.
+func maxPool2RowArgGeneric(out []float32, arg []uint8, r0, r1 []float32, ow, c int) {
+	for x := range ow {
+		i0, i1 := 2*x*c, (2*x+1)*c
+		o := out[x*c : (x+1)*c]
+		g := arg[x*c : (x+1)*c]
+		for j := range o {
+			a, b, e, f := r0[i0+j], r0[i1+j], r1[i0+j], r1[i1+j]
+			top, bot := a, e
+			var it, ib uint8 = 0, 2
+			if a < b {
+				top, it = b, 1
+			}
+			if e < f {
+				bot, ib = f, 3
+			}
+			if top < bot {
+				top, it = bot, ib
+			}
+			o[j] = max(max(a, b), max(e, f)) // NaN-propagating, as MaxPool2
+			g[j] = it
+		}
+	}
+}
+
+// maxPool2RowBackwardArgGeneric writes one row of windows of
+// MaxPool2BackwardArg: each window's gradient to the element arg names, 0
+// to the other three.
+func maxPool2RowBackwardArgGeneric(d0, d1, g []float32, arg []uint8, ow, c int) {
+	for x := range ow {
+		i0, i1 := 2*x*c, (2*x+1)*c
+		for j, v := range g[x*c : (x+1)*c] {
+			d0[i0+j], d0[i1+j], d1[i0+j], d1[i1+j] = 0, 0, 0, 0
+			switch arg[x*c+j] & 3 {
+			case 0:
+				d0[i0+j] = v
+			case 1:
+				d0[i1+j] = v
+			case 2:
+				d1[i0+j] = v
+			default:
+				d1[i1+j] = v
+			}
+		}
+	}
+}

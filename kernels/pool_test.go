@@ -79,6 +79,39 @@ func testMaxPool2(t *testing.T) {
 				in[n/2] = 0
 				_, wantDIn = poolNaive(in, dOut, rows, h, w, c)
 			}
+			// MaxPool2Arg: the same output, and an arg whose gradient is
+			// MaxPool2Backward's.
+			if n > 0 && c >= 8 {
+				in[n/2] = float32(math.NaN())
+			}
+			outA, wholeOutA := guarded(nOut, func(int) float32 { return 7 })
+			arg := make([]uint8, nOut+2)
+			arg[0], arg[nOut+1] = 0xee, 0xee
+			MaxPool2Arg(outA, arg[1:nOut+1], in, rows, h, w, c)
+			checkGuards(t, "MaxPool2Arg", wholeOutA)
+			if arg[0] != 0xee || arg[nOut+1] != 0xee {
+				t.Fatalf("MaxPool2Arg wrote outside arg")
+			}
+			for i := range outA {
+				if outA[i] != wantOut[i] && !(isNaN32(outA[i]) && isNaN32(wantOut[i])) {
+					t.Fatalf("MaxPool2Arg: out[%d] = %v, want %v", i, outA[i], wantOut[i])
+				}
+				if arg[i+1] > 3 {
+					t.Fatalf("MaxPool2Arg: arg[%d] = %d, want 0..3", i, arg[i+1])
+				}
+			}
+			if n > 0 && c >= 8 {
+				in[n/2] = 0
+				MaxPool2Arg(outA, arg[1:nOut+1], in, rows, h, w, c)
+			}
+			dInA, wholeDInA := guarded(n, func(int) float32 { return 7 })
+			MaxPool2BackwardArg(dInA, dOut, arg[1:nOut+1], rows, h, w, c)
+			checkGuards(t, "MaxPool2BackwardArg", wholeDInA)
+			for i := range dInA {
+				if dInA[i] != wantDIn[i] {
+					t.Fatalf("MaxPool2BackwardArg: dIn[%d] = %v, want %v", i, dInA[i], wantDIn[i])
+				}
+			}
 			dIn, wholeDIn := guarded(n, func(int) float32 { return 7 })
 			MaxPool2Backward(dIn, dOut, in, rows, h, w, c)
 			checkGuards(t, "MaxPool2Backward", wholeDIn)
@@ -97,6 +130,9 @@ func TestMaxPool2Panics(t *testing.T) {
 		"short out":  func() { MaxPool2(make([]float32, 3), make([]float32, 16), 1, 4, 4, 1) },
 		"short dIn":  func() { MaxPool2Backward(make([]float32, 15), make([]float32, 4), make([]float32, 16), 1, 4, 4, 1) },
 		"negative c": func() { MaxPool2(nil, nil, 1, 4, 4, -1) },
+		"short arg":  func() { MaxPool2Arg(make([]float32, 4), make([]uint8, 3), make([]float32, 16), 1, 4, 4, 1) },
+		"arg dOut":   func() { MaxPool2BackwardArg(make([]float32, 16), make([]float32, 4), make([]uint8, 3), 1, 4, 4, 1) },
+		"arg dIn":    func() { MaxPool2BackwardArg(make([]float32, 15), make([]float32, 4), make([]uint8, 4), 1, 4, 4, 1) },
 	} {
 		func() {
 			defer func() {

@@ -6,7 +6,8 @@
 # ../shared/bench/sgemm_openblas.c relative to the repository root (override
 # the folder holding bench/ with RELUTUNE_SHARED), into a temporary
 # directory. It runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, in
-# that command alone, so OpenBLAS uses its best kernels for this CPU.
+# that command alone, so OpenBLAS uses its best kernels for this CPU (named for
+# it where it does not know the CPU: scripts/openblas-env.sh).
 #
 # The activations run twice: with the kernels CPUID picks, and built with
 # -tags noavx512, which runs the AVX2 kernels even on an AVX-512 CPU.
@@ -34,8 +35,11 @@ trap 'rm -rf "$tmp"' EXIT
 
 cc -O2 -o "$tmp/sgemm_openblas" "$ref" -lopenblas
 
+# shellcheck source=scripts/openblas-env.sh
+. "$root/scripts/openblas-env.sh"
+openblas_env
 run_openblas() {
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 "$tmp/sgemm_openblas" >"$tmp/openblas-$1.txt"
+	env "${OPENBLAS_ENV[@]}" OPENBLAS_NUM_THREADS=1 "$tmp/sgemm_openblas" >"$tmp/openblas-$1.txt"
 }
 
 # The machine may be shared: run the reference before and after the Go
@@ -52,4 +56,5 @@ run_openblas 2
 
 cd "$root"
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores, go $(go env GOVERSION), $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "$OPENBLAS_NOTE"
 go run ./scripts/benchcmp -go "$tmp/go.txt" -openblas "$tmp/openblas-1.txt" -openblas "$tmp/openblas-2.txt" -avx2 "$tmp/avx2.txt"

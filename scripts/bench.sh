@@ -3,7 +3,8 @@
 # run and printed as one table (docs/performance.md keeps the latest):
 #
 #   kernels   sgemm against OpenBLAS and gonum, activations against ReLU on
-#             the kernels CPUID picks and on AVX2 (scripts/bench-kernels.sh)
+#             the kernels CPUID picks and on AVX2 (scripts/bench-kernels.sh),
+#             with GELU's and ReLU's forward ns/element on both paths
 #   trainer   the MNIST MLP (784-256-128-10, sgd, batch 128) and the CNN of
 #             ../shared/bench/torch_cnn.py, one thread, against PyTorch
 #   threads   one trial's step with 2 threads against 1: that CNN at batch
@@ -31,7 +32,10 @@ best() { sort -g | tail -1; } # the largest of the numbers on stdin
 metric() { # metric <unit>: the value printed before <unit> on each line of stdin
 	awk -v u="$1" '{for (i = 2; i <= NF; i++) if ($i == u) print $(i-1)}'
 }
-torch() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$@" | tail -1 | sed -n 's/.*samples_per_sec=\([0-9.]*\).*/\1/p'; }
+# shellcheck source=scripts/openblas-env.sh
+. scripts/openblas-env.sh
+openblas_env
+torch() { env "${OPENBLAS_ENV[@]}" /usr/bin/python3 "$@" | tail -1 | sed -n 's/.*samples_per_sec=\([0-9.]*\).*/\1/p'; }
 have_torch=0
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
 	have_torch=1
@@ -71,6 +75,9 @@ exp_main=$(kline 'exp-based forward <= 5x relu:' | awk '{print $6}' | tr -d x)
 exp_main_name=$(kline 'exp-based forward <= 5x relu:' | sed 's/.*(\([a-z_]*\),.*/\1/')
 exp_avx2=$(kline 'AVX2 exp-based forward' | awk '{print $7}' | tr -d x)
 exp_avx2_name=$(kline 'AVX2 exp-based forward' | sed 's/.*(\([a-z_]*\),.*/\1/')
+act_ns() { # act_ns <table> <activation>: forward ns/elem in the kernels' activation table (1: CPUID's path, 2: AVX2)
+	awk -v t="$1" -v a="$2" '/^Activations over/ { n++ } n == t && $1 == a { print $2; exit }' "$tmp/kernels.txt"
+}
 ingest() { # ingest <writers>: copy rows/s, sink rows/s and sink/copy of the run with the best ratio
 	grep "^BenchmarkIngest/writers=$1-" "$tmp/ingest.txt" | awk '{
 		for (i = 2; i <= NF; i++) { if ($i == "copy_rows/s") c = $(i-1); if ($i == "sink_rows/s") s = $(i-1); if ($i == "sink/copy") r = $(i-1) }
@@ -94,6 +101,14 @@ r=$sg_rref; row "sgemm GFLOP/s, MLP shapes, median (vs OpenBLAS)" "$sg_ours" "$s
 r=$sg_rgonum; row "sgemm GFLOP/s, MLP shapes, median (vs gonum)" "$sg_ours" "$sg_gonum" "$r" ">= 10" "$(verdict "$r" '>=' 10)"
 row "slowest exp-based forward / relu, $isa path ($exp_main_name)" "" "" "$exp_main" "<= 5" "$(verdict "$exp_main" '<=' 5)"
 row "slowest exp-based forward / relu, AVX2 path ($exp_avx2_name)" "" "" "$exp_avx2" "<= 5" "$(verdict "$exp_avx2" '<=' 5)"
+for t in 1 2; do
+	path=$isa
+	[ "$t" = 2 ] && path=AVX2
+	relu_ns=$(act_ns "$t" relu)
+	gelu_ns=$(act_ns "$t" gelu)
+	r=$(ratio "$gelu_ns" "$relu_ns")
+	row "gelu forward ns/elem (vs relu ns/elem), $path path" "$gelu_ns" "$relu_ns" "$r" "<= 5" "$(verdict "$r" '<=' 5)"
+done
 r=$(ratio "$mlp_go" "$mlp_torch"); row "MLP 784-256-128-10 b128 samples/s, 1 thread (PyTorch)" "$mlp_go" "$mlp_torch" "$r" ">= 1.0" "$(verdict "$r" '>=' 1.0)"
 r=$(ratio "$cnn_go" "$cnn_torch"); row "CNN conv16,32 dense128 b128 samples/s, 1 thread (PyTorch)" "$cnn_go" "$cnn_torch" "$r" ">= 2.5" "$(verdict "$r" '>=' 2.5)"
 for m in cnn mlp1024; do
@@ -109,4 +124,4 @@ for w in 1 2; do
 	row "ingest rows/s, sink steady state, $w writer(s) (vs COPY-merge)" "$s" "$c" "$r" ">= 0.8" "$(verdict "$r" '>=' 0.8)"
 done
 echo
-echo "PyTorch $( [ "$have_torch" = 1 ] && /usr/bin/python3 -c 'import torch; print(torch.__version__)' || echo unavailable), OpenBLAS variables unset for it and for the OpenBLAS reference."
+echo "PyTorch $( [ "$have_torch" = 1 ] && /usr/bin/python3 -c 'import torch; print(torch.__version__)' || echo unavailable), for it and for the sgemm reference: $OPENBLAS_NOTE."

@@ -316,3 +316,52 @@ func BenchmarkLayerOptions(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCNNFusion measures the CNN step of BenchmarkStep (one thread)
+// with the fused convolution blocks against the same network with separate
+// conv, ReLU and pool ops, the baseline, alternating the two every 5 steps
+// so both see the same machine: samples/s of each, and fused/separate.
+func BenchmarkCNNFusion(b *testing.B) {
+	ds := synthImages("idx:a,b", 1024, 28, 28, 10, 1)
+	cfg := Config{Dataset: "idx:a,b", Model: CNN, Conv: []int{16, 32}, Hidden: []int{128},
+		Optimizer: SGD, LearningRate: 0.01, BatchSize: 128, Threads: 1, Seed: 1}
+	states := make([]*state, 2)
+	for i, fuse := range []bool{true, false} {
+		saved := fuseConvs
+		fuseConvs = fuse
+		st, err := newState(cfg.WithDefaults(), ds)
+		fuseConvs = saved
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.close()
+		states[i] = st
+	}
+	idx := make([]int32, 128)
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	for _, st := range states {
+		st.step(&ds.Train, idx, 0.01)
+	}
+	var elapsed [2]time.Duration
+	var steps [2]int
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; {
+		for j, st := range states {
+			start := time.Now()
+			for k := 0; k < 5 && i+k < b.N; k++ {
+				st.step(&ds.Train, idx, 0.01)
+				steps[j]++
+			}
+			elapsed[j] += time.Since(start)
+		}
+		i += 5
+	}
+	fused := float64(steps[0]*128) / elapsed[0].Seconds()
+	separate := float64(steps[1]*128) / elapsed[1].Seconds()
+	b.ReportMetric(fused, "fused_samples/s")
+	b.ReportMetric(separate, "separate_samples/s")
+	b.ReportMetric(fused/separate, "fused/separate")
+}

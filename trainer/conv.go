@@ -37,59 +37,73 @@ func convScratchLen(h, w, cin, rows int) int {
 }
 
 func (c *conv3x3) forward(n *network, in, out []float32, rows int) {
-	per, k := c.h*c.w, 9*c.cin
-	w := n.params[c.wOff : c.wOff+k*c.cout]
+	per := c.h * c.w
 	chunk := convChunk(c.h, c.w, c.cin, n.capRows)
 	for s0 := 0; s0 < rows; s0 += chunk {
 		s := min(chunk, rows-s0)
-		pix := s * per
-		cols := n.cols[:pix*k]
-		o := out[s0*per*c.cout:]
-		if c.cin == 1 {
-			// One channel: the transposed im2col, nine shifted copies of
-			// the image (9 x pix), read by columns.
-			im2colT1(cols, in[s0*per:], s, c.h, c.w)
-			kernels.SgemmParallel(n.threads, true, false, pix, c.cout, k, 1, cols, pix, w, c.cout, 0, o, c.cout)
-			continue
-		}
-		im2col(cols, in[s0*per*c.cin:], s, c.h, c.w, c.cin)
-		kernels.SgemmParallel(n.threads, false, false, pix, c.cout, k, 1, cols, k, w, c.cout, 0, o, c.cout)
+		c.forwardChunk(n, in, out[s0*per*c.cout:(s0+s)*per*c.cout], s0, s)
 	}
 	kernels.AddBias(out, rows*per, c.cout, c.cout, n.params[c.bOff:c.bOff+c.cout])
 }
 
+// forwardChunk writes into o the convolution, without the bias, of the s
+// samples of in from sample s0 on.
+func (c *conv3x3) forwardChunk(n *network, in, o []float32, s0, s int) {
+	per, k := c.h*c.w, 9*c.cin
+	w := n.params[c.wOff : c.wOff+k*c.cout]
+	pix := s * per
+	cols := n.cols[:pix*k]
+	if c.cin == 1 {
+		// One channel: the transposed im2col, nine shifted copies of
+		// the image (9 x pix), read by columns.
+		im2colT1(cols, in[s0*per:], s, c.h, c.w)
+		kernels.SgemmParallel(n.threads, true, false, pix, c.cout, k, 1, cols, pix, w, c.cout, 0, o, c.cout)
+		return
+	}
+	kernels.Im2col3x3(cols, in[s0*per*c.cin:(s0+s)*per*c.cin], s, c.h, c.w, c.cin)
+	kernels.SgemmParallel(n.threads, false, false, pix, c.cout, k, 1, cols, k, w, c.cout, 0, o, c.cout)
+}
+
 func (c *conv3x3) backward(n *network, in, out, dOut, dIn []float32, rows int) {
+	per := c.h * c.w
+	kernels.ColSums(n.grads[c.bOff:c.bOff+c.cout], dOut, rows*per, c.cout, c.cout)
+	chunk := convChunk(c.h, c.w, c.cin, n.capRows)
+	for s0 := 0; s0 < rows; s0 += chunk {
+		s := min(chunk, rows-s0)
+		c.backwardChunk(n, in, dOut[s0*per*c.cout:(s0+s)*per*c.cout], dIn, s0, s)
+	}
+}
+
+// backwardChunk adds to the weight gradient (overwrites it for the first
+// chunk, s0 == 0) the part of the s samples from s0 on, whose output
+// gradient is g, and writes their input gradient into dIn unless it is nil.
+func (c *conv3x3) backwardChunk(n *network, in, g, dIn []float32, s0, s int) {
 	per, k := c.h*c.w, 9*c.cin
 	w := n.params[c.wOff : c.wOff+k*c.cout]
 	dw := n.grads[c.wOff : c.wOff+k*c.cout]
-	kernels.ColSums(n.grads[c.bOff:c.bOff+c.cout], dOut, rows*per, c.cout, c.cout)
-	chunk := convChunk(c.h, c.w, c.cin, n.capRows)
-	var beta float32
-	for s0 := 0; s0 < rows; s0 += chunk {
-		s := min(chunk, rows-s0)
-		pix := s * per
-		cols := n.cols[:pix*k]
-		g := dOut[s0*per*c.cout:]
-		if c.cin == 1 {
-			im2colT1(cols, in[s0*per:], s, c.h, c.w)
-			kernels.SgemmParallel(n.threads, false, false, k, c.cout, pix, 1, cols, pix, g, c.cout, beta, dw, c.cout)
-			beta = 1
-			if dIn != nil {
-				kernels.SgemmParallel(n.threads, false, true, k, pix, c.cout, 1, w, c.cout, g, c.cout, 0, cols, pix)
-				col2imT1(dIn[s0*per:(s0+s)*per], cols, s, c.h, c.w)
-			}
-			continue
-		}
-		im2col(cols, in[s0*per*c.cin:], s, c.h, c.w, c.cin)
-		kernels.SgemmParallel(n.threads, true, false, k, c.cout, pix, 1, cols, k, g, c.cout, beta, dw, c.cout)
-		beta = 1
-		if dIn == nil {
-			continue
-		}
-		// The chunk's im2col is no longer needed: it receives d(cols).
-		kernels.SgemmParallel(n.threads, false, true, pix, k, c.cout, 1, g, c.cout, w, c.cout, 0, cols, k)
-		col2im(dIn[s0*per*c.cin:(s0+s)*per*c.cin], cols, s, c.h, c.w, c.cin)
+	var beta float32 = 1
+	if s0 == 0 {
+		beta = 0
 	}
+	pix := s * per
+	cols := n.cols[:pix*k]
+	if c.cin == 1 {
+		im2colT1(cols, in[s0*per:], s, c.h, c.w)
+		kernels.SgemmParallel(n.threads, false, false, k, c.cout, pix, 1, cols, pix, g, c.cout, beta, dw, c.cout)
+		if dIn != nil {
+			kernels.SgemmParallel(n.threads, false, true, k, pix, c.cout, 1, w, c.cout, g, c.cout, 0, cols, pix)
+			col2imT1(dIn[s0*per:(s0+s)*per], cols, s, c.h, c.w)
+		}
+		return
+	}
+	kernels.Im2col3x3(cols, in[s0*per*c.cin:(s0+s)*per*c.cin], s, c.h, c.w, c.cin)
+	kernels.SgemmParallel(n.threads, true, false, k, c.cout, pix, 1, cols, k, g, c.cout, beta, dw, c.cout)
+	if dIn == nil {
+		return
+	}
+	// The chunk's im2col is no longer needed: it receives d(cols).
+	kernels.SgemmParallel(n.threads, false, true, pix, k, c.cout, 1, g, c.cout, w, c.cout, 0, cols, k)
+	kernels.Col2im3x3(dIn[s0*per*c.cin:(s0+s)*per*c.cin], cols, s, c.h, c.w, c.cin)
 }
 
 // im2colT1 writes the transpose of im2col for one channel: row t = 3*ky+kx
@@ -153,99 +167,6 @@ func col2imT1(din, colsT []float32, rows, h, w int) {
 	}
 }
 
-// im2col writes, for each output pixel (sample, y, x), the 3x3 neighbourhood
-// of the input (ky, kx, channel order; zeros outside the image) as one row of cols.
-// In the h x w x ch layout the three pixels of a kernel row are contiguous, so
-// an interior pixel costs three copies of 3*ch floats.
-func im2col(cols, in []float32, rows, h, w, ch int) {
-	k := 9 * ch
-	run := 3 * ch
-	for s := range rows {
-		img := in[s*h*w*ch : (s+1)*h*w*ch]
-		for y := range h {
-			for x := range w {
-				row := cols[((s*h+y)*w+x)*k : ((s*h+y)*w+x+1)*k]
-				for ky := range 3 {
-					iy := y + ky - 1
-					dst := row[ky*run : (ky+1)*run]
-					switch {
-					case iy < 0 || iy >= h:
-						clear(dst)
-					case x >= 1 && x+1 < w:
-						src := img[(iy*w+x-1)*ch : (iy*w+x+2)*ch]
-						if run >= 16 {
-							copy(dst, src)
-						} else {
-							// A loop beats copy's call for a few channels.
-							//lint:ignore S1001 deliberate, see above
-							for j, v := range src {
-								dst[j] = v
-							}
-						}
-					default:
-						for kx := range 3 {
-							ix := x + kx - 1
-							d := dst[kx*ch : (kx+1)*ch]
-							if ix < 0 || ix >= w {
-								clear(d)
-							} else {
-								copy(d, img[(iy*w+ix)*ch:(iy*w+ix+1)*ch])
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-}
-
-// col2im is the adjoint of im2col: it overwrites din with the sum, over
-// every row of cols, of the entries that came from each input element. As in
-// im2col, an interior pixel's kernel row is one contiguous run of 3*ch floats
-// on both sides, added with one vector Axpy.
-func col2im(din, cols []float32, rows, h, w, ch int) {
-	clear(din)
-	k := 9 * ch
-	run := 3 * ch
-	for s := range rows {
-		img := din[s*h*w*ch : (s+1)*h*w*ch]
-		for y := range h {
-			for x := range w {
-				row := cols[((s*h+y)*w+x)*k : ((s*h+y)*w+x+1)*k]
-				for ky := range 3 {
-					iy := y + ky - 1
-					if iy < 0 || iy >= h {
-						continue
-					}
-					if x >= 1 && x+1 < w {
-						src := row[ky*run : (ky+1)*run]
-						dst := img[(iy*w+x-1)*ch : (iy*w+x+2)*ch]
-						if run >= 16 {
-							kernels.Axpy(1, src, dst)
-						} else {
-							for j, v := range src {
-								dst[j] += v
-							}
-						}
-						continue
-					}
-					for kx := range 3 {
-						ix := x + kx - 1
-						if ix < 0 || ix >= w {
-							continue
-						}
-						src := row[(ky*3+kx)*ch : (ky*3+kx+1)*ch]
-						dst := img[(iy*w+ix)*ch : (iy*w+ix+1)*ch]
-						for j, v := range src {
-							dst[j] += v
-						}
-					}
-				}
-			}
-		}
-	}
-}
-
 // maxPool2 is 2x2 max pooling with stride 2 (an odd last row or column is
 // dropped), kernels.MaxPool2. The gradient flows to the first element of each
 // window that equals its maximum; a NaN in a window makes the output NaN (and
@@ -265,4 +186,133 @@ func (p *maxPool2) backward(n *network, in, out, dOut, dIn []float32, rows int) 
 	}
 	ins, outs := p.h*p.w*p.c, (p.h/2)*(p.w/2)*p.c
 	kernels.MaxPool2Backward(dIn[:rows*ins], dOut[:rows*outs], in[:rows*ins], rows, p.h, p.w, p.c)
+}
+
+// convPool is a convolution block fused into one op: the 3x3 convolution,
+// its bias, ReLU and 2x2 max pooling, the network's conv3x3, activation and
+// maxPool2 ops when nothing sits between them (see fuseConvBlocks). Chunk by
+// chunk of samples, the convolution's output goes to a cache-sized scratch
+// and is pooled from there at once, recording each window's maximum; the
+// bias and ReLU then apply to the pooled quarter (max(x)+b = max(x+b) and
+// ReLU commutes with max). Backward scatters the pooled gradient to the
+// recorded maxima of each chunk and runs the convolution's products on it.
+// Neither the convolution's nor the activation's full-size output exists:
+// the op's output, which diagnostics read, is the pooled activation.
+type convPool struct {
+	conv3x3
+}
+
+func (p *convPool) forward(n *network, in, out []float32, rows int) {
+	per, oh, ow := p.h*p.w, p.h/2, p.w/2
+	outs := oh * ow * p.cout
+	args := n.poolArgs[n.opIndex(p)]
+	bias := n.params[p.bOff : p.bOff+p.cout]
+	chunk := convChunk(p.h, p.w, p.cin, n.capRows)
+	for s0 := 0; s0 < rows; s0 += chunk {
+		s := min(chunk, rows-s0)
+		buf := n.convOut[:s*per*p.cout]
+		p.forwardChunk(n, in, buf, s0, s)
+		o := out[s0*outs : (s0+s)*outs]
+		kernels.MaxPool2Arg(o, args[s0*outs:(s0+s)*outs], buf, s, p.h, p.w, p.cout)
+		kernels.AddBias(o, s*oh*ow, p.cout, p.cout, bias)
+		kernels.ReLU(o, o)
+	}
+}
+
+func (p *convPool) backward(n *network, in, out, dOut, dIn []float32, rows int) {
+	per, oh, ow := p.h*p.w, p.h/2, p.w/2
+	outs := oh * ow * p.cout
+	args := n.poolArgs[n.opIndex(p)]
+	g := dOut[:rows*outs]
+	// ReLU's gradient: out > 0 exactly where its input was.
+	kernels.ReLUBackward(g, g, out[:rows*outs], out[:rows*outs])
+	// The bias gradient sums the scattered gradient, that is the pooled one.
+	kernels.ColSums(n.grads[p.bOff:p.bOff+p.cout], g, rows*oh*ow, p.cout, p.cout)
+	chunk := convChunk(p.h, p.w, p.cin, n.capRows)
+	for s0 := 0; s0 < rows; s0 += chunk {
+		s := min(chunk, rows-s0)
+		buf := n.convOut[:s*per*p.cout]
+		kernels.MaxPool2BackwardArg(buf, g[s0*outs:(s0+s)*outs], args[s0*outs:(s0+s)*outs], s, p.h, p.w, p.cout)
+		p.backwardChunk(n, in, buf, dIn, s0, s)
+	}
+}
+
+// fuseConvs enables fuseConvBlocks; tests clear it to compare the fused
+// blocks with the separate ops.
+var fuseConvs = true
+
+// fusesConvBlocks reports whether the convolution blocks of c's CNN become
+// convPool ops, for layoutOf: with ReLU and neither batch norm nor dropout,
+// as then nothing sits between a block's convolution, activation and pooling
+// (fuseConvBlocks checks the ops themselves; the two must agree).
+func fusesConvBlocks(c Config) bool {
+	return fuseConvs && c.Activation == ReLU &&
+		c.BatchNorm != BatchNormBefore && c.BatchNorm != BatchNormAfter && c.Dropout <= 0
+}
+
+// fuseConvBlocks replaces each conv3x3, ReLU activation and maxPool2 that
+// follow one another in n.ops by one convPool, keeping n.dims, n.inplace and
+// the hidden layers' activation indices in step (a fused block's hidden
+// layer reads the pooled activation). A block with anything else between
+// its convolution and pooling stays as separate ops. It runs before the
+// workspace is allocated.
+func (n *network) fuseConvBlocks() {
+	if !fuseConvs {
+		return
+	}
+	for i := 0; i+2 < len(n.ops); i++ {
+		cv, ok := n.ops[i].(*conv3x3)
+		if !ok {
+			continue
+		}
+		a, ok := n.ops[i+1].(*activation)
+		if !ok || a.kind != ReLU {
+			continue
+		}
+		if _, ok := n.ops[i+2].(*maxPool2); !ok {
+			continue
+		}
+		n.ops = append(n.ops[:i], append([]op{&convPool{*cv}}, n.ops[i+3:]...)...)
+		n.dims = append(n.dims[:i], n.dims[i+2:]...)
+		n.inplace = append(n.inplace[:i], n.inplace[i+2:]...)
+		for j := range n.hidden {
+			switch h := &n.hidden[j]; {
+			case h.act == i+1:
+				h.act = i
+			case h.act > i+2:
+				h.act -= 2
+			}
+		}
+	}
+}
+
+// opIndex is the position of o in n.ops.
+func (n *network) opIndex(o op) int {
+	for i, x := range n.ops {
+		if x == o {
+			return i
+		}
+	}
+	panic("trainer: op not in its network")
+}
+
+// allocConvWorkspace sizes the fused blocks' buffers for rows samples: the
+// im2col scratch, one chunk's convolution output, and the pooling maxima of
+// each block.
+func (n *network) allocConvWorkspace(rows int) {
+	scratch, conv := len(n.cols), 0
+	n.poolArgs = make([][]uint8, len(n.ops))
+	for i, o := range n.ops {
+		p, ok := o.(*convPool)
+		if !ok {
+			continue
+		}
+		scratch = max(scratch, convScratchLen(p.h, p.w, p.cin, rows))
+		conv = max(conv, convChunk(p.h, p.w, p.cin, rows)*p.h*p.w*p.cout)
+		n.poolArgs[i] = make([]uint8, rows*(p.h/2)*(p.w/2)*p.cout)
+	}
+	if scratch > len(n.cols) {
+		n.cols = make([]float32, scratch)
+	}
+	n.convOut = make([]float32, conv)
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/relutune/relutune/kernels"
 )
 
 // synthDataset is a small random classification set for numeric tests.
@@ -203,7 +205,7 @@ func TestIm2colAdjoint(t *testing.T) {
 			fwd  func(cols, x []float32)
 			adj  func(dx, c []float32)
 		}
-		pairs := []pair{{"im2col", func(cols, x []float32) { im2col(cols, x, rows, h, w, ch) }, func(dx, c []float32) { col2im(dx, c, rows, h, w, ch) }}}
+		pairs := []pair{{"Im2col3x3", func(cols, x []float32) { kernels.Im2col3x3(cols, x, rows, h, w, ch) }, func(dx, c []float32) { kernels.Col2im3x3(dx, c, rows, h, w, ch) }}}
 		if ch == 1 {
 			pairs = append(pairs, pair{"im2colT1", func(cols, x []float32) { im2colT1(cols, x, rows, h, w) }, func(dx, c []float32) { col2imT1(dx, c, rows, h, w) }})
 		}
@@ -223,5 +225,70 @@ func TestIm2colAdjoint(t *testing.T) {
 				t.Fatalf("%s, %d channels: <im2col(x), c> = %v, <x, col2im(c)> = %v", p.name, ch, a, b)
 			}
 		}
+	}
+}
+
+// TestConvPoolFusion checks that the fused convolution blocks compute the
+// loss and gradients of the separate conv3x3, ReLU and maxPool2 ops, that
+// they are used exactly where nothing sits between those ops.
+// TestNetworkGradients checks the fused blocks against finite differences:
+// its ReLU CNNs are fused (the first case here is its network).
+func TestConvPoolFusion(t *testing.T) {
+	for _, tc := range []struct {
+		conv  []int
+		act   Activation
+		h, w  int
+		fused int
+	}{
+		{[]int{3, 2}, ReLU, 6, 6, 2},
+		{[]int{16, 8}, ReLU, 10, 10, 2}, // vector pooling kernels (channels multiple of 8)
+		{[]int{8, 8}, ReLU, 7, 9, 2},    // odd sizes: dropped rows and columns
+		{[]int{3}, Tanh, 6, 6, 0},
+	} {
+		t.Run(fmt.Sprintf("%v/%s/%dx%d", tc.conv, tc.act, tc.h, tc.w), func(t *testing.T) {
+			const rows = 5
+			ds := synthImages("t", rows, tc.h, tc.w, 3, 1)
+			cfg := Config{Dataset: "t", Model: CNN, Conv: tc.conv, Hidden: []int{4}, Activation: tc.act, Seed: 1}.WithDefaults()
+			run := func(fuse bool) (*network, float64, []float32) {
+				defer func(saved bool) { fuseConvs = saved }(fuseConvs)
+				fuseConvs = fuse
+				n, err := newNetwork(cfg, ds, rows, rand.New(rand.NewPCG(cfg.Seed, streamInit)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ds.Train.gatherRange(n.x, n.labels, 0, rows, n.inDim)
+				n.forward(rows)
+				loss := n.loss(rows, 1/float32(rows))
+				n.backward(rows)
+				return n, loss, n.grads
+			}
+			fn, fl, fg := run(true)
+			sn, sl, sg := run(false)
+			fused := 0
+			for _, o := range fn.ops {
+				if _, ok := o.(*convPool); ok {
+					fused++
+				}
+			}
+			if fused != tc.fused {
+				t.Fatalf("%d fused blocks, want %d", fused, tc.fused)
+			}
+			if len(fn.ops)+2*fused != len(sn.ops) || len(fn.hidden) != len(sn.hidden) {
+				t.Fatalf("fused network has %d ops and %d hidden layers, separate %d and %d", len(fn.ops), len(fn.hidden), len(sn.ops), len(sn.hidden))
+			}
+			for i, h := range fn.hidden {
+				if h.units != sn.hidden[i].units || h.act >= len(fn.ops) || fn.dims[h.act]%h.units != 0 {
+					t.Fatalf("hidden layer %d: %+v, separate %+v", i, h, sn.hidden[i])
+				}
+			}
+			if !close(fl, sl, 1e-6, 1e-7) {
+				t.Fatalf("loss %v fused, %v separate", fl, sl)
+			}
+			for i := range fg {
+				if !close(float64(fg[i]), float64(sg[i]), 1e-4, 1e-6) {
+					t.Fatalf("gradient %d: %v fused, %v separate", i, fg[i], sg[i])
+				}
+			}
+		})
 	}
 }

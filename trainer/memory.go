@@ -284,6 +284,7 @@ type layout struct {
 	dims     []int64 // per-sample output size of each op
 	inplace  []bool
 	convs    [][3]int // h, w and input channels of each convolution
+	fused    [][4]int // h, w, input and output channels of each fused block (convPool)
 	units    int64    // hidden units (channels for convolutions), for the diagnostics
 	hidden   int      // hidden layers
 	firstOut int64    // outputs of the first op, when it is a dense layer; 0 otherwise
@@ -334,13 +335,19 @@ func layoutOf(c Config, s Shape) (layout, error) {
 			}
 			co := int64(cout)
 			l.nparams += 9*ch*co + co
-			l.dims = append(l.dims, h*w*co)
-			l.inplace = append(l.inplace, false)
-			addAct(h*w*co, co)
 			l.convs = append(l.convs, [3]int{int(h), int(w), int(ch)})
 			l.maxK = max(l.maxK, 9*ch)
-			l.dims = append(l.dims, (h/2)*(w/2)*co)
-			l.inplace = append(l.inplace, false)
+			if fusesConvBlocks(c) { // one convPool op: fuseConvBlocks
+				addAct((h/2)*(w/2)*co, co)
+				l.inplace[len(l.inplace)-1] = false
+				l.fused = append(l.fused, [4]int{int(h), int(w), int(ch), cout})
+			} else {
+				l.dims = append(l.dims, h*w*co)
+				l.inplace = append(l.inplace, false)
+				addAct(h*w*co, co)
+				l.dims = append(l.dims, (h/2)*(w/2)*co)
+				l.inplace = append(l.inplace, false)
+			}
 			h, w, ch = h/2, w/2, co
 		}
 		dim = h * w * ch
@@ -420,11 +427,16 @@ func EstimateMemory(cfg Config, s Shape) (Memory, error) {
 				shared[i-1] = true
 			}
 		}
-		var scratch int
+		var scratch, convOut int
 		for _, c := range l.convs {
 			scratch = max(scratch, convScratchLen(c[0], c[1], c[2], int(r)))
 		}
-		return acts, f32 * int64(scratch)
+		// allocConvWorkspace: a chunk's convolution output, the pooling maxima.
+		for _, c := range l.fused {
+			convOut = max(convOut, convChunk(c[0], c[1], c[2], int(r))*c[0]*c[1]*c[3])
+			acts += r * int64((c[0]/2)*(c[1]/2)*c[3])
+		}
+		return acts, f32 * int64(scratch+convOut)
 	}
 	// newByteInput: the first dense layer over byte images.
 	byteInput := func(r int64) int64 {

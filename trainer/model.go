@@ -40,6 +40,9 @@ type network struct {
 	outs    [][]float32
 	douts   [][]float32
 	cols    []float32 // im2col scratch of the convolutions, one chunk at a time
+	// convOut and poolArgs are the fused convolution blocks' workspace (conv.go).
+	convOut  []float32
+	poolArgs [][]uint8
 	// bi is the training fast path for byte images, nil when it does not apply.
 	bi *byteInput
 
@@ -287,6 +290,7 @@ func newNetwork(c Config, ds *Dataset, capRows int, rng *rand.Rand) (*network, e
 	n.dims = append(n.dims, ds.Classes)
 	n.inplace = append(n.inplace, false)
 
+	n.fuseConvBlocks()
 	n.params = make([]float32, nparams)
 	n.grads = make([]float32, nparams)
 	slope := heSlope(c)
@@ -358,6 +362,7 @@ func (n *network) allocWorkspace(rows int) {
 		n.bnScale = make([]float32, 3*widest)
 	}
 	n.cols = make([]float32, scratch)
+	n.allocConvWorkspace(rows)
 }
 
 // shard returns a network that shares n's model and parameters but has its

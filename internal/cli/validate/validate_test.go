@@ -95,7 +95,7 @@ func TestValidateRefuses(t *testing.T) {
 	}
 	// A budget that fits passes, and says so.
 	code, out, _ := tunectl(t, cnn, "validate", "-", "--max-trial-memory", "200GiB")
-	if code != 0 || !strings.Contains(out, "peak memory:  115.1 GiB per trial (budget 200 GiB), at activation=relu batch_size=16384") {
+	if code != 0 || !strings.Contains(out, "peak memory:  115.1 GiB per trial (budget 200 GiB), at activation=tanh batch_size=16384") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 }

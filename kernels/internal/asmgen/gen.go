@@ -108,6 +108,7 @@ func generate(dir string) error {
 	ew := newFile()
 	genElementwise(ew)
 	genPool(ew)
+	genConv(ew)
 	if err := write(filepath.Join(dir, "sgemm_amd64.s"), sg); err != nil {
 		return err
 	}

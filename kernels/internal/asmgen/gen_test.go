@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -110,4 +111,25 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// TestGeluQFit checks the polynomial of the AVX2 GELU, Q(t) = Phi(-a) *
+// exp(a*a/2) with t = 1/(1+a/(2*sqrt2)), in float64 with the float32
+// coefficients, against math over [0, gelumax].
+func TestGeluQFit(t *testing.T) {
+	worst := 0.0
+	for i := 0; i <= 100000; i++ {
+		a := float64(constValues["gelumax"]) * float64(i) / 100000
+		tt := 1 / (1 + a*float64(constValues["geluc"]))
+		q := 0.0
+		for k := 9; k >= 0; k-- {
+			q = q*tt + float64(constValues[fmt.Sprintf("gq%d", k)])
+		}
+		want := 0.5 * math.Erfc(a/math.Sqrt2) * math.Exp(a*a/2)
+		worst = max(worst, abs(q-want)/want)
+	}
+	if worst > 2e-7 {
+		t.Fatalf("max relative error of Q %.3g, want <= 2e-7", worst)
+	}
+	t.Logf("max relative error of Q: %.3g", worst)
 }

@@ -233,9 +233,15 @@ func (e *ew) tanhCore(dst, x string) {
 	e.ins("VORPS %s, %s, %s", t[4], t[5], dst)
 }
 
-// geluPrep computes, from x, into t4 the erfc variable t = 1/(1+|x|/(2*sqrt2)),
-// into t5 and t6 the high and low parts of -x*x/2, and into t7 the erfcc
-// polynomial E(t). |x| is capped at gelumax, beyond which the tail is 0.
+// geluPrep starts Phi(-|x|) on AVX2 as exp(-a*a/2) * Q(t), a = |x| capped
+// at gelumax (beyond which the tail is 0), t = 1/(1+a/(2*sqrt2)) and Q a
+// polynomial of degree 9 in t fitted to Phi(-a)*exp(a*a/2) (relative error
+// below 5e-8 over [0, gelumax]). The exponential and the division are
+// independent chains, and Q is evaluated by Estrin's scheme, so the
+// dependency chain is about half that of exp(-z*z + E(t)) with a Horner
+// polynomial E (Numerical Recipes' erfcc), which kept the AVX2 kernel
+// latency-bound. It leaves exp(-a*a/2) in t7 and Q(t) in t1, and uses
+// t0..t6.
 func (e *ew) geluPrep(x string) {
 	t := e.t
 	e.ins("VANDPS %s, %s, %s", e.c("absmask"), x, t[4])
@@ -249,13 +255,27 @@ func (e *ew) geluPrep(x string) {
 	e.ins("VFMSUB231PS %s, %s, %s", t[4], t[4], t[6]) // exact low part of a*a
 	e.ins("VMULPS %s, %s, %s", e.c("mhalf"), t[5], t[5])
 	e.ins("VMULPS %s, %s, %s", e.c("mhalf"), t[6], t[6])
-	e.ins("VMOVUPS %s, %s", e.c("one"), t[7])
-	e.ins("VFMADD231PS %s, %s, %s", e.c("geluc"), t[4], t[7])
-	e.recip(t[4], t[7], t[0])
-	e.ins("VMOVUPS %s, %s", e.c("e9"), t[7])
-	for i := 8; i >= 0; i-- {
-		e.ins("VFMADD213PS %s, %s, %s", e.c(fmt.Sprintf("e%d", i)), t[4], t[7])
+	e.exp2part(t[7], t[5], t[6]) // exp(-a*a/2)
+	e.ins("VMOVUPS %s, %s", e.c("one"), t[5])
+	e.ins("VFMADD231PS %s, %s, %s", e.c("geluc"), t[4], t[5])
+	e.ins("VMOVUPS %s, %s", e.c("one"), t[6])
+	e.ins("VDIVPS %s, %s, %s", t[5], t[6], t[6]) // t
+	// Q = (q0+q1 t) + t^2 (q2+q3 t) + t^4 ((q4+q5 t) + t^2 (q6+q7 t) + t^4 (q8+q9 t)).
+	pair := func(dst string, i int) {
+		e.ins("VMOVUPS %s, %s", e.c(fmt.Sprintf("gq%d", i+1)), dst)
+		e.ins("VFMADD213PS %s, %s, %s", e.c(fmt.Sprintf("gq%d", i)), t[6], dst)
 	}
+	e.ins("VMULPS %s, %s, %s", t[6], t[6], t[0]) // t^2
+	pair(t[1], 0)
+	pair(t[2], 2)
+	pair(t[3], 4)
+	pair(t[5], 6)
+	pair(t[4], 8)
+	e.ins("VFMADD231PS %s, %s, %s", t[2], t[0], t[1]) // (q0..q3)
+	e.ins("VFMADD231PS %s, %s, %s", t[5], t[0], t[3]) // (q4..q7)
+	e.ins("VMULPS %s, %s, %s", t[0], t[0], t[0])      // t^4
+	e.ins("VFMADD231PS %s, %s, %s", t[4], t[0], t[3])
+	e.ins("VFMADD231PS %s, %s, %s", t[3], t[0], t[1]) // Q
 }
 
 // geluPhi sets dst = Phi(x) from q = Phi(-|x|): q for x < 0, 1-q otherwise.
@@ -319,8 +339,8 @@ var (
 	sigmoidConsts = append(append([]string{}, swishConsts...), "expnormlo")
 	tanhConsts    = append(append([]string{}, expConsts...), "signmask", "absmask", "two", "expm1lo")
 	gelu512Consts = []string{"absmask", "gmax", "gidxmagic", "gexpmagic", "ge1", "ge2", "one", "zero", "gm2"}
-	geluConsts    = append([]string{"absmask", "magic", "e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9"},
-		append(without(expConsts, "magic"), "gelumax", "mhalf", "half", "geluc", "invsqrt2pi")...)
+	geluConsts    = append([]string{"absmask", "magic", "one", "gq0", "gq1", "gq2", "gq3", "gq4", "gq5", "gq6", "gq7", "gq8", "gq9"},
+		append(without(without(expConsts, "magic"), "one"), "gelumax", "mhalf", "geluc", "invsqrt2pi")...)
 )
 
 // without returns xs less the element x.
@@ -461,15 +481,12 @@ func ewKernels() []*ewKernel {
 					return
 				}
 				e.geluPrep(x)
-				e.ins("VADDPS %s, %s, %s", t[7], t[6], t[6])
-				e.exp2part(t[7], t[5], t[6])
-				e.ins("VMULPS %s, %s, %s", t[4], t[7], t[7])
-				e.ins("VMULPS %s, %s, %s", e.c("half"), t[7], t[7]) // Phi(-|x|)
+				e.ins("VMULPS %s, %s, %s", t[1], t[7], t[7]) // Phi(-|x|)
 				e.geluPhi(t[5], x, t[7])
 				e.ins("VMULPS %s, %s, %s", t[5], x, out)
 			}},
 		{name: "geluBackward", doc: "dx[i] = dy[i]*(Phi(x[i]) + x[i]*phi(x[i]))", out: "dx", ins: []string{"dy", "x"},
-			consts: geluConsts, consts512: gelu512Consts, temps: 10, temps512: 7, unroll: 2,
+			consts: geluConsts, consts512: gelu512Consts, temps: 8, temps512: 7, unroll: 2,
 			tables: []string{"gc0", "gp0", "gp1", "gp2", "gp3", "gp4", "gexp", "gm0", "gml", "gm1"},
 			body: func(e *ew, in []string, out string, u int) {
 				dy, x, t := in[0], in[1], e.t
@@ -480,14 +497,10 @@ func ewKernels() []*ewKernel {
 					return
 				}
 				e.geluPrep(x)
-				e.exp2part(t[8], t[5], t[6]) // exp(-x*x/2)
-				e.ins("VADDPS %s, %s, %s", t[7], t[6], t[6])
-				e.exp2part(t[9], t[5], t[6])
-				e.ins("VMULPS %s, %s, %s", t[4], t[9], t[9])
-				e.ins("VMULPS %s, %s, %s", e.c("half"), t[9], t[9])
-				e.geluPhi(t[5], x, t[9])
-				e.ins("VMULPS %s, %s, %s", x, t[8], t[8])
-				e.ins("VFMADD231PS %s, %s, %s", e.c("invsqrt2pi"), t[8], t[5])
+				e.ins("VMULPS %s, %s, %s", t[7], t[1], t[1]) // Phi(-|x|)
+				e.geluPhi(t[5], x, t[1])
+				e.ins("VMULPS %s, %s, %s", x, t[7], t[7])
+				e.ins("VFMADD231PS %s, %s, %s", e.c("invsqrt2pi"), t[7], t[5])
 				e.ins("VMULPS %s, %s, %s", dy, t[5], out)
 			}},
 		{name: "axpy", doc: "y[i] += alpha*x[i]", out: "y", ins: []string{"y", "x"},
