@@ -77,6 +77,9 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 		return StudyResult{}, err
 	}
 	s.startClock()
+	if s.sp.Schedule.Kind == search.SchedulerPBT {
+		return s.runPBT()
+	}
 	for {
 		s.fill()
 		if len(s.running) == 0 {

@@ -184,6 +184,13 @@ type TrialInput struct {
 	Assignment       TrialAssignment `json:"assignment"`
 	// KeepModels is the spec's keep_models, passed on to TrainTrial.
 	KeepModels int `json:"keep_models,omitempty"`
+	// UntilEpoch and InitFrom are passed on to TrainTrial (see TrainInput).
+	UntilEpoch int    `json:"until_epoch,omitempty"`
+	InitFrom   string `json:"init_from,omitempty"`
+	// AttemptBase is how many tries earlier runs of the trial made (a pbt
+	// trial runs once per generation): its attempts count on from there,
+	// so that the writes they fence stay ordered.
+	AttemptBase int `json:"attempt_base,omitempty"`
 }
 
 // TrialResult is a trial's recorded outcome.
@@ -224,6 +231,16 @@ type TrainInput struct {
 	// while it is among the study's best KeepModels (0: none).
 	KeepModels int              `json:"keep_models,omitempty"`
 	Direction  search.Direction `json:"direction,omitempty"`
+	// UntilEpoch, when > 0, suspends the trial once epoch UntilEpoch is
+	// trained and its checkpoint stored: TrainTrial returns with Suspended
+	// set and Saved naming the checkpoint, and a later TrainTrial of the
+	// trial (with InitFrom) goes on from there. It must be below
+	// Config.Epochs, and needs checkpoints.
+	UntilEpoch int `json:"until_epoch,omitempty"`
+	// InitFrom names a checkpoint of this trial to start from (a Saved
+	// reference, or one CopyCheckpoint wrote): the first try resumes from
+	// it as from a heartbeat's.
+	InitFrom string `json:"init_from,omitempty"`
 }
 
 // TrainOutput is the TrainTrial activity's result for a trial that trained
@@ -240,6 +257,13 @@ type TrainOutput struct {
 	// HostQueue is the task queue of the worker that holds the trial's
 	// checkpoints (see HostQueue); empty from workers that predate it.
 	HostQueue string `json:"host_queue,omitempty"`
+	// Suspended is set when the trial stopped at UntilEpoch; Saved then
+	// names the checkpoint of that epoch, and SavedShared says that every
+	// worker can read it (the object store) rather than only the one
+	// behind HostQueue.
+	Suspended   bool   `json:"suspended,omitempty"`
+	Saved       string `json:"saved,omitempty"`
+	SavedShared bool   `json:"saved_shared,omitempty"`
 }
 
 // InfraDetails travel with an Infrastructure application error: how far
