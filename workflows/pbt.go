@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/relutune/relutune/search"
+	"github.com/relutune/relutune/spec"
 )
 
 // changePBT marks the studies of schedule kind pbt that run their
@@ -29,6 +30,7 @@ const (
 // targets' new parameters, and returns the steps.
 type ExploitInput struct {
 	StudyID    int64              `json:"study_id"`
+	Spec       spec.Spec          `json:"spec"`
 	Generation int                `json:"generation"`
 	Epoch      int                `json:"epoch"`
 	Members    []search.PBTMember `json:"members"`
@@ -235,7 +237,7 @@ func (s *study) pbtGeneration(members []*pbtMember, until int, final bool) []*pb
 // copy fails is recorded failed and leaves the population.
 func (s *study) exploit(members []*pbtMember, g, epoch int) []*pbtMember {
 	ctx := s.ctx
-	in := ExploitInput{StudyID: s.st.StudyID, Generation: g, Epoch: epoch}
+	in := ExploitInput{StudyID: s.st.StudyID, Spec: s.sp, Generation: g, Epoch: epoch}
 	byNumber := map[int]*pbtMember{}
 	for _, m := range members {
 		in.Members = append(in.Members, search.PBTMember{Trial: m.a.Number, Value: m.value, Params: m.a.Params})

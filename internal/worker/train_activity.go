@@ -36,6 +36,10 @@ type Pruner interface {
 // errPruned stops training when the study's scheduler says so.
 var errPruned = errors.New("pruned by the study's scheduler")
 
+// errSuspended stops training at TrainInput.UntilEpoch, once its
+// checkpoint is stored.
+var errSuspended = errors.New("suspended at the requested epoch")
+
 // Activities run on training workers. They never touch Postgres.
 type Activities struct {
 	Publisher MetricsPublisher
@@ -103,11 +107,19 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
 	cfg.Threads = trialThreads(cfg.Threads, a.MaxThreads)
+	if in.UntilEpoch < 0 || (in.UntilEpoch > 0 && in.UntilEpoch >= cfg.Epochs) {
+		err := fmt.Errorf("%w: until_epoch: %d must be in [1, epochs-1=%d] (0: train to the end)", errInvalidTrainInput, in.UntilEpoch, cfg.Epochs-1)
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
+	}
+	if in.Resume == nil && in.InitFrom != "" {
+		in.Resume = &workflows.TrainProgress{Checkpoint: in.InitFrom}
+	}
 	sched, err := search.NewScheduler(in.Schedule)
 	if err != nil {
 		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
 	var last trainer.EpochMetrics
+	var saved string // the checkpoint of UntilEpoch
 	load := a.Datasets
 	if load == nil {
 		load = trainer.LoadDataset
@@ -130,12 +142,23 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 	if err != nil {
 		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
+	if in.UntilEpoch > 0 && !ckpt.enabled() {
+		err := fmt.Errorf("%w: until_epoch %d needs checkpoints, and worker %s keeps none (set its checkpoint directory or object store)", errInvalidTrainInput, in.UntilEpoch, a.Worker)
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
+	}
 	if err := ckpt.create(); err != nil {
 		return out, err
 	}
 	r, closeResume, resumed := ckpt.open(ctx, progress.Checkpoint, log)
 	defer closeResume()
 	progress = resumed
+	if in.UntilEpoch > 0 && progress.Epoch >= in.UntilEpoch {
+		// An earlier try suspended there and its result was lost.
+		out.Suspended, out.Saved, out.EpochsDone = true, progress.Checkpoint, progress.Epoch
+		_, out.SavedShared = ckpt.(*objectKeeper)
+		out.HostQueue = hostQueueOf(info.TaskQueue, a.Worker)
+		return out, nil
+	}
 	if r != nil {
 		opts.Resume = r
 		log.Info("resuming from checkpoint", "epoch", progress.Epoch, "checkpoint", progress.Checkpoint)
@@ -182,6 +205,9 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 				return err
 			}
 			if path == "" { // not stored (logged): the heartbeat keeps the last one
+				if epoch == in.UntilEpoch {
+					return fmt.Errorf("the checkpoint of epoch %d, where the trial suspends, was not stored", epoch)
+				}
 				pump.advance()
 				return nil
 			}
@@ -192,6 +218,10 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 			pump.advance()
 			activity.RecordHeartbeat(ctx, p)
 			ckpt.replace(path)
+			if epoch == in.UntilEpoch {
+				saved = path
+				return errSuspended
+			}
 			return nil
 		}
 	}
@@ -251,12 +281,20 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 	var div *trainer.DivergedError
 	switch {
 	case err == nil:
+	case errors.Is(err, errSuspended):
+		// The checkpoint stays: the trial's next run (or the one
+		// copying its weights) starts from it.
+		out.Suspended, out.Saved = true, saved
+		_, out.SavedShared = ckpt.(*objectKeeper)
+		out.Objective = objective(in.Metric, last)
+		out.HostQueue = hostQueueOf(info.TaskQueue, a.Worker)
+		return out, nil
 	case errors.Is(err, errPruned):
 		// The checkpoints stay until the outcome is recorded: the workflow
 		// then removes them on this host (RemoveCheckpoints).
 		out.Pruned = true
 		out.Objective = objective(in.Metric, last)
-		out.HostQueue = workflows.HostQueue(info.TaskQueue, a.Worker)
+		out.HostQueue = hostQueueOf(info.TaskQueue, a.Worker)
 		return out, nil
 	case errors.As(err, &div):
 		log.Info("trial diverged", "epoch", div.Epoch)
@@ -278,7 +316,7 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 	// The checkpoints stay until the outcome is recorded (see above); a
 	// retry after a lost completion resumes from the last one and trains
 	// no epoch again.
-	out.HostQueue = workflows.HostQueue(info.TaskQueue, a.Worker)
+	out.HostQueue = hostQueueOf(info.TaskQueue, a.Worker)
 	out.EpochsDone = res.Epochs
 	out.EarlyStopped = res.EarlyStopped
 	out.Objective = objective(in.Metric, res.Final)

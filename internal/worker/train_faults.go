@@ -58,6 +58,9 @@ func markInfraErrors(opts trainer.Options) trainer.Options {
 	if checkpoint := opts.Checkpoint; checkpoint != nil {
 		opts.Checkpoint = func(epoch int, write func(io.Writer) error) error {
 			if err := checkpoint(epoch, write); err != nil {
+				if errors.Is(err, errSuspended) {
+					return err
+				}
 				return infraCause{err}
 			}
 			return nil
@@ -71,7 +74,7 @@ func markInfraErrors(opts trainer.Options) trainer.Options {
 func (a *Activities) infraError(ctx context.Context, p workflows.TrainProgress, err error) error {
 	d := workflows.InfraDetails{Progress: p, Worker: a.Worker}
 	if activity.IsActivity(ctx) {
-		d.HostQueue = workflows.HostQueue(activity.GetInfo(ctx).TaskQueue, a.Worker)
+		d.HostQueue = hostQueueOf(activity.GetInfo(ctx).TaskQueue, a.Worker)
 	}
 	return temporal.NewApplicationErrorWithCause(err.Error(), workflows.ErrTypeInfrastructure, err, d)
 }
