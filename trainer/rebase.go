@@ -47,7 +47,7 @@ func RebaseCheckpoint(r io.Reader, w io.Writer, cfg Config) error {
 	if err := sameShape(h.Config, cfg); err != nil {
 		return err
 	}
-	h.Config = cfg
+	h.Config = cfg.WithDefaults()
 	hdr, err := json.Marshal(h)
 	if err != nil {
 		return err
@@ -85,7 +85,7 @@ func RebaseCheckpoint(r io.Reader, w io.Writer, cfg Config) error {
 // sameShape reports whether a checkpoint of saved can be rebased to cur
 // (see RebaseCheckpoint).
 func sameShape(saved, cur Config) error {
-	a, b := saved, cur
+	a, b := saved.WithDefaults(), cur.WithDefaults()
 	for _, c := range []*Config{&a, &b} {
 		c.LearningRate, c.NegativeSlope, c.ELUAlpha, c.PReLUInit, c.WeightDecay = 0, 0, 0, 0, 0
 		c.Seed, c.Epochs, c.Patience, c.Threads, c.StepEpochs = 0, 0, 0, 0, 0
