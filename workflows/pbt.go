@@ -56,7 +56,7 @@ type ExploitStep struct {
 type CopyCheckpointInput struct {
 	Study  string          `json:"study"`
 	Source int             `json:"source"`
-	From   string          `json:"from"`
+	From   CheckpointRef   `json:"from"`
 	Target TrialAssignment `json:"target"`
 }
 
@@ -73,11 +73,11 @@ type CopyCheckpointOutput struct {
 // pbtMember is a trial of the population between generations.
 type pbtMember struct {
 	a        TrialAssignment
-	queue    string   // where its next generation runs
-	from     string   // checkpoint it continues from
-	attempts int      // tries so far
-	hosts    []string // task queues that may hold its checkpoints
-	value    float64  // objective at the end of the last generation
+	queue    string         // where its next generation runs
+	from     *CheckpointRef // checkpoint it continues from
+	attempts int            // tries so far
+	hosts    []string       // task queues that may hold its checkpoints
+	value    float64        // objective at the end of the last generation
 }
 
 func (m *pbtMember) addHost(q string) {
@@ -211,7 +211,7 @@ func (s *study) pbtGeneration(members []*pbtMember, until int, final bool) []*pb
 			m.addHost(h)
 		}
 		out := d.run.out
-		if d.run.kind != noFailure || !out.Suspended || out.Saved == "" {
+		if d.run.kind != noFailure || !out.Suspended || out.Saved == nil {
 			// Failed, diverged, canceled, or it stopped before the
 			// generation's end: record it as runTrial would.
 			s.countResult(m, s.recordRun(m, d.run))
@@ -220,8 +220,8 @@ func (s *study) pbtGeneration(members []*pbtMember, until int, final bool) []*pb
 		m.addHost(out.HostQueue)
 		m.from = out.Saved
 		m.queue = s.in.TrialsQueue
-		if !out.SavedShared && out.HostQueue != "" {
-			m.queue = out.HostQueue
+		if !out.SavedShared && out.Saved.HostQueue != "" {
+			m.queue = out.Saved.HostQueue
 		}
 		m.value = math.NaN()
 		if out.Objective != nil {
@@ -264,7 +264,7 @@ func (s *study) exploit(members []*pbtMember, g, epoch int) []*pbtMember {
 			},
 		})
 		futures[i] = workflow.ExecuteActivity(cctx, CopyCheckpointActivity, CopyCheckpointInput{
-			Study: s.sp.Name, Source: step.Source, From: src.from, Target: step.Target,
+			Study: s.sp.Name, Source: step.Source, From: *src.from, Target: step.Target,
 		})
 	}
 	for i, step := range out.Steps {
@@ -274,7 +274,8 @@ func (s *study) exploit(members []*pbtMember, g, epoch int) []*pbtMember {
 			failed[t.a.Number] = "pbt: copying the checkpoint of trial " + fmt.Sprint(step.Source) + ": " + rootMessage(err)
 			continue
 		}
-		t.a, t.from = step.Target, cp.Ref
+		t.a = step.Target
+		t.from = &CheckpointRef{Trial: t.a.Number, Epoch: byNumber[step.Source].from.Epoch, Ref: cp.Ref, HostQueue: cp.HostQueue}
 		t.queue = s.in.TrialsQueue
 		if !cp.Shared {
 			t.queue = cp.HostQueue

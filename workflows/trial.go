@@ -196,9 +196,6 @@ func trainWithRetries(ctx workflow.Context, in TrialInput, inline bool) trainRun
 	})
 	run := trainRun{attempt: in.AttemptBase}
 	var resume *TrainProgress
-	if in.InitFrom != "" {
-		resume = &TrainProgress{Epoch: 0, Checkpoint: in.InitFrom}
-	}
 	for {
 		run.attempt++
 		actx := tctx

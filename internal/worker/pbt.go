@@ -38,6 +38,9 @@ func (a *Activities) CopyCheckpoint(ctx context.Context, in workflows.CopyCheckp
 	if err := checkTrainInput(workflows.TrainInput{Study: in.Study, Number: in.Target.Number}); err != nil {
 		return invalid(err)
 	}
+	if in.From.Trial != in.Source {
+		return invalid(fmt.Errorf("%w: from: a checkpoint of trial %d, not of the source %d", errInvalidTrainInput, in.From.Trial, in.Source))
+	}
 	if in.Source == in.Target.Number {
 		return invalid(fmt.Errorf("%w: source and target are both trial %d", errInvalidTrainInput, in.Source))
 	}
@@ -59,9 +62,9 @@ func (a *Activities) CopyCheckpoint(ctx context.Context, in workflows.CopyCheckp
 	if err != nil {
 		return invalid(err)
 	}
-	from, ok := hintedCheckpoint(in.From, srcDir)
+	from, ok := hintedCheckpoint(in.From.Ref, srcDir)
 	if !ok || from == "" {
-		return invalid(fmt.Errorf("%w: %q is not a checkpoint of trial %d on worker %s", errInvalidTrainInput, in.From, in.Source, a.Worker))
+		return invalid(fmt.Errorf("%w: %q is not a checkpoint of trial %d on worker %s", errInvalidTrainInput, in.From.Ref, in.Source, a.Worker))
 	}
 	var epoch int
 	fmt.Sscanf(filepath.Base(from), "epoch-%d.ckpt", &epoch)
@@ -99,9 +102,9 @@ func (a *Activities) CopyCheckpoint(ctx context.Context, in workflows.CopyCheckp
 // copyObject is CopyCheckpoint with the object store.
 func (a *Activities) copyObject(ctx context.Context, in workflows.CopyCheckpointInput, cfg trainer.Config, out workflows.CopyCheckpointOutput,
 	invalid func(error) (workflows.CopyCheckpointOutput, error)) (workflows.CopyCheckpointOutput, error) {
-	bucket, key, ok := ckptstore.ParseRef(in.From)
+	bucket, key, ok := ckptstore.ParseRef(in.From.Ref)
 	if !ok || bucket != a.Checkpoints.Bucket() || key.Study != in.Study || key.Trial != in.Source {
-		return invalid(fmt.Errorf("%w: %q is not a checkpoint of trial %d in bucket %s", errInvalidTrainInput, in.From, in.Source, a.Checkpoints.Bucket()))
+		return invalid(fmt.Errorf("%w: %q is not a checkpoint of trial %d in bucket %s", errInvalidTrainInput, in.From.Ref, in.Source, a.Checkpoints.Bucket()))
 	}
 	src, err := a.Checkpoints.Get(ctx, key)
 	if errors.Is(err, ckptstore.ErrNotFound) || errors.Is(err, ckptstore.ErrCorrupt) {

@@ -36,10 +36,6 @@ type Pruner interface {
 // errPruned stops training when the study's scheduler says so.
 var errPruned = errors.New("pruned by the study's scheduler")
 
-// errSuspended stops training at TrainInput.UntilEpoch, once its
-// checkpoint is stored.
-var errSuspended = errors.New("suspended at the requested epoch")
-
 // Activities run on training workers. They never touch Postgres.
 type Activities struct {
 	Publisher MetricsPublisher
@@ -107,19 +103,11 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
 	cfg.Threads = trialThreads(cfg.Threads, a.MaxThreads)
-	if in.UntilEpoch < 0 || (in.UntilEpoch > 0 && in.UntilEpoch >= cfg.Epochs) {
-		err := fmt.Errorf("%w: until_epoch: %d must be in [1, epochs-1=%d] (0: train to the end)", errInvalidTrainInput, in.UntilEpoch, cfg.Epochs-1)
-		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
-	}
-	if in.Resume == nil && in.InitFrom != "" {
-		in.Resume = &workflows.TrainProgress{Checkpoint: in.InitFrom}
-	}
 	sched, err := search.NewScheduler(in.Schedule)
 	if err != nil {
 		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
 	var last trainer.EpochMetrics
-	var saved string // the checkpoint of UntilEpoch
 	load := a.Datasets
 	if load == nil {
 		load = trainer.LoadDataset
@@ -130,6 +118,10 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 		return out, a.infraError(ctx, workflows.TrainProgress{}, fmt.Errorf("load dataset %s on worker %s: %w", cfg.Dataset, a.Worker, err))
 	}
 
+	if f := in.InitFrom; f != nil && f.Trial == in.Number && (in.Resume == nil || f.Epoch > in.Resume.Epoch) {
+		// Its own checkpoint: a resume like any other.
+		in.Resume = &workflows.TrainProgress{Epoch: f.Epoch, Checkpoint: f.Ref}
+	}
 	progress := a.resumeHint(in)
 	if activity.HasHeartbeatDetails(ctx) {
 		if err := activity.GetHeartbeatDetails(ctx, &progress); err != nil {
@@ -142,27 +134,32 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 	if err != nil {
 		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
 	}
-	if in.UntilEpoch > 0 && !ckpt.enabled() {
-		err := fmt.Errorf("%w: until_epoch %d needs checkpoints, and worker %s keeps none (set its checkpoint directory or object store)", errInvalidTrainInput, in.UntilEpoch, a.Worker)
-		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
-	}
 	if err := ckpt.create(); err != nil {
 		return out, err
 	}
 	r, closeResume, resumed := ckpt.open(ctx, progress.Checkpoint, log)
 	defer closeResume()
 	progress = resumed
-	if in.UntilEpoch > 0 && progress.Epoch >= in.UntilEpoch {
-		// An earlier try suspended there and its result was lost.
-		out.Suspended, out.Saved, out.EpochsDone = true, progress.Checkpoint, progress.Epoch
-		_, out.SavedShared = ckpt.(*objectKeeper)
-		out.HostQueue = hostQueueOf(info.TaskQueue, a.Worker)
-		return out, nil
-	}
 	if r != nil {
 		opts.Resume = r
 		log.Info("resuming from checkpoint", "epoch", progress.Epoch, "checkpoint", progress.Checkpoint)
 	}
+	// fromOther: training starts from another trial's checkpoint, which
+	// this trial must never drop.
+	fromOther := false
+	if f := in.InitFrom; r == nil && f != nil && f.Trial != in.Number {
+		or, closeOther, err := ckpt.openFrom(ctx, *f)
+		switch {
+		case errors.Is(err, errInvalidTrainInput):
+			return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
+		case err != nil:
+			return out, a.infraError(ctx, workflows.TrainProgress{}, fmt.Errorf("init_from: %w", err))
+		}
+		defer closeOther()
+		opts.Resume, fromOther = or, true
+		log.Info("starting from another trial's checkpoint", "from_trial", f.Trial, "epoch", f.Epoch, "checkpoint", f.Ref)
+	}
+	opts.StopAfter = in.UntilEpoch
 
 	// Heartbeat between epochs too, but only while training progresses: an
 	// epoch can outlast the timeout, heartbeats are how cancellation reaches
@@ -205,9 +202,6 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 				return err
 			}
 			if path == "" { // not stored (logged): the heartbeat keeps the last one
-				if epoch == in.UntilEpoch {
-					return fmt.Errorf("the checkpoint of epoch %d, where the trial suspends, was not stored", epoch)
-				}
 				pump.advance()
 				return nil
 			}
@@ -218,10 +212,6 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 			pump.advance()
 			activity.RecordHeartbeat(ctx, p)
 			ckpt.replace(path)
-			if epoch == in.UntilEpoch {
-				saved = path
-				return errSuspended
-			}
 			return nil
 		}
 	}
@@ -264,6 +254,12 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 
 	opts = markInfraErrors(opts)
 	res, err := trainer.Train(trainCtx, cfg, ds, opts)
+	if err != nil && fromOther && errors.Is(err, trainer.ErrCheckpoint) {
+		stopHB()
+		<-hbDone
+		err = fmt.Errorf("init_from trial %d: %w", in.InitFrom.Trial, err)
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
+	}
 	if err != nil && opts.Resume != nil && errors.Is(err, trainer.ErrCheckpoint) {
 		// A damaged checkpoint, or one from another configuration, would
 		// fail every retry the same way: drop it and train from the start.
@@ -281,14 +277,6 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 	var div *trainer.DivergedError
 	switch {
 	case err == nil:
-	case errors.Is(err, errSuspended):
-		// The checkpoint stays: the trial's next run (or the one
-		// copying its weights) starts from it.
-		out.Suspended, out.Saved = true, saved
-		_, out.SavedShared = ckpt.(*objectKeeper)
-		out.Objective = objective(in.Metric, last)
-		out.HostQueue = hostQueueOf(info.TaskQueue, a.Worker)
-		return out, nil
 	case errors.Is(err, errPruned):
 		// The checkpoints stay until the outcome is recorded: the workflow
 		// then removes them on this host (RemoveCheckpoints).
@@ -320,6 +308,14 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 	out.EpochsDone = res.Epochs
 	out.EarlyStopped = res.EarlyStopped
 	out.Objective = objective(in.Metric, res.Final)
+	if res.Suspended {
+		out.Suspended = true
+		_, out.SavedShared = ckpt.(*objectKeeper)
+		if p := pump.get(); p.Checkpoint != "" && p.Epoch > 0 {
+			out.Saved = &workflows.CheckpointRef{Trial: in.Number, Epoch: p.Epoch, Ref: p.Checkpoint, HostQueue: out.HostQueue}
+		}
+		return out, nil
+	}
 	out.TestAccuracy = events.Finite(res.TestAccuracy)
 	if obj, isObj := ckpt.(*objectKeeper); isObj && out.Objective != nil {
 		obj.keepModel(in, *out.Objective)

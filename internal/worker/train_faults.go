@@ -58,9 +58,6 @@ func markInfraErrors(opts trainer.Options) trainer.Options {
 	if checkpoint := opts.Checkpoint; checkpoint != nil {
 		opts.Checkpoint = func(epoch int, write func(io.Writer) error) error {
 			if err := checkpoint(epoch, write); err != nil {
-				if errors.Is(err, errSuspended) {
-					return err
-				}
 				return infraCause{err}
 			}
 			return nil
