@@ -31,16 +31,31 @@ type lineageRow struct {
 }
 
 // TestPBTEndToEnd runs a pbt study (population 4, 6 epochs, generations of
-// 2) through the stack on one worker and on two, and checks that every
-// trial trained 6 epochs, that both runs exploited the same trials from
+// 2) through the stack on one worker and on two with the directory
+// checkpoint backend, and on two with the object store, and checks that every
+// trial trained 6 epochs, that all runs exploited the same trials from
 // the same sources with the same parameters, and that an exploited trial's
 // next epoch continued from its source's weights: its validation loss then
 // is nearer the source's at that epoch than its own before the exploit.
 func TestPBTEndToEnd(t *testing.T) {
 	var runs [][]lineageRow
-	for _, workers := range []int{1, 2} {
-		t.Run(fmt.Sprintf("workers-%d", workers), func(t *testing.T) {
-			e := Start(t, workers)
+	for _, tc := range []struct {
+		workers int
+		objects bool
+	}{{1, false}, {2, false}, {2, true}} {
+		workers := tc.workers
+		backend := "dir"
+		if tc.objects {
+			backend = "objstore"
+		}
+		t.Run(fmt.Sprintf("workers-%d-%s", workers, backend), func(t *testing.T) {
+			e := Start(t, 0)
+			if tc.objects {
+				e.UseObjectStore(t)
+			}
+			for range workers {
+				e.StartWorker()
+			}
 			name := fmt.Sprintf("it-pbt%d-%s", workers, e.DBName[len("relutune_it_"):])
 			if code, out, errOut := e.Tunectl(t, "", "submit", writeSpec(t, name, pbtSpec)); code != 0 {
 				t.Fatalf("submit exited %d: %s%s", code, out, errOut)
@@ -116,7 +131,9 @@ func TestPBTEndToEnd(t *testing.T) {
 			runs = append(runs, lin)
 		})
 	}
-	if len(runs) == 2 && !reflect.DeepEqual(runs[0], runs[1]) {
-		t.Errorf("lineage on 1 worker %+v differs from 2 workers' %+v", runs[0], runs[1])
+	for i := 1; i < len(runs); i++ {
+		if !reflect.DeepEqual(runs[0], runs[i]) {
+			t.Errorf("lineage of run %d %+v differs from the first's (1 worker) %+v", i, runs[i], runs[0])
+		}
 	}
 }
