@@ -24,7 +24,8 @@ type Scheduler interface {
 
 // SchedulerSpec selects and tunes a scheduler; zero values mean defaults.
 type SchedulerSpec struct {
-	// Kind is "none", "asha", "median" or "hyperband" ("" means "none").
+	// Kind is "none", "asha", "median", "hyperband" or "pbt" ("" means
+	// "none").
 	Kind ScheduleKind
 	// MinEpochs is ASHA's first rung (default 1).
 	MinEpochs int
@@ -60,7 +61,7 @@ const (
 
 // SchedulerKinds lists the kinds NewScheduler accepts.
 func SchedulerKinds() []ScheduleKind {
-	return []ScheduleKind{SchedulerNone, SchedulerASHA, SchedulerMedian, SchedulerHyperband}
+	return []ScheduleKind{SchedulerNone, SchedulerASHA, SchedulerMedian, SchedulerHyperband, SchedulerPBT}
 }
 
 // ParseScheduleKind returns the kind spelled s. The error, which wraps
@@ -103,7 +104,9 @@ func NewScheduler(spec SchedulerSpec) (Scheduler, error) {
 		return nil, bad("brackets", spec.Brackets, "applies to kind hyperband only")
 	}
 	switch spec.Kind {
-	case "", SchedulerNone:
+	case "", SchedulerNone, SchedulerPBT:
+		// PBT stops no trial: its generations are run by the study
+		// (see PBT).
 		return None{}, nil
 	case SchedulerASHA, SchedulerHyperband:
 		a := ASHA{MinEpochs: spec.MinEpochs, MaxEpochs: spec.MaxEpochs, Reduction: spec.Reduction}

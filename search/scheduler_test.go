@@ -165,7 +165,7 @@ func TestNewSchedulerRejects(t *testing.T) {
 		spec  SchedulerSpec
 		field string
 	}{
-		{SchedulerSpec{Kind: "pbt"}, "kind"},
+		{SchedulerSpec{Kind: "bohb"}, "kind"},
 		{SchedulerSpec{Kind: "asha"}, "max_epochs"},
 		{SchedulerSpec{Kind: "hyperband"}, "max_epochs"},
 		{SchedulerSpec{Kind: "hyperband", MaxEpochs: 9, Reduction: 3, Brackets: 4}, "brackets"},
@@ -196,7 +196,7 @@ func TestParseScheduleKind(t *testing.T) {
 			t.Errorf("ParseScheduleKind(%q) = %q, %v", k, got, err)
 		}
 	}
-	for _, bad := range []string{"", "pbt", "ASHA", "none "} {
+	for _, bad := range []string{"", "bohb", "ASHA", "none "} {
 		_, err := ParseScheduleKind(bad)
 		if !errors.Is(err, ErrInvalidSchedule) || !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) || !strings.Contains(err.Error(), "none asha median hyperband") {
 			t.Errorf("ParseScheduleKind(%q): %v; want an error naming the value and the allowed kinds", bad, err)

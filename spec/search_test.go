@@ -77,8 +77,8 @@ schedule: {max_epochs: 3}
 			[]string{"brackets", "4", "[1, 3]"}},
 		{searchSpec("search: {max_trials: 4}", "schedule: {kind: asha, max_epochs: 9, brackets: 2}"),
 			[]string{"brackets", "2", "hyperband only"}},
-		{searchSpec("search: {max_trials: 4}", "schedule: {kind: pbt, max_epochs: 9}"),
-			[]string{"schedule.kind", `"pbt"`, "hyperband"}},
+		{searchSpec("search: {max_trials: 4}", "schedule: {kind: bohb, max_epochs: 9}"),
+			[]string{"schedule.kind", `"bohb"`, "hyperband"}},
 	} {
 		_, err := Parse([]byte(tt.yaml))
 		if !errors.Is(err, ErrInvalid) {

@@ -156,6 +156,41 @@ type Schedule struct {
 	// Brackets is hyperband's number of brackets (0: as many as
 	// min_epochs, max_epochs and reduction allow).
 	Brackets int `yaml:"brackets" json:"brackets,omitempty"`
+	// Interval, Quantile, Perturb and ResampleProbability configure
+	// kind pbt (population-based training; see search.PBT): the
+	// population (search.max_trials trials) trains in generations of
+	// Interval epochs up to max_epochs; after each, the bottom Quantile
+	// copies a top-Quantile trial's weights and parameters and perturbs
+	// them by a factor drawn from Perturb, or draws them afresh with
+	// ResampleProbability. Defaults 0.25, [0.8, 1.2] and 0.25; Interval
+	// is required.
+	Interval            int       `yaml:"interval" json:"interval,omitempty"`
+	Quantile            float64   `yaml:"quantile" json:"quantile,omitempty"`
+	Perturb             []float64 `yaml:"perturb" json:"perturb,omitempty"`
+	ResampleProbability *float64  `yaml:"resample_probability" json:"resample_probability,omitempty"`
+}
+
+// MaxPBTSteps bounds a pbt study's generations times its population: each
+// member's generation is an activity in the study's workflow history, and
+// the history must stay well inside Temporal's limits (50k events).
+const MaxPBTSteps = 2000
+
+// PBT returns the pbt scheduler's exploit/explore settings.
+func (s *Spec) PBT() search.PBT {
+	p := search.PBT{Quantile: s.Schedule.Quantile, Perturb: s.Schedule.Perturb}
+	if s.Schedule.ResampleProbability != nil {
+		p.ResampleProbability = *s.Schedule.ResampleProbability
+	}
+	return p
+}
+
+// PBTGenerations is the number of generations of a pbt study: max_epochs
+// in steps of interval, the last one perhaps shorter.
+func (s *Spec) PBTGenerations() int {
+	if s.Schedule.Interval < 1 {
+		return 0
+	}
+	return (s.Schedule.MaxEpochs + s.Schedule.Interval - 1) / s.Schedule.Interval
 }
 
 // SchedulerSpec returns the early-stopping scheduler's settings.
@@ -323,6 +358,18 @@ func (s *Spec) applyDefaults() {
 	}
 	if s.Optimizer.Kind == "" {
 		s.Optimizer.Kind = "adam"
+	}
+	if s.Schedule.Kind == search.SchedulerPBT {
+		if s.Schedule.Quantile == 0 {
+			s.Schedule.Quantile = 0.25
+		}
+		if s.Schedule.Perturb == nil {
+			s.Schedule.Perturb = []float64{0.8, 1.2}
+		}
+		if s.Schedule.ResampleProbability == nil {
+			p := 0.25
+			s.Schedule.ResampleProbability = &p
+		}
 	}
 }
 
@@ -572,6 +619,56 @@ func (s *Spec) validateSchedule() error {
 	}
 	if _, err := search.NewScheduler(s.SchedulerSpec()); err != nil {
 		return fmt.Errorf("%w: schedule: %v", ErrInvalid, err)
+	}
+	return s.validatePBT()
+}
+
+// validatePBT checks the pbt fields: set only for kind pbt, and then
+// consistent with the search settings.
+func (s *Spec) validatePBT() error {
+	sc := s.Schedule
+	if sc.Kind != search.SchedulerPBT {
+		if sc.Interval != 0 || sc.Quantile != 0 || sc.Perturb != nil || sc.ResampleProbability != nil {
+			return invalid("schedule", fmt.Sprintf("kind %s", sc.Kind), "sets interval, quantile, perturb or resample_probability, which apply to kind pbt only")
+		}
+		return nil
+	}
+	if sc.Interval < 1 || sc.Interval > sc.MaxEpochs {
+		return invalid("schedule.interval", sc.Interval, fmt.Sprintf("must be in [1, max_epochs=%d] (epochs per pbt generation)", sc.MaxEpochs))
+	}
+	if math.IsNaN(sc.Quantile) || sc.Quantile <= 0 || sc.Quantile > 0.5 {
+		return invalid("schedule.quantile", sc.Quantile, "must be in (0, 0.5] (the fraction of the population replaced each generation)")
+	}
+	if len(sc.Perturb) < 1 || len(sc.Perturb) > 16 {
+		return invalid("schedule.perturb", sc.Perturb, "must list 1 to 16 factors such as [0.8, 1.2]")
+	}
+	for i, f := range sc.Perturb {
+		if err := checkFloat(fmt.Sprintf("schedule.perturb[%d]", i), f, interval{low: 0, high: 10, openLow: true}); err != nil {
+			return err
+		}
+	}
+	if err := checkFloat("schedule.resample_probability", *sc.ResampleProbability, interval{low: 0, high: 1}); err != nil {
+		return err
+	}
+	if sc.Patience != 0 {
+		return invalid("schedule.patience", sc.Patience, "must be 0 with kind pbt (a member stops only when the population does)")
+	}
+	if len(s.Objectives) > 0 {
+		return invalid("objectives", fmt.Sprintf("%d metrics", len(s.Objectives)), "must be empty with schedule.kind pbt (a population is ranked by the single objective)")
+	}
+	if s.Search.Replicates != 1 {
+		return invalid("search.replicates", s.Search.Replicates, "must be 1 with schedule.kind pbt (members copy each other's weights, so replicates would not stay independent)")
+	}
+	pop := s.Search.MaxTrials
+	if pop < 2 {
+		return invalid("search.max_trials", pop, "must be >= 2 with schedule.kind pbt (it is the population size)")
+	}
+	if steps := pop * s.PBTGenerations(); steps > MaxPBTSteps {
+		return invalid("schedule", fmt.Sprintf("%d generations x population %d = %d", s.PBTGenerations(), pop, steps),
+			fmt.Sprintf("must be at most %d (raise interval or lower max_trials: every member's generation is an activity in the study's history)", MaxPBTSteps))
+	}
+	if len(s.Enqueue) > pop {
+		return invalid("enqueue", fmt.Sprintf("%d configurations", len(s.Enqueue)), fmt.Sprintf("at most the population (max_trials=%d) with schedule.kind pbt", pop))
 	}
 	return nil
 }

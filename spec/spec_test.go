@@ -112,7 +112,7 @@ func TestParseRejects(t *testing.T) {
 		{"cnn on points", strings.Replace(valid, "kind: mlp", "kind: cnn", 1), `model.kind: "cnn" needs an image dataset`},
 		{"conv on mlp", strings.Replace(valid, "hidden: [8]", "hidden: [8], conv: [4]", 1), "model.conv: [4] is only allowed for model.kind cnn"},
 		{"unknown model", strings.Replace(valid, "kind: mlp", "kind: rnn", 1), `model.kind: "rnn" is not a model (allowed: mlp, cnn)`},
-		{"unknown scheduler", strings.Replace(valid, "{max_epochs: 3}", "{max_epochs: 3, kind: pbt}", 1), `schedule.kind: "pbt" is not a scheduler (allowed: none, asha, median, hyperband)`},
+		{"unknown scheduler", strings.Replace(valid, "{max_epochs: 3}", "{max_epochs: 3, kind: bohb}", 1), `schedule.kind: "bohb" is not a scheduler (allowed: none, asha, median, hyperband, pbt)`},
 		{"csv path out of the root", strings.Replace(valid, "dataset: spirals", "dataset: csv:../secret.csv", 1), `dataset: "csv:../secret.csv" path "../secret.csv" leads out of the data root`},
 		{"idx with one path", strings.Replace(valid, "dataset: spirals", `dataset: "idx:images,"`, 1), `dataset: "idx:images," needs two paths`},
 	}

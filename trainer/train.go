@@ -85,6 +85,10 @@ type Result struct {
 	TestAccuracy float64 `json:"test_accuracy"`
 	// EarlyStopped is true when patience ran out before the last epoch.
 	EarlyStopped bool `json:"early_stopped"`
+	// Suspended is true when training stopped at Options.StopAfter with
+	// epochs left: the last checkpoint continues it (TestAccuracy is then
+	// not measured).
+	Suspended bool `json:"suspended,omitempty"`
 }
 
 // Options are the hooks of a Train call.
@@ -110,6 +114,12 @@ type Options struct {
 	// ErrInvalidConfig before anything is allocated. 0 means
 	// DefaultMaxMemory; a negative value means no limit.
 	MaxMemory int64
+	// StopAfter, when > 0, suspends training once that many epochs are
+	// complete (after the epoch's Report and Checkpoint), if epochs remain:
+	// Train returns a Result with Suspended set. Resuming from the last
+	// checkpoint continues the run exactly as if it had not stopped. A run
+	// resumed at or past StopAfter returns at once.
+	StopAfter int
 }
 
 // probeSize is the number of validation examples the diagnostics use.
@@ -296,6 +306,11 @@ func (st *state) run(ctx context.Context, ds *Dataset, opts Options) (Result, er
 		return r
 	}
 	for !st.stopped && st.epoch < cfg.Epochs {
+		if opts.StopAfter > 0 && st.epoch >= opts.StopAfter {
+			r := result()
+			r.Suspended = true
+			return r, nil
+		}
 		epoch := st.epoch + 1
 		for i := range perm {
 			perm[i] = int32(i)

@@ -298,3 +298,38 @@ func TestDeterminismThreads(t *testing.T) {
 		t.Fatalf("two runs with 2 threads differ:\n%+v\n%+v", a, b)
 	}
 }
+
+// TestStopAfterSuspendsAndResumes: a run suspended after epoch 2, then
+// resumed from its last checkpoint, reports the epochs and result of the
+// run that never stopped; resuming at or past StopAfter trains nothing.
+func TestStopAfterSuspendsAndResumes(t *testing.T) {
+	ds := spirals(t, 3)
+	cfg := Config{Dataset: "spirals", Hidden: []int{16}, Activation: ReLU, Epochs: 4, BatchSize: 64, Seed: 7}
+	full, fullRes := runMetrics(t, cfg, ds, Options{})
+	var last []byte
+	save := func(_ int, write func(io.Writer) error) error {
+		var b bytes.Buffer
+		if err := write(&b); err != nil {
+			return err
+		}
+		last = b.Bytes()
+		return nil
+	}
+	first, res := runMetrics(t, cfg, ds, Options{StopAfter: 2, Checkpoint: save})
+	if !res.Suspended || res.Epochs != 2 || len(first) != 2 || res.TestAccuracy != 0 {
+		t.Fatalf("suspended run: result %+v after %d epochs, want suspended after 2", res, len(first))
+	}
+	again, res := runMetrics(t, cfg, ds, Options{StopAfter: 2, Resume: bytes.NewReader(last)})
+	if !res.Suspended || len(again) != 0 || res.Epochs != 2 {
+		t.Fatalf("resumed at StopAfter: result %+v after %d epochs, want suspended at once", res, len(again))
+	}
+	rest, res := runMetrics(t, cfg, ds, Options{Resume: bytes.NewReader(last)})
+	if got := append(first, rest...); !reflect.DeepEqual(got, full) || !reflect.DeepEqual(res, fullRes) {
+		t.Fatalf("suspended and resumed:\n got %+v %+v\nwant %+v %+v", got, res, full, fullRes)
+	}
+	// StopAfter at or past the last epoch finishes normally.
+	_, res = runMetrics(t, cfg, ds, Options{StopAfter: 4})
+	if res.Suspended || !reflect.DeepEqual(res, fullRes) {
+		t.Fatalf("StopAfter = Epochs: result %+v, want %+v", res, fullRes)
+	}
+}

@@ -29,8 +29,8 @@ const (
 // ControllerActivityNames and WorkerActivityNames list the activities each
 // side must register.
 var (
-	ControllerActivityNames = []string{CreateStudyActivity, SuggestActivity, RecordActivity, AwaitMetricsActivity, FinishStudyActivity, DecideActivity}
-	WorkerActivityNames     = []string{TrainTrialActivity, RemoveCheckpointsActivity}
+	ControllerActivityNames = []string{CreateStudyActivity, SuggestActivity, RecordActivity, AwaitMetricsActivity, FinishStudyActivity, DecideActivity, ExploitActivity}
+	WorkerActivityNames     = []string{TrainTrialActivity, RemoveCheckpointsActivity, CopyCheckpointActivity}
 )
 
 // localControllerKey marks a workflow context whose controller activities

@@ -29,6 +29,8 @@ func TestReplay(t *testing.T) {
 		{"testdata/study_inline_worker_killed_history.json"}, // a worker killed mid-trial: heartbeat timeouts, resume, RemoveCheckpoints
 		{"testdata/study_inline_steer_history.json"},         // add-trials and stop updates
 		{"testdata/study_inline_cancel_window_history.json"}, // canceled while its trial finished training
+		// Recorded after the pbt-generations change.
+		{"testdata/study_pbt_history.json"}, // pbt: population 4, generations of 2 epochs, Exploit and CopyCheckpoint
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()

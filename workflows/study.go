@@ -77,6 +77,9 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 		return StudyResult{}, err
 	}
 	s.startClock()
+	if s.sp.Schedule.Kind == search.SchedulerPBT {
+		return s.runPBT()
+	}
 	for {
 		s.fill()
 		if len(s.running) == 0 {
@@ -187,6 +190,9 @@ func (s *study) registerHandlers() error {
 			return s.status(), nil
 		}, workflow.UpdateHandlerOptions{
 			Validator: func(ctx workflow.Context, req EnqueueRequest) error {
+				if s.sp.Schedule.Kind == search.SchedulerPBT {
+					return errors.New("a pbt study's population is fixed (search.max_trials): configurations cannot be enqueued")
+				}
 				if len(req.Configs) < 1 || len(req.Configs) > spec.MaxEnqueue {
 					return fmt.Errorf("configs: %d must be between 1 and %d", len(req.Configs), spec.MaxEnqueue)
 				}
@@ -217,6 +223,9 @@ func (s *study) registerHandlers() error {
 			return s.status(), nil
 		}, workflow.UpdateHandlerOptions{
 			Validator: func(ctx workflow.Context, req AddTrialsRequest) error {
+				if s.sp.Schedule.Kind == search.SchedulerPBT {
+					return errors.New("a pbt study's population is fixed (search.max_trials): trials cannot be added")
+				}
 				if req.Trials < 1 {
 					return fmt.Errorf("trials: %d must be >= 1", req.Trials)
 				}

@@ -83,6 +83,10 @@ func registerActivityStubs(env *testsuite.TestWorkflowEnvironment) {
 		DecideActivity:            func(context.Context, DecideInput) (RungDecision, error) { return RungDecision{}, notMocked },
 		TrainTrialActivity:        func(context.Context, TrainInput) (TrainOutput, error) { return TrainOutput{}, notMocked },
 		RemoveCheckpointsActivity: func(context.Context, RemoveCheckpointsInput) error { return notMocked },
+		ExploitActivity:           func(context.Context, ExploitInput) (ExploitOutput, error) { return ExploitOutput{}, notMocked },
+		CopyCheckpointActivity: func(context.Context, CopyCheckpointInput) (CopyCheckpointOutput, error) {
+			return CopyCheckpointOutput{}, notMocked
+		},
 	} {
 		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

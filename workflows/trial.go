@@ -89,10 +89,24 @@ func TrialWorkflow(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 // be recorded.
 func runTrial(ctx workflow.Context, in TrialInput, localRecord bool) (TrialResult, []string, error) {
 	a := in.Assignment
+	run := trainWithRetries(ctx, in, localRecord)
+	res := trialOutcome(a, run)
+
+	// Record even when canceled.
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	dctx = controllerContext(dctx, localRecord)
+	if err := executeRecord(dctx, RecordInput{Study: in.Study, Result: res}).Get(dctx, &res); err != nil {
+		return res, run.hosts, err
+	}
+	return res, run.hosts, nil
+}
+
+// trialOutcome is the outcome of trial a whose tries came to run.
+func trialOutcome(a TrialAssignment, run trainRun) TrialResult {
 	res := TrialResult{
 		TrialID: a.TrialID, Number: a.Number, Activation: a.Activation(), ConfigHash: a.ConfigHash,
 	}
-	run := trainWithRetries(ctx, in, localRecord)
 	res.Attempt, res.Worker = run.attempt, run.worker
 	var appErr *temporal.ApplicationError
 	switch {
@@ -126,15 +140,7 @@ func runTrial(ctx workflow.Context, in TrialInput, localRecord bool) (TrialResul
 		res.Status = search.Failed
 		res.Error = rootMessage(run.err)
 	}
-
-	// Record even when canceled.
-	dctx, cancel := workflow.NewDisconnectedContext(ctx)
-	defer cancel()
-	dctx = controllerContext(dctx, localRecord)
-	if err := executeRecord(dctx, RecordInput{Study: in.Study, Result: res}).Get(dctx, &res); err != nil {
-		return res, run.hosts, err
-	}
-	return res, run.hosts, nil
+	return res
 }
 
 // failureKind is how a TrainTrial try ended.
@@ -188,7 +194,7 @@ func trainWithRetries(ctx workflow.Context, in TrialInput, inline bool) trainRun
 		// One try per activity: the workflow decides about the next.
 		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
-	var run trainRun
+	run := trainRun{attempt: in.AttemptBase}
 	var resume *TrainProgress
 	for {
 		run.attempt++
@@ -205,6 +211,7 @@ func trainWithRetries(ctx workflow.Context, in TrialInput, inline bool) trainRun
 			Study: in.Study, StudyID: in.StudyID, TrialID: a.TrialID, Number: a.Number,
 			Metric: in.Metric, Schedule: in.Schedule, Config: a.Config, ConfigHash: a.ConfigHash,
 			Attempt: run.attempt, Resume: resume, KeepModels: in.KeepModels, Direction: in.Direction,
+			UntilEpoch: in.UntilEpoch, InitFrom: in.InitFrom,
 		}).Get(ctx, &out)
 		run.err = err
 		if err == nil {

@@ -184,6 +184,13 @@ type TrialInput struct {
 	Assignment       TrialAssignment `json:"assignment"`
 	// KeepModels is the spec's keep_models, passed on to TrainTrial.
 	KeepModels int `json:"keep_models,omitempty"`
+	// UntilEpoch and InitFrom are passed on to TrainTrial (see TrainInput).
+	UntilEpoch int            `json:"until_epoch,omitempty"`
+	InitFrom   *CheckpointRef `json:"init_from,omitempty"`
+	// AttemptBase is how many tries earlier runs of the trial made (a pbt
+	// trial runs once per generation): its attempts count on from there,
+	// so that the writes they fence stay ordered.
+	AttemptBase int `json:"attempt_base,omitempty"`
 }
 
 // TrialResult is a trial's recorded outcome.
@@ -224,6 +231,31 @@ type TrainInput struct {
 	// while it is among the study's best KeepModels (0: none).
 	KeepModels int              `json:"keep_models,omitempty"`
 	Direction  search.Direction `json:"direction,omitempty"`
+	// InitFrom, when set, is a checkpoint to start from: one this trial
+	// saved (Trial == Number; it then counts as Resume), or another
+	// trial's of the same study, whose weights, optimizer state and epoch
+	// the trial continues from (its configuration must be compatible:
+	// trainer checkpoints resume only the same model and optimizer). A
+	// checkpoint of this trial newer than InitFrom wins (a retry resumes
+	// its own progress). One that cannot be read fails the try as an
+	// infrastructure failure, one of another configuration without retry.
+	InitFrom *CheckpointRef `json:"init_from,omitempty"`
+	// UntilEpoch, when > 0, trains up to and including that epoch, saves
+	// a checkpoint and returns with Suspended set (when epochs remain);
+	// resuming from Saved continues the run as if it had not stopped.
+	UntilEpoch int `json:"until_epoch,omitempty"`
+}
+
+// CheckpointRef names a checkpoint a trial saved: the trial's number in
+// its study, the epoch it holds, and where it is (the worker's reference:
+// a path under its checkpoint directory, or an object-store reference).
+// HostQueue is the task queue of the worker that wrote it, whose disk
+// holds it under the directory backend.
+type CheckpointRef struct {
+	Trial     int    `json:"trial"`
+	Epoch     int    `json:"epoch"`
+	Ref       string `json:"ref"`
+	HostQueue string `json:"host_queue,omitempty"`
 }
 
 // TrainOutput is the TrainTrial activity's result for a trial that trained
@@ -240,6 +272,16 @@ type TrainOutput struct {
 	// HostQueue is the task queue of the worker that holds the trial's
 	// checkpoints (see HostQueue); empty from workers that predate it.
 	HostQueue string `json:"host_queue,omitempty"`
+	// Suspended is set when training stopped at TrainInput.UntilEpoch with
+	// epochs left (EpochsDone = UntilEpoch, Objective its value).
+	Suspended bool `json:"suspended,omitempty"`
+	// Saved is the checkpoint of the last epoch done, to continue from
+	// (InitFrom); nil when the worker keeps none, and a continuation then
+	// trains from the first epoch (reproducing the same epochs).
+	Saved *CheckpointRef `json:"saved,omitempty"`
+	// SavedShared says that every worker can read Saved (the object
+	// store), not only the one behind Saved.HostQueue.
+	SavedShared bool `json:"saved_shared,omitempty"`
 }
 
 // InfraDetails travel with an Infrastructure application error: how far

@@ -106,6 +106,7 @@ func RegisterActivities(r worker.ActivityRegistry, a *Activities) {
 		workflows.AwaitMetricsActivity: a.AwaitMetrics,
 		workflows.FinishStudyActivity:  a.FinishStudy,
 		workflows.DecideActivity:       a.Decide,
+		workflows.ExploitActivity:      a.Exploit,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

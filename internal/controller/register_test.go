@@ -31,7 +31,7 @@ func TestRegisterActivitiesUnderWorkflowNames(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("registered %v, want %v", got, want)
 	}
-	if want := []string{"AwaitMetrics", "CreateStudy", "Decide", "FinishStudy", "Record", "Suggest"}; !slices.Equal(got, want) {
+	if want := []string{"AwaitMetrics", "CreateStudy", "Decide", "Exploit", "FinishStudy", "Record", "Suggest"}; !slices.Equal(got, want) {
 		t.Fatalf("activity names changed: %v, the saved histories use %v", got, want)
 	}
 }

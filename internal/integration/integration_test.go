@@ -56,6 +56,26 @@ type Env struct {
 	mu       sync.Mutex
 	workers  []context.CancelFunc
 	nWorkers int
+	// objects, when set, is the object-store bucket workers started from
+	// then on keep checkpoints in (see UseObjectStore).
+	objects string
+}
+
+// UseObjectStore makes the workers started from now on keep checkpoints in
+// a JetStream object-store bucket of this test instead of the shared
+// directory; the bucket is deleted when the test ends.
+func (e *Env) UseObjectStore(t testing.TB) {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.objects = strings.ToLower("it-ckpt-" + e.DBName[len("relutune_it_"):])
+	bucket := e.objects
+	t.Cleanup(func() {
+		if nc, js, err := events.Connect(e.Conn.NATSURL, "it-cleanup"); err == nil {
+			_ = js.DeleteObjectStore(context.Background(), bucket)
+			nc.Close()
+		}
+	})
 }
 
 // StartWorker starts one more worker; all workers share a checkpoint
@@ -67,15 +87,20 @@ func (e *Env) StartWorker() int {
 	e.nWorkers++
 	ctx, cancel := context.WithCancel(e.ctx)
 	e.workers = append(e.workers, cancel)
+	bucket := e.objects
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		conn := e.Conn
 		conn.Telemetry.Metrics = e.WorkerMetrics
-		e.errs <- worker.Run(ctx, worker.Config{
+		cfg := worker.Config{
 			Connections: conn, TrialsQueue: e.TrialsQueue, Events: e.Events,
 			Name: fmt.Sprintf("it-worker-%d", i), CheckpointDir: e.ckpt,
-		}, e.log.With("process", "worker", "i", i))
+		}
+		if bucket != "" {
+			cfg.CheckpointBackend, cfg.Checkpoints.Bucket = worker.BackendObjectStore, bucket
+		}
+		e.errs <- worker.Run(ctx, cfg, e.log.With("process", "worker", "i", i))
 	}()
 	return i
 }

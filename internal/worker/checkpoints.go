@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 
 	"github.com/relutune/relutune/workflows"
 )
@@ -33,6 +34,11 @@ type trialCheckpoints interface {
 	replace(ref string)
 	// drop removes the newest checkpoint (one that cannot be resumed from).
 	drop()
+	// openFrom opens ref, a checkpoint another trial of the study saved,
+	// to start from; it never becomes this trial's (replace and drop leave
+	// it). The error wraps errInvalidTrainInput when ref does not name a
+	// checkpoint of trial ref.Trial of this study in this worker's store.
+	openFrom(ctx context.Context, ref workflows.CheckpointRef) (r io.Reader, close func(), err error)
 }
 
 // checkpointKeeper owns one trial's checkpoints on this worker: their
@@ -147,6 +153,24 @@ func (k *checkpointKeeper) drop() {
 		_ = os.Remove(k.newest)
 	}
 	k.newest = ""
+}
+
+// openFrom implements trialCheckpoints: ref must be a checkpoint file
+// directly inside trial ref.Trial's directory of the same study.
+func (k *checkpointKeeper) openFrom(_ context.Context, ref workflows.CheckpointRef) (io.Reader, func(), error) {
+	if k.dir == "" {
+		return nil, nil, fmt.Errorf("checkpoint %s of trial %d: this worker keeps no checkpoints", ref.Ref, ref.Trial)
+	}
+	dir := filepath.Join(filepath.Dir(k.dir), strconv.Itoa(ref.Trial))
+	path, ok := hintedCheckpoint(ref.Ref, dir)
+	if !ok || path == "" || ref.Trial < 0 {
+		return nil, nil, fmt.Errorf("%w: init_from: %q is not a checkpoint file of trial %d (in %s)", errInvalidTrainInput, ref.Ref, ref.Trial, dir)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("checkpoint of trial %d: %w", ref.Trial, err)
+	}
+	return f, func() { f.Close() }, nil
 }
 
 // openNewestCheckpoint opens the checkpoint with the highest epoch among

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -112,6 +113,23 @@ func (k *objectKeeper) open(ctx context.Context, hint string, log *slog.Logger) 
 		}
 	}
 	return nil, func() {}, workflows.TrainProgress{}
+}
+
+// openFrom implements trialCheckpoints: ref must be an object of trial
+// ref.Trial of the same study in this worker's bucket.
+func (k *objectKeeper) openFrom(ctx context.Context, ref workflows.CheckpointRef) (io.Reader, func(), error) {
+	bucket, key, ok := ckptstore.ParseRef(ref.Ref)
+	if !ok || key.Study != k.study || key.Trial != ref.Trial || bucket != k.store.Bucket() {
+		return nil, nil, fmt.Errorf("%w: init_from: %q is not a checkpoint of trial %d of study %s in bucket %s",
+			errInvalidTrainInput, ref.Ref, ref.Trial, k.study, k.store.Bucket())
+	}
+	gctx, cancel := context.WithTimeout(ctx, checkpointOpTimeout)
+	data, err := k.store.Get(gctx, key)
+	cancel()
+	if err != nil {
+		return nil, nil, fmt.Errorf("checkpoint %s of trial %d: %w", key.Name(), ref.Trial, err)
+	}
+	return bytes.NewReader(data), func() {}, nil
 }
 
 // write stores the checkpoint under this try's key. A store that fails is

@@ -29,7 +29,7 @@ func TestRegisterActivitiesUnderWorkflowNames(t *testing.T) {
 	if want := slices.Sorted(slices.Values(workflows.WorkerActivityNames)); !slices.Equal(got, want) {
 		t.Fatalf("registered %v, want %v", got, want)
 	}
-	if want := []string{"RemoveCheckpoints", "TrainTrial"}; !slices.Equal(got, want) {
+	if want := []string{"CopyCheckpoint", "RemoveCheckpoints", "TrainTrial"}; !slices.Equal(got, want) {
 		t.Fatalf("activity names changed: %v, the saved histories use %v", got, want)
 	}
 }

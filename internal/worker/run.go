@@ -67,6 +67,7 @@ const DefaultHeartbeatThrottle = time.Second
 func RegisterActivities(r sdkworker.ActivityRegistry, a *Activities) {
 	r.RegisterActivityWithOptions(a.TrainTrial, activity.RegisterOptions{Name: workflows.TrainTrialActivity})
 	r.RegisterActivityWithOptions(a.RemoveCheckpoints, activity.RegisterOptions{Name: workflows.RemoveCheckpointsActivity})
+	r.RegisterActivityWithOptions(a.CopyCheckpoint, activity.RegisterOptions{Name: workflows.CopyCheckpointActivity})
 }
 
 // Run trains trials from the trials task queue until ctx is done.
@@ -128,7 +129,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Identity:                           cfg.Name,
 		MaxHeartbeatThrottleInterval:       cfg.HeartbeatThrottle,
 	})
-	RegisterActivities(w, &Activities{
+	acts := &Activities{
 		Publisher:      events.NewPublisher(js, cfg.Events, events.WithLogger(log)),
 		Pruner:         studyPruner{tc},
 		Datasets:       trainer.LoadDataset,
@@ -139,7 +140,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		MaxThreads:     cfg.Cores / cfg.Concurrency,
 		Log:            log,
 		Metrics:        cfg.Telemetry.Metrics,
-	})
+	}
+	RegisterActivities(w, acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start Temporal worker on %s: %w", cfg.TrialsQueue, err)
 	}
@@ -147,9 +149,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// This worker's own queue: activities that need its local disk (the
 	// removal of a recorded trial's checkpoints) are sent there.
 	hostQueue := workflows.HostQueue(cfg.TrialsQueue, cfg.Name)
-	hw := sdkworker.New(tc, hostQueue, sdkworker.Options{Identity: cfg.Name})
-	local := &Activities{Checkpoints: objects, CheckpointDir: cfg.CheckpointDir, Worker: cfg.Name, Log: log}
-	hw.RegisterActivityWithOptions(local.RemoveCheckpoints, activity.RegisterOptions{Name: workflows.RemoveCheckpointsActivity})
+	// A pbt trial whose checkpoint is on this worker's disk trains its
+	// next generation here too, and its weights are copied here
+	// (CopyCheckpoint): this queue runs them as well, up to concurrency
+	// trials besides those of the shared queue.
+	hw := sdkworker.New(tc, hostQueue, sdkworker.Options{Identity: cfg.Name,
+		MaxConcurrentActivityExecutionSize: cfg.Concurrency + 2, MaxHeartbeatThrottleInterval: cfg.HeartbeatThrottle})
+	RegisterActivities(hw, acts)
 	if err := hw.Start(); err != nil {
 		return fmt.Errorf("start Temporal worker on %s: %w", hostQueue, err)
 	}

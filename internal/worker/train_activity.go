@@ -118,6 +118,10 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 		return out, a.infraError(ctx, workflows.TrainProgress{}, fmt.Errorf("load dataset %s on worker %s: %w", cfg.Dataset, a.Worker, err))
 	}
 
+	if f := in.InitFrom; f != nil && f.Trial == in.Number && (in.Resume == nil || f.Epoch > in.Resume.Epoch) {
+		// Its own checkpoint: a resume like any other.
+		in.Resume = &workflows.TrainProgress{Epoch: f.Epoch, Checkpoint: f.Ref}
+	}
 	progress := a.resumeHint(in)
 	if activity.HasHeartbeatDetails(ctx) {
 		if err := activity.GetHeartbeatDetails(ctx, &progress); err != nil {
@@ -140,6 +144,22 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 		opts.Resume = r
 		log.Info("resuming from checkpoint", "epoch", progress.Epoch, "checkpoint", progress.Checkpoint)
 	}
+	// fromOther: training starts from another trial's checkpoint, which
+	// this trial must never drop.
+	fromOther := false
+	if f := in.InitFrom; r == nil && f != nil && f.Trial != in.Number {
+		or, closeOther, err := ckpt.openFrom(ctx, *f)
+		switch {
+		case errors.Is(err, errInvalidTrainInput):
+			return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
+		case err != nil:
+			return out, a.infraError(ctx, workflows.TrainProgress{}, fmt.Errorf("init_from: %w", err))
+		}
+		defer closeOther()
+		opts.Resume, fromOther = or, true
+		log.Info("starting from another trial's checkpoint", "from_trial", f.Trial, "epoch", f.Epoch, "checkpoint", f.Ref)
+	}
+	opts.StopAfter = in.UntilEpoch
 
 	// Heartbeat between epochs too, but only while training progresses: an
 	// epoch can outlast the timeout, heartbeats are how cancellation reaches
@@ -234,6 +254,12 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 
 	opts = markInfraErrors(opts)
 	res, err := trainer.Train(trainCtx, cfg, ds, opts)
+	if err != nil && fromOther && errors.Is(err, trainer.ErrCheckpoint) {
+		stopHB()
+		<-hbDone
+		err = fmt.Errorf("init_from trial %d: %w", in.InitFrom.Trial, err)
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrTypeInvalidConfig, err)
+	}
 	if err != nil && opts.Resume != nil && errors.Is(err, trainer.ErrCheckpoint) {
 		// A damaged checkpoint, or one from another configuration, would
 		// fail every retry the same way: drop it and train from the start.
@@ -256,7 +282,7 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 		// then removes them on this host (RemoveCheckpoints).
 		out.Pruned = true
 		out.Objective = objective(in.Metric, last)
-		out.HostQueue = workflows.HostQueue(info.TaskQueue, a.Worker)
+		out.HostQueue = hostQueueOf(info.TaskQueue, a.Worker)
 		return out, nil
 	case errors.As(err, &div):
 		log.Info("trial diverged", "epoch", div.Epoch)
@@ -278,10 +304,18 @@ func (a *Activities) TrainTrial(ctx context.Context, in workflows.TrainInput) (w
 	// The checkpoints stay until the outcome is recorded (see above); a
 	// retry after a lost completion resumes from the last one and trains
 	// no epoch again.
-	out.HostQueue = workflows.HostQueue(info.TaskQueue, a.Worker)
+	out.HostQueue = hostQueueOf(info.TaskQueue, a.Worker)
 	out.EpochsDone = res.Epochs
 	out.EarlyStopped = res.EarlyStopped
 	out.Objective = objective(in.Metric, res.Final)
+	if res.Suspended {
+		out.Suspended = true
+		_, out.SavedShared = ckpt.(*objectKeeper)
+		if p := pump.get(); p.Checkpoint != "" && p.Epoch > 0 {
+			out.Saved = &workflows.CheckpointRef{Trial: in.Number, Epoch: p.Epoch, Ref: p.Checkpoint, HostQueue: out.HostQueue}
+		}
+		return out, nil
+	}
 	out.TestAccuracy = events.Finite(res.TestAccuracy)
 	if obj, isObj := ckpt.(*objectKeeper); isObj && out.Objective != nil {
 		obj.keepModel(in, *out.Objective)

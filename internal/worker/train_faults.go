@@ -71,7 +71,7 @@ func markInfraErrors(opts trainer.Options) trainer.Options {
 func (a *Activities) infraError(ctx context.Context, p workflows.TrainProgress, err error) error {
 	d := workflows.InfraDetails{Progress: p, Worker: a.Worker}
 	if activity.IsActivity(ctx) {
-		d.HostQueue = workflows.HostQueue(activity.GetInfo(ctx).TaskQueue, a.Worker)
+		d.HostQueue = hostQueueOf(activity.GetInfo(ctx).TaskQueue, a.Worker)
 	}
 	return temporal.NewApplicationErrorWithCause(err.Error(), workflows.ErrTypeInfrastructure, err, d)
 }

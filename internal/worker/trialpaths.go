@@ -75,3 +75,13 @@ func hintedCheckpoint(hinted, dir string) (string, bool) {
 	}
 	return p, true
 }
+
+// hostQueueOf is the host queue of worker (workflows.HostQueue) for an
+// activity that ran on taskQueue: the shared trials queue, or that host
+// queue itself.
+func hostQueueOf(taskQueue, worker string) string {
+	if strings.HasSuffix(taskQueue, workflows.HostQueue("", worker)) {
+		return taskQueue
+	}
+	return workflows.HostQueue(taskQueue, worker)
+}

@@ -28,6 +28,12 @@ type StudyReader interface {
 	PendingMetrics(ctx context.Context, studyID int64) (rows, trials int, err error)
 }
 
+// LineageReader reads a pbt study's exploit steps; a StudyReader that
+// has it gets them shown.
+type LineageReader interface {
+	Lineage(ctx context.Context, study string) ([]store.LineageStep, error)
+}
+
 // Options are status's inputs.
 type Options struct {
 	IO      *cmdutil.IOStreams
@@ -52,6 +58,9 @@ type Report struct {
 	// PendingMetrics counts metric rows that trials reported but the
 	// metrics sink has not stored yet.
 	PendingMetrics *PendingMetrics `json:"pending_metrics,omitempty"`
+	// Lineage lists a pbt study's exploit steps: which trial continued
+	// from which trial's weights, when, with which parameters.
+	Lineage []store.LineageStep `json:"lineage,omitempty"`
 }
 
 // PendingMetrics is how many metric rows have not landed, over how many trials.
@@ -136,6 +145,11 @@ func runStatus(ctx context.Context, opts *Options) error {
 	} else if rows > 0 {
 		rep.PendingMetrics = &PendingMetrics{Rows: rows, Trials: n}
 	}
+	if lr, ok := st.(LineageReader); ok {
+		if rep.Lineage, err = lr.Lineage(ctx, study.Name); err != nil {
+			return fail("lineage", err)
+		}
+	}
 	if study.Status == search.StudyRunning {
 		if tc, err := opts.Temporal(ctx); err == nil {
 			if live, ok, err := cmdutil.QueryStudy(ctx, tc, study.Name); err == nil && ok {
@@ -200,6 +214,16 @@ func Print(io *cmdutil.IOStreams, r Report) {
 		}
 		_ = t.Render(w, "table")
 	}
+	if len(r.Lineage) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "pbt lineage (trial continued from the source's weights):")
+		t := cmdutil.Table{Header: []string{"GEN", "EPOCH", "TRIAL", "SOURCE", "SOURCE_VALUE", "CHANGED"}}
+		for _, l := range r.Lineage {
+			t.Rows = append(t.Rows, []string{strconv.Itoa(l.Generation), strconv.Itoa(l.Epoch), strconv.Itoa(l.Target),
+				strconv.Itoa(l.Source), cmdutil.FormatFloat(l.SourceValue), paramChanges(l.OldParams, l.NewParams)})
+		}
+		_ = t.Render(w, "table")
+	}
 	for _, f := range r.Failed {
 		msg := ""
 		if f.Error != nil {
@@ -207,4 +231,46 @@ func Print(io *cmdutil.IOStreams, r Report) {
 		}
 		fmt.Fprintf(w, "trial %d failed: %s\n", f.Number, msg)
 	}
+}
+
+// paramChanges lists the parameters whose values differ between two JSON
+// objects, as "name old->new", sorted by name.
+func paramChanges(oldJSON, newJSON []byte) string {
+	var o, n map[string]any
+	if json.Unmarshal(oldJSON, &o) != nil || json.Unmarshal(newJSON, &n) != nil {
+		return "-"
+	}
+	names := map[string]bool{}
+	for k := range o {
+		names[k] = true
+	}
+	for k := range n {
+		names[k] = true
+	}
+	keys := make([]string, 0, len(names))
+	for k := range names {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		a, b := fmtParam(o[k]), fmtParam(n[k])
+		if a != b {
+			parts = append(parts, fmt.Sprintf("%s %s->%s", k, a, b))
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func fmtParam(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "-"
+	case float64:
+		return strconv.FormatFloat(x, 'g', 4, 64)
+	}
+	return fmt.Sprint(v)
 }
