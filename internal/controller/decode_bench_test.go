@@ -48,3 +48,15 @@ func BenchmarkDecodeUnchecked(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeGeneric is the decode that the fast path spares the
+// common message: encoding/json and the layers' re-encoding.
+func BenchmarkDecodeGeneric(b *testing.B) {
+	data := benchMessage(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := decodeGeneric(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
