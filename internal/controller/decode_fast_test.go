@@ -86,7 +86,7 @@ func TestDecodeFastTakesCommonMessage(t *testing.T) {
 		t.Fatalf("fast path declined a worker's message %s", benchMessage(t))
 	}
 	for _, data := range []string{
-		`{"study":"s","layers":[{"dead_fraction":0.1,"swish_beta":1.5}]}`, // a layer field it does not know
+		`{"study":"s","layers":[{"dead_fraction":0.1,"no_such_field":1.5}]}`, // a layer field it does not know
 		`{"study":"s","future_field":1}`,                                  // a key it does not know
 		`{"Study":"s"}`,                                                   // another case
 		`{"study":"s","study":"t"}`,                                       // repeated
