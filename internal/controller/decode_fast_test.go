@@ -87,11 +87,11 @@ func TestDecodeFastTakesCommonMessage(t *testing.T) {
 	}
 	for _, data := range []string{
 		`{"study":"s","layers":[{"dead_fraction":0.1,"no_such_field":1.5}]}`, // a layer field it does not know
-		`{"study":"s","future_field":1}`,                                  // a key it does not know
-		`{"Study":"s"}`,                                                   // another case
-		`{"study":"s","study":"t"}`,                                       // repeated
-		`{"study":"s\u00e9"}`,                                             // an escape
-		`{"val_loss":1e400}`,                                              // beyond float64
+		`{"study":"s","future_field":1}`,                                     // a key it does not know
+		`{"Study":"s"}`,                                                      // another case
+		`{"study":"s","study":"t"}`,                                          // repeated
+		`{"study":"s\u00e9"}`,                                                // an escape
+		`{"val_loss":1e400}`,                                                 // beyond float64
 		`{"epoch":1.0}`,
 		`{"epoch":12345678901234567890}`,
 		`{"layers":[null]}`,
