@@ -37,13 +37,15 @@ type MetricStore interface {
 
 // Sink moves metrics from the stream into Postgres through a durable pull
 // consumer, as a pipeline of stages that overlap: one goroutine fetches
-// batches, one decodes and checks them, Writers goroutines (default two)
-// write them (each batch one COPY-merge transaction), and one acks the
-// messages of each
-// batch once its transaction has committed, so a crash redelivers, and the
-// writer's idempotency turns redelivery into a no-op. Batches may commit
-// out of order: the merge keeps the highest attempt of each (trial, epoch)
-// whatever the order.
+// batches, one decodes and checks them and deals their rows out to
+// Writers goroutines (default two) by trial_id mod Writers, each writer
+// writes what it was dealt (one COPY-merge transaction, taking whatever
+// else is queued for it up to Batch rows), and one goroutine acks the
+// messages of each write once its transaction has committed, so a crash
+// redelivers, and the writer's idempotency turns redelivery into a no-op.
+// Writers never share a trial, so their merges never wait on each other's
+// locks; writes may commit out of order: the merge keeps the highest
+// attempt of each (trial, epoch) whatever the order.
 //
 // No message can stall it or write where it does not belong. Before
 // anything reaches SQL, each message is decoded and bounded
@@ -63,17 +65,20 @@ type Sink struct {
 	Batch   int           // messages per fetch; default 2000
 	MaxWait time.Duration // how long a fetch waits to fill a batch; default 250ms
 	// Writers is the number of batches written at once, each in its own
-	// transaction on its own connection; default 2. A write spends most of
-	// its time waiting on Postgres, so a second writer pays (measured: the
-	// sink's steady state 24k rows/s with one, 74k with two, next to 117k
-	// for COPY-merge alone). Two merges that update the same trials' rows
-	// can deadlock; Postgres then aborts one, which is a transient error
-	// here: it is retried, and nothing is acked before it commits.
+	// transaction on its own connection; default 2. A write spends much
+	// of its time waiting on Postgres, so a second writer pays. Each
+	// writer has its own share of the trials (trial_id mod Writers), so
+	// two merges never lock the same trial; were they to deadlock all the
+	// same, Postgres aborts one, which is a transient error here: it is
+	// retried, and nothing is acked before it commits.
 	Writers int
 	// Metrics observes batch sizes, lag and dead letters; nil observes nothing.
 	Metrics *telemetry.Metrics
 
 	trials map[int64]store.TrialRef // cache of TrialRefs; trials never change study or number
+	// acked, when set, is told the rows of each write whose messages have
+	// been acked (BenchmarkIngest counts committed rows with it).
+	acked func(rows int)
 }
 
 // maxCachedTrials bounds the sink's cache of stored trials; it is emptied
@@ -115,13 +120,15 @@ func (s *Sink) Run(ctx context.Context) error {
 		FilterSubject: cfg.AllMetricsSubjects(),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       30 * time.Second,
-		// Above what the stages can hold at once (a batch being fetched,
-		// two queued before each stage, one in each stage, one per
-		// writer), so delivery never stops at the limit: a pull request
-		// that meets the limit can wait out its expiry and longer
-		// (measured: a stall of a second per batch), and this stall held
-		// the sink to half the rate of its own writes.
-		MaxAckPending: (16 + writers) * batch,
+		// Well above what the stages can hold at once (the iterator's
+		// buffer of two batches, one being gathered, two queued before
+		// decoding, one being decoded, two queued per writer, one
+		// written per writer, acks in flight), so delivery never stops
+		// at the limit: a pull request that meets the limit can wait out
+		// its expiry and longer (measured: a stall of a second per
+		// batch), and this stall held the sink to half the rate of its
+		// own writes.
+		MaxAckPending: (24 + 4*writers) * batch,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
@@ -139,38 +146,51 @@ func (s *Sink) Run(ctx context.Context) error {
 		}()
 	}
 	fetched := make(chan []jetstream.Msg, 2)
-	prepared := make(chan *sinkBatch, 2)
-	written := make(chan []jetstream.Msg, 2)
+	prepared := make([]chan *sinkBatch, writers) // one per writer
+	for i := range prepared {
+		prepared[i] = make(chan *sinkBatch, 2)
+	}
+	written := make(chan ackBatch, 2*writers)
 	stage(func() {
 		defer close(fetched)
 		s.fetch(ctx, log, cons, batch, maxWait, fetched)
 	})
 	stage(func() {
-		defer close(prepared)
+		defer func() {
+			for _, c := range prepared {
+				close(c)
+			}
+		}()
 		for msgs := range fetched {
 			b, err := s.prepare(ctx, cfg, log, msgs)
 			if err != nil {
 				return // ctx is done
 			}
-			select {
-			case prepared <- b:
-			case <-ctx.Done():
-				return
+			for i, part := range b.deal(writers) {
+				if part == nil {
+					continue
+				}
+				select {
+				case prepared[i] <- part:
+				case <-ctx.Done():
+					return
+				}
 			}
 		}
 	})
 	var writing sync.WaitGroup
-	for range writers {
+	for _, in := range prepared {
 		writing.Add(1)
 		stage(func() {
 			defer writing.Done()
-			for b := range prepared {
+			for b := range in {
+				b = b.coalesce(in, batch)
 				ack, err := s.write(ctx, log, b)
 				if err != nil {
 					return // ctx is done
 				}
 				select {
-				case written <- ack:
+				case written <- ackBatch{ack, len(b.rows)}:
 				case <-ctx.Done():
 					return
 				}
@@ -182,11 +202,14 @@ func (s *Sink) Run(ctx context.Context) error {
 		close(written)
 	})
 	stage(func() {
-		for msgs := range written {
-			for _, m := range msgs {
+		for w := range written {
+			for _, m := range w.msgs {
 				if err := m.Ack(); err != nil {
 					log.Warn("sink ack failed; the message will be redelivered", "err", err)
 				}
+			}
+			if s.acked != nil {
+				s.acked(w.rows)
 			}
 		}
 	})
@@ -208,8 +231,11 @@ func (s *Sink) fetch(ctx context.Context, log *slog.Logger, cons jetstream.Consu
 		// server dropped (seen once after the writers failed) is noticed
 		// and replaced within about a second, not after the default 30 s
 		// expiry, during which nothing was delivered.
+		// A missed heartbeat makes the iterator issue a new request
+		// itself, without a resubscription's pause (under load, heartbeats
+		// came late and each cost the sink a second).
 		it, err := cons.Messages(jetstream.PullMaxMessages(2*batch), jetstream.PullExpiry(2*time.Second),
-			jetstream.PullHeartbeat(500*time.Millisecond))
+			jetstream.PullHeartbeat(500*time.Millisecond), jetstream.WithMessagesErrOnMissingHeartbeat(false))
 		if err != nil {
 			log.Warn("sink fetch failed; retrying", "err", err)
 			sleep(ctx, time.Second)
@@ -295,6 +321,67 @@ type sinkBatch struct {
 	studies []string
 	good    []jetstream.Msg
 	dead    []deadMsg
+}
+
+// ackBatch is a committed write: the messages to ack and its rows.
+type ackBatch struct {
+	msgs []jetstream.Msg
+	rows int
+}
+
+// deal splits b into one batch per writer, writer i taking the rows whose
+// trial_id mod writers is i; writer 0 also takes the dead messages. A
+// writer with nothing to do gets nil.
+func (b *sinkBatch) deal(writers int) []*sinkBatch {
+	parts := make([]*sinkBatch, writers)
+	if writers == 1 {
+		parts[0] = b
+		return parts
+	}
+	part := func(i int) *sinkBatch {
+		if parts[i] == nil {
+			n := len(b.rows)/writers + len(b.rows)/8 + 1
+			parts[i] = &sinkBatch{rows: make([]store.MetricRow, 0, n), studies: make([]string, 0, n), good: make([]jetstream.Msg, 0, n)}
+		}
+		return parts[i]
+	}
+	for j, r := range b.rows {
+		p := part(int(uint64(r.TrialID) % uint64(writers)))
+		p.rows = append(p.rows, r)
+		p.studies = append(p.studies, b.studies[j])
+		p.good = append(p.good, b.good[j])
+		p.msgs = append(p.msgs, b.good[j])
+	}
+	if len(b.dead) > 0 {
+		p := part(0)
+		p.dead = b.dead
+		for _, d := range b.dead {
+			p.msgs = append(p.msgs, d.msg)
+		}
+	}
+	return parts
+}
+
+// coalesce appends to b the batches already queued on in, while b holds
+// fewer than max rows: under a backlog a writer's transactions grow back
+// to the sink's batch size after deal split them.
+func (b *sinkBatch) coalesce(in <-chan *sinkBatch, max int) *sinkBatch {
+	for len(b.rows) < max {
+		select {
+		case more, ok := <-in:
+			if !ok {
+				return b
+			}
+			b.msgs = append(b.msgs, more.msgs...)
+			b.rows = append(b.rows, more.rows...)
+			b.studies = append(b.studies, more.studies...)
+			b.good = append(b.good, more.good...)
+			b.dead = append(b.dead, more.dead...)
+		default:
+			return b
+		}
+	}
+	return b
 }
 
 // prepare decodes msgs and checks them against their stored trials. It
