@@ -79,6 +79,12 @@ type Sink struct {
 	// acked, when set, is told the rows of each write whose messages have
 	// been acked (BenchmarkIngest counts committed rows with it).
 	acked func(rows int)
+
+	// pendingMu guards pendingSeq, the newest stream sequence whose
+	// pending count the metrics report: writers finish out of stream
+	// order, and an older batch's count must not replace a newer one's.
+	pendingMu  sync.Mutex
+	pendingSeq uint64
 }
 
 // maxCachedTrials bounds the sink's cache of stored trials; it is emptied

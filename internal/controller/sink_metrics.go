@@ -8,7 +8,8 @@ import (
 
 // observe reports a handled batch to s.Metrics: the rows written, the lag
 // of its oldest message (stream arrival to now) and the messages the
-// stream still holds for the sink after the batch's newest one.
+// stream still holds for the sink after the batch's newest one, unless a
+// batch of newer messages has reported that already.
 func (s *Sink) observe(msgs []jetstream.Msg, written int) {
 	if s.Metrics == nil || len(msgs) == 0 {
 		return
@@ -27,6 +28,15 @@ func (s *Sink) observe(msgs []jetstream.Msg, written int) {
 		if md.Sequence.Stream >= newest {
 			newest, pending = md.Sequence.Stream, int64(md.NumPending)
 		}
+	}
+	if pending >= 0 {
+		s.pendingMu.Lock()
+		if newest < s.pendingSeq {
+			pending = -1 // a later batch has reported already
+		} else {
+			s.pendingSeq = newest
+		}
+		s.pendingMu.Unlock()
 	}
 	s.Metrics.SinkBatch(written, oldest, pending)
 }

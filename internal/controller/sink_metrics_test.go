@@ -57,7 +57,10 @@ func TestSinkReportsMetrics(t *testing.T) {
 		f = telemetrytest.Scrape(t, srv.URL)
 		rows, _ := f.Value("relutune_sink_rows_written_total")
 		dead, _ := f.Value("relutune_sink_dead_letters_total")
-		if rows == epochs && dead == 1 {
+		// The pending gauge follows the acks, read from the consumer's
+		// state after them: wait for it too.
+		pending, exported := f.Value("relutune_sink_pending_messages")
+		if rows == epochs && dead == 1 && exported && pending == 0 {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
