@@ -70,6 +70,7 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 	}
 	s.inline = workflow.GetVersion(ctx, changeInlineTrials, workflow.DefaultVersion, 1) >= 1
 	s.actx = controllerContext(ctx, s.inline)
+	s.ordered = s.inline && workflow.GetVersion(ctx, changeOrderedRungs, workflow.DefaultVersion, 1) >= 1
 	if err := s.create(); err != nil {
 		return StudyResult{}, err
 	}
@@ -108,6 +109,12 @@ type study struct {
 	// cleanups counts inline trials whose outcome is recorded and whose
 	// checkpoints are still being removed.
 	cleanups int
+	// ordered: inline trials stop at their rungs and the study decides
+	// them in trial order (changeOrderedRungs, rungs.go); decided holds
+	// the last rung each running trial was decided at.
+	ordered bool
+	decided map[int]int
+	sched   search.Scheduler
 
 	running  map[int]TrialAssignment // trials started and not yet final, by number
 	stopping bool                    // a Suggest failed: launch nothing more
@@ -143,7 +150,7 @@ func newStudy(ctx workflow.Context, in StudyInput) *study {
 	}
 	return &study{
 		ctx: ctx, log: workflow.GetLogger(ctx),
-		in: in, sp: sp, st: st, created: created, running: map[int]TrialAssignment{},
+		in: in, sp: sp, st: st, created: created, running: map[int]TrialAssignment{}, decided: map[int]int{},
 	}
 }
 
@@ -253,6 +260,7 @@ func (s *study) registerReport() error {
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
 	}
+	s.sched = sched
 	return workflow.SetUpdateHandlerWithOptions(s.ctx, UpdateReport,
 		func(ctx workflow.Context, r RungReport) (RungDecision, error) {
 			if !search.ForTrial(sched, r.Trial).Rung(r.Epoch) {
@@ -488,7 +496,7 @@ func (s *study) runInline(a TrialAssignment) workflow.Future {
 	s.cleanups++
 	workflow.Go(s.ctx, func(ctx workflow.Context) {
 		defer func() { s.cleanups-- }()
-		res, hosts, err := runTrial(ctx, in, true)
+		res, hosts, err := s.runInlineTrial(ctx, in)
 		set.Set(res, err)
 		dctx, cancel := workflow.NewDisconnectedContext(ctx)
 		defer cancel()
