@@ -156,3 +156,24 @@ func Decide(s Scheduler, trial, epoch int, value float64, reported []RungValue, 
 	}
 	return ts.ForTrial(trial).Continue(epoch, value, peers, dir)
 }
+
+// Peers reports whether trials a and b are compared with each other at a
+// rung of s: always, except under Hyperband, whose brackets are apart.
+func Peers(s Scheduler, a, b int) bool {
+	ts, ok := s.(trialScheduler)
+	return !ok || ts.Bracket(a) == ts.Bracket(b)
+}
+
+// TrialRungs returns the decision epochs of trial under s below epochs
+// (the trial's last epoch, at which nothing is left to decide), in
+// increasing order.
+func TrialRungs(s Scheduler, trial, epochs int) []int {
+	ts := ForTrial(s, trial)
+	var out []int
+	for e := 1; e < epochs; e++ {
+		if ts.Rung(e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}

@@ -2,6 +2,7 @@ package search
 
 import (
 	"math"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -85,5 +86,47 @@ func TestHyperbandDecidesWithinBrackets(t *testing.T) {
 	// Without brackets the same values stop the better bracket-0 trial too.
 	if Decide(ASHA{MinEpochs: 1, MaxEpochs: 9, Reduction: 3}, b0[1], 3, 0.6, reported, Maximize) {
 		t.Error("ASHA over all six values let the fifth go on")
+	}
+}
+
+func TestPeersAndTrialRungs(t *testing.T) {
+	h, err := NewScheduler(SchedulerSpec{Kind: SchedulerHyperband, MinEpochs: 1, MaxEpochs: 9, Reduction: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewScheduler(SchedulerSpec{Kind: SchedulerASHA, MinEpochs: 1, MaxEpochs: 9, Reduction: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := NewScheduler(SchedulerSpec{Kind: SchedulerMedian, WarmupEpochs: 1})
+	for i := 0; i < 40; i++ {
+		if !Peers(a, 0, i) || !Peers(m, 0, i) {
+			t.Fatalf("ASHA or median: trials 0 and %d not peers", i)
+		}
+		want := h.(Hyperband).Bracket(0) == h.(Hyperband).Bracket(i)
+		if Peers(h, 0, i) != want {
+			t.Fatalf("hyperband: Peers(0, %d) = %v, want %v (same bracket)", i, !want, want)
+		}
+	}
+	for _, tc := range []struct {
+		s      Scheduler
+		trial  int
+		epochs int
+		want   []int
+	}{
+		{a, 0, 9, []int{1, 3}},
+		{a, 0, 3, []int{1}},
+		{m, 0, 4, []int{2, 3}},
+		{None{}, 0, 9, nil},
+	} {
+		if got := TrialRungs(tc.s, tc.trial, tc.epochs); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: TrialRungs(%d, %d) = %v, want %v", tc.s.Name(), tc.trial, tc.epochs, got, tc.want)
+		}
+	}
+	for i := 0; i < 20; i++ {
+		b := h.(Hyperband).Bracket(i)
+		if got := TrialRungs(h, i, 9); len(got) != 2-b || (len(got) > 0 && got[0] != []int{1, 3}[b]) {
+			t.Fatalf("hyperband trial %d (bracket %d): rungs %v", i, b, got)
+		}
 	}
 }

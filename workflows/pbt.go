@@ -183,7 +183,7 @@ func (s *study) pbtGeneration(members []*pbtMember, until int, final bool) []*pb
 				}
 				d.res = res
 			} else {
-				d.run = trainWithRetries(ctx, in, true)
+				d.run = trainWithRetries(ctx, in, true, trainSegment{})
 			}
 			results = append(results, d)
 		})

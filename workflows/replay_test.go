@@ -31,6 +31,9 @@ func TestReplay(t *testing.T) {
 		{"testdata/study_inline_cancel_window_history.json"}, // canceled while its trial finished training
 		// Recorded after the pbt-generations change.
 		{"testdata/study_pbt_history.json"}, // pbt: population 4, generations of 2 epochs, Exploit and CopyCheckpoint
+		// Recorded after the ordered-rungs change: trials stop at their
+		// ASHA rungs (UntilEpoch) and the study decides them in order.
+		{"testdata/study_inline_ordered_rungs_history.json"}, // 6 trials, 4 pruned, promoted ones resumed from their checkpoints
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()

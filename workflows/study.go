@@ -70,6 +70,7 @@ func StudyWorkflow(ctx workflow.Context, in StudyInput) (StudyResult, error) {
 	}
 	s.inline = workflow.GetVersion(ctx, changeInlineTrials, workflow.DefaultVersion, 1) >= 1
 	s.actx = controllerContext(ctx, s.inline)
+	s.ordered = s.inline && workflow.GetVersion(ctx, changeOrderedRungs, workflow.DefaultVersion, 1) >= 1
 	if err := s.create(); err != nil {
 		return StudyResult{}, err
 	}
@@ -111,6 +112,12 @@ type study struct {
 	// cleanups counts inline trials whose outcome is recorded and whose
 	// checkpoints are still being removed.
 	cleanups int
+	// ordered: inline trials stop at their rungs and the study decides
+	// them in trial order (changeOrderedRungs, rungs.go); decided holds
+	// the last rung each running trial was decided at.
+	ordered bool
+	decided map[int]int
+	sched   search.Scheduler
 
 	running  map[int]TrialAssignment // trials started and not yet final, by number
 	stopping bool                    // a Suggest failed: launch nothing more
@@ -146,7 +153,7 @@ func newStudy(ctx workflow.Context, in StudyInput) *study {
 	}
 	return &study{
 		ctx: ctx, log: workflow.GetLogger(ctx),
-		in: in, sp: sp, st: st, created: created, running: map[int]TrialAssignment{},
+		in: in, sp: sp, st: st, created: created, running: map[int]TrialAssignment{}, decided: map[int]int{},
 	}
 }
 
@@ -262,6 +269,7 @@ func (s *study) registerReport() error {
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidConfig, err)
 	}
+	s.sched = sched
 	return workflow.SetUpdateHandlerWithOptions(s.ctx, UpdateReport,
 		func(ctx workflow.Context, r RungReport) (RungDecision, error) {
 			if !search.ForTrial(sched, r.Trial).Rung(r.Epoch) {
@@ -497,7 +505,7 @@ func (s *study) runInline(a TrialAssignment) workflow.Future {
 	s.cleanups++
 	workflow.Go(s.ctx, func(ctx workflow.Context) {
 		defer func() { s.cleanups-- }()
-		res, hosts, err := runTrial(ctx, in, true)
+		res, hosts, err := s.runInlineTrial(ctx, in)
 		set.Set(res, err)
 		dctx, cancel := workflow.NewDisconnectedContext(ctx)
 		defer cancel()

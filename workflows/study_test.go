@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -62,7 +63,11 @@ type fakeCluster struct {
 	removed      []RemoveCheckpointsInput // RemoveCheckpoints calls
 	removedOn    []string                 // and their task queues
 	recordFails  int                      // the first recordFails Record calls fail
-	events       []string                 // Record and RemoveCheckpoints calls in order
+	epochs       int                      // the suggested trials' epochs; default 2
+	// decide, when set, answers Decide instead of the default (every
+	// value reported so far, in arrival order).
+	decide func(in DecideInput) (RungDecision, error)
+	events []string // Record and RemoveCheckpoints calls in order
 }
 
 // registerActivityStubs registers, under the activities' names, functions
@@ -120,7 +125,7 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 			out.Trials = append(out.Trials, TrialAssignment{
 				TrialID: int64(100 + n), Number: n, Seed: 1,
 				Params: search.Config{"activation": search.Str("relu")},
-				Config: trainer.Config{Activation: trainer.ReLU, Epochs: 2},
+				Config: trainer.Config{Activation: trainer.ReLU, Epochs: cmp.Or(f.epochs, 2)},
 			})
 			f.suggested++
 		}
@@ -187,6 +192,9 @@ func newEnv(t *testing.T, f *fakeCluster) *testsuite.TestWorkflowEnvironment {
 	env.OnActivity(DecideActivity, mock.Anything, mock.Anything).Return(func(ctx context.Context, in DecideInput) (RungDecision, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		if f.decide != nil {
+			return f.decide(in)
+		}
 		sched, err := search.NewScheduler(in.Schedule)
 		if err != nil {
 			return RungDecision{}, err

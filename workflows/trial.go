@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -88,21 +89,11 @@ func TrialWorkflow(ctx workflow.Context, in TrialInput) (TrialResult, error) {
 // local activity (controllerContext). An error means the outcome could not
 // be recorded.
 func runTrial(ctx workflow.Context, in TrialInput, localRecord bool) (TrialResult, []string, error) {
-	a := in.Assignment
-	run := trainWithRetries(ctx, in, localRecord)
-	res := trialOutcome(a, run)
-
-	// Record even when canceled.
-	dctx, cancel := workflow.NewDisconnectedContext(ctx)
-	defer cancel()
-	dctx = controllerContext(dctx, localRecord)
-	if err := executeRecord(dctx, RecordInput{Study: in.Study, Result: res}).Get(dctx, &res); err != nil {
-		return res, run.hosts, err
-	}
-	return res, run.hosts, nil
+	run := trainWithRetries(ctx, in, localRecord, trainSegment{})
+	return recordOutcome(ctx, in, localRecord, trialOutcome(in.Assignment, run), run.hosts)
 }
 
-// trialOutcome is the outcome of trial a whose tries came to run.
+// trialOutcome is the outcome of trial a whose training came to run.
 func trialOutcome(a TrialAssignment, run trainRun) TrialResult {
 	res := TrialResult{
 		TrialID: a.TrialID, Number: a.Number, Activation: a.Activation(), ConfigHash: a.ConfigHash,
@@ -143,6 +134,18 @@ func trialOutcome(a TrialAssignment, run trainRun) TrialResult {
 	return res
 }
 
+// recordOutcome records res, even when ctx is canceled, and returns what
+// Record stored with hosts (see runTrial).
+func recordOutcome(ctx workflow.Context, in TrialInput, localRecord bool, res TrialResult, hosts []string) (TrialResult, []string, error) {
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	dctx = controllerContext(dctx, localRecord)
+	if err := executeRecord(dctx, RecordInput{Study: in.Study, Result: res}).Get(dctx, &res); err != nil {
+		return res, hosts, err
+	}
+	return res, hosts, nil
+}
+
 // failureKind is how a TrainTrial try ended.
 type failureKind int
 
@@ -177,9 +180,21 @@ func (r *trainRun) addHost(q string) {
 	r.hosts = append(r.hosts, q)
 }
 
+// trainSegment is the part of a trial one trainWithRetries trains; the
+// zero value is the whole trial.
+type trainSegment struct {
+	until   int            // TrainInput.UntilEpoch
+	from    *CheckpointRef // TrainInput.InitFrom
+	attempt int            // tries of the trial's earlier segments: this one's count on from them
+	hosts   []string       // task queues that may hold the trial's checkpoints so far
+	// ordered: the study decides the trial's rungs (rungs.go), so the
+	// worker is given no scheduler to ask.
+	ordered bool
+}
+
 // trainWithRetries runs TrainTrial until a try succeeds, fails for good,
 // or the trial's own or its infrastructure failures run out.
-func trainWithRetries(ctx workflow.Context, in TrialInput, inline bool) trainRun {
+func trainWithRetries(ctx workflow.Context, in TrialInput, inline bool, seg trainSegment) trainRun {
 	log := workflow.GetLogger(ctx)
 	a := in.Assignment
 	hb := TrainHeartbeatTimeout
@@ -194,8 +209,12 @@ func trainWithRetries(ctx workflow.Context, in TrialInput, inline bool) trainRun
 		// One try per activity: the workflow decides about the next.
 		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
-	run := trainRun{attempt: in.AttemptBase}
+	run := trainRun{attempt: seg.attempt + in.AttemptBase, hosts: slices.Clone(seg.hosts)}
 	var resume *TrainProgress
+	schedule := in.Schedule
+	if seg.ordered {
+		schedule = search.SchedulerSpec{Kind: search.SchedulerNone}
+	}
 	for {
 		run.attempt++
 		actx := tctx
@@ -209,9 +228,9 @@ func trainWithRetries(ctx workflow.Context, in TrialInput, inline bool) trainRun
 		var out TrainOutput
 		err := executeTrainTrial(actx, TrainInput{
 			Study: in.Study, StudyID: in.StudyID, TrialID: a.TrialID, Number: a.Number,
-			Metric: in.Metric, Schedule: in.Schedule, Config: a.Config, ConfigHash: a.ConfigHash,
+			Metric: in.Metric, Schedule: schedule, Config: a.Config, ConfigHash: a.ConfigHash,
 			Attempt: run.attempt, Resume: resume, KeepModels: in.KeepModels, Direction: in.Direction,
-			UntilEpoch: in.UntilEpoch, InitFrom: in.InitFrom,
+			UntilEpoch: cmp.Or(seg.until, in.UntilEpoch), InitFrom: cmp.Or(seg.from, in.InitFrom),
 		}).Get(ctx, &out)
 		run.err = err
 		if err == nil {

@@ -379,6 +379,10 @@ type DecideInput struct {
 	Value     float64              `json:"value"`
 	Direction search.Direction     `json:"direction"`
 	Schedule  search.SchedulerSpec `json:"schedule"`
+	// Ordered decides from the values of the trials numbered below Trial
+	// only (the study waits until all of them that reach Epoch have
+	// reported; see rungs.go).
+	Ordered bool `json:"ordered,omitempty"`
 }
 
 // CreateStudyOutput identifies the stored study.

@@ -31,6 +31,7 @@ type Store interface {
 	DecideRung(ctx context.Context, studyID int64, trial, epoch int, value float64, decide store.RungDecider) (bool, error)
 	ObjectiveInputs(ctx context.Context, trialID int64) (store.ObjectiveInputs, error)
 	SetObjectiveValues(ctx context.Context, trialID int64, values []*float64) (bool, error)
+	DecideRungBelow(ctx context.Context, studyID int64, trial, epoch int, value float64, decide store.RungDecider) (bool, error)
 }
 
 // StatusPublisher announces recorded trial outcomes (for `tunectl watch`).
@@ -379,7 +380,8 @@ func (a *Activities) FinishStudy(ctx context.Context, in workflows.FinishStudyIn
 }
 
 // Decide records a trial's value at a decision epoch and returns the
-// study's scheduler's verdict, from every value reported at that epoch.
+// study's scheduler's verdict, from every value reported at that epoch, or
+// with Ordered from those of the trials numbered below it.
 func (a *Activities) Decide(ctx context.Context, in workflows.DecideInput) (workflows.RungDecision, error) {
 	sched, err := search.NewScheduler(in.Schedule)
 	if err != nil {
@@ -388,7 +390,11 @@ func (a *Activities) Decide(ctx context.Context, in workflows.DecideInput) (work
 	if !search.ForTrial(sched, in.Trial).Rung(in.Epoch) {
 		return workflows.RungDecision{Continue: true}, nil
 	}
-	goOn, err := a.Store.DecideRung(ctx, in.StudyID, in.Trial, in.Epoch, in.Value, func(v float64, reported []search.RungValue) bool {
+	decide := a.Store.DecideRung
+	if in.Ordered {
+		decide = a.Store.DecideRungBelow
+	}
+	goOn, err := decide(ctx, in.StudyID, in.Trial, in.Epoch, in.Value, func(v float64, reported []search.RungValue) bool {
 		return search.Decide(sched, in.Trial, in.Epoch, v, reported, in.Direction)
 	})
 	return workflows.RungDecision{Continue: goOn}, err

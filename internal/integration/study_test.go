@@ -294,32 +294,45 @@ func TestReplicatesArePaired(t *testing.T) {
 }
 
 // TestSameTrialsWhateverTheWorkers runs one spec on one worker and on
-// three: trial n gets the same configuration and seed. With TPE this holds
-// because a suggestion sees only results that cannot depend on timing.
+// three: trial n gets the same configuration and seed, and ends the same
+// way (status, epochs, objective), pruned trials included. With TPE this
+// holds because a suggestion sees only results that cannot depend on
+// timing; with a scheduler, because each rung is decided in trial order
+// from the values of lower-numbered trials only.
 func TestSameTrialsWhateverTheWorkers(t *testing.T) {
-	for _, tc := range []struct{ algorithm, trials, replicates string }{
-		{"random", "9", "3"},
-		{"tpe", "18", "1"}, // 10 random start-up trials, then TPE reading results
+	for _, tc := range []struct{ name, algorithm, trials, replicates, schedule string }{
+		{"random", "random", "9", "3", ""},
+		{"tpe", "tpe", "18", "1", ""}, // 10 random start-up trials, then TPE reading results
+		{"asha", "random", "12", "1", "{kind: asha, min_epochs: 1, max_epochs: 4, reduction: 2}"},
+		{"hyperband", "random", "12", "1", "{kind: hyperband, min_epochs: 1, max_epochs: 4, reduction: 2}"},
+		{"median", "random", "10", "1", "{kind: median, max_epochs: 4, min_trials: 3}"},
+		{"tpe-asha", "tpe", "14", "1", "{kind: asha, min_epochs: 1, max_epochs: 4, reduction: 2}"},
 	} {
-		t.Run(tc.algorithm, func(t *testing.T) {
-			sameTrials(t, tc.algorithm, tc.trials, tc.replicates)
+		t.Run(tc.name, func(t *testing.T) {
+			sameTrials(t, tc.algorithm, tc.trials, tc.replicates, tc.schedule)
 		})
 	}
 }
 
-func sameTrials(t *testing.T, algorithm, maxTrials, replicates string) {
+func sameTrials(t *testing.T, algorithm, maxTrials, replicates, schedule string) {
 	text := strings.Replace(fourTrials, "algorithm: random, max_trials: 4, parallelism: 2", "algorithm: "+algorithm+", max_trials: "+maxTrials+", parallelism: 3", 1)
 	text = strings.Replace(text, "seed: 11}", "seed: 11, replicates: "+replicates+"}", 1)
+	if schedule != "" {
+		text = strings.Replace(text, "{kind: none, max_epochs: 3}", schedule, 1)
+	}
 	trials := func(workers int) []string {
 		e := Start(t, workers)
 		name := "it-workers-" + e.DBName[len("relutune_it_"):]
+		start := time.Now()
 		if code, out, errOut := e.Tunectl(t, "", "submit", writeSpec(t, name, text)); code != 0 {
 			t.Fatalf("submit exited %d: %s%s", code, out, errOut)
 		}
 		if res := waitStudy(t, e, name); res.Status != "complete" {
 			t.Fatalf("result %+v", res)
 		}
-		rows, err := e.DB(t).Query(context.Background(), `SELECT t.number || ' ' || t.config_hash || ' ' || t.seed
+		t.Logf("%d worker(s): the study took %s", workers, time.Since(start).Round(time.Millisecond))
+		rows, err := e.DB(t).Query(context.Background(), `SELECT t.number || ' ' || t.config_hash || ' ' || t.seed || ' ' || t.status
+				|| ' ' || t.epochs_done || ' ' || coalesce(t.objective::text, '-')
 			FROM trials t JOIN studies s ON s.id = t.study_id WHERE s.name = $1 ORDER BY t.number`, name)
 		if err != nil {
 			t.Fatal(err)
@@ -338,6 +351,11 @@ func sameTrials(t *testing.T, algorithm, maxTrials, replicates string) {
 	if len(one) != len(three) || len(one) < 9 || strings.Join(one, "\n") != strings.Join(three, "\n") {
 		t.Fatalf("one worker:\n%s\nthree workers:\n%s", strings.Join(one, "\n"), strings.Join(three, "\n"))
 	}
+	pruned := strings.Count(strings.Join(one, "\n"), " pruned ")
+	if schedule != "" && (pruned == 0 || pruned == len(one)) {
+		t.Fatalf("%d of %d trials pruned; the test needs some pruned and some not:\n%s", pruned, len(one), strings.Join(one, "\n"))
+	}
+	t.Logf("%d trials, %d pruned", len(one), pruned)
 }
 
 // TestDivergedTrialsNeverRank runs a grid where half the trials use a

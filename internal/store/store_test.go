@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -275,6 +276,40 @@ func TestDecideRungRecordsOnceAndSeesEarlierValues(t *testing.T) {
 	// Another epoch starts empty.
 	if got, _ := st.DecideRung(ctx, s.ID, 1, 9, 0.1, best); !got {
 		t.Fatal("a trial alone at its epoch was stopped")
+	}
+}
+
+// TestDecideRungBelowSeesOnlyLowerTrials: a trial reporting after a
+// higher-numbered one is decided from the lower-numbered values only, so
+// the decision does not depend on the order of the reports.
+func TestDecideRungBelowSeesOnlyLowerTrials(t *testing.T) {
+	st, _ := testdb.New(t)
+	ctx := context.Background()
+	s, _, _ := st.CreateStudy(ctx, store.NewStudy{Name: "s", Spec: []byte(`{}`), SpecHash: "h", Metric: "m", Direction: "maximize"})
+	var seen [][]int
+	best := func(v float64, reported []search.RungValue) bool {
+		var trials []int
+		goOn := true
+		for _, r := range reported {
+			trials = append(trials, r.Trial)
+			goOn = goOn && r.Value <= v
+		}
+		seen = append(seen, trials)
+		return goOn
+	}
+	// Trial 2 reports first, a better value than trial 1's.
+	for _, tc := range []struct {
+		trial int
+		value float64
+		want  bool
+	}{{0, 0.5, true}, {2, 0.9, true}, {1, 0.6, true /* trial 2's 0.9 is not seen */}, {1, 0.1, true /* a retry keeps the first decision */}} {
+		got, err := st.DecideRungBelow(ctx, s.ID, tc.trial, 1, tc.value, best)
+		if err != nil || got != tc.want {
+			t.Fatalf("trial %d value %v: got %v (%v), want %v", tc.trial, tc.value, got, err, tc.want)
+		}
+	}
+	if want := [][]int{{0}, {0, 2}, {0, 1}}; !reflect.DeepEqual(seen, want) {
+		t.Fatalf("decider saw trials %v, want %v", seen, want)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/jackc/pgx/v5"
 
@@ -93,6 +94,18 @@ func (s *Store) RecordOutcome(ctx context.Context, o Outcome) (bool, error) {
 // another, from every value reported at that epoch so far. A repeated
 // report of the same trial and epoch (a retry) returns the first decision.
 func (s *Store) DecideRung(ctx context.Context, studyID int64, trial, epoch int, value float64, decide RungDecider) (bool, error) {
+	return s.decideRung(ctx, studyID, trial, epoch, value, decide, false)
+}
+
+// DecideRungBelow is DecideRung over the values of the trials numbered
+// below trial only (and its own): once every such trial that reaches the
+// epoch has reported, the decision is the same whatever the order the
+// reports came in, and whatever later trials reported.
+func (s *Store) DecideRungBelow(ctx context.Context, studyID int64, trial, epoch int, value float64, decide RungDecider) (bool, error) {
+	return s.decideRung(ctx, studyID, trial, epoch, value, decide, true)
+}
+
+func (s *Store) decideRung(ctx context.Context, studyID int64, trial, epoch int, value float64, decide RungDecider, below bool) (bool, error) {
 	var goOn bool
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT id FROM studies WHERE id = $1 FOR UPDATE`, studyID); err != nil {
@@ -106,7 +119,12 @@ func (s *Store) DecideRung(ctx context.Context, studyID int64, trial, epoch int,
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT trial, value FROM rung_values WHERE study_id = $1 AND epoch = $2 ORDER BY trial`, studyID, epoch)
+		limit := math.MaxInt32
+		if below {
+			limit = trial
+		}
+		rows, err := tx.Query(ctx, `SELECT trial, value FROM rung_values WHERE study_id = $1 AND epoch = $2 AND trial < $3 ORDER BY trial`,
+			studyID, epoch, limit)
 		if err != nil {
 			return err
 		}

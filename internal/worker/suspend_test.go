@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"reflect"
@@ -8,6 +9,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/relutune/relutune/internal/ckptstore"
 	"github.com/relutune/relutune/workflows"
 )
 
@@ -108,5 +110,45 @@ func TestUntilEpochWithoutCheckpoints(t *testing.T) {
 	out, err := runTrain(t, &Activities{Publisher: &memPublisher{}, Worker: "w1"}, in, nil)
 	if err != nil || !out.Suspended || out.EpochsDone != 2 || out.Saved != nil {
 		t.Fatalf("%+v, %v; want suspended after 2 epochs, nothing saved", out, err)
+	}
+}
+
+// TestObjectStoreSuspendAndInitFrom: with the object store, a segment
+// saved on worker w1 continues on w2 (its own trial), and another trial
+// starts from it; a reference to another trial's objects is refused.
+func TestObjectStoreSuspendAndInitFrom(t *testing.T) {
+	st := newMemStore()
+	in := smallTrial("s", 3)
+	in.Attempt, in.UntilEpoch = 1, 1
+	first, err := runTrain(t, &Activities{Publisher: &recPublisher{}, Checkpoints: st, Worker: "w1"}, in, nil)
+	if err != nil || !first.Suspended || first.Saved == nil || first.Saved.Epoch != 1 {
+		t.Fatalf("first segment %+v, %v; want suspended after epoch 1 with its checkpoint", first, err)
+	}
+	pub := &recPublisher{}
+	in.Attempt, in.UntilEpoch, in.InitFrom = 2, 0, first.Saved
+	rest, err := runTrain(t, &Activities{Publisher: pub, Checkpoints: st, Worker: "w2"}, in, nil)
+	if got := pub.published(); err != nil || rest.EpochsDone != 3 || len(got) != 2 || got[0] != 2 {
+		t.Fatalf("continued on w2: %+v, %v, published %v; want epochs 2..3", rest, err, got)
+	}
+
+	other := smallTrial("s", 3)
+	other.Number, other.TrialID, other.Attempt = 1, 2, 1
+	other.InitFrom = first.Saved
+	pub = &recPublisher{}
+	// The first trial's epoch-1 object was replaced when it went on.
+	if _, err := runTrain(t, &Activities{Publisher: pub, Checkpoints: st, Worker: "w3"}, other, nil); err == nil {
+		t.Fatal("started from a checkpoint that is gone")
+	}
+	keys, _ := st.Checkpoints(context.Background(), "s", 0)
+	other.InitFrom = &workflows.CheckpointRef{Trial: 0, Epoch: keys[0].Epoch, Ref: ckptstore.Ref(st.Bucket(), keys[0])}
+	out, err := runTrain(t, &Activities{Publisher: pub, Checkpoints: st, Worker: "w3"}, other, nil)
+	if err != nil || out.EpochsDone != 3 || len(pub.published()) != 0 {
+		t.Fatalf("trial 1 from trial 0's final checkpoint: %+v, %v, published %v; want nothing left to train", out, err, pub.published())
+	}
+	other.InitFrom.Trial = 2 // the reference names trial 0's object
+	other.Number, other.TrialID = 3, 4
+	var appErr *temporal.ApplicationError
+	if _, err := runTrain(t, &Activities{Publisher: pub, Checkpoints: st, Worker: "w3"}, other, nil); !errors.As(err, &appErr) || appErr.Type() != workflows.ErrTypeInvalidConfig {
+		t.Fatalf("a reference to another trial's object: %v; want %s", err, workflows.ErrTypeInvalidConfig)
 	}
 }
