@@ -104,25 +104,9 @@ func (st *state) restore(r io.Reader) error {
 	crc := crc32.NewIEEE()
 	br := bufio.NewReaderSize(r, 1<<16)
 	tr := io.TeeReader(br, crc)
-	var pre [12]byte
-	if _, err := io.ReadFull(tr, pre[:]); err != nil {
-		return fmt.Errorf("%w: reading header: %w", ErrCheckpoint, err)
-	}
-	magic := [8]byte(pre[:8])
-	if magic != checkpointMagic && magic != checkpointVersion2 {
-		return fmt.Errorf("%w: not a relutune checkpoint (bad magic)", ErrCheckpoint)
-	}
-	n := binary.LittleEndian.Uint32(pre[8:])
-	if n > 1<<24 {
-		return fmt.Errorf("%w: header length %d is too large", ErrCheckpoint, n)
-	}
-	raw := make([]byte, n)
-	if _, err := io.ReadFull(tr, raw); err != nil {
-		return fmt.Errorf("%w: reading header: %w", ErrCheckpoint, err)
-	}
-	var h checkpointHeader
-	if err := json.Unmarshal(raw, &h); err != nil {
-		return fmt.Errorf("%w: header: %w", ErrCheckpoint, err)
+	magic, h, err := readCheckpointHeader(tr)
+	if err != nil {
+		return err
 	}
 	if err := compatible(h.Config, st.cfg); err != nil {
 		return err
@@ -187,4 +171,31 @@ func compatible(saved, cur Config) error {
 		return fmt.Errorf("%w: written for config %s, cannot resume config %s", ErrCheckpoint, ja, jb)
 	}
 	return nil
+}
+
+// readCheckpointHeader reads a checkpoint's magic and JSON header from r,
+// the start of the file, checking the magic (either format version) and the
+// header's length; the vectors and the checksum follow in r.
+func readCheckpointHeader(r io.Reader) ([8]byte, checkpointHeader, error) {
+	var h checkpointHeader
+	var pre [12]byte
+	if _, err := io.ReadFull(r, pre[:]); err != nil {
+		return [8]byte{}, h, fmt.Errorf("%w: reading header: %w", ErrCheckpoint, err)
+	}
+	magic := [8]byte(pre[:8])
+	if magic != checkpointMagic && magic != checkpointVersion2 {
+		return magic, h, fmt.Errorf("%w: not a relutune checkpoint (bad magic)", ErrCheckpoint)
+	}
+	n := binary.LittleEndian.Uint32(pre[8:])
+	if n > 1<<24 {
+		return magic, h, fmt.Errorf("%w: header length %d is too large", ErrCheckpoint, n)
+	}
+	raw := make([]byte, n)
+	if _, err := io.ReadFull(r, raw); err != nil {
+		return magic, h, fmt.Errorf("%w: reading header: %w", ErrCheckpoint, err)
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return magic, h, fmt.Errorf("%w: header: %w", ErrCheckpoint, err)
+	}
+	return magic, h, nil
 }

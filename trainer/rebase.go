@@ -25,25 +25,9 @@ func RebaseCheckpoint(r io.Reader, w io.Writer, cfg Config) error {
 	crc := crc32.NewIEEE()
 	br := bufio.NewReaderSize(r, 1<<16)
 	tr := io.TeeReader(br, crc)
-	var pre [12]byte
-	if _, err := io.ReadFull(tr, pre[:]); err != nil {
-		return fmt.Errorf("%w: reading header: %w", ErrCheckpoint, err)
-	}
-	magic := [8]byte(pre[:8])
-	if magic != checkpointMagic && magic != checkpointVersion2 {
-		return fmt.Errorf("%w: not a relutune checkpoint (bad magic)", ErrCheckpoint)
-	}
-	n := binary.LittleEndian.Uint32(pre[8:])
-	if n > 1<<24 {
-		return fmt.Errorf("%w: header length %d is too large", ErrCheckpoint, n)
-	}
-	raw := make([]byte, n)
-	if _, err := io.ReadFull(tr, raw); err != nil {
-		return fmt.Errorf("%w: reading header: %w", ErrCheckpoint, err)
-	}
-	var h checkpointHeader
-	if err := json.Unmarshal(raw, &h); err != nil {
-		return fmt.Errorf("%w: header: %w", ErrCheckpoint, err)
+	magic, h, err := readCheckpointHeader(tr)
+	if err != nil {
+		return err
 	}
 	if err := sameShape(h.Config, cfg); err != nil {
 		return err
