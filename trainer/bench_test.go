@@ -199,6 +199,72 @@ func BenchmarkGather(b *testing.B) {
 	}
 }
 
+// BenchmarkThreadScaling measures one trial's step with 2 threads against
+// the same step with 1, on the networks of BenchmarkStep, the two states
+// stepped in alternating blocks of 10 steps, so both see the same machine:
+// on a shared or virtual machine whose speed drifts over seconds, two
+// benchmarks run one after the other compare different machines. It reports
+// each side's samples/s and their ratio, speedup (2 threads over 1).
+func BenchmarkThreadScaling(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		cfg   Config
+		batch int
+	}{
+		{"cnn", Config{Dataset: "idx:a,b", Model: CNN, Conv: []int{16, 32}, Hidden: []int{128}}, 128},
+		{"mlp1024", Config{Dataset: "idx:a,b", Hidden: []int{1024, 1024}}, 512},
+	} {
+		ds := synthImages("idx:a,b", 2048, 28, 28, 10, 1)
+		b.Run(bc.name, func(b *testing.B) {
+			var states [2]*state
+			for i, threads := range []int{1, 2} {
+				cfg := bc.cfg
+				cfg.Optimizer, cfg.LearningRate, cfg.BatchSize, cfg.Threads, cfg.Seed = SGD, 0.01, bc.batch, threads, 1
+				st, err := newState(cfg.WithDefaults(), ds)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer st.close()
+				states[i] = st
+			}
+			perm := rand.New(rand.NewPCG(1, 2)).Perm(ds.Train.Len())
+			idx := make([]int32, bc.batch)
+			next := 0
+			step := func(st *state) {
+				for i := range idx {
+					idx[i] = int32(perm[(next*bc.batch+i)%len(perm)])
+				}
+				next++
+				st.step(&ds.Train, idx, 0.01)
+			}
+			for range 3 {
+				step(states[0])
+				step(states[1])
+			}
+			const block = 10
+			var elapsed [2]time.Duration
+			var steps [2]int
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i += block {
+				for j, st := range states {
+					start := time.Now()
+					for k := 0; k < block && i+k < b.N; k++ {
+						step(st)
+						steps[j]++
+					}
+					elapsed[j] += time.Since(start)
+				}
+			}
+			one := float64(steps[0]*bc.batch) / elapsed[0].Seconds()
+			two := float64(steps[1]*bc.batch) / elapsed[1].Seconds()
+			b.ReportMetric(one, "threads1_samples/s")
+			b.ReportMetric(two, "threads2_samples/s")
+			b.ReportMetric(two/one, "speedup")
+		})
+	}
+}
+
 // BenchmarkStep measures one training step (sgd) of the networks the thread
 // scaling figures use, per thread count: the CNN of torch_cnn.py (conv 16, 32,
 // dense 128, batch 128) and a 784-1024-1024-10 MLP at batch 512, on random
