@@ -133,3 +133,49 @@ func TestGeluQFit(t *testing.T) {
 	}
 	t.Logf("max relative error of Q: %.3g", worst)
 }
+
+// TestGeluLnTablesFit checks the AVX2 GELU's piecewise fit of ln R(a),
+// R(a) = Phi(-a)*exp(a*a/2), in float64 with the float32 coefficients and
+// the interval and centre the kernel computes, against math: its error is
+// the relative error it adds to Phi(-a).
+func TestGeluLnTablesFit(t *testing.T) {
+	tabs := geluLnTables()
+	worst, at := 0.0, 0.0
+	for i := 0; i <= 200000; i++ {
+		a := geluCap * float64(i) / 200000
+		v := float32(a + 1)
+		k := math.Float32bits(v) >> 22 & 7
+		u := float64(v - tabs["gctr"][k])
+		p := float64(tabs[geluLnName(geluLnDeg)][k])
+		for j := geluLnDeg - 1; j >= 0; j-- {
+			p = p*u + float64(tabs[geluLnName(j)][k])
+		}
+		// v rounds a: compare at the a the kernel's u stands for.
+		if e := abs(p - lnMills(float64(v)-1)); e > worst {
+			worst, at = e, a
+		}
+	}
+	if worst > 8e-7 {
+		t.Fatalf("max error of ln R from the tables %.3g at a=%.4g, want <= 8e-7", worst, at)
+	}
+	t.Logf("max absolute error of ln R from the AVX2 tables: %.3g at a=%.4g", worst, at)
+}
+
+// TestExpCoeffs checks the degree-5 exp polynomial of the AVX2 kernels
+// over the reduced range.
+func TestExpCoeffs(t *testing.T) {
+	c := expCoeffs()
+	worst := 0.0
+	for i := -1000; i <= 1000; i++ {
+		r := 0.35 * float64(i) / 1000
+		p := float64(float32(c[expDeg]))
+		for j := expDeg - 1; j >= 0; j-- {
+			p = p*r + float64(float32(c[j]))
+		}
+		worst = max(worst, abs(p/math.Exp(r)-1))
+	}
+	if worst > 2e-7 {
+		t.Fatalf("max relative error of the exp polynomial %.3g, want <= 2e-7", worst)
+	}
+	t.Logf("max relative error of the exp polynomial: %.3g", worst)
+}

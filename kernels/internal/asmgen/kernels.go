@@ -48,25 +48,7 @@ func (e *ew) expm1Neg(dst, x string) {
 	e.ins("VFMADD231PS %s, %s, %s", t[2], t[1], dst)
 }
 
-// expNeg sets dst = exp(x) for x <= 0 or NaN, flushing results below the
-// smallest normal float32 (x < -87.33) to 0: on AVX2, exp in the normal
-// range as expm1Neg, then a mask. For callers whose result is that exp or
-// a multiple of it of at most its size (sigmoid of a negative x), so the
-// flushed values are off by less than the smallest normal float32. NaN
-// passes. AVX-512 uses expCore. Uses t0..t3; as expCore.
-func (e *ew) expNeg(dst, x string) {
-	if e.is512() {
-		e.expCore(dst, x, false)
-		return
-	}
-	e.expNormal(x, "expnormlo")
-	t := e.t
-	e.ins("VFMADD213PS %s, %s, %s", t[1], t[1], t[2])            // 2^n*expm1(r) + 2^n
-	e.ins("VCMPPS $0x05, %s, %s, %s", e.c("expnormlo"), x, t[3]) // x not < lo (NaN too)
-	e.ins("VANDPS %s, %s, %s", t[3], t[2], dst)
-}
-
-// expNormal is the shared part of expm1Neg and expNeg on AVX2: with x
+// expNormal is the AVX2 part of expm1Neg: with x
 // raised to the constant lo (whose exp is a normal float32), it leaves
 // 2^n in t1 and expm1(r) in t2, exp(x) = 2^n*(1+expm1(r)). Uses t0..t3.
 func (e *ew) expNormal(x, lo string) {
@@ -199,19 +181,12 @@ func (e *ew) cmpBlend(dst string, pred int, a, b, ifTrue, ifFalse, scratch strin
 }
 
 // sigmoidCore sets dst = 1/(1+exp(-x)) as q = 1/(1+exp(-|x|)) for x >= 0
-// and exp(-|x|)*q for x < 0, so no intermediate overflows. Uses t0..t5.
-//
-// With flush, a result below the smallest normal float32 may be 0 (expNeg):
-// sigmoid itself allows that, swish (x times sigmoid, normal again for
-// x down to about -103) does not.
-func (e *ew) sigmoidCore(dst, x string, flush bool) {
+// and exp(-|x|)*q for x < 0, so no intermediate overflows: the AVX-512
+// sigmoid, and the swish backward pass on both ISAs. Uses t0..t5.
+func (e *ew) sigmoidCore(dst, x string) {
 	t := e.t
 	e.ins("VORPS %s, %s, %s", e.c("signmask"), x, t[4]) // -|x|
-	if flush {
-		e.expNeg(t[5], t[4])
-	} else {
-		e.expCore(t[5], t[4], false)
-	}
+	e.expCore(t[5], t[4], false)
 	e.ins("VADDPS %s, %s, %s", e.c("one"), t[5], t[4])
 	e.recip(t[0], t[4], t[1])
 	e.ins("VMULPS %s, %s, %s", t[0], t[5], t[5])
@@ -336,7 +311,6 @@ func (e *ew) exp2Table(p, c, s1, s2 string) {
 
 var (
 	swishConsts   = append(append([]string{}, expConsts...), "signmask")
-	sigmoidConsts = append(append([]string{}, swishConsts...), "expnormlo")
 	tanhConsts    = append(append([]string{}, expConsts...), "signmask", "absmask", "two", "expm1lo")
 	gelu512Consts = []string{"absmask", "gmax", "gidxmagic", "gexpmagic", "ge1", "ge2", "one", "zero", "gm2"}
 	geluConsts    = append([]string{"absmask", "magic", "one", "gq0", "gq1", "gq2", "gq3", "gq4", "gq5", "gq6", "gq7", "gq8", "gq9"},
@@ -433,8 +407,14 @@ func ewKernels() []*ewKernel {
 				e.cmpBlend(out, cmpGT, x, e.c("zero"), t[1], t[0], t[2])
 			}},
 		{name: "sigmoid", doc: "dst[i] = 1/(1+exp(-x[i]))", out: "dst", ins: []string{"x"},
-			consts: sigmoidConsts, temps: 6, unroll: 2,
-			body: func(e *ew, in []string, out string, u int) { e.sigmoidCore(out, in[0], true) }},
+			consts: swish2Consts, consts512: swishConsts, temps: 6, unroll: 2, streams: true,
+			body: func(e *ew, in []string, out string, u int) {
+				if e.is512() {
+					e.sigmoidCore(out, in[0])
+					return
+				}
+				e.sigmoidAVX2(out, in[0])
+			}},
 		{name: "sigmoidBackward", doc: "dx[i] = dy[i]*y[i]*(1-y[i])", out: "dx", ins: []string{"dy", "y"},
 			consts: []string{"one"}, temps: 2, unroll: 4,
 			body: func(e *ew, in []string, out string, u int) {
@@ -444,8 +424,14 @@ func ewKernels() []*ewKernel {
 				e.ins("VMULPS %s, %s, %s", dy, t[1], out)
 			}},
 		{name: "tanh", doc: "dst[i] = tanh(x[i])", out: "dst", ins: []string{"x"},
-			consts: tanhConsts, temps: 6, unroll: 2,
-			body: func(e *ew, in []string, out string, u int) { e.tanhCore(out, in[0]) }},
+			consts: tanhConsts, temps: 6, unroll: 2, streams: true,
+			body: func(e *ew, in []string, out string, u int) {
+				if e.is512() {
+					e.tanhCore(out, in[0])
+					return
+				}
+				e.tanhAVX2(out, in[0])
+			}},
 		{name: "tanhBackward", doc: "dx[i] = dy[i]*(1-y[i]*y[i])", out: "dx", ins: []string{"dy", "y"},
 			consts: []string{"one"}, temps: 1, unroll: 4,
 			body: func(e *ew, in []string, out string, u int) {
@@ -455,23 +441,27 @@ func ewKernels() []*ewKernel {
 				e.ins("VMULPS %s, %s, %s", dy, t[0], out)
 			}},
 		{name: "swish", doc: "dst[i] = x[i]*sigmoid(x[i])", out: "dst", ins: []string{"x"},
-			consts: swishConsts, temps: 7, unroll: 2,
+			consts: swish2Consts, consts512: swishConsts, temps: 6, temps512: 7, unroll: 2, streams: true,
 			body: func(e *ew, in []string, out string, u int) {
-				e.sigmoidCore(e.t[6], in[0], false)
+				if !e.is512() {
+					e.swishAVX2(out, in[0])
+					return
+				}
+				e.sigmoidCore(e.t[6], in[0])
 				e.ins("VMULPS %s, %s, %s", e.t[6], in[0], out)
 			}},
 		{name: "swishBackward", doc: "dx[i] = dy[i]*s*(1+x[i]*(1-s)) with s = sigmoid(x[i])", out: "dx", ins: []string{"dy", "x"},
 			consts: swishConsts, temps: 7, unroll: 2,
 			body: func(e *ew, in []string, out string, u int) {
 				dy, x, t := in[0], in[1], e.t
-				e.sigmoidCore(t[6], x, false)
+				e.sigmoidCore(t[6], x)
 				e.ins("VSUBPS %s, %s, %s", t[6], e.cr("one", t[0]), t[5])
 				e.ins("VFMADD213PS %s, %s, %s", e.c("one"), x, t[5])
 				e.ins("VMULPS %s, %s, %s", t[6], t[5], t[5])
 				e.ins("VMULPS %s, %s, %s", dy, t[5], out)
 			}},
 		{name: "gelu", doc: "dst[i] = x[i]*Phi(x[i])", out: "dst", ins: []string{"x"},
-			consts: geluConsts, consts512: gelu512Consts, temps: 8, unroll: 2,
+			consts: gelu2Consts, consts512: gelu512Consts, temps: 5, temps512: 8, unroll: 2, streams: true,
 			tables: []string{"gc0", "gp0", "gp1", "gp2", "gp3", "gp4", "gexp"},
 			body: func(e *ew, in []string, out string, u int) {
 				x, t := in[0], e.t
@@ -480,10 +470,7 @@ func ewKernels() []*ewKernel {
 					e.ins("VMULPS %s, %s, %s", t[3], x, out)
 					return
 				}
-				e.geluPrep(x)
-				e.ins("VMULPS %s, %s, %s", t[1], t[7], t[7]) // Phi(-|x|)
-				e.geluPhi(t[5], x, t[7])
-				e.ins("VMULPS %s, %s, %s", t[5], x, out)
+				e.geluAVX2(out, x)
 			}},
 		{name: "geluBackward", doc: "dx[i] = dy[i]*(Phi(x[i]) + x[i]*phi(x[i]))", out: "dx", ins: []string{"dy", "x"},
 			consts: geluConsts, consts512: gelu512Consts, temps: 8, temps512: 7, unroll: 2,

@@ -155,3 +155,26 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 var geluE1, geluE2 = geluExp2Coeffs()
+
+// table8 registers an 8-entry float32 table and returns its memory operand.
+func (f *file) table8(name string, vals [8]float32) string {
+	if f.tables8 == nil {
+		f.tables8 = map[string][8]float32{}
+	}
+	if old, ok := f.tables8[name]; ok && old != vals {
+		panic("table " + name + " redefined")
+	}
+	f.tables8[name] = vals
+	return name + "<>(SB)"
+}
+
+func (f *file) writeTables8() {
+	for _, name := range sortedKeys(f.tables8) {
+		vals := f.tables8[name]
+		f.printf("\n")
+		for i, v := range vals {
+			f.printf("DATA %s<>+%d(SB)/4, $0x%08x\n", name, 4*i, math.Float32bits(v))
+		}
+		f.printf("GLOBL %s<>(SB), RODATA|NOPTR, $32\n", name)
+	}
+}

@@ -1,0 +1,285 @@
+package main
+
+import "math"
+
+// The AVX2 forward kernels of swish, sigmoid, tanh and GELU. A 256-bit FMA does
+// half the work of a 512-bit one, so on a core with 512-bit datapaths the
+// AVX2 kernels have half the arithmetic budget of the AVX-512 ones for the
+// same time per element; these are built for the fewest multiply-pipe
+// operations at the same accuracy:
+//
+//   - exp(z) is a degree-5 polynomial of the reduced argument times a power
+//     of two taken straight from the bits of the rounding constant (no
+//     float-to-int conversion);
+//   - results that may be subnormal are computed 2^64 too large, where they
+//     are normal, and scaled down by the last multiplication, so they round
+//     once (the split 2^n1 * 2^n2 of expCore costs seven operations more);
+//   - swish, sigmoid and tanh divide once: (x or x*e) / (1+e),
+//     (e or 1) / (1+e) and -m/(2+m), with no reciprocal to multiply by;
+//   - GELU looks up an 8-entry table (VPERMPS) instead of dividing: see
+//     geluAVX2.
+//
+// Lanes whose exponential is below every result that matters are masked
+// to zero, so no clamp keeps the exponent in range there; NaN passes.
+// Each runs as interleaved streams (ewKernel.streams): the chains are long,
+// and one vector at a time left the core waiting on them.
+
+const (
+	// geluCap: for a >= 13.2, |x*Phi(-a)| is below the smallest normal
+	// float32 (5.7e-39 at 13.2), so Phi(-a) is taken as 0 there.
+	geluCap = 13.2
+	// geluLnDeg is the degree of the polynomials of ln R on each interval.
+	geluLnDeg = 5
+	// expDeg is the degree of the polynomial of exp on |r| <= ln2/2.
+	expDeg = 5
+)
+
+// geluBounds are the AVX2 GELU's intervals of a: those of v = a+1 by its
+// exponent and first mantissa bit, [1, 1.5), [1.5, 2), [2, 3), ... [12, 16),
+// so the interval's index is bits(v) >> 22 (mod 8: interval j is entry
+// (j+6) mod 8 of the tables, as bits(1) >> 22 = 254). They are narrow
+// where ln R bends most, near 0.
+var geluBounds = [9]float64{0, 0.5, 1, 2, 3, 5, 7, 11, 15}
+
+// lnMills is ln R(a), R(a) = Phi(-a) * exp(a*a/2), in float64.
+func lnMills(a float64) float64 { return math.Log(0.5*math.Erfc(a/math.Sqrt2)) + a*a/2 }
+
+// chebFit returns the monomial coefficients (in powers of u) of the
+// polynomial of degree deg interpolating f at the Chebyshev nodes of
+// [lo, hi].
+func chebFit(f func(u float64) float64, lo, hi float64, deg int) []float64 {
+	n := deg + 1
+	m := make([][]float64, n)
+	for i := range m {
+		u := (lo+hi)/2 + (hi-lo)/2*math.Cos(math.Pi*(float64(i)+0.5)/float64(n))
+		m[i] = make([]float64, n+1)
+		for j := 0; j < n; j++ {
+			m[i][j] = math.Pow(u, float64(j))
+		}
+		m[i][n] = f(u)
+	}
+	return solveN(m)
+}
+
+// solveN solves the n x (n+1) augmented system m by Gaussian elimination
+// with partial pivoting.
+func solveN(m [][]float64) []float64 {
+	n := len(m)
+	for col := 0; col < n; col++ {
+		p := col
+		for r := col + 1; r < n; r++ {
+			if math.Abs(m[r][col]) > math.Abs(m[p][col]) {
+				p = r
+			}
+		}
+		m[col], m[p] = m[p], m[col]
+		for r := col + 1; r < n; r++ {
+			f := m[r][col] / m[col][col]
+			for j := col; j <= n; j++ {
+				m[r][j] -= f * m[col][j]
+			}
+		}
+	}
+	x := make([]float64, n)
+	for r := n - 1; r >= 0; r-- {
+		s := m[r][n]
+		for j := r + 1; j < n; j++ {
+			s -= m[r][j] * x[j]
+		}
+		x[r] = s / m[r][r]
+	}
+	return x
+}
+
+// expCoeffs returns the coefficients of exp(r) ~ sum c[j] r^j on
+// |r| <= 0.35 (ln2/2 = 0.3466 and the rounding of the argument).
+func expCoeffs() []float64 { return chebFit(math.Exp, -0.35, 0.35, expDeg) }
+
+// geluLnTables returns the tables gl0..gl5 of the AVX2 GELU, whose entry
+// for interval j holds the coefficients of ln R(a) in powers of
+// u = v - gctr[j], v = a+1, gctr[j] the centre of the interval in v,
+// fitted over the interval (the last only up to geluCap, plus a margin).
+func geluLnTables() map[string][8]float32 {
+	var tabs [geluLnDeg + 1][8]float32
+	var ctr [8]float32
+	for j := 0; j < 8; j++ {
+		lo, hi := geluBounds[j]+1, geluBounds[j+1]+1
+		if j == 7 {
+			hi = geluCap + 1 + 1.0/64
+		}
+		c := float64(float32((geluBounds[j]+geluBounds[j+1])/2 + 1))
+		coef := chebFit(func(u float64) float64 { return lnMills(c + u - 1) }, lo-c, hi-c, geluLnDeg)
+		e := (j + 6) % 8
+		ctr[e] = float32(c)
+		for i := range coef {
+			tabs[i][e] = float32(coef[i])
+		}
+	}
+	m := map[string][8]float32{"gctr": ctr}
+	for i := range tabs {
+		m[geluLnName(i)] = tabs[i]
+	}
+	return m
+}
+
+func init() {
+	for j, c := range expCoeffs() {
+		constValues[expCoeffName(j)] = float32(c)
+	}
+	constValues["gcap"] = geluCap
+	constValues["m64"] = 0x1p-64
+	// Below z = -103.9, exp(z) is at most the smallest subnormal float32 and
+	// is taken as 0: what it changes (sigmoid, or x*e in swish) is far below
+	// the smallest normal float32.
+	constValues["swlo"] = -103.9
+	constBits["sc191"] = (127 + 64) << 23
+}
+
+func expCoeffName(j int) string { return "ex" + string(rune('0'+j)) }
+
+// expConsts2 are the constants of expScaled64, most used first.
+var expConsts2 = []string{"magic", "log2e", "ln2hi", "ln2lo", "ex0", "ex1", "ex2", "ex3", "ex4", "ex5", "sc191"}
+
+// expScaled64 sets dst = exp(z)*2^64 for z in [-131, 0] (and NaN to NaN),
+// a normal float32 throughout; z may take any value where the caller masks
+// the result. Uses t0..t2; z and dst must not be among them, dst may be z.
+func (e *ew) expScaled64(dst, z string) {
+	t := e.t
+	e.ins("VMOVUPS %s, %s", e.c("magic"), t[0])
+	e.ins("VFMADD231PS %s, %s, %s", e.c("log2e"), z, t[0]) // n + magic, n = round(z*log2e)
+	e.ins("VSUBPS %s, %s, %s", e.c("magic"), t[0], t[1])   // n
+	e.ins("VMOVAPS %s, %s", z, t[2])
+	e.ins("VFNMADD231PS %s, %s, %s", e.c("ln2hi"), t[1], t[2]) // z - n*ln2hi, exact
+	e.ins("VFNMADD231PS %s, %s, %s", e.c("ln2lo"), t[1], t[2]) // r
+	e.expPoly(t[1], t[2])
+	e.ins("VPSLLD $23, %s, %s", t[0], t[0]) // n << 23: the magic's bits shift out
+	e.ins("VPADDD %s, %s, %s", e.c("sc191"), t[0], t[0])
+	e.ins("VMULPS %s, %s, %s", t[0], t[1], dst)
+}
+
+// expPoly sets dst = exp(r) ~ the degree-5 polynomial of r (Horner).
+func (e *ew) expPoly(dst, r string) {
+	e.ins("VMOVUPS %s, %s", e.c("ex5"), dst)
+	for j := expDeg - 1; j >= 0; j-- {
+		e.ins("VFMADD213PS %s, %s, %s", e.c(expCoeffName(j)), r, dst)
+	}
+}
+
+// swishAVX2 stores (x < 0 ? x*e : x) / (1+e), e = exp(-|x|), at out; x
+// and out are memory operands (streams). Uses t0..t5.
+func (e *ew) swishAVX2(out, x string) {
+	t := e.t
+	e.ins("VORPS %s, %s, %s", x, e.cr("signmask", t[3]), t[3]) // z = -|x|
+	e.ins("VCMPPS $0x05, %s, %s, %s", e.c("swlo"), t[3], t[4]) // z not < lo: e not 0 (NaN too)
+	e.expScaled64(t[3], t[3])                                  // e*2^64
+	e.ins("VANDPS %s, %s, %s", t[4], t[3], t[3])
+	e.ins("VMULPS %s, %s, %s", x, t[3], t[5])
+	e.ins("VMULPS %s, %s, %s", e.c("m64"), t[5], t[5]) // x*e, rounded once
+	e.ins("VMOVUPS %s, %s", e.c("one"), t[4])
+	e.ins("VFMADD231PS %s, %s, %s", e.c("m64"), t[3], t[4]) // 1+e
+	e.ins("VMOVUPS %s, %s", x, t[3])
+	e.ins("VBLENDVPS %s, %s, %s, %s", t[3], t[5], t[3], t[5])
+	e.ins("VDIVPS %s, %s, %s", t[4], t[5], t[5])
+	e.ins("VMOVUPS %s, %s", t[5], out)
+}
+
+// sigmoidAVX2 stores (x < 0 ? e : 1) / (1+e), e = exp(-|x|), at out; x
+// and out are memory operands (streams). Uses t0..t5.
+func (e *ew) sigmoidAVX2(out, x string) {
+	t := e.t
+	e.ins("VORPS %s, %s, %s", x, e.cr("signmask", t[3]), t[3])
+	e.ins("VCMPPS $0x05, %s, %s, %s", e.c("swlo"), t[3], t[4])
+	e.expScaled64(t[3], t[3])
+	e.ins("VANDPS %s, %s, %s", t[4], t[3], t[3])
+	e.ins("VMULPS %s, %s, %s", e.c("m64"), t[3], t[3]) // e
+	e.ins("VMOVUPS %s, %s", e.c("one"), t[4])
+	e.ins("VADDPS %s, %s, %s", t[4], t[3], t[5])
+	e.ins("VMOVUPS %s, %s", x, t[2])
+	e.ins("VBLENDVPS %s, %s, %s, %s", t[2], t[3], t[4], t[3])
+	e.ins("VDIVPS %s, %s, %s", t[5], t[3], t[3])
+	e.ins("VMOVUPS %s, %s", t[3], out)
+}
+
+// geluAVX2 stores x*Phi(x) at out (x and out memory operands: streams),
+// from q = Phi(-a), a = |x|, as
+//
+//	q = exp(-a*a/2 + E),  E = ln R(a) = ln(Phi(-a)*exp(a*a/2)),
+//
+// where E, smooth (R is close to 1/(a*sqrt(2*pi)) for large a), is a
+// polynomial of degree 5 on each of the intervals of geluBounds, its
+// coefficients looked up with VPERMPS in 8-entry tables. a*a/2 is kept as an exact pair h + l, and the reduction
+// subtracts n*ln2 from h before E and l are added, so the argument's
+// rounding costs no more than that of E. q is built 2^64 too large and
+// scaled down once, so it rounds correctly where it is subnormal; for
+// a >= geluCap it is masked to 0. Phi(x) = x < 0 ? q : 1-q. Uses t0..t4.
+func (e *ew) geluAVX2(out, x string) {
+	t := e.t
+	a, k, h, p, s := t[0], t[1], t[2], t[3], t[4]
+	tab := func(name string) string { return e.f.table8(name, geluLnTableSet[name]) }
+	e.ins("VMOVUPS %s, %s", x, a)
+	e.ins("VANDPS %s, %s, %s", e.c("absmask"), a, a)
+	// The interval's index in k, u = v - gctr[k] in h.
+	e.ins("VADDPS %s, %s, %s", e.c("one"), a, h) // v
+	e.ins("VPSRLD $22, %s, %s", h, k)
+	e.ins("VPERMPS %s, %s, %s", tab("gctr"), k, s)
+	e.ins("VSUBPS %s, %s, %s", s, h, h)
+	// E(u) in p by Horner, the coefficients looked up by k.
+	e.ins("VPERMPS %s, %s, %s", tab(geluLnName(geluLnDeg)), k, p)
+	for j := geluLnDeg - 1; j >= 0; j-- {
+		e.ins("VPERMPS %s, %s, %s", tab(geluLnName(j)), k, s)
+		e.ins("VFMADD213PS %s, %s, %s", s, h, p)
+	}
+	// -a*a/2 = h + l exactly (l in k), then E+l in p.
+	e.ins("VMULPS %s, %s, %s", e.c("mhalf"), a, s) // -a/2
+	e.ins("VMULPS %s, %s, %s", s, a, h)
+	e.ins("VMOVAPS %s, %s", h, k)
+	e.ins("VFMSUB231PS %s, %s, %s", s, a, k) // a*(-a/2) - h
+	e.ins("VADDPS %s, %s, %s", k, p, p)
+	// n = round((h+E)*log2e) (n + magic in a), r = (h - n*ln2hi) + (E+l - n*ln2lo).
+	e.ins("VADDPS %s, %s, %s", p, h, s)
+	e.ins("VMOVUPS %s, %s", e.c("magic"), a)
+	e.ins("VFMADD231PS %s, %s, %s", e.c("log2e"), s, a)
+	e.ins("VSUBPS %s, %s, %s", e.c("magic"), a, s)
+	e.ins("VFNMADD231PS %s, %s, %s", e.c("ln2hi"), s, h) // exact
+	e.ins("VFNMADD231PS %s, %s, %s", e.c("ln2lo"), s, p)
+	e.ins("VADDPS %s, %s, %s", p, h, h) // r
+	// 2^n = 2^(n+64) * 2^-64 is exact (n >= -131), so p*2^n rounds once.
+	e.ins("VPSLLD $23, %s, %s", a, a)
+	e.ins("VPADDD %s, %s, %s", e.c("sc191"), a, a)
+	e.ins("VMULPS %s, %s, %s", e.c("m64"), a, a)
+	e.expPoly(p, h)
+	e.ins("VMULPS %s, %s, %s", a, p, p) // q
+	e.ins("VMOVUPS %s, %s", x, a)
+	e.ins("VANDPS %s, %s, %s", e.c("absmask"), a, s)
+	e.ins("VCMPPS $0x0D, %s, %s, %s", e.c("gcap"), s, s) // a >= cap
+	e.ins("VANDNPS %s, %s, %s", p, s, p)
+	e.ins("VMOVUPS %s, %s", e.c("one"), s)
+	e.ins("VSUBPS %s, %s, %s", p, s, s) // 1-q
+	e.ins("VBLENDVPS %s, %s, %s, %s", a, p, s, s)
+	e.ins("VMULPS %s, %s, %s", a, s, s)
+	e.ins("VMOVUPS %s, %s", s, out)
+}
+
+// tanhAVX2 stores tanh(x) = sign(x) * -m/(2+m), m = expm1(-2|x|), at out
+// (x and out memory operands: streams), dividing once. Uses t0..t5.
+func (e *ew) tanhAVX2(out, x string) {
+	t := e.t
+	e.ins("VMOVUPS %s, %s", x, t[4])
+	e.ins("VORPS %s, %s, %s", e.c("signmask"), t[4], t[4])
+	e.ins("VADDPS %s, %s, %s", t[4], t[4], t[4]) // -2|x|
+	e.expm1Neg(t[5], t[4])                       // m
+	e.ins("VADDPS %s, %s, %s", e.c("two"), t[5], t[4])
+	e.ins("VMOVUPS %s, %s", x, t[0])
+	e.ins("VANDNPS %s, %s, %s", e.c("signmask"), t[0], t[0]) // the sign bit where x >= 0
+	e.ins("VXORPS %s, %s, %s", t[0], t[5], t[5])             // m <= 0: -m where x >= 0
+	e.ins("VDIVPS %s, %s, %s", t[4], t[5], t[5])
+	e.ins("VMOVUPS %s, %s", t[5], out)
+}
+
+func geluLnName(j int) string { return "gl" + string(rune('0'+j)) }
+
+var (
+	swish2Consts   = append([]string{"signmask", "swlo", "m64", "one"}, expConsts2...)
+	gelu2Consts    = append([]string{"absmask", "magic", "one", "mhalf", "m64", "gcap"}, without(expConsts2, "magic")...)
+	geluLnTableSet = geluLnTables()
+)
