@@ -26,8 +26,11 @@ import "math"
 
 const (
 	// geluCap: for a >= 13.2, |x*Phi(-a)| is below the smallest normal
-	// float32 (5.7e-39 at 13.2), so Phi(-a) is taken as 0 there.
+	// float32 (5.7e-39 at 13.2): the fit need not be accurate beyond.
 	geluCap = 13.2
+	// geluClamp: a is clamped to it, so the interval index stays in the
+	// last interval; there q = 2^n*P with 2^n = 0 (n <= -165), exactly 0.
+	geluClamp = 14.875
 	// geluLnDeg is the degree of the polynomials of ln R on each interval.
 	geluLnDeg = 5
 	// expDeg is the degree of the polynomial of exp on |r| <= ln2/2.
@@ -98,14 +101,14 @@ func expCoeffs() []float64 { return chebFit(math.Exp, -0.35, 0.35, expDeg) }
 // geluLnTables returns the tables gl0..gl5 of the AVX2 GELU, whose entry
 // for interval j holds the coefficients of ln R(a) in powers of
 // u = v - gctr[j], v = a+1, gctr[j] the centre of the interval in v,
-// fitted over the interval (the last only up to geluCap, plus a margin).
+// fitted over the interval (the last up to geluClamp).
 func geluLnTables() map[string][8]float32 {
 	var tabs [geluLnDeg + 1][8]float32
 	var ctr [8]float32
 	for j := 0; j < 8; j++ {
 		lo, hi := geluBounds[j]+1, geluBounds[j+1]+1
 		if j == 7 {
-			hi = geluCap + 1 + 1.0/64
+			hi = geluClamp + 1
 		}
 		c := float64(float32((geluBounds[j]+geluBounds[j+1])/2 + 1))
 		coef := chebFit(func(u float64) float64 { return lnMills(c + u - 1) }, lo-c, hi-c, geluLnDeg)
@@ -126,7 +129,7 @@ func init() {
 	for j, c := range expCoeffs() {
 		constValues[expCoeffName(j)] = float32(c)
 	}
-	constValues["gcap"] = geluCap
+	constValues["gclamp"] = geluClamp
 	constValues["m64"] = 0x1p-64
 	// Below z = -103.9, exp(z) is at most the smallest subnormal float32 and
 	// is taken as 0: what it changes (sigmoid, or x*e in swish) is far below
@@ -210,54 +213,73 @@ func (e *ew) sigmoidAVX2(out, x string) {
 // coefficients looked up with VPERMPS in 8-entry tables. a*a/2 is kept as an exact pair h + l, and the reduction
 // subtracts n*ln2 from h before E and l are added, so the argument's
 // rounding costs no more than that of E. q is built 2^64 too large and
-// scaled down once, so it rounds correctly where it is subnormal; for
-// a >= geluCap it is masked to 0. Phi(x) = x < 0 ? q : 1-q. Uses t0..t4.
+// scaled down once, so it rounds correctly where it is subnormal; a is
+// clamped to geluClamp, where q is 0. x*Phi(x) = x < 0 ? x*q : x - x*q.
+// Uses t0..t6.
 func (e *ew) geluAVX2(out, x string) {
 	t := e.t
-	a, k, h, p, s := t[0], t[1], t[2], t[3], t[4]
+	r0, r1, r2, r3, r4, r5, r6 := t[0], t[1], t[2], t[3], t[4], t[5], t[6]
 	tab := func(name string) string { return e.f.table8(name, geluLnTableSet[name]) }
-	e.ins("VMOVUPS %s, %s", x, a)
-	e.ins("VANDPS %s, %s, %s", e.c("absmask"), a, a)
-	// The interval's index in k, u = v - gctr[k] in h.
-	e.ins("VADDPS %s, %s, %s", e.c("one"), a, h) // v
-	e.ins("VPSRLD $22, %s, %s", h, k)
-	e.ins("VPERMPS %s, %s, %s", tab("gctr"), k, s)
-	e.ins("VSUBPS %s, %s, %s", s, h, h)
-	// E(u) in p by Horner, the coefficients looked up by k.
-	e.ins("VPERMPS %s, %s, %s", tab(geluLnName(geluLnDeg)), k, p)
-	for j := geluLnDeg - 1; j >= 0; j-- {
-		e.ins("VPERMPS %s, %s, %s", tab(geluLnName(j)), k, s)
-		e.ins("VFMADD213PS %s, %s, %s", s, h, p)
+	perm := func(dst string, j int) { e.ins("VPERMPS %s, %s, %s", tab(geluLnName(j)), r1, dst) }
+	// a = min(|x|, geluClamp) in r0 (NaN becomes the clamp: x carries it).
+	e.ins("VMOVUPS %s, %s", x, r0)
+	e.ins("VANDPS %s, %s, %s", e.c("absmask"), r0, r0)
+	e.ins("VMINPS %s, %s, %s", e.c("gclamp"), r0, r0)
+	// The interval's index in r1, u = v - gctr[k] in r2, u*u in r3.
+	e.ins("VADDPS %s, %s, %s", e.c("one"), r0, r2) // v
+	e.ins("VPSRLD $22, %s, %s", r2, r1)
+	e.ins("VPERMPS %s, %s, %s", tab("gctr"), r1, r4)
+	e.ins("VSUBPS %s, %s, %s", r4, r2, r2)
+	e.ins("VMULPS %s, %s, %s", r2, r2, r3)
+	// E = (c0 + c1 u) + u^2 ((c2 + c3 u) + u^2 (c4 + c5 u)) in r4 (Estrin,
+	// for a shorter chain).
+	perm(r4, 5)
+	perm(r5, 4)
+	e.ins("VFMADD213PS %s, %s, %s", r5, r2, r4)
+	perm(r5, 3)
+	perm(r6, 2)
+	e.ins("VFMADD213PS %s, %s, %s", r6, r2, r5)
+	e.ins("VFMADD231PS %s, %s, %s", r4, r3, r5)
+	perm(r4, 1)
+	perm(r6, 0)
+	e.ins("VFMADD213PS %s, %s, %s", r6, r2, r4)
+	e.ins("VFMADD231PS %s, %s, %s", r5, r3, r4)
+	// -a*a/2 = h + l exactly (h in r2, l in r3).
+	e.ins("VMULPS %s, %s, %s", e.c("mhalf"), r0, r1) // -a/2
+	e.ins("VMULPS %s, %s, %s", r1, r0, r2)
+	e.ins("VMOVAPS %s, %s", r2, r3)
+	e.ins("VFMSUB231PS %s, %s, %s", r1, r0, r3) // a*(-a/2) - h
+	// n = round((h+E)*log2e) (n + magic in r6), r = (h - n*ln2hi) + (E+l - n*ln2lo) in r2.
+	e.ins("VADDPS %s, %s, %s", r4, r2, r5)
+	e.ins("VADDPS %s, %s, %s", r3, r4, r4)
+	e.ins("VMOVUPS %s, %s", e.c("magic"), r6)
+	e.ins("VFMADD231PS %s, %s, %s", e.c("log2e"), r5, r6)
+	e.ins("VSUBPS %s, %s, %s", e.c("magic"), r6, r5)
+	e.ins("VFNMADD231PS %s, %s, %s", e.c("ln2hi"), r5, r2) // exact
+	e.ins("VFNMADD231PS %s, %s, %s", e.c("ln2lo"), r5, r4)
+	e.ins("VADDPS %s, %s, %s", r4, r2, r2)
+	// 2^n = 2^(n+64) * 2^-64 is exact (n >= -149; 0 below), and so is
+	// min(x, clamp) * 2^n where it is normal: xs in r0. Clamping x from
+	// above keeps x*Phi(x) = x - xs*exp(r) at +Inf.
+	e.ins("VPSLLD $23, %s, %s", r6, r6)
+	e.ins("VPADDD %s, %s, %s", e.c("sc191"), r6, r6)
+	e.ins("VMULPS %s, %s, %s", e.c("m64"), r6, r6)
+	e.ins("VMINPS %s, %s, %s", x, e.cr("gclamp", r0), r0)
+	e.ins("VMULPS %s, %s, %s", r6, r0, r0)
+	// exp(r) by Estrin in r3, then x*q in r0.
+	e.ins("VMULPS %s, %s, %s", r2, r2, r1)
+	for i, c := range []string{r3, r4, r5} {
+		e.ins("VMOVUPS %s, %s", e.c(expCoeffName(2*i+1)), c)
+		e.ins("VFMADD213PS %s, %s, %s", e.c(expCoeffName(2*i)), r2, c)
 	}
-	// -a*a/2 = h + l exactly (l in k), then E+l in p.
-	e.ins("VMULPS %s, %s, %s", e.c("mhalf"), a, s) // -a/2
-	e.ins("VMULPS %s, %s, %s", s, a, h)
-	e.ins("VMOVAPS %s, %s", h, k)
-	e.ins("VFMSUB231PS %s, %s, %s", s, a, k) // a*(-a/2) - h
-	e.ins("VADDPS %s, %s, %s", k, p, p)
-	// n = round((h+E)*log2e) (n + magic in a), r = (h - n*ln2hi) + (E+l - n*ln2lo).
-	e.ins("VADDPS %s, %s, %s", p, h, s)
-	e.ins("VMOVUPS %s, %s", e.c("magic"), a)
-	e.ins("VFMADD231PS %s, %s, %s", e.c("log2e"), s, a)
-	e.ins("VSUBPS %s, %s, %s", e.c("magic"), a, s)
-	e.ins("VFNMADD231PS %s, %s, %s", e.c("ln2hi"), s, h) // exact
-	e.ins("VFNMADD231PS %s, %s, %s", e.c("ln2lo"), s, p)
-	e.ins("VADDPS %s, %s, %s", p, h, h) // r
-	// 2^n = 2^(n+64) * 2^-64 is exact (n >= -131), so p*2^n rounds once.
-	e.ins("VPSLLD $23, %s, %s", a, a)
-	e.ins("VPADDD %s, %s, %s", e.c("sc191"), a, a)
-	e.ins("VMULPS %s, %s, %s", e.c("m64"), a, a)
-	e.expPoly(p, h)
-	e.ins("VMULPS %s, %s, %s", a, p, p) // q
-	e.ins("VMOVUPS %s, %s", x, a)
-	e.ins("VANDPS %s, %s, %s", e.c("absmask"), a, s)
-	e.ins("VCMPPS $0x0D, %s, %s, %s", e.c("gcap"), s, s) // a >= cap
-	e.ins("VANDNPS %s, %s, %s", p, s, p)
-	e.ins("VMOVUPS %s, %s", e.c("one"), s)
-	e.ins("VSUBPS %s, %s, %s", p, s, s) // 1-q
-	e.ins("VBLENDVPS %s, %s, %s, %s", a, p, s, s)
-	e.ins("VMULPS %s, %s, %s", a, s, s)
-	e.ins("VMOVUPS %s, %s", s, out)
+	e.ins("VFMADD231PS %s, %s, %s", r5, r1, r4)
+	e.ins("VFMADD231PS %s, %s, %s", r4, r1, r3)
+	e.ins("VMULPS %s, %s, %s", r3, r0, r0)
+	// x < 0 ? x*q : x - x*q.
+	e.ins("VMOVUPS %s, %s", x, r4)
+	e.ins("VSUBPS %s, %s, %s", r0, r4, r5)
+	e.ins("VBLENDVPS %s, %s, %s, %s", r4, r0, r5, r5)
+	e.ins("VMOVUPS %s, %s", r5, out)
 }
 
 // tanhAVX2 stores tanh(x) = sign(x) * -m/(2+m), m = expm1(-2|x|), at out
@@ -280,6 +302,6 @@ func geluLnName(j int) string { return "gl" + string(rune('0'+j)) }
 
 var (
 	swish2Consts   = append([]string{"signmask", "swlo", "m64", "one"}, expConsts2...)
-	gelu2Consts    = append([]string{"absmask", "magic", "one", "mhalf", "m64", "gcap"}, without(expConsts2, "magic")...)
+	gelu2Consts    = append([]string{"gclamp", "absmask", "magic", "one", "mhalf", "m64"}, without(expConsts2, "magic")...)
 	geluLnTableSet = geluLnTables()
 )
