@@ -215,10 +215,10 @@ func (e *ew) sigmoidAVX2(out, x string) {
 // rounding costs no more than that of E. q is built 2^64 too large and
 // scaled down once, so it rounds correctly where it is subnormal; a is
 // clamped to geluClamp, where q is 0. x*Phi(x) = x < 0 ? x*q : x - x*q.
-// Uses t0..t6.
+// Uses t0..t5.
 func (e *ew) geluAVX2(out, x string) {
 	t := e.t
-	r0, r1, r2, r3, r4, r5, r6 := t[0], t[1], t[2], t[3], t[4], t[5], t[6]
+	r0, r1, r2, r3, r4, r5 := t[0], t[1], t[2], t[3], t[4], t[5]
 	tab := func(name string) string { return e.f.table8(name, geluLnTableSet[name]) }
 	perm := func(dst string, j int) { e.ins("VPERMPS %s, %s, %s", tab(geluLnName(j)), r1, dst) }
 	// a = min(|x|, geluClamp) in r0 (NaN becomes the clamp: x carries it).
@@ -230,55 +230,41 @@ func (e *ew) geluAVX2(out, x string) {
 	e.ins("VPSRLD $22, %s, %s", r2, r1)
 	e.ins("VPERMPS %s, %s, %s", tab("gctr"), r1, r4)
 	e.ins("VSUBPS %s, %s, %s", r4, r2, r2)
-	e.ins("VMULPS %s, %s, %s", r2, r2, r3)
-	// E = (c0 + c1 u) + u^2 ((c2 + c3 u) + u^2 (c4 + c5 u)) in r4 (Estrin,
-	// for a shorter chain).
-	perm(r4, 5)
-	perm(r5, 4)
-	e.ins("VFMADD213PS %s, %s, %s", r5, r2, r4)
-	perm(r5, 3)
-	perm(r6, 2)
-	e.ins("VFMADD213PS %s, %s, %s", r6, r2, r5)
-	e.ins("VFMADD231PS %s, %s, %s", r4, r3, r5)
-	perm(r4, 1)
-	perm(r6, 0)
-	e.ins("VFMADD213PS %s, %s, %s", r6, r2, r4)
-	e.ins("VFMADD231PS %s, %s, %s", r5, r3, r4)
+	// E(u) by Horner in r4.
+	perm(r4, geluLnDeg)
+	for j := geluLnDeg - 1; j >= 0; j-- {
+		perm(r5, j)
+		e.ins("VFMADD213PS %s, %s, %s", r5, r2, r4)
+	}
 	// -a*a/2 = h + l exactly (h in r2, l in r3).
 	e.ins("VMULPS %s, %s, %s", e.c("mhalf"), r0, r1) // -a/2
 	e.ins("VMULPS %s, %s, %s", r1, r0, r2)
 	e.ins("VMOVAPS %s, %s", r2, r3)
 	e.ins("VFMSUB231PS %s, %s, %s", r1, r0, r3) // a*(-a/2) - h
-	// n = round((h+E)*log2e) (n + magic in r6), r = (h - n*ln2hi) + (E+l - n*ln2lo) in r2.
+	// n = round((h+E)*log2e) (n + magic in r0), r = (h - n*ln2hi) + (E+l - n*ln2lo) in r2.
 	e.ins("VADDPS %s, %s, %s", r4, r2, r5)
 	e.ins("VADDPS %s, %s, %s", r3, r4, r4)
-	e.ins("VMOVUPS %s, %s", e.c("magic"), r6)
-	e.ins("VFMADD231PS %s, %s, %s", e.c("log2e"), r5, r6)
-	e.ins("VSUBPS %s, %s, %s", e.c("magic"), r6, r5)
+	e.ins("VMOVUPS %s, %s", e.c("magic"), r0)
+	e.ins("VFMADD231PS %s, %s, %s", e.c("log2e"), r5, r0)
+	e.ins("VSUBPS %s, %s, %s", e.c("magic"), r0, r5)
 	e.ins("VFNMADD231PS %s, %s, %s", e.c("ln2hi"), r5, r2) // exact
 	e.ins("VFNMADD231PS %s, %s, %s", e.c("ln2lo"), r5, r4)
 	e.ins("VADDPS %s, %s, %s", r4, r2, r2)
 	// 2^n = 2^(n+64) * 2^-64 is exact (n >= -149; 0 below), and so is
-	// min(x, clamp) * 2^n where it is normal: xs in r0. Clamping x from
+	// min(x, clamp) * 2^n where it is normal: xs in r1. Clamping x from
 	// above keeps x*Phi(x) = x - xs*exp(r) at +Inf.
-	e.ins("VPSLLD $23, %s, %s", r6, r6)
-	e.ins("VPADDD %s, %s, %s", e.c("sc191"), r6, r6)
-	e.ins("VMULPS %s, %s, %s", e.c("m64"), r6, r6)
-	e.ins("VMINPS %s, %s, %s", x, e.cr("gclamp", r0), r0)
-	e.ins("VMULPS %s, %s, %s", r6, r0, r0)
-	// exp(r) by Estrin in r3, then x*q in r0.
-	e.ins("VMULPS %s, %s, %s", r2, r2, r1)
-	for i, c := range []string{r3, r4, r5} {
-		e.ins("VMOVUPS %s, %s", e.c(expCoeffName(2*i+1)), c)
-		e.ins("VFMADD213PS %s, %s, %s", e.c(expCoeffName(2*i)), r2, c)
-	}
-	e.ins("VFMADD231PS %s, %s, %s", r5, r1, r4)
-	e.ins("VFMADD231PS %s, %s, %s", r4, r1, r3)
-	e.ins("VMULPS %s, %s, %s", r3, r0, r0)
+	e.ins("VPSLLD $23, %s, %s", r0, r0)
+	e.ins("VPADDD %s, %s, %s", e.c("sc191"), r0, r0)
+	e.ins("VMULPS %s, %s, %s", e.c("m64"), r0, r0)
+	e.ins("VMINPS %s, %s, %s", x, e.cr("gclamp", r1), r1)
+	e.ins("VMULPS %s, %s, %s", r0, r1, r1)
+	// exp(r) by Horner in r3, then x*q in r1.
+	e.expPoly(r3, r2)
+	e.ins("VMULPS %s, %s, %s", r3, r1, r1)
 	// x < 0 ? x*q : x - x*q.
 	e.ins("VMOVUPS %s, %s", x, r4)
-	e.ins("VSUBPS %s, %s, %s", r0, r4, r5)
-	e.ins("VBLENDVPS %s, %s, %s, %s", r4, r0, r5, r5)
+	e.ins("VSUBPS %s, %s, %s", r1, r4, r5)
+	e.ins("VBLENDVPS %s, %s, %s, %s", r4, r1, r5, r5)
 	e.ins("VMOVUPS %s, %s", r5, out)
 }
 
