@@ -4934,6 +4934,16 @@ DATA gc0<>+120(SB)/4, $0x48bfeb0f
 DATA gc0<>+124(SB)/4, $0x48bfe9ad
 GLOBL gc0<>(SB), RODATA|NOPTR, $128
 
+DATA gctr<>+0(SB)/4, $0x40200000
+DATA gctr<>+4(SB)/4, $0x40600000
+DATA gctr<>+8(SB)/4, $0x40a00000
+DATA gctr<>+12(SB)/4, $0x40e00000
+DATA gctr<>+16(SB)/4, $0x41200000
+DATA gctr<>+20(SB)/4, $0x41600000
+DATA gctr<>+24(SB)/4, $0x3fa00000
+DATA gctr<>+28(SB)/4, $0x3fe00000
+GLOBL gctr<>(SB), RODATA|NOPTR, $32
+
 DATA gexp<>+0(SB)/4, $0x3f800000
 DATA gexp<>+4(SB)/4, $0x3f82cd87
 DATA gexp<>+8(SB)/4, $0x3f85aac3
@@ -4967,6 +4977,66 @@ DATA gexp<>+116(SB)/4, $0x3fefe4ba
 DATA gexp<>+120(SB)/4, $0x3ff5257d
 DATA gexp<>+124(SB)/4, $0x3ffa83b3
 GLOBL gexp<>(SB), RODATA|NOPTR, $128
+
+DATA gl0<>+0(SB)/4, $0xbfca5c63
+DATA gl0<>+4(SB)/4, $0xbffa7373
+DATA gl0<>+8(SB)/4, $0xc0170be6
+DATA gl0<>+12(SB)/4, $0xc02f2739
+DATA gl0<>+16(SB)/4, $0xc0483397
+DATA gl0<>+20(SB)/4, $0xc05f5792
+DATA gl0<>+24(SB)/4, $0xbf61be6a
+DATA gl0<>+28(SB)/4, $0xbf9a0266
+GLOBL gl0<>(SB), RODATA|NOPTR, $32
+
+DATA gl1<>+0(SB)/4, $0xbee09a4b
+DATA gl1<>+4(SB)/4, $0xbea53ece
+DATA gl1<>+8(SB)/4, $0xbe670591
+DATA gl1<>+12(SB)/4, $0xbe224944
+DATA gl1<>+16(SB)/4, $0xbdde4161
+DATA gl1<>+20(SB)/4, $0xbd9bba1f
+DATA gl1<>+24(SB)/4, $0xbf36ab79
+DATA gl1<>+28(SB)/4, $0xbf142acb
+GLOBL gl1<>(SB), RODATA|NOPTR, $32
+
+DATA gl2<>+0(SB)/4, $0x3d99222f
+DATA gl2<>+4(SB)/4, $0x3d36371b
+DATA gl2<>+8(SB)/4, $0x3cbf2421
+DATA gl2<>+12(SB)/4, $0x3c447e70
+DATA gl2<>+16(SB)/4, $0x3bbc9926
+DATA gl2<>+20(SB)/4, $0x3b3b50b7
+DATA gl2<>+24(SB)/4, $0x3e1ff9d0
+DATA gl2<>+28(SB)/4, $0x3dec799d
+GLOBL gl2<>(SB), RODATA|NOPTR, $32
+
+DATA gl3<>+0(SB)/4, $0xbc630f9d
+DATA gl3<>+4(SB)/4, $0xbbea2c0f
+DATA gl3<>+8(SB)/4, $0xbb430291
+DATA gl3<>+12(SB)/4, $0xba97e442
+DATA gl3<>+16(SB)/4, $0xb9d0d408
+DATA gl3<>+20(SB)/4, $0xb9148333
+DATA gl3<>+24(SB)/4, $0xbd01643f
+DATA gl3<>+28(SB)/4, $0xbcbcc5dc
+GLOBL gl3<>(SB), RODATA|NOPTR, $32
+
+DATA gl4<>+0(SB)/4, $0x3b1b8750
+DATA gl4<>+4(SB)/4, $0x3a95d33f
+DATA gl4<>+8(SB)/4, $0x39d4e9f1
+DATA gl4<>+12(SB)/4, $0x3900d975
+DATA gl4<>+16(SB)/4, $0x38047259
+DATA gl4<>+20(SB)/4, $0x3705b6a9
+DATA gl4<>+24(SB)/4, $0x3b9838be
+DATA gl4<>+28(SB)/4, $0x3b79aa47
+GLOBL gl4<>(SB), RODATA|NOPTR, $32
+
+DATA gl5<>+0(SB)/4, $0xb9aee1fd
+DATA gl5<>+4(SB)/4, $0xb9301b2d
+DATA gl5<>+8(SB)/4, $0xb85f7480
+DATA gl5<>+12(SB)/4, $0xb75bbd7c
+DATA gl5<>+16(SB)/4, $0xb628cafb
+DATA gl5<>+20(SB)/4, $0xb4fef348
+DATA gl5<>+24(SB)/4, $0xb95d51a1
+DATA gl5<>+28(SB)/4, $0xb9d3f074
+GLOBL gl5<>(SB), RODATA|NOPTR, $32
 
 DATA gm0<>+0(SB)/4, $0x48bfffd6
 DATA gm0<>+4(SB)/4, $0x48bfffd0
@@ -5239,73 +5309,3 @@ DATA gp4<>+116(SB)/4, $0x36f9c975
 DATA gp4<>+120(SB)/4, $0x36e27b37
 DATA gp4<>+124(SB)/4, $0x36c16ff1
 GLOBL gp4<>(SB), RODATA|NOPTR, $128
-
-DATA gctr<>+0(SB)/4, $0x40200000
-DATA gctr<>+4(SB)/4, $0x40600000
-DATA gctr<>+8(SB)/4, $0x40a00000
-DATA gctr<>+12(SB)/4, $0x40e00000
-DATA gctr<>+16(SB)/4, $0x41200000
-DATA gctr<>+20(SB)/4, $0x41600000
-DATA gctr<>+24(SB)/4, $0x3fa00000
-DATA gctr<>+28(SB)/4, $0x3fe00000
-GLOBL gctr<>(SB), RODATA|NOPTR, $32
-
-DATA gl0<>+0(SB)/4, $0xbfca5c63
-DATA gl0<>+4(SB)/4, $0xbffa7373
-DATA gl0<>+8(SB)/4, $0xc0170be6
-DATA gl0<>+12(SB)/4, $0xc02f2739
-DATA gl0<>+16(SB)/4, $0xc0483397
-DATA gl0<>+20(SB)/4, $0xc05f5792
-DATA gl0<>+24(SB)/4, $0xbf61be6a
-DATA gl0<>+28(SB)/4, $0xbf9a0266
-GLOBL gl0<>(SB), RODATA|NOPTR, $32
-
-DATA gl1<>+0(SB)/4, $0xbee09a4b
-DATA gl1<>+4(SB)/4, $0xbea53ece
-DATA gl1<>+8(SB)/4, $0xbe670591
-DATA gl1<>+12(SB)/4, $0xbe224944
-DATA gl1<>+16(SB)/4, $0xbdde4161
-DATA gl1<>+20(SB)/4, $0xbd9bba1f
-DATA gl1<>+24(SB)/4, $0xbf36ab79
-DATA gl1<>+28(SB)/4, $0xbf142acb
-GLOBL gl1<>(SB), RODATA|NOPTR, $32
-
-DATA gl2<>+0(SB)/4, $0x3d99222f
-DATA gl2<>+4(SB)/4, $0x3d36371b
-DATA gl2<>+8(SB)/4, $0x3cbf2421
-DATA gl2<>+12(SB)/4, $0x3c447e70
-DATA gl2<>+16(SB)/4, $0x3bbc9926
-DATA gl2<>+20(SB)/4, $0x3b3b50b7
-DATA gl2<>+24(SB)/4, $0x3e1ff9d0
-DATA gl2<>+28(SB)/4, $0x3dec799d
-GLOBL gl2<>(SB), RODATA|NOPTR, $32
-
-DATA gl3<>+0(SB)/4, $0xbc630f9d
-DATA gl3<>+4(SB)/4, $0xbbea2c0f
-DATA gl3<>+8(SB)/4, $0xbb430291
-DATA gl3<>+12(SB)/4, $0xba97e442
-DATA gl3<>+16(SB)/4, $0xb9d0d408
-DATA gl3<>+20(SB)/4, $0xb9148333
-DATA gl3<>+24(SB)/4, $0xbd01643f
-DATA gl3<>+28(SB)/4, $0xbcbcc5dc
-GLOBL gl3<>(SB), RODATA|NOPTR, $32
-
-DATA gl4<>+0(SB)/4, $0x3b1b8750
-DATA gl4<>+4(SB)/4, $0x3a95d33f
-DATA gl4<>+8(SB)/4, $0x39d4e9f1
-DATA gl4<>+12(SB)/4, $0x3900d975
-DATA gl4<>+16(SB)/4, $0x38047259
-DATA gl4<>+20(SB)/4, $0x3705b6a9
-DATA gl4<>+24(SB)/4, $0x3b9838be
-DATA gl4<>+28(SB)/4, $0x3b79aa47
-GLOBL gl4<>(SB), RODATA|NOPTR, $32
-
-DATA gl5<>+0(SB)/4, $0xb9aee1fd
-DATA gl5<>+4(SB)/4, $0xb9301b2d
-DATA gl5<>+8(SB)/4, $0xb85f7480
-DATA gl5<>+12(SB)/4, $0xb75bbd7c
-DATA gl5<>+16(SB)/4, $0xb628cafb
-DATA gl5<>+20(SB)/4, $0xb4fef348
-DATA gl5<>+24(SB)/4, $0xb95d51a1
-DATA gl5<>+28(SB)/4, $0xb9d3f074
-GLOBL gl5<>(SB), RODATA|NOPTR, $32

@@ -102,7 +102,7 @@ func expCoeffs() []float64 { return chebFit(math.Exp, -0.35, 0.35, expDeg) }
 // for interval j holds the coefficients of ln R(a) in powers of
 // u = v - gctr[j], v = a+1, gctr[j] the centre of the interval in v,
 // fitted over the interval (the last up to geluClamp).
-func geluLnTables() map[string][8]float32 {
+func geluLnTables() map[string][]float32 {
 	var tabs [geluLnDeg + 1][8]float32
 	var ctr [8]float32
 	for j := 0; j < 8; j++ {
@@ -118,9 +118,9 @@ func geluLnTables() map[string][8]float32 {
 			tabs[i][e] = float32(coef[i])
 		}
 	}
-	m := map[string][8]float32{"gctr": ctr}
+	m := map[string][]float32{"gctr": ctr[:]}
 	for i := range tabs {
-		m[geluLnName(i)] = tabs[i]
+		m[geluLnName(i)] = tabs[i][:]
 	}
 	return m
 }
@@ -210,16 +210,17 @@ func (e *ew) sigmoidAVX2(out, x string) {
 //
 // where E, smooth (R is close to 1/(a*sqrt(2*pi)) for large a), is a
 // polynomial of degree 5 on each of the intervals of geluBounds, its
-// coefficients looked up with VPERMPS in 8-entry tables. a*a/2 is kept as an exact pair h + l, and the reduction
-// subtracts n*ln2 from h before E and l are added, so the argument's
-// rounding costs no more than that of E. q is built 2^64 too large and
+// coefficients looked up with VPERMPS in 8-entry tables. a*a/2 is kept as
+// an exact pair h + l, and the reduction subtracts n*ln2 from h before E
+// and l are added, so the argument's rounding costs no more than that of
+// E. q is built 2^64 too large and
 // scaled down once, so it rounds correctly where it is subnormal; a is
 // clamped to geluClamp, where q is 0. x*Phi(x) = x < 0 ? x*q : x - x*q.
 // Uses t0..t5.
 func (e *ew) geluAVX2(out, x string) {
 	t := e.t
 	r0, r1, r2, r3, r4, r5 := t[0], t[1], t[2], t[3], t[4], t[5]
-	tab := func(name string) string { return e.f.table8(name, geluLnTableSet[name]) }
+	tab := func(name string) string { return e.f.table(name, geluLnTableSet[name]) }
 	perm := func(dst string, j int) { e.ins("VPERMPS %s, %s, %s", tab(geluLnName(j)), r1, dst) }
 	// a = min(|x|, geluClamp) in r0 (NaN becomes the clamp: x carries it).
 	e.ins("VMOVUPS %s, %s", x, r0)

@@ -252,7 +252,8 @@ func genEW(f *file, s *isa, k *ewKernel) {
 	if s == avx512 {
 		tabs := geluTables()
 		for _, name := range k.tables {
-			f.table(name, tabs[name])
+			vals := tabs[name]
+			f.table(name, vals[:])
 			lo, hi := alloc(), alloc()
 			f.ins("VMOVUPS %s<>+0(SB), %s", name, lo)
 			f.ins("VMOVUPS %s<>+64(SB), %s", name, hi)

@@ -36,10 +36,8 @@ var (
 type file struct {
 	text   bytes.Buffer
 	decls  bytes.Buffer
-	consts map[string]uint32 // constant name -> float32 bits, 16 copies each
-	tables map[string][geluEntries]float32
-	// tables8 are the 8-entry tables of the AVX2 kernels (VPERMPS).
-	tables8 map[string][8]float32
+	consts map[string]uint32    // constant name -> float32 bits, 16 copies each
+	tables map[string][]float32 // lookup table name -> entries
 }
 
 func newFile() *file {
@@ -131,7 +129,6 @@ func generate(dir string) error {
 func write(path string, f *file) error {
 	f.writeConsts()
 	f.writeTables()
-	f.writeTables8()
 	return os.WriteFile(path, f.text.Bytes(), 0o644)
 }
 

@@ -1,6 +1,9 @@
 package main
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // The AVX-512 GELU evaluates q = Phi(-a), a = |x| (clamped to geluTableMax),
 // as 2^L(a) with L(a) = log2 Phi(-a) piecewise: k = round(2a) picks one of
@@ -41,17 +44,7 @@ func geluTables() map[string][geluEntries]float32 {
 		if 2*geluTableMax == k {
 			hi = 0
 		}
-		// Interpolate at Chebyshev nodes of [lo, hi], then solve for the
-		// monomial coefficients in u.
-		var v [geluDeg + 1][geluDeg + 2]float64
-		for i := 0; i <= geluDeg; i++ {
-			u := (lo+hi)/2 + (hi-lo)/2*math.Cos(math.Pi*(float64(i)+0.5)/(geluDeg+1))
-			for j := 0; j <= geluDeg; j++ {
-				v[i][j] = math.Pow(u, float64(j))
-			}
-			v[i][geluDeg+1] = log2PhiNeg(float64(k)/2 + u)
-		}
-		c := solve(v)
+		c := chebFit(func(u float64) float64 { return log2PhiNeg(float64(k)/2 + u) }, lo, hi, geluDeg)
 		c0 := math.Round(c[0]*32) / 32
 		tabs[0][k] = float32(c0 + geluExpMagic)
 		tabs[1][k] = float32(c[0] - c0)
@@ -91,43 +84,18 @@ func geluExp2Coeffs() (e1, e2 float64) {
 	return e1, e2
 }
 
-// solve solves the augmented linear system m by Gaussian elimination with
-// partial pivoting.
-func solve(m [geluDeg + 1][geluDeg + 2]float64) []float64 {
-	const n = geluDeg + 1
-	for col := 0; col < n; col++ {
-		p := col
-		for r := col + 1; r < n; r++ {
-			if math.Abs(m[r][col]) > math.Abs(m[p][col]) {
-				p = r
-			}
-		}
-		m[col], m[p] = m[p], m[col]
-		for r := col + 1; r < n; r++ {
-			f := m[r][col] / m[col][col]
-			for j := col; j <= n; j++ {
-				m[r][j] -= f * m[col][j]
-			}
-		}
-	}
-	x := make([]float64, n)
-	for r := n - 1; r >= 0; r-- {
-		s := m[r][n]
-		for j := r + 1; j < n; j++ {
-			s -= m[r][j] * x[j]
-		}
-		x[r] = s / m[r][r]
-	}
-	return x
-}
-
-// table registers a 32-entry float32 table and returns its symbol.
-func (f *file) table(name string, vals [geluEntries]float32) string {
+// table registers a float32 lookup table (32 entries for the AVX-512
+// kernels' VPERMI2PS, 8 for the AVX2 kernels' VPERMPS) and returns its
+// memory operand.
+func (f *file) table(name string, vals []float32) string {
 	if f.tables == nil {
-		f.tables = map[string][geluEntries]float32{}
+		f.tables = map[string][]float32{}
+	}
+	if old, ok := f.tables[name]; ok && !slices.Equal(old, vals) {
+		panic("table " + name + " redefined")
 	}
 	f.tables[name] = vals
-	return name
+	return name + "<>(SB)"
 }
 
 func (f *file) writeTables() {
@@ -137,7 +105,7 @@ func (f *file) writeTables() {
 		for i, v := range vals {
 			f.printf("DATA %s<>+%d(SB)/4, $0x%08x\n", name, 4*i, math.Float32bits(v))
 		}
-		f.printf("GLOBL %s<>(SB), RODATA|NOPTR, $%d\n", name, 4*geluEntries)
+		f.printf("GLOBL %s<>(SB), RODATA|NOPTR, $%d\n", name, 4*len(vals))
 	}
 }
 
@@ -155,26 +123,3 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 var geluE1, geluE2 = geluExp2Coeffs()
-
-// table8 registers an 8-entry float32 table and returns its memory operand.
-func (f *file) table8(name string, vals [8]float32) string {
-	if f.tables8 == nil {
-		f.tables8 = map[string][8]float32{}
-	}
-	if old, ok := f.tables8[name]; ok && old != vals {
-		panic("table " + name + " redefined")
-	}
-	f.tables8[name] = vals
-	return name + "<>(SB)"
-}
-
-func (f *file) writeTables8() {
-	for _, name := range sortedKeys(f.tables8) {
-		vals := f.tables8[name]
-		f.printf("\n")
-		for i, v := range vals {
-			f.printf("DATA %s<>+%d(SB)/4, $0x%08x\n", name, 4*i, math.Float32bits(v))
-		}
-		f.printf("GLOBL %s<>(SB), RODATA|NOPTR, $32\n", name)
-	}
-}
