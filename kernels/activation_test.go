@@ -192,6 +192,58 @@ func testActivationForwardNaN(t *testing.T) {
 	}
 }
 
+// TestGELUTypicalRange checks GELU where activations usually are, |x| < 6,
+// where the AVX2 kernel takes its fast path on every pair of vectors whose
+// inputs all lie there: a dense sweep, the path's interval boundaries and
+// limit from both sides, signed zeros and subnormals; then the same inputs
+// with one lane per 16 replaced by a value outside the path (6, -7, NaN,
+// Inf), which sends the pair to the full-range path.
+func TestGELUTypicalRange(t *testing.T) { forEachISA(t, testGELUTypicalRange) }
+
+func testGELUTypicalRange(t *testing.T) {
+	var xs []float32
+	for i := -59999; i <= 59999; i++ {
+		xs = append(xs, float32(i)*1e-4)
+	}
+	for _, b := range []float32{0.5, 1, 1.5, 2, 3, 4, 5, 6} {
+		for _, v := range []float32{b, math.Nextafter32(b, 0), math.Nextafter32(b, 10)} {
+			if v < 6 {
+				xs = append(xs, v, -v)
+			}
+		}
+	}
+	xs = append(xs, 0, float32(math.Copysign(0, -1)), 1e-30, -1e-30, minNormal32, -minNormal32, 1e-40, -1e-40)
+	for len(xs)%16 != 0 {
+		xs = append(xs, 0.25)
+	}
+	check := func(name string, xs []float32) {
+		dst, whole := guarded(len(xs), func(int) float32 { return 0 })
+		GELU(dst, xs)
+		checkGuards(t, "gelu", whole)
+		worst := 0.0
+		for i, x := range xs {
+			truth := float64(x) * phiTruth(float64(x))
+			got := float64(dst[i])
+			if !sameFloat(got, float64(float32(truth)), 2e-6+ulp1/2, minNormal32) {
+				t.Fatalf("%s: gelu(%v) = %v, want %v", name, x, got, truth)
+			}
+			if x == 0 && math.Signbit(float64(x)) != math.Signbit(got) {
+				t.Fatalf("%s: gelu(%v) = %v, want the sign of the zero kept", name, x, got)
+			}
+			worst = max(worst, relErr(got, truth))
+		}
+		t.Logf("%s: max relative error %.3g", name, worst)
+	}
+	check("|x| < 6", xs)
+	for _, out := range []float32{6, -7, float32(math.NaN()), float32(math.Inf(-1))} {
+		mixed := append([]float32(nil), xs...)
+		for i := 0; i < len(mixed); i += 16 {
+			mixed[i+(i/16)%16] = out
+		}
+		check(fmt.Sprintf("with %v", out), mixed)
+	}
+}
+
 func TestActivationBackward(t *testing.T) { forEachISA(t, testActivationBackward) }
 
 func testActivationBackward(t *testing.T) {

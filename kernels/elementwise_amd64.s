@@ -2531,6 +2531,74 @@ TEXT ·geluAVX2(SB), NOSPLIT, $0-24
 geluAVX2_loopU:
 	CMPQ CX, $16
 	JB geluAVX2_loop1
+	VANDPS 0(SI), Y13, Y0
+	VANDPS 32(SI), Y13, Y6
+	VADDPS ktwo<>(SB), Y0, Y1
+	VADDPS ktwo<>(SB), Y6, Y7
+	VPOR Y1, Y7, Y2
+	VPTEST kgfguard<>(SB), Y2
+	JNZ geluAVX2_slowU
+	VPSRLD $21, Y1, Y1
+	VPSRLD $21, Y7, Y7
+	VPERMPS gfc<>(SB), Y1, Y2
+	VPERMPS gfc<>(SB), Y7, Y8
+	VSUBPS Y2, Y0, Y2
+	VSUBPS Y8, Y6, Y8
+	VPERMPS gf3<>(SB), Y1, Y3
+	VPERMPS gf3<>(SB), Y7, Y9
+	VPERMPS gf2<>(SB), Y1, Y4
+	VPERMPS gf2<>(SB), Y7, Y10
+	VFMADD213PS Y4, Y2, Y3
+	VFMADD213PS Y10, Y8, Y9
+	VPERMPS gf1<>(SB), Y1, Y4
+	VPERMPS gf1<>(SB), Y7, Y10
+	VFMADD213PS Y4, Y2, Y3
+	VFMADD213PS Y10, Y8, Y9
+	VPERMPS gf0<>(SB), Y1, Y4
+	VPERMPS gf0<>(SB), Y7, Y10
+	VFMADD213PS Y4, Y2, Y3
+	VFMADD213PS Y10, Y8, Y9
+	VPERMPS gfm<>(SB), Y1, Y4
+	VPERMPS gfm<>(SB), Y7, Y10
+	VMOVAPS Y4, Y1
+	VMOVAPS Y10, Y7
+	VFMADD231PS Y3, Y2, Y1
+	VFMADD231PS Y9, Y8, Y7
+	VSUBPS Y4, Y1, Y4
+	VSUBPS Y10, Y7, Y10
+	VFMSUB213PS Y4, Y2, Y3
+	VFMSUB213PS Y10, Y8, Y9
+	VMOVUPS kgfe3<>(SB), Y4
+	VMOVUPS kgfe3<>(SB), Y10
+	VFMADD213PS kgfe2<>(SB), Y3, Y4
+	VFMADD213PS kgfe2<>(SB), Y9, Y10
+	VFMADD213PS kgfe1<>(SB), Y3, Y4
+	VFMADD213PS kgfe1<>(SB), Y9, Y10
+	VFMADD213PS kgfe0<>(SB), Y3, Y4
+	VFMADD213PS kgfe0<>(SB), Y9, Y10
+	VPERMPS gft<>(SB), Y1, Y2
+	VPERMPS gft<>(SB), Y7, Y8
+	VPSLLD $20, Y1, Y1
+	VPSLLD $20, Y7, Y7
+	VPADDD Y2, Y1, Y1
+	VPADDD Y8, Y7, Y7
+	VMULPS Y1, Y0, Y0
+	VMULPS Y7, Y6, Y6
+	VMULPS Y4, Y0, Y0
+	VMULPS Y10, Y6, Y6
+	VXORPS Y2, Y2, Y2
+	VXORPS Y8, Y8, Y8
+	VMAXPS 0(SI), Y2, Y1
+	VMAXPS 32(SI), Y8, Y7
+	VSUBPS Y0, Y1, Y1
+	VSUBPS Y6, Y7, Y7
+	VMOVUPS Y1, 0(DI)
+	VMOVUPS Y7, 32(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP geluAVX2_loopU
+geluAVX2_slowU:
 	VMOVUPS 0(SI), Y0
 	VMOVUPS 32(SI), Y6
 	VANDPS Y13, Y0, Y0
@@ -4234,6 +4302,96 @@ DATA kgexpmagic<>+56(SB)/4, $0x48c00000
 DATA kgexpmagic<>+60(SB)/4, $0x48c00000
 GLOBL kgexpmagic<>(SB), RODATA|NOPTR, $64
 
+DATA kgfe0<>+0(SB)/4, $0x3f800000
+DATA kgfe0<>+4(SB)/4, $0x3f800000
+DATA kgfe0<>+8(SB)/4, $0x3f800000
+DATA kgfe0<>+12(SB)/4, $0x3f800000
+DATA kgfe0<>+16(SB)/4, $0x3f800000
+DATA kgfe0<>+20(SB)/4, $0x3f800000
+DATA kgfe0<>+24(SB)/4, $0x3f800000
+DATA kgfe0<>+28(SB)/4, $0x3f800000
+DATA kgfe0<>+32(SB)/4, $0x3f800000
+DATA kgfe0<>+36(SB)/4, $0x3f800000
+DATA kgfe0<>+40(SB)/4, $0x3f800000
+DATA kgfe0<>+44(SB)/4, $0x3f800000
+DATA kgfe0<>+48(SB)/4, $0x3f800000
+DATA kgfe0<>+52(SB)/4, $0x3f800000
+DATA kgfe0<>+56(SB)/4, $0x3f800000
+DATA kgfe0<>+60(SB)/4, $0x3f800000
+GLOBL kgfe0<>(SB), RODATA|NOPTR, $64
+
+DATA kgfe1<>+0(SB)/4, $0x3db17218
+DATA kgfe1<>+4(SB)/4, $0x3db17218
+DATA kgfe1<>+8(SB)/4, $0x3db17218
+DATA kgfe1<>+12(SB)/4, $0x3db17218
+DATA kgfe1<>+16(SB)/4, $0x3db17218
+DATA kgfe1<>+20(SB)/4, $0x3db17218
+DATA kgfe1<>+24(SB)/4, $0x3db17218
+DATA kgfe1<>+28(SB)/4, $0x3db17218
+DATA kgfe1<>+32(SB)/4, $0x3db17218
+DATA kgfe1<>+36(SB)/4, $0x3db17218
+DATA kgfe1<>+40(SB)/4, $0x3db17218
+DATA kgfe1<>+44(SB)/4, $0x3db17218
+DATA kgfe1<>+48(SB)/4, $0x3db17218
+DATA kgfe1<>+52(SB)/4, $0x3db17218
+DATA kgfe1<>+56(SB)/4, $0x3db17218
+DATA kgfe1<>+60(SB)/4, $0x3db17218
+GLOBL kgfe1<>(SB), RODATA|NOPTR, $64
+
+DATA kgfe2<>+0(SB)/4, $0x3b76082f
+DATA kgfe2<>+4(SB)/4, $0x3b76082f
+DATA kgfe2<>+8(SB)/4, $0x3b76082f
+DATA kgfe2<>+12(SB)/4, $0x3b76082f
+DATA kgfe2<>+16(SB)/4, $0x3b76082f
+DATA kgfe2<>+20(SB)/4, $0x3b76082f
+DATA kgfe2<>+24(SB)/4, $0x3b76082f
+DATA kgfe2<>+28(SB)/4, $0x3b76082f
+DATA kgfe2<>+32(SB)/4, $0x3b76082f
+DATA kgfe2<>+36(SB)/4, $0x3b76082f
+DATA kgfe2<>+40(SB)/4, $0x3b76082f
+DATA kgfe2<>+44(SB)/4, $0x3b76082f
+DATA kgfe2<>+48(SB)/4, $0x3b76082f
+DATA kgfe2<>+52(SB)/4, $0x3b76082f
+DATA kgfe2<>+56(SB)/4, $0x3b76082f
+DATA kgfe2<>+60(SB)/4, $0x3b76082f
+GLOBL kgfe2<>(SB), RODATA|NOPTR, $64
+
+DATA kgfe3<>+0(SB)/4, $0x38e35df5
+DATA kgfe3<>+4(SB)/4, $0x38e35df5
+DATA kgfe3<>+8(SB)/4, $0x38e35df5
+DATA kgfe3<>+12(SB)/4, $0x38e35df5
+DATA kgfe3<>+16(SB)/4, $0x38e35df5
+DATA kgfe3<>+20(SB)/4, $0x38e35df5
+DATA kgfe3<>+24(SB)/4, $0x38e35df5
+DATA kgfe3<>+28(SB)/4, $0x38e35df5
+DATA kgfe3<>+32(SB)/4, $0x38e35df5
+DATA kgfe3<>+36(SB)/4, $0x38e35df5
+DATA kgfe3<>+40(SB)/4, $0x38e35df5
+DATA kgfe3<>+44(SB)/4, $0x38e35df5
+DATA kgfe3<>+48(SB)/4, $0x38e35df5
+DATA kgfe3<>+52(SB)/4, $0x38e35df5
+DATA kgfe3<>+56(SB)/4, $0x38e35df5
+DATA kgfe3<>+60(SB)/4, $0x38e35df5
+GLOBL kgfe3<>(SB), RODATA|NOPTR, $64
+
+DATA kgfguard<>+0(SB)/4, $0x3f000000
+DATA kgfguard<>+4(SB)/4, $0x3f000000
+DATA kgfguard<>+8(SB)/4, $0x3f000000
+DATA kgfguard<>+12(SB)/4, $0x3f000000
+DATA kgfguard<>+16(SB)/4, $0x3f000000
+DATA kgfguard<>+20(SB)/4, $0x3f000000
+DATA kgfguard<>+24(SB)/4, $0x3f000000
+DATA kgfguard<>+28(SB)/4, $0x3f000000
+DATA kgfguard<>+32(SB)/4, $0x3f000000
+DATA kgfguard<>+36(SB)/4, $0x3f000000
+DATA kgfguard<>+40(SB)/4, $0x3f000000
+DATA kgfguard<>+44(SB)/4, $0x3f000000
+DATA kgfguard<>+48(SB)/4, $0x3f000000
+DATA kgfguard<>+52(SB)/4, $0x3f000000
+DATA kgfguard<>+56(SB)/4, $0x3f000000
+DATA kgfguard<>+60(SB)/4, $0x3f000000
+GLOBL kgfguard<>(SB), RODATA|NOPTR, $64
+
 DATA kgidxmagic<>+0(SB)/4, $0x4ac00000
 DATA kgidxmagic<>+4(SB)/4, $0x4ac00000
 DATA kgidxmagic<>+8(SB)/4, $0x4ac00000
@@ -4977,6 +5135,76 @@ DATA gexp<>+116(SB)/4, $0x3fefe4ba
 DATA gexp<>+120(SB)/4, $0x3ff5257d
 DATA gexp<>+124(SB)/4, $0x3ffa83b3
 GLOBL gexp<>(SB), RODATA|NOPTR, $128
+
+DATA gf0<>+0(SB)/4, $0xc12bb95c
+DATA gf0<>+4(SB)/4, $0xc16aba92
+DATA gf0<>+8(SB)/4, $0xc1980e45
+DATA gf0<>+12(SB)/4, $0xc1c9a4a4
+DATA gf0<>+16(SB)/4, $0xc207d4cd
+DATA gf0<>+20(SB)/4, $0xc2256e8c
+DATA gf0<>+24(SB)/4, $0xc261bd3d
+DATA gf0<>+28(SB)/4, $0xc281773f
+GLOBL gf0<>(SB), RODATA|NOPTR, $32
+
+DATA gf1<>+0(SB)/4, $0xc07a6edc
+DATA gf1<>+4(SB)/4, $0xc08c0abc
+DATA gf1<>+8(SB)/4, $0xc096fbd5
+DATA gf1<>+12(SB)/4, $0xc0a105e0
+DATA gf1<>+16(SB)/4, $0xc0a93b51
+DATA gf1<>+20(SB)/4, $0xc0ad5570
+DATA gf1<>+24(SB)/4, $0xc0b1f758
+DATA gf1<>+28(SB)/4, $0xc0b36a5b
+GLOBL gf1<>(SB), RODATA|NOPTR, $32
+
+DATA gf2<>+0(SB)/4, $0xbec02cde
+DATA gf2<>+4(SB)/4, $0xbe8f2ccb
+DATA gf2<>+8(SB)/4, $0xbe4ff7e5
+DATA gf2<>+12(SB)/4, $0xbe0739eb
+DATA gf2<>+16(SB)/4, $0xbd9c1489
+DATA gf2<>+20(SB)/4, $0xbd4d5c15
+DATA gf2<>+24(SB)/4, $0xbcc5b7c4
+DATA gf2<>+28(SB)/4, $0xbc8c28c3
+GLOBL gf2<>(SB), RODATA|NOPTR, $32
+
+DATA gf3<>+0(SB)/4, $0x3d5c46f1
+DATA gf3<>+4(SB)/4, $0x3d358f18
+DATA gf3<>+8(SB)/4, $0x3d06908d
+DATA gf3<>+12(SB)/4, $0x3cb9d339
+DATA gf3<>+16(SB)/4, $0x3c539124
+DATA gf3<>+20(SB)/4, $0x3bd80f21
+DATA gf3<>+24(SB)/4, $0x3b551b37
+DATA gf3<>+28(SB)/4, $0x3af2cc7e
+GLOBL gf3<>(SB), RODATA|NOPTR, $32
+
+DATA gfc<>+0(SB)/4, $0x3e4d909e
+DATA gfc<>+4(SB)/4, $0x3f2cab5c
+DATA gfc<>+8(SB)/4, $0x3f933ea6
+DATA gfc<>+12(SB)/4, $0x3fe46dee
+DATA gfc<>+16(SB)/4, $0x40285e42
+DATA gfc<>+20(SB)/4, $0x405492a1
+DATA gfc<>+24(SB)/4, $0x409629df
+DATA gfc<>+28(SB)/4, $0x40adef39
+GLOBL gfc<>(SB), RODATA|NOPTR, $32
+
+DATA gfm<>+0(SB)/4, $0x4b3ffff6
+DATA gfm<>+4(SB)/4, $0x4b3ffff0
+DATA gfm<>+8(SB)/4, $0x4b3fffe8
+DATA gfm<>+12(SB)/4, $0x4b3fffda
+DATA gfm<>+16(SB)/4, $0x4b3fffc1
+DATA gfm<>+20(SB)/4, $0x4b3fffa7
+DATA gfm<>+24(SB)/4, $0x4b3fff64
+DATA gfm<>+28(SB)/4, $0x4b3fff37
+GLOBL gfm<>(SB), RODATA|NOPTR, $32
+
+DATA gft<>+0(SB)/4, $0x3f800000
+DATA gft<>+4(SB)/4, $0x3f7b95c2
+DATA gft<>+8(SB)/4, $0x3f7837f0
+DATA gft<>+12(SB)/4, $0x3f75fed7
+DATA gft<>+16(SB)/4, $0x3f7504f3
+DATA gft<>+20(SB)/4, $0x3f75672a
+DATA gft<>+24(SB)/4, $0x3f7744fd
+DATA gft<>+28(SB)/4, $0x3f7ac0c7
+GLOBL gft<>(SB), RODATA|NOPTR, $32
 
 DATA gl0<>+0(SB)/4, $0xbfca5c63
 DATA gl0<>+4(SB)/4, $0xbffa7373

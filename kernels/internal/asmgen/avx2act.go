@@ -129,6 +129,10 @@ func init() {
 	for j, c := range expCoeffs() {
 		constValues[expCoeffName(j)] = float32(c)
 	}
+	for j, c := range geluFastExpCoeffs() {
+		constValues[geluFastExpName(j)] = float32(c)
+	}
+	constBits["gfguard"] = 0x3f000000 // v >= 8 (a >= 6), Inf or NaN
 	constValues["gclamp"] = geluClamp
 	constValues["m64"] = 0x1p-64
 	// Below z = -103.9, exp(z) is at most the smallest subnormal float32 and
@@ -289,6 +293,146 @@ func geluLnName(j int) string { return "gl" + string(rune('0'+j)) }
 
 var (
 	swish2Consts   = append([]string{"signmask", "swlo", "m64", "one"}, expConsts2...)
-	gelu2Consts    = append([]string{"gclamp", "absmask", "magic", "one", "mhalf", "m64"}, without(expConsts2, "magic")...)
+	gelu2Consts    = append(append([]string{"gclamp", "absmask", "magic", "one", "mhalf", "m64"}, without(expConsts2, "magic")...), "two", "gfguard", "gfe0", "gfe1", "gfe2", "gfe3")
 	geluLnTableSet = geluLnTables()
 )
+
+// The AVX2 GELU's fast path. Activations are almost always well inside
+// |x| < 6 (a standard normal leaves it once in 500 million draws), and
+// there q = Phi(-a) is at least 1e-9, so neither the subnormal scaling nor
+// the exact square of the full-range kernel is needed. Each pair of vectors
+// whose every |x| is below 6 (and none NaN) takes it; any other pair runs
+// geluAVX2, so every input keeps the full-range accuracy.
+//
+// On each of 8 intervals of a (by the bits of v = a+2, as in geluBounds),
+// s8 = 8*log2(q) - K is u*P(u), u = a - c, P of degree 3: the centre c is
+// a float32 where 8*log2(Phi(-c)) is within 1e-6 of the integer K, so the
+// polynomial needs no constant term. Then, with M = 1.5*2^23 + K,
+//
+//	km = u*P + M        (its low bits: the integer k = K + round(u*P))
+//	f  = u*P - (km - M) (|f| <= 1/2, one rounding)
+//	q  = 2^(k/8) * 2^(f/8)
+//
+// 2^(k/8) is T[k mod 8] * 2^(k>>3), built from km's bits by one VPERMPS and
+// one integer add; 2^(f/8) is a cubic. x*Phi(x) = max(x, 0) - a*q.
+const (
+	geluFastLim  = 6 // a < geluFastLim: v = a+2 < 8
+	geluFastDeg  = 3 // degree of P
+	geluFastExp2 = 3 // degree of 2^(f/8) on |f| <= 1/2
+)
+
+// geluFastBounds are the fast path's intervals of a, in table order: entry
+// j holds [2+j/2, 2.5+j/2) of v for j < 4 and [j, j+1) for j >= 4.
+var geluFastBounds = [8][2]float64{{0, 0.5}, {0.5, 1}, {1, 1.5}, {1.5, 2}, {2, 3}, {3, 4}, {4, 5}, {5, 6}}
+
+// log2PhiNeg8 is 8*log2(Phi(-a)) in float64.
+func log2PhiNeg8(a float64) float64 { return 8 * math.Log2(0.5*math.Erfc(a/math.Sqrt2)) }
+
+// geluFastCentre returns the float32 c in the middle of [lo, hi) where
+// 8*log2(Phi(-c)) is closest to an integer K, and K: it looks at the
+// float32 values around each point of the middle 40% of the interval where
+// the function crosses an integer.
+func geluFastCentre(lo, hi float64) (c float32, K float64) {
+	m0, m1 := lo+0.3*(hi-lo), lo+0.7*(hi-lo)
+	best := math.Inf(1)
+	for k := math.Ceil(log2PhiNeg8(m1)); k <= math.Floor(log2PhiNeg8(m0)); k++ {
+		x0, x1 := m0, m1 // decreasing: log2PhiNeg8(x0) >= k >= log2PhiNeg8(x1)
+		for range 64 {
+			if mid := (x0 + x1) / 2; log2PhiNeg8(mid) > k {
+				x0 = mid
+			} else {
+				x1 = mid
+			}
+		}
+		cc := float32(x0)
+		for range 32 {
+			cc = math.Nextafter32(cc, 0)
+		}
+		for range 64 {
+			if d := math.Abs(log2PhiNeg8(float64(cc)) - k); d < best {
+				best, c, K = d, cc, k
+			}
+			cc = math.Nextafter32(cc, 8)
+		}
+	}
+	return c, K
+}
+
+// geluFastTables returns the fast path's tables: gfc (centres), gfm (M),
+// gf0..gf3 (P's coefficients) and gft (T[j] = 2^(j/8) with j<<20
+// subtracted from its bits, which the shifted km adds back).
+func geluFastTables() map[string][]float32 {
+	m := map[string][]float32{}
+	for _, name := range []string{"gfc", "gfm", "gft"} {
+		m[name] = make([]float32, 8)
+	}
+	for i := 0; i <= geluFastDeg; i++ {
+		m[geluFastName(i)] = make([]float32, 8)
+	}
+	for j, b := range geluFastBounds {
+		c, K := geluFastCentre(b[0], b[1])
+		cf := float64(c)
+		d0 := log2PhiNeg8(cf) - K
+		// P(u) = (s8(u) - d0)/u; d0, below 1e-6, is left out (1e-7 of q).
+		coef := chebFit(func(u float64) float64 { return (log2PhiNeg8(cf+u) - K - d0) / u }, b[0]-cf, b[1]-cf, geluFastDeg)
+		for i, v := range coef {
+			m[geluFastName(i)][j] = float32(v)
+		}
+		m["gfc"][j] = c
+		m["gfm"][j] = float32(12582912 + K)
+		m["gft"][j] = math.Float32frombits(math.Float32bits(float32(math.Exp2(float64(j)/8))) - uint32(j)<<20)
+	}
+	return m
+}
+
+func geluFastName(j int) string { return "gf" + string(rune('0'+j)) }
+
+// geluFastExpCoeffs are those of 2^(f/8) on |f| <= 1/2 (and rounding).
+func geluFastExpCoeffs() []float64 {
+	return chebFit(func(f float64) float64 { return math.Exp2(f / 8) }, -0.51, 0.51, geluFastExp2)
+}
+
+func geluFastExpName(j int) string { return "gfe" + string(rune('0'+j)) }
+
+// geluGuardMark separates geluFastAVX2's head, after which t1 holds v, from
+// the rest.
+const geluGuardMark = "// guard"
+
+// geluFastAVX2 writes the fast path for one vector (x and out memory
+// operands) as a head (a in t0, v in t1), the guard mark, and the rest.
+// Uses t0..t4.
+func (e *ew) geluFastAVX2(out, x string) {
+	t := e.t
+	tab := func(name string) string { return e.f.table(name, geluFastTableSet[name]) }
+	e.ins("VANDPS %s, %s, %s", x, e.c("absmask"), t[0]) // a
+	e.ins("VADDPS %s, %s, %s", e.c("two"), t[0], t[1])  // v
+	e.f.text.WriteString(geluGuardMark + "\n")
+	e.ins("VPSRLD $21, %s, %s", t[1], t[1]) // the interval's entry
+	e.ins("VPERMPS %s, %s, %s", tab("gfc"), t[1], t[2])
+	e.ins("VSUBPS %s, %s, %s", t[2], t[0], t[2]) // u = a - c, exact
+	e.ins("VPERMPS %s, %s, %s", tab(geluFastName(geluFastDeg)), t[1], t[3])
+	for j := geluFastDeg - 1; j >= 0; j-- {
+		e.ins("VPERMPS %s, %s, %s", tab(geluFastName(j)), t[1], t[4])
+		e.ins("VFMADD213PS %s, %s, %s", t[4], t[2], t[3])
+	}
+	e.ins("VPERMPS %s, %s, %s", tab("gfm"), t[1], t[4])
+	e.ins("VMOVAPS %s, %s", t[4], t[1])
+	e.ins("VFMADD231PS %s, %s, %s", t[3], t[2], t[1]) // km = u*P + M
+	e.ins("VSUBPS %s, %s, %s", t[4], t[1], t[4])      // km - M, exact
+	e.ins("VFMSUB213PS %s, %s, %s", t[4], t[2], t[3]) // f = u*P - (km - M)
+	e.ins("VMOVUPS %s, %s", e.c(geluFastExpName(geluFastExp2)), t[4])
+	for j := geluFastExp2 - 1; j >= 0; j-- {
+		e.ins("VFMADD213PS %s, %s, %s", e.c(geluFastExpName(j)), t[3], t[4])
+	}
+	e.ins("VPERMPS %s, %s, %s", tab("gft"), t[1], t[2])
+	e.ins("VPSLLD $20, %s, %s", t[1], t[1])
+	e.ins("VPADDD %s, %s, %s", t[2], t[1], t[1]) // 2^(k/8)
+	e.ins("VMULPS %s, %s, %s", t[1], t[0], t[0])
+	e.ins("VMULPS %s, %s, %s", t[4], t[0], t[0]) // a*q
+	e.ins("VXORPS %s, %s, %s", t[2], t[2], t[2])
+	e.ins("VMAXPS %s, %s, %s", x, t[2], t[1]) // max(x, 0), -0 kept
+	e.ins("VSUBPS %s, %s, %s", t[0], t[1], t[1])
+	e.ins("VMOVUPS %s, %s", t[1], out)
+}
+
+var geluFastTableSet = geluFastTables()
