@@ -2533,13 +2533,13 @@ geluAVX2_loopU:
 	JB geluAVX2_loop1
 	VANDPS 0(SI), Y13, Y0
 	VANDPS 32(SI), Y13, Y6
-	VADDPS ktwo<>(SB), Y0, Y1
-	VADDPS ktwo<>(SB), Y6, Y7
+	VMOVUPS Y14, Y1
+	VMOVUPS Y14, Y7
+	VFMADD231PS kgfk<>(SB), Y0, Y1
+	VFMADD231PS kgfk<>(SB), Y6, Y7
 	VPOR Y1, Y7, Y2
 	VPTEST kgfguard<>(SB), Y2
 	JNZ geluAVX2_slowU
-	VPSRLD $21, Y1, Y1
-	VPSRLD $21, Y7, Y7
 	VPERMPS gfc<>(SB), Y1, Y2
 	VPERMPS gfc<>(SB), Y7, Y8
 	VSUBPS Y2, Y0, Y2
@@ -2584,14 +2584,12 @@ geluAVX2_loopU:
 	VPADDD Y8, Y7, Y7
 	VMULPS Y1, Y0, Y0
 	VMULPS Y7, Y6, Y6
-	VMULPS Y4, Y0, Y0
-	VMULPS Y10, Y6, Y6
 	VXORPS Y2, Y2, Y2
 	VXORPS Y8, Y8, Y8
 	VMAXPS 0(SI), Y2, Y1
 	VMAXPS 32(SI), Y8, Y7
-	VSUBPS Y0, Y1, Y1
-	VSUBPS Y6, Y7, Y7
+	VFNMADD231PS Y4, Y0, Y1
+	VFNMADD231PS Y10, Y6, Y7
 	VMOVUPS Y1, 0(DI)
 	VMOVUPS Y7, 32(DI)
 	ADDQ $64, DI
@@ -4374,23 +4372,41 @@ DATA kgfe3<>+56(SB)/4, $0x38e35df5
 DATA kgfe3<>+60(SB)/4, $0x38e35df5
 GLOBL kgfe3<>(SB), RODATA|NOPTR, $64
 
-DATA kgfguard<>+0(SB)/4, $0x3f000000
-DATA kgfguard<>+4(SB)/4, $0x3f000000
-DATA kgfguard<>+8(SB)/4, $0x3f000000
-DATA kgfguard<>+12(SB)/4, $0x3f000000
-DATA kgfguard<>+16(SB)/4, $0x3f000000
-DATA kgfguard<>+20(SB)/4, $0x3f000000
-DATA kgfguard<>+24(SB)/4, $0x3f000000
-DATA kgfguard<>+28(SB)/4, $0x3f000000
-DATA kgfguard<>+32(SB)/4, $0x3f000000
-DATA kgfguard<>+36(SB)/4, $0x3f000000
-DATA kgfguard<>+40(SB)/4, $0x3f000000
-DATA kgfguard<>+44(SB)/4, $0x3f000000
-DATA kgfguard<>+48(SB)/4, $0x3f000000
-DATA kgfguard<>+52(SB)/4, $0x3f000000
-DATA kgfguard<>+56(SB)/4, $0x3f000000
-DATA kgfguard<>+60(SB)/4, $0x3f000000
+DATA kgfguard<>+0(SB)/4, $0xb4bffff8
+DATA kgfguard<>+4(SB)/4, $0xb4bffff8
+DATA kgfguard<>+8(SB)/4, $0xb4bffff8
+DATA kgfguard<>+12(SB)/4, $0xb4bffff8
+DATA kgfguard<>+16(SB)/4, $0xb4bffff8
+DATA kgfguard<>+20(SB)/4, $0xb4bffff8
+DATA kgfguard<>+24(SB)/4, $0xb4bffff8
+DATA kgfguard<>+28(SB)/4, $0xb4bffff8
+DATA kgfguard<>+32(SB)/4, $0xb4bffff8
+DATA kgfguard<>+36(SB)/4, $0xb4bffff8
+DATA kgfguard<>+40(SB)/4, $0xb4bffff8
+DATA kgfguard<>+44(SB)/4, $0xb4bffff8
+DATA kgfguard<>+48(SB)/4, $0xb4bffff8
+DATA kgfguard<>+52(SB)/4, $0xb4bffff8
+DATA kgfguard<>+56(SB)/4, $0xb4bffff8
+DATA kgfguard<>+60(SB)/4, $0xb4bffff8
 GLOBL kgfguard<>(SB), RODATA|NOPTR, $64
+
+DATA kgfk<>+0(SB)/4, $0x3f955555
+DATA kgfk<>+4(SB)/4, $0x3f955555
+DATA kgfk<>+8(SB)/4, $0x3f955555
+DATA kgfk<>+12(SB)/4, $0x3f955555
+DATA kgfk<>+16(SB)/4, $0x3f955555
+DATA kgfk<>+20(SB)/4, $0x3f955555
+DATA kgfk<>+24(SB)/4, $0x3f955555
+DATA kgfk<>+28(SB)/4, $0x3f955555
+DATA kgfk<>+32(SB)/4, $0x3f955555
+DATA kgfk<>+36(SB)/4, $0x3f955555
+DATA kgfk<>+40(SB)/4, $0x3f955555
+DATA kgfk<>+44(SB)/4, $0x3f955555
+DATA kgfk<>+48(SB)/4, $0x3f955555
+DATA kgfk<>+52(SB)/4, $0x3f955555
+DATA kgfk<>+56(SB)/4, $0x3f955555
+DATA kgfk<>+60(SB)/4, $0x3f955555
+GLOBL kgfk<>(SB), RODATA|NOPTR, $64
 
 DATA kgidxmagic<>+0(SB)/4, $0x4ac00000
 DATA kgidxmagic<>+4(SB)/4, $0x4ac00000
@@ -5137,63 +5153,63 @@ DATA gexp<>+124(SB)/4, $0x3ffa83b3
 GLOBL gexp<>(SB), RODATA|NOPTR, $128
 
 DATA gf0<>+0(SB)/4, $0xc12bb95c
-DATA gf0<>+4(SB)/4, $0xc16aba92
-DATA gf0<>+8(SB)/4, $0xc1980e45
-DATA gf0<>+12(SB)/4, $0xc1c9a4a4
-DATA gf0<>+16(SB)/4, $0xc207d4cd
-DATA gf0<>+20(SB)/4, $0xc2256e8c
-DATA gf0<>+24(SB)/4, $0xc261bd3d
-DATA gf0<>+28(SB)/4, $0xc281773f
+DATA gf0<>+4(SB)/4, $0xc174256e
+DATA gf0<>+8(SB)/4, $0xc1bc8625
+DATA gf0<>+12(SB)/4, $0xc20b868c
+DATA gf0<>+16(SB)/4, $0xc2256e8b
+DATA gf0<>+20(SB)/4, $0xc24b6cca
+DATA gf0<>+24(SB)/4, $0xc27a7c80
+DATA gf0<>+28(SB)/4, $0xc28d18a3
 GLOBL gf0<>(SB), RODATA|NOPTR, $32
 
-DATA gf1<>+0(SB)/4, $0xc07a6edc
-DATA gf1<>+4(SB)/4, $0xc08c0abc
-DATA gf1<>+8(SB)/4, $0xc096fbd5
-DATA gf1<>+12(SB)/4, $0xc0a105e0
-DATA gf1<>+16(SB)/4, $0xc0a93b51
-DATA gf1<>+20(SB)/4, $0xc0ad5570
-DATA gf1<>+24(SB)/4, $0xc0b1f758
-DATA gf1<>+28(SB)/4, $0xc0b36a5b
+DATA gf1<>+0(SB)/4, $0xc07a6f08
+DATA gf1<>+4(SB)/4, $0xc08dcabf
+DATA gf1<>+8(SB)/4, $0xc09ed2a4
+DATA gf1<>+12(SB)/4, $0xc0a9d960
+DATA gf1<>+16(SB)/4, $0xc0ad55ac
+DATA gf1<>+20(SB)/4, $0xc0b0a3ba
+DATA gf1<>+24(SB)/4, $0xc0b31805
+DATA gf1<>+28(SB)/4, $0xc0b42c95
 GLOBL gf1<>(SB), RODATA|NOPTR, $32
 
-DATA gf2<>+0(SB)/4, $0xbec02cde
-DATA gf2<>+4(SB)/4, $0xbe8f2ccb
-DATA gf2<>+8(SB)/4, $0xbe4ff7e5
-DATA gf2<>+12(SB)/4, $0xbe0739eb
-DATA gf2<>+16(SB)/4, $0xbd9c1489
-DATA gf2<>+20(SB)/4, $0xbd4d5c15
-DATA gf2<>+24(SB)/4, $0xbcc5b7c4
-DATA gf2<>+28(SB)/4, $0xbc8c28c3
+DATA gf2<>+0(SB)/4, $0xbec02b8b
+DATA gf2<>+4(SB)/4, $0xbe89338b
+DATA gf2<>+8(SB)/4, $0xbe175d80
+DATA gf2<>+12(SB)/4, $0xbd937d85
+DATA gf2<>+16(SB)/4, $0xbd4d92d1
+DATA gf2<>+20(SB)/4, $0xbcff3fd9
+DATA gf2<>+24(SB)/4, $0xbc9866f4
+DATA gf2<>+28(SB)/4, $0xbc5fee32
 GLOBL gf2<>(SB), RODATA|NOPTR, $32
 
-DATA gf3<>+0(SB)/4, $0x3d5c46f1
-DATA gf3<>+4(SB)/4, $0x3d358f18
-DATA gf3<>+8(SB)/4, $0x3d06908d
-DATA gf3<>+12(SB)/4, $0x3cb9d339
-DATA gf3<>+16(SB)/4, $0x3c539124
-DATA gf3<>+20(SB)/4, $0x3bd80f21
-DATA gf3<>+24(SB)/4, $0x3b551b37
-DATA gf3<>+28(SB)/4, $0x3af2cc7e
+DATA gf3<>+0(SB)/4, $0x3d5db03e
+DATA gf3<>+4(SB)/4, $0x3d2c0214
+DATA gf3<>+8(SB)/4, $0x3cc2a854
+DATA gf3<>+12(SB)/4, $0x3c480b5a
+DATA gf3<>+16(SB)/4, $0x3be07fe9
+DATA gf3<>+20(SB)/4, $0x3b7cc7f2
+DATA gf3<>+24(SB)/4, $0x3b12029a
+DATA gf3<>+28(SB)/4, $0x3ab80c92
 GLOBL gf3<>(SB), RODATA|NOPTR, $32
 
 DATA gfc<>+0(SB)/4, $0x3e4d909e
-DATA gfc<>+4(SB)/4, $0x3f2cab5c
-DATA gfc<>+8(SB)/4, $0x3f933ea6
-DATA gfc<>+12(SB)/4, $0x3fe46dee
-DATA gfc<>+16(SB)/4, $0x40285e42
-DATA gfc<>+20(SB)/4, $0x405492a1
-DATA gfc<>+24(SB)/4, $0x409629df
-DATA gfc<>+28(SB)/4, $0x40adef39
+DATA gfc<>+4(SB)/4, $0x3f3dc6de
+DATA gfc<>+8(SB)/4, $0x3fcf6e82
+DATA gfc<>+12(SB)/4, $0x402df24b
+DATA gfc<>+16(SB)/4, $0x405492a1
+DATA gfc<>+20(SB)/4, $0x40860e8a
+DATA gfc<>+24(SB)/4, $0x40a7e76e
+DATA gfc<>+28(SB)/4, $0x40be7e3b
 GLOBL gfc<>(SB), RODATA|NOPTR, $32
 
 DATA gfm<>+0(SB)/4, $0x4b3ffff6
-DATA gfm<>+4(SB)/4, $0x4b3ffff0
-DATA gfm<>+8(SB)/4, $0x4b3fffe8
-DATA gfm<>+12(SB)/4, $0x4b3fffda
-DATA gfm<>+16(SB)/4, $0x4b3fffc1
-DATA gfm<>+20(SB)/4, $0x4b3fffa7
-DATA gfm<>+24(SB)/4, $0x4b3fff64
-DATA gfm<>+28(SB)/4, $0x4b3fff37
+DATA gfm<>+4(SB)/4, $0x4b3fffef
+DATA gfm<>+8(SB)/4, $0x4b3fffde
+DATA gfm<>+12(SB)/4, $0x4b3fffbe
+DATA gfm<>+16(SB)/4, $0x4b3fffa7
+DATA gfm<>+20(SB)/4, $0x4b3fff7f
+DATA gfm<>+24(SB)/4, $0x4b3fff43
+DATA gfm<>+28(SB)/4, $0x4b3fff14
 GLOBL gfm<>(SB), RODATA|NOPTR, $32
 
 DATA gft<>+0(SB)/4, $0x3f800000

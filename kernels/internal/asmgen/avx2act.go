@@ -132,7 +132,8 @@ func init() {
 	for j, c := range geluFastExpCoeffs() {
 		constValues[geluFastExpName(j)] = float32(c)
 	}
-	constBits["gfguard"] = 0x3f000000 // v >= 8 (a >= 6), Inf or NaN
+	constBits["gfguard"] = ^uint32(0x4b400007) // round(a*k) >= 8, Inf or NaN
+	constValues["gfk"] = geluFastK
 	constValues["gclamp"] = geluClamp
 	constValues["m64"] = 0x1p-64
 	// Below z = -103.9, exp(z) is at most the smallest subnormal float32 and
@@ -293,7 +294,7 @@ func geluLnName(j int) string { return "gl" + string(rune('0'+j)) }
 
 var (
 	swish2Consts   = append([]string{"signmask", "swlo", "m64", "one"}, expConsts2...)
-	gelu2Consts    = append(append([]string{"gclamp", "absmask", "magic", "one", "mhalf", "m64"}, without(expConsts2, "magic")...), "two", "gfguard", "gfe0", "gfe1", "gfe2", "gfe3")
+	gelu2Consts    = append(append([]string{"gclamp", "absmask", "magic", "one", "mhalf", "m64"}, without(expConsts2, "magic")...), "gfk", "gfguard", "gfe0", "gfe1", "gfe2", "gfe3")
 	geluLnTableSet = geluLnTables()
 )
 
@@ -314,7 +315,8 @@ var (
 //	q  = 2^(k/8) * 2^(f/8)
 //
 // 2^(k/8) is T[k mod 8] * 2^(k>>3), built from km's bits by one VPERMPS and
-// one integer add; 2^(f/8) is a cubic. x*Phi(x) = max(x, 0) - a*q.
+// one integer add; 2^(f/8) is a cubic. x*Phi(x) = max(x, 0) - a*q, by one
+// fused multiply-add.
 const (
 	geluFastLim  = 6 // a < geluFastLim: v = a+2 < 8
 	geluFastDeg  = 3 // degree of P
@@ -323,7 +325,14 @@ const (
 
 // geluFastBounds are the fast path's intervals of a, in table order: entry
 // j holds [2+j/2, 2.5+j/2) of v for j < 4 and [j, j+1) for j >= 4.
-var geluFastBounds = [8][2]float64{{0, 0.5}, {0.5, 1}, {1, 1.5}, {1.5, 2}, {2, 3}, {3, 4}, {4, 5}, {5, 6}}
+var geluFastBounds = func() (b [8][2]float64) {
+	for r := range b {
+		b[r] = [2]float64{max(0, (float64(r)-0.5)/geluFastK), (float64(r) + 0.5) / geluFastK}
+	}
+	return b
+}()
+
+const geluFastK = 7.0 / 6
 
 // log2PhiNeg8 is 8*log2(Phi(-a)) in float64.
 func log2PhiNeg8(a float64) float64 { return 8 * math.Log2(0.5*math.Erfc(a/math.Sqrt2)) }
@@ -405,9 +414,9 @@ func (e *ew) geluFastAVX2(out, x string) {
 	t := e.t
 	tab := func(name string) string { return e.f.table(name, geluFastTableSet[name]) }
 	e.ins("VANDPS %s, %s, %s", x, e.c("absmask"), t[0]) // a
-	e.ins("VADDPS %s, %s, %s", e.c("two"), t[0], t[1])  // v
+	e.ins("VMOVUPS %s, %s", e.c("magic"), t[1])
+	e.ins("VFMADD231PS %s, %s, %s", e.c("gfk"), t[0], t[1]) // round(a*k) + magic: the entry
 	e.f.text.WriteString(geluGuardMark + "\n")
-	e.ins("VPSRLD $21, %s, %s", t[1], t[1]) // the interval's entry
 	e.ins("VPERMPS %s, %s, %s", tab("gfc"), t[1], t[2])
 	e.ins("VSUBPS %s, %s, %s", t[2], t[0], t[2]) // u = a - c, exact
 	e.ins("VPERMPS %s, %s, %s", tab(geluFastName(geluFastDeg)), t[1], t[3])
@@ -427,11 +436,10 @@ func (e *ew) geluFastAVX2(out, x string) {
 	e.ins("VPERMPS %s, %s, %s", tab("gft"), t[1], t[2])
 	e.ins("VPSLLD $20, %s, %s", t[1], t[1])
 	e.ins("VPADDD %s, %s, %s", t[2], t[1], t[1]) // 2^(k/8)
-	e.ins("VMULPS %s, %s, %s", t[1], t[0], t[0])
-	e.ins("VMULPS %s, %s, %s", t[4], t[0], t[0]) // a*q
+	e.ins("VMULPS %s, %s, %s", t[1], t[0], t[0]) // a*2^(k/8)
 	e.ins("VXORPS %s, %s, %s", t[2], t[2], t[2])
-	e.ins("VMAXPS %s, %s, %s", x, t[2], t[1]) // max(x, 0), -0 kept
-	e.ins("VSUBPS %s, %s, %s", t[0], t[1], t[1])
+	e.ins("VMAXPS %s, %s, %s", x, t[2], t[1])          // max(x, 0), -0 kept
+	e.ins("VFNMADD231PS %s, %s, %s", t[4], t[0], t[1]) // max(x, 0) - a*q, rounded once
 	e.ins("VMOVUPS %s, %s", t[1], out)
 }
 
