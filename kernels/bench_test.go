@@ -142,6 +142,19 @@ func BenchmarkActivation(b *testing.B) {
 	}
 }
 
+// BenchmarkGELUWide is GELU's forward pass on inputs uniform over
+// [-12, 12]: on AVX2 most pairs of vectors then hold an |x| >= 6.43 and take
+// the full-range path instead of the fast one (compare with
+// BenchmarkActivation/gelu/forward, inputs over [-6, 6]).
+func BenchmarkGELUWide(b *testing.B) {
+	x, _ := benchInputs()
+	for i := range x {
+		x[i] *= 2
+	}
+	y := make([]float32, benchElems)
+	benchPerElem(b, func() { GELU(y, x) })
+}
+
 // BenchmarkCopy is the memory-bound floor for the activations: copy of the
 // same 1<<20 float32, in ns per element.
 func BenchmarkCopy(b *testing.B) {
