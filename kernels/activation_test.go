@@ -193,11 +193,12 @@ func testActivationForwardNaN(t *testing.T) {
 }
 
 // TestGELUTypicalRange checks GELU where activations usually are, |x| < 6,
-// where the AVX2 kernel takes its fast path on every pair of vectors whose
-// inputs all lie there: a dense sweep, the path's interval boundaries and
+// where the AVX2 kernel takes its fast path on every step of three vectors
+// whose inputs all lie there: a dense sweep, the path's interval boundaries and
 // limit from both sides, signed zeros and subnormals; then the same inputs
-// with one lane per 16 replaced by a value outside the path (6, -7, NaN,
-// Inf), which sends the pair to the full-range path.
+// with one lane in 40 replaced by a value outside the path (7, -7, NaN,
+// -Inf), which sends the step that holds it to the full-range path, and
+// lengths that leave a tail.
 func TestGELUTypicalRange(t *testing.T) { forEachISA(t, testGELUTypicalRange) }
 
 func testGELUTypicalRange(t *testing.T) {
@@ -235,10 +236,13 @@ func testGELUTypicalRange(t *testing.T) {
 		t.Logf("%s: max relative error %.3g", name, worst)
 	}
 	check("|x| < 6", xs)
-	for _, out := range []float32{6, -7, float32(math.NaN()), float32(math.Inf(-1))} {
+	check("|x| < 6, 8 fewer", xs[:len(xs)-8])
+	check("|x| < 6, 16 fewer", xs[:len(xs)-16])
+	for _, out := range []float32{7, -7, float32(math.NaN()), float32(math.Inf(-1))} {
+		// One lane in 40, so some steps of the kernel hold one and some not.
 		mixed := append([]float32(nil), xs...)
-		for i := 0; i < len(mixed); i += 16 {
-			mixed[i+(i/16)%16] = out
+		for i := 0; i+40 <= len(mixed); i += 40 {
+			mixed[i+(i/40)%40] = out
 		}
 		check(fmt.Sprintf("with %v", out), mixed)
 	}

@@ -1,6 +1,9 @@
 package main
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // The AVX2 forward kernels of swish, sigmoid, tanh and GELU. A 256-bit FMA does
 // half the work of a 512-bit one, so on a core with 512-bit datapaths the
@@ -294,20 +297,22 @@ func geluLnName(j int) string { return "gl" + string(rune('0'+j)) }
 
 var (
 	swish2Consts   = append([]string{"signmask", "swlo", "m64", "one"}, expConsts2...)
-	gelu2Consts    = append(append([]string{"gclamp", "absmask", "magic", "one", "mhalf", "m64"}, without(expConsts2, "magic")...), "gfk", "gfguard", "gfe0", "gfe1", "gfe2", "gfe3")
+	gelu2Consts    = append(append([]string{"absmask", "gclamp", "magic", "one", "mhalf", "m64"}, without(expConsts2, "magic")...), "gfk", "gfguard", "gfe0", "gfe1", "gfe2", "gfe3")
 	geluLnTableSet = geluLnTables()
 )
 
 // The AVX2 GELU's fast path. Activations are almost always well inside
 // |x| < 6 (a standard normal leaves it once in 500 million draws), and
 // there q = Phi(-a) is at least 1e-9, so neither the subnormal scaling nor
-// the exact square of the full-range kernel is needed. Each pair of vectors
-// whose every |x| is below 6 (and none NaN) takes it; any other pair runs
-// geluAVX2, so every input keeps the full-range accuracy.
+// the exact square of the full-range kernel is needed. Each step of three
+// vectors whose every |x| is below 6.43 (and none NaN) takes it, in three
+// interleaved streams; any other step runs geluAVX2, so every input keeps
+// the full-range accuracy.
 //
-// On each of 8 intervals of a (by the bits of v = a+2, as in geluBounds),
+// On each of 8 intervals of a, r = round(a*7/6) (one FMA with the rounding
+// constant, whose bits are also the guard),
 // s8 = 8*log2(q) - K is u*P(u), u = a - c, P of degree 3: the centre c is
-// a float32 where 8*log2(Phi(-c)) is within 1e-6 of the integer K, so the
+// a float32 where 8*log2(Phi(-c)) is within 2e-6 of the integer K, so the
 // polynomial needs no constant term. Then, with M = 1.5*2^23 + K,
 //
 //	km = u*P + M        (its low bits: the integer k = K + round(u*P))
@@ -318,13 +323,12 @@ var (
 // one integer add; 2^(f/8) is a cubic. x*Phi(x) = max(x, 0) - a*q, by one
 // fused multiply-add.
 const (
-	geluFastLim  = 6 // a < geluFastLim: v = a+2 < 8
 	geluFastDeg  = 3 // degree of P
 	geluFastExp2 = 3 // degree of 2^(f/8) on |f| <= 1/2
 )
 
 // geluFastBounds are the fast path's intervals of a, in table order: entry
-// j holds [2+j/2, 2.5+j/2) of v for j < 4 and [j, j+1) for j >= 4.
+// r holds the a with round(a*geluFastK) = r, up to 7.5/geluFastK = 6.43.
 var geluFastBounds = func() (b [8][2]float64) {
 	for r := range b {
 		b[r] = [2]float64{max(0, (float64(r)-0.5)/geluFastK), (float64(r) + 0.5) / geluFastK}
@@ -337,32 +341,38 @@ const geluFastK = 7.0 / 6
 // log2PhiNeg8 is 8*log2(Phi(-a)) in float64.
 func log2PhiNeg8(a float64) float64 { return 8 * math.Log2(0.5*math.Erfc(a/math.Sqrt2)) }
 
-// geluFastCentre returns the float32 c in the middle of [lo, hi) where
-// 8*log2(Phi(-c)) is closest to an integer K, and K: it looks at the
-// float32 values around each point of the middle 40% of the interval where
-// the function crosses an integer.
+// geluFastCentre returns a float32 c in [lo, hi) where 8*log2(Phi(-c)) is
+// within 2e-6 of an integer K, trading that distance against the distance
+// from the interval's middle, and K: it
+// looks at the 2048 float32 values around each point of the middle 60% of
+// the interval where the function crosses an integer.
 func geluFastCentre(lo, hi float64) (c float32, K float64) {
-	m0, m1 := lo+0.3*(hi-lo), lo+0.7*(hi-lo)
-	best := math.Inf(1)
+	m0, m1 := lo+0.2*(hi-lo), lo+0.8*(hi-lo)
+	mid, best := (lo+hi)/2, math.Inf(1)
 	for k := math.Ceil(log2PhiNeg8(m1)); k <= math.Floor(log2PhiNeg8(m0)); k++ {
 		x0, x1 := m0, m1 // decreasing: log2PhiNeg8(x0) >= k >= log2PhiNeg8(x1)
 		for range 64 {
-			if mid := (x0 + x1) / 2; log2PhiNeg8(mid) > k {
-				x0 = mid
+			if m := (x0 + x1) / 2; log2PhiNeg8(m) > k {
+				x0 = m
 			} else {
-				x1 = mid
+				x1 = m
 			}
 		}
 		cc := float32(x0)
-		for range 32 {
+		for range 1024 {
 			cc = math.Nextafter32(cc, 0)
 		}
-		for range 64 {
-			if d := math.Abs(log2PhiNeg8(float64(cc)) - k); d < best {
-				best, c, K = d, cc, k
+		for range 2048 {
+			d := math.Abs(log2PhiNeg8(float64(cc)) - k)
+			// Each 1e-6 of d weighs as much as 5% of the interval off the middle.
+			if score := math.Abs(float64(cc)-mid)/(hi-lo) + d/1e-6*0.05; d <= 2e-6 && score < best {
+				best, c, K = score, cc, k
 			}
 			cc = math.Nextafter32(cc, 8)
 		}
+	}
+	if math.IsInf(best, 1) {
+		panic(fmt.Sprintf("geluFastCentre: no centre within 2e-6 of an integer in [%v, %v)", lo, hi))
 	}
 	return c, K
 }
@@ -382,7 +392,7 @@ func geluFastTables() map[string][]float32 {
 		c, K := geluFastCentre(b[0], b[1])
 		cf := float64(c)
 		d0 := log2PhiNeg8(cf) - K
-		// P(u) = (s8(u) - d0)/u; d0, below 1e-6, is left out (1e-7 of q).
+		// P(u) = (s8(u) - d0)/u; d0, at most 2e-6, is left out (2e-7 of q).
 		coef := chebFit(func(u float64) float64 { return (log2PhiNeg8(cf+u) - K - d0) / u }, b[0]-cf, b[1]-cf, geluFastDeg)
 		for i, v := range coef {
 			m[geluFastName(i)][j] = float32(v)
@@ -403,19 +413,21 @@ func geluFastExpCoeffs() []float64 {
 
 func geluFastExpName(j int) string { return "gfe" + string(rune('0'+j)) }
 
-// geluGuardMark separates geluFastAVX2's head, after which t1 holds v, from
-// the rest.
+// geluGuardMark separates geluFastAVX2's head, after which t1 holds
+// round(a*k) + 1.5*2^23 (a guard bit set where the fast path does not
+// hold), from the rest.
 const geluGuardMark = "// guard"
 
 // geluFastAVX2 writes the fast path for one vector (x and out memory
-// operands) as a head (a in t0, v in t1), the guard mark, and the rest.
+// operands) as a head (a in t0, the entry in t1), the guard mark, and the
+// rest.
 // Uses t0..t4.
 func (e *ew) geluFastAVX2(out, x string) {
 	t := e.t
 	tab := func(name string) string { return e.f.table(name, geluFastTableSet[name]) }
 	e.ins("VANDPS %s, %s, %s", x, e.c("absmask"), t[0]) // a
-	e.ins("VMOVUPS %s, %s", e.c("magic"), t[1])
-	e.ins("VFMADD231PS %s, %s, %s", e.c("gfk"), t[0], t[1]) // round(a*k) + magic: the entry
+	e.ins("VMOVUPS %s, %s", e.cmem("magic"), t[1])
+	e.ins("VFMADD231PS %s, %s, %s", e.cmem("gfk"), t[0], t[1]) // round(a*k) + magic: the entry
 	e.f.text.WriteString(geluGuardMark + "\n")
 	e.ins("VPERMPS %s, %s, %s", tab("gfc"), t[1], t[2])
 	e.ins("VSUBPS %s, %s, %s", t[2], t[0], t[2]) // u = a - c, exact
@@ -429,9 +441,9 @@ func (e *ew) geluFastAVX2(out, x string) {
 	e.ins("VFMADD231PS %s, %s, %s", t[3], t[2], t[1]) // km = u*P + M
 	e.ins("VSUBPS %s, %s, %s", t[4], t[1], t[4])      // km - M, exact
 	e.ins("VFMSUB213PS %s, %s, %s", t[4], t[2], t[3]) // f = u*P - (km - M)
-	e.ins("VMOVUPS %s, %s", e.c(geluFastExpName(geluFastExp2)), t[4])
+	e.ins("VMOVUPS %s, %s", e.cmem(geluFastExpName(geluFastExp2)), t[4])
 	for j := geluFastExp2 - 1; j >= 0; j-- {
-		e.ins("VFMADD213PS %s, %s, %s", e.c(geluFastExpName(j)), t[3], t[4])
+		e.ins("VFMADD213PS %s, %s, %s", e.cmem(geluFastExpName(j)), t[3], t[4])
 	}
 	e.ins("VPERMPS %s, %s, %s", tab("gft"), t[1], t[2])
 	e.ins("VPSLLD $20, %s, %s", t[1], t[1])

@@ -37,9 +37,14 @@ type ewKernel struct {
 	// t1 holds a value with none of the bits of the constant guard set
 	// where the fast path is valid, the line geluGuardMark, and the rest.
 	// A step where any stream's t1 has a guard bit runs body instead.
-	fastAVX2 func(e *ew, in []string, out string)
-	guard    string
-	tables   []string // 32-entry lookup tables (AVX-512 only), kept in two registers each
+	// fastUnroll vectors at a time, fastTemps scratch registers each; the
+	// fast path may keep only the first of consts in a register (e.cmem
+	// gives the others' memory operands).
+	fastAVX2   func(e *ew, in []string, out string)
+	guard      string
+	fastUnroll int
+	fastTemps  int
+	tables     []string // 32-entry lookup tables (AVX-512 only), kept in two registers each
 	// consts512 and temps512, when set, replace consts and temps on AVX-512.
 	consts512 []string
 	temps512  int
@@ -75,6 +80,14 @@ func (e *ew) c(name string) string {
 		panic(fmt.Sprintf("%s: constant %s not declared", e.k.name, name))
 	}
 	return op
+}
+
+// cmem returns a constant's memory operand, wherever it lives.
+func (e *ew) cmem(name string) string {
+	if v, ok := constBits[name]; ok {
+		return e.f.constantBits("k"+name, v)
+	}
+	return e.f.constant("k"+name, constValues[name])
 }
 
 // cr returns a constant in a register, loading it into scratch if needed.
@@ -332,17 +345,59 @@ func genEW(f *file, s *isa, k *ewKernel) {
 	if s == avx512 && k.unroll512 != 0 {
 		U = k.unroll512
 	}
+	if streams && k.fastAVX2 != nil {
+		// The fast path's steps of k.fastUnroll vectors, in every register
+		// but the first constant's; a step that fails the guard runs body
+		// on the same vectors, U at a time and then one by one, after
+		// reloading the constants the fast path overwrote.
+		FU := k.fastUnroll
+		keep := e.c(consts[0])
+		var free []string
+		for i := 0; i < s.nregs; i++ {
+			if r := s.vreg(i); r != keep {
+				free = append(free, r)
+			}
+		}
+		if len(free) < FU*k.fastTemps {
+			panic(k.name + ": not enough registers for the fast path")
+		}
+		var fastTemps [][]string
+		for u := range FU {
+			fastTemps = append(fastTemps, free[u*k.fastTemps:(u+1)*k.fastTemps])
+		}
+		reload := func() {
+			for _, c := range consts[1:] {
+				if op := e.c(c); !strings.HasSuffix(op, "(SB)") {
+					f.ins("VMOVUPS %s, %s", e.cmem(c), op)
+				}
+			}
+		}
+		f.label(name + "_loopF")
+		f.ins("CMPQ CX, $%d", FU*s.w)
+		f.ins("JB %s_tail", name)
+		fastStep(f, e, k, fastTemps, FU, s, ptrReg, name)
+		advance(FU * s.w)
+		f.ins("JMP %s_loopF", name)
+		f.label(name + "_slowF")
+		reload()
+		done := 0
+		for ; done+U <= FU; done += U {
+			interleave(f, U, func(u int) { step(u, (done+u)*s.bytes) })
+		}
+		for ; done < FU; done++ {
+			step(0, done*s.bytes)
+		}
+		advance(FU * s.w)
+		f.ins("JMP %s_loopF", name)
+		f.label(name + "_tail")
+		reload()
+		U = 1 // the rest, one vector at a time
+	}
 	if U > 1 {
 		f.label(name + "_loopU")
 		f.ins("CMPQ CX, $%d", U*s.w)
 		f.ins("JB %s_loop1", name)
-		if streams && k.fastAVX2 != nil {
-			fastStep(f, e, k, streamTemps, U, s, ptrReg, name)
-			advance(U * s.w)
-			f.ins("JMP %s_loopU", name)
-			f.label(name + "_slowU")
-			interleave(f, U, func(u int) { step(u, u*s.bytes) })
-		} else if streams {
+		if streams {
 			interleave(f, U, func(u int) { step(u, u*s.bytes) })
 		} else {
 			for u := 0; u < U; u++ {
@@ -504,7 +559,7 @@ func contains(xs []string, x string) bool {
 }
 
 // fastStep writes an unrolled step of k's fast path: the streams' heads
-// interleaved, the guard (to name_slowU when any stream's t1 has a bit of
+// interleaved, the guard (to name_slowF when any stream's t1 has a bit of
 // k.guard), then the rest interleaved.
 func fastStep(f *file, e *ew, k *ewKernel, streamTemps [][]string, U int, s *isa, ptrReg map[string]string, name string) {
 	var heads, tails [][]string
@@ -531,8 +586,8 @@ func fastStep(f *file, e *ew, k *ewKernel, streamTemps [][]string, U int, s *isa
 	for u := 2; u < U; u++ {
 		f.ins("VPOR %s, %s, %s", streamTemps[u][1], acc, acc)
 	}
-	f.ins("VPTEST %s, %s", e.c(k.guard), acc)
-	f.ins("JNZ %s_slowU", name)
+	f.ins("VPTEST %s, %s", e.cmem(k.guard), acc)
+	f.ins("JNZ %s_slowF", name)
 	writeInterleaved(f, tails)
 }
 

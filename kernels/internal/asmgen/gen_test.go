@@ -179,3 +179,58 @@ func TestExpCoeffs(t *testing.T) {
 	}
 	t.Logf("max relative error of the exp polynomial: %.3g", worst)
 }
+
+// TestGeluFastTables checks the AVX2 GELU fast path's tables in float64:
+// each centre's 8*log2(Phi(-c)) is within 2e-6 of its integer, the entry
+// round(a*k) picks is the interval fitted for a, and u*P(u) with the
+// float32 coefficients gives 8*log2(Phi(-a)) - K within 1.2e-5 (1e-6 of q)
+// over [0, 6.43); and the cubic of 2^(f/8) is within 6e-8 of it.
+func TestGeluFastTables(t *testing.T) {
+	tabs := geluFastTables()
+	k := float64(float32(geluFastK))
+	worst, at := 0.0, 0.0
+	for i := 0; i < 200000; i++ {
+		a := 7.5 / geluFastK * float64(i) / 200000
+		a = float64(float32(a))
+		r := int(math.RoundToEven(float64(float32(a * k))))
+		if r > 7 {
+			continue
+		}
+		c := float64(tabs["gfc"][r])
+		K := float64(tabs["gfm"][r]) - 12582912
+		if i%1000 == 0 {
+			if d := abs(log2PhiNeg8(c) - K); d > 2e-6 {
+				t.Fatalf("entry %d: 8*log2(Phi(-%v)) is %.3g from %v", r, c, d, K)
+			}
+		}
+		b := geluFastBounds[r]
+		if a < b[0]-1e-6 || a > b[1]+1e-6 {
+			t.Fatalf("a=%v picks entry %d, fitted over [%v, %v)", a, r, b[0], b[1])
+		}
+		u := a - c
+		p := float64(tabs[geluFastName(geluFastDeg)][r])
+		for j := geluFastDeg - 1; j >= 0; j-- {
+			p = p*u + float64(tabs[geluFastName(j)][r])
+		}
+		if e := abs(u*p - (log2PhiNeg8(a) - K)); e > worst {
+			worst, at = e, a
+		}
+	}
+	if worst > 1.2e-5 {
+		t.Fatalf("max error of 8*log2(q) from the tables %.3g at a=%.4g, want <= 1.2e-5", worst, at)
+	}
+	t.Logf("max absolute error of 8*log2(q) from the fast tables: %.3g at a=%.4g", worst, at)
+	ec := geluFastExpCoeffs()
+	worst = 0
+	for i := -1000; i <= 1000; i++ {
+		f := 0.51 * float64(i) / 1000
+		p := float64(float32(ec[geluFastExp2]))
+		for j := geluFastExp2 - 1; j >= 0; j-- {
+			p = p*f + float64(float32(ec[j]))
+		}
+		worst = max(worst, abs(p/math.Exp2(f/8)-1))
+	}
+	if worst > 6e-8 {
+		t.Fatalf("2^(f/8) cubic: max relative error %.3g, want <= 6e-8", worst)
+	}
+}

@@ -463,6 +463,7 @@ func ewKernels() []*ewKernel {
 		{name: "gelu", doc: "dst[i] = x[i]*Phi(x[i])", out: "dst", ins: []string{"x"},
 			consts: gelu2Consts, consts512: gelu512Consts, temps: 6, temps512: 8, unroll: 2, streams: true,
 			fastAVX2: func(e *ew, in []string, out string) { e.geluFastAVX2(out, in[0]) }, guard: "gfguard",
+			fastUnroll: 3, fastTemps: 5,
 			tables: []string{"gc0", "gp0", "gp1", "gp2", "gp3", "gp4", "gexp"},
 			body: func(e *ew, in []string, out string, u int) {
 				x, t := in[0], e.t
