@@ -11,21 +11,28 @@ import (
 // same time per element; these are built for the fewest multiply-pipe
 // operations at the same accuracy:
 //
-//   - exp(z) is a degree-5 polynomial of the reduced argument times a power
-//     of two taken straight from the bits of the rounding constant (no
-//     float-to-int conversion);
+//   - exp(z) in swish and sigmoid is 2^(k/8), one VPERMPS of an 8-entry
+//     table and an integer add from the bits of the rounding constant (no
+//     float-to-int conversion), times a cubic of the reduced argument
+//     (expScaled64); in GELU's full-range path 2^n from the same bits times
+//     a degree-5 polynomial;
 //   - results that may be subnormal are computed 2^64 too large, where they
 //     are normal, and scaled down by the last multiplication, so they round
 //     once (the split 2^n1 * 2^n2 of expCore costs seven operations more);
-//   - swish, sigmoid and tanh divide once: (x or x*e) / (1+e),
-//     (e or 1) / (1+e) and -m/(2+m), with no reciprocal to multiply by;
-//   - GELU looks up an 8-entry table (VPERMPS) instead of dividing: see
-//     geluAVX2.
+//   - swish, sigmoid and tanh divide once: max(x, x*e) / (1+e),
+//     (e or 1) / (1+e) and -m/(2+m), with no reciprocal to multiply by, and
+//     swish selects with a max (an add-pipe operation) instead of a blend;
+//   - GELU looks up 8-entry tables (VPERMPS) instead of dividing, and takes
+//     a shorter path where every |x| of three vectors is below 6.43: see
+//     geluAVX2 and geluFastAVX2.
 //
 // Lanes whose exponential is below every result that matters are masked
 // to zero, so no clamp keeps the exponent in range there; NaN passes.
 // Each runs as interleaved streams (ewKernel.streams): the chains are long,
-// and one vector at a time left the core waiting on them.
+// and one vector at a time left the core waiting on them. Swish and sigmoid
+// run two streams of five registers, which leaves six constants in
+// registers (three streams, with one, ran 13% slower); tanh and GELU's fast
+// path run three.
 
 const (
 	// geluCap: for a >= 13.2, |x*Phi(-a)| is below the smallest normal
@@ -129,6 +136,13 @@ func geluLnTables() map[string][]float32 {
 }
 
 func init() {
+	for j, c := range exp8Coeffs() {
+		constValues[exp8CoeffName(j)] = float32(c)
+	}
+	constValues["log2e8"] = float32(8 / math.Ln2)
+	c8hi := float32(math.Ln2 / 8)
+	constValues["c8hi"] = c8hi
+	constValues["c8lo"] = float32(math.Ln2/8 - float64(c8hi))
 	for j, c := range expCoeffs() {
 		constValues[expCoeffName(j)] = float32(c)
 	}
@@ -148,24 +162,56 @@ func init() {
 
 func expCoeffName(j int) string { return "ex" + string(rune('0'+j)) }
 
-// expConsts2 are the constants of expScaled64, most used first.
-var expConsts2 = []string{"magic", "log2e", "ln2hi", "ln2lo", "ex0", "ex1", "ex2", "ex3", "ex4", "ex5", "sc191"}
+// expConsts2 are the constants of the GELU's full-range exp, most used
+// first; expConsts8 those of expScaled64.
+var (
+	expConsts2 = []string{"magic", "log2e", "ln2hi", "ln2lo", "ex0", "ex1", "ex2", "ex3", "ex4", "ex5", "sc191"}
+	expConsts8 = []string{"magic", "log2e8", "c8hi", "c8lo", "e80", "e81", "e82", "e83"}
+)
 
 // expScaled64 sets dst = exp(z)*2^64 for z in [-131, 0] (and NaN to NaN),
 // a normal float32 throughout; z may take any value where the caller masks
-// the result. Uses t0..t2; z and dst must not be among them, dst may be z.
+// the result. With k = round(z*8/ln2) (k + 1.5*2^23 in t0, its low bits k),
+// exp(z) = 2^(k/8) * exp(r), |r| <= ln2/16: 2^(k/8)*2^64 is a VPERMPS of
+// the 8-entry table e8t by k's low bits plus k shifted into the exponent
+// (each entry has j<<20 taken off its bits, which the shift adds back), and
+// exp(r) a cubic. r = z - k*ln2/8 in two steps, the first exact: k*c8hi
+// is a multiple of 2^-27 and so is z where k is not 0, and |r| < 2^-4.
+// Uses t0..t2; z and dst must not be among them, dst may be z.
 func (e *ew) expScaled64(dst, z string) {
 	t := e.t
 	e.ins("VMOVUPS %s, %s", e.c("magic"), t[0])
-	e.ins("VFMADD231PS %s, %s, %s", e.c("log2e"), z, t[0]) // n + magic, n = round(z*log2e)
-	e.ins("VSUBPS %s, %s, %s", e.c("magic"), t[0], t[1])   // n
+	e.ins("VFMADD231PS %s, %s, %s", e.c("log2e8"), z, t[0]) // k + magic
+	e.ins("VSUBPS %s, %s, %s", e.c("magic"), t[0], t[1])    // k
 	e.ins("VMOVAPS %s, %s", z, t[2])
-	e.ins("VFNMADD231PS %s, %s, %s", e.c("ln2hi"), t[1], t[2]) // z - n*ln2hi, exact
-	e.ins("VFNMADD231PS %s, %s, %s", e.c("ln2lo"), t[1], t[2]) // r
-	e.expPoly(t[1], t[2])
-	e.ins("VPSLLD $23, %s, %s", t[0], t[0]) // n << 23: the magic's bits shift out
-	e.ins("VPADDD %s, %s, %s", e.c("sc191"), t[0], t[0])
+	e.ins("VFNMADD231PS %s, %s, %s", e.c("c8hi"), t[1], t[2]) // z - k*c8hi, exact
+	e.ins("VFNMADD231PS %s, %s, %s", e.c("c8lo"), t[1], t[2]) // r
+	e.ins("VMOVUPS %s, %s", e.c(exp8CoeffName(exp8Deg)), t[1])
+	for j := exp8Deg - 1; j >= 0; j-- {
+		e.ins("VFMADD213PS %s, %s, %s", e.c(exp8CoeffName(j)), t[2], t[1])
+	}
+	e.ins("VPERMPS %s, %s, %s", e.f.table("e8t", exp8Table()), t[0], t[2])
+	e.ins("VPSLLD $20, %s, %s", t[0], t[0])
+	e.ins("VPADDD %s, %s, %s", t[2], t[0], t[0]) // 2^(k/8) * 2^64
 	e.ins("VMULPS %s, %s, %s", t[0], t[1], dst)
+}
+
+// exp8Deg is the degree of the polynomial of exp on |r| <= ln2/16.
+const exp8Deg = 3
+
+// exp8Coeffs are those of exp(r) on |r| <= ln2/16 (and rounding).
+func exp8Coeffs() []float64 { return chebFit(math.Exp, -0.0435, 0.0435, exp8Deg) }
+
+func exp8CoeffName(j int) string { return "e8" + string(rune('0'+j)) }
+
+// exp8Table is expScaled64's table: entry j holds 2^(j/8) * 2^64 with
+// j<<20 taken off its bits.
+func exp8Table() []float32 {
+	t := make([]float32, 8)
+	for j := range t {
+		t[j] = math.Float32frombits(math.Float32bits(float32(math.Exp2(float64(j)/8+64))) - uint32(j)<<20)
+	}
+	return t
 }
 
 // expPoly sets dst = exp(r) ~ the degree-5 polynomial of r (Horner).
@@ -176,26 +222,31 @@ func (e *ew) expPoly(dst, r string) {
 	}
 }
 
-// swishAVX2 stores (x < 0 ? x*e : x) / (1+e), e = exp(-|x|), at out; x
-// and out are memory operands (streams). Uses t0..t5.
+// swishAVX2 stores max(x, x*e) / (1+e), e = exp(-|x|), at out; x
+// and out are memory operands (streams). Uses t0..t4.
 func (e *ew) swishAVX2(out, x string) {
 	t := e.t
 	e.ins("VORPS %s, %s, %s", x, e.cr("signmask", t[3]), t[3]) // z = -|x|
 	e.ins("VCMPPS $0x05, %s, %s, %s", e.c("swlo"), t[3], t[4]) // z not < lo: e not 0 (NaN too)
 	e.expScaled64(t[3], t[3])                                  // e*2^64
 	e.ins("VANDPS %s, %s, %s", t[4], t[3], t[3])
-	e.ins("VMULPS %s, %s, %s", x, t[3], t[5])
-	e.ins("VMULPS %s, %s, %s", e.c("m64"), t[5], t[5]) // x*e, rounded once
-	e.ins("VMOVUPS %s, %s", e.c("one"), t[4])
-	e.ins("VFMADD231PS %s, %s, %s", e.c("m64"), t[3], t[4]) // 1+e
+	// max(x, min(x, 89)*e) is x*e below 0 (e <= 1) and x above; the clamp
+	// keeps +Inf (e = 0) from making a NaN, while -Inf still does, as
+	// x*sigmoid(x).
+	e.ins("VMOVUPS %s, %s", x, t[4])
+	e.ins("VMINPS %s, %s, %s", e.c("exphi"), t[4], t[4])
+	e.ins("VMULPS %s, %s, %s", t[3], t[4], t[4])
+	e.ins("VMULPS %s, %s, %s", e.c("m64"), t[4], t[4]) // min(x, 89)*e, rounded once
+	e.ins("VMOVUPS %s, %s", e.c("one"), t[0])
+	e.ins("VFMADD231PS %s, %s, %s", e.c("m64"), t[3], t[0]) // 1+e
 	e.ins("VMOVUPS %s, %s", x, t[3])
-	e.ins("VBLENDVPS %s, %s, %s, %s", t[3], t[5], t[3], t[5])
-	e.ins("VDIVPS %s, %s, %s", t[4], t[5], t[5])
-	e.ins("VMOVUPS %s, %s", t[5], out)
+	e.ins("VMAXPS %s, %s, %s", t[4], t[3], t[4]) // a NaN of the product wins
+	e.ins("VDIVPS %s, %s, %s", t[0], t[4], t[4])
+	e.ins("VMOVUPS %s, %s", t[4], out)
 }
 
 // sigmoidAVX2 stores (x < 0 ? e : 1) / (1+e), e = exp(-|x|), at out; x
-// and out are memory operands (streams). Uses t0..t5.
+// and out are memory operands (streams). Uses t0..t4.
 func (e *ew) sigmoidAVX2(out, x string) {
 	t := e.t
 	e.ins("VORPS %s, %s, %s", x, e.cr("signmask", t[3]), t[3])
@@ -204,10 +255,10 @@ func (e *ew) sigmoidAVX2(out, x string) {
 	e.ins("VANDPS %s, %s, %s", t[4], t[3], t[3])
 	e.ins("VMULPS %s, %s, %s", e.c("m64"), t[3], t[3]) // e
 	e.ins("VMOVUPS %s, %s", e.c("one"), t[4])
-	e.ins("VADDPS %s, %s, %s", t[4], t[3], t[5])
+	e.ins("VADDPS %s, %s, %s", t[4], t[3], t[0])
 	e.ins("VMOVUPS %s, %s", x, t[2])
 	e.ins("VBLENDVPS %s, %s, %s, %s", t[2], t[3], t[4], t[3])
-	e.ins("VDIVPS %s, %s, %s", t[5], t[3], t[3])
+	e.ins("VDIVPS %s, %s, %s", t[0], t[3], t[3])
 	e.ins("VMOVUPS %s, %s", t[3], out)
 }
 
@@ -278,25 +329,25 @@ func (e *ew) geluAVX2(out, x string) {
 }
 
 // tanhAVX2 stores tanh(x) = sign(x) * -m/(2+m), m = expm1(-2|x|), at out
-// (x and out memory operands: streams), dividing once. Uses t0..t5.
+// (x and out memory operands: streams), dividing once. Uses t0..t4.
 func (e *ew) tanhAVX2(out, x string) {
 	t := e.t
 	e.ins("VMOVUPS %s, %s", x, t[4])
 	e.ins("VORPS %s, %s, %s", e.c("signmask"), t[4], t[4])
 	e.ins("VADDPS %s, %s, %s", t[4], t[4], t[4]) // -2|x|
-	e.expm1Neg(t[5], t[4])                       // m
-	e.ins("VADDPS %s, %s, %s", e.c("two"), t[5], t[4])
-	e.ins("VMOVUPS %s, %s", x, t[0])
-	e.ins("VANDNPS %s, %s, %s", e.c("signmask"), t[0], t[0]) // the sign bit where x >= 0
-	e.ins("VXORPS %s, %s, %s", t[0], t[5], t[5])             // m <= 0: -m where x >= 0
-	e.ins("VDIVPS %s, %s, %s", t[4], t[5], t[5])
-	e.ins("VMOVUPS %s, %s", t[5], out)
+	e.expm1Neg(t[4], t[4])                       // m
+	e.ins("VADDPS %s, %s, %s", e.c("two"), t[4], t[0])
+	e.ins("VMOVUPS %s, %s", x, t[1])
+	e.ins("VANDNPS %s, %s, %s", e.c("signmask"), t[1], t[1]) // the sign bit where x >= 0
+	e.ins("VXORPS %s, %s, %s", t[1], t[4], t[4])             // m <= 0: -m where x >= 0
+	e.ins("VDIVPS %s, %s, %s", t[0], t[4], t[4])
+	e.ins("VMOVUPS %s, %s", t[4], out)
 }
 
 func geluLnName(j int) string { return "gl" + string(rune('0'+j)) }
 
 var (
-	swish2Consts   = append([]string{"signmask", "swlo", "m64", "one"}, expConsts2...)
+	swish2Consts   = append([]string{"signmask", "swlo", "m64", "one", "exphi"}, expConsts8...)
 	gelu2Consts    = append(append([]string{"absmask", "gclamp", "magic", "one", "mhalf", "m64"}, without(expConsts2, "magic")...), "gfk", "gfguard", "gfe0", "gfe1", "gfe2", "gfe3")
 	geluLnTableSet = geluLnTables()
 )

@@ -234,3 +234,30 @@ func TestGeluFastTables(t *testing.T) {
 		t.Fatalf("2^(f/8) cubic: max relative error %.3g, want <= 6e-8", worst)
 	}
 }
+
+// TestExp8 checks expScaled64's cubic of exp over |r| <= ln2/16 and its
+// table of 2^(j/8)*2^64, and that c8hi + c8lo is ln2/8.
+func TestExp8(t *testing.T) {
+	c := exp8Coeffs()
+	worst := 0.0
+	for i := -1000; i <= 1000; i++ {
+		r := 0.0435 * float64(i) / 1000
+		p := float64(float32(c[exp8Deg]))
+		for j := exp8Deg - 1; j >= 0; j-- {
+			p = p*r + float64(float32(c[j]))
+		}
+		worst = max(worst, abs(p/math.Exp(r)-1))
+	}
+	if worst > 6e-8 {
+		t.Fatalf("exp cubic: max relative error %.3g, want <= 6e-8", worst)
+	}
+	for j, v := range exp8Table() {
+		got := math.Float32frombits(math.Float32bits(v) + uint32(j)<<20)
+		if want := math.Exp2(float64(j)/8 + 64); abs(float64(got)/want-1) > 6e-8 {
+			t.Errorf("entry %d: %v, want %v", j, got, want)
+		}
+	}
+	if d := abs(float64(constValues["c8hi"]) + float64(constValues["c8lo"]) - math.Ln2/8); d > 1e-15 {
+		t.Errorf("c8hi + c8lo is %.3g from ln2/8", d)
+	}
+}
