@@ -130,7 +130,7 @@ done
 # Two writers is the sink's default, and the target; one writer is shown
 # beside it as a reference.
 read -r c s r <<<"$(ingest 2)"
-row "ingest rows/s, sink steady state, 2 writers, default (vs COPY-merge)" "$s" "$c" "$r" ">= 0.8" "$(verdict "$r" '>=' 0.8)"
+row "ingest rows/s, sink steady state, 2 writers (vs COPY-merge)" "$s" "$c" "$r" ">= 0.8" "$(verdict "$r" '>=' 0.8)"
 read -r c s r <<<"$(ingest 1)"
 row "ingest rows/s, sink steady state, 1 writer (vs COPY-merge)" "$s" "$c" "$r" "-" "-"
 echo
