@@ -164,16 +164,7 @@ func TestGeluLnTablesFit(t *testing.T) {
 // TestExpCoeffs checks the degree-5 exp polynomial of the AVX2 kernels
 // over the reduced range.
 func TestExpCoeffs(t *testing.T) {
-	c := expCoeffs()
-	worst := 0.0
-	for i := -1000; i <= 1000; i++ {
-		r := 0.35 * float64(i) / 1000
-		p := float64(float32(c[expDeg]))
-		for j := expDeg - 1; j >= 0; j-- {
-			p = p*r + float64(float32(c[j]))
-		}
-		worst = max(worst, abs(p/math.Exp(r)-1))
-	}
+	worst := polyRelErr(expCoeffs(), math.Exp, 0.35)
 	if worst > 2e-7 {
 		t.Fatalf("max relative error of the exp polynomial %.3g, want <= 2e-7", worst)
 	}
@@ -220,16 +211,7 @@ func TestGeluFastTables(t *testing.T) {
 		t.Fatalf("max error of 8*log2(q) from the tables %.3g at a=%.4g, want <= 1.2e-5", worst, at)
 	}
 	t.Logf("max absolute error of 8*log2(q) from the fast tables: %.3g at a=%.4g", worst, at)
-	ec := geluFastExpCoeffs()
-	worst = 0
-	for i := -1000; i <= 1000; i++ {
-		f := 0.51 * float64(i) / 1000
-		p := float64(float32(ec[geluFastExp2]))
-		for j := geluFastExp2 - 1; j >= 0; j-- {
-			p = p*f + float64(float32(ec[j]))
-		}
-		worst = max(worst, abs(p/math.Exp2(f/8)-1))
-	}
+	worst = polyRelErr(geluFastExpCoeffs(), func(f float64) float64 { return math.Exp2(f / 8) }, 0.51)
 	if worst > 6e-8 {
 		t.Fatalf("2^(f/8) cubic: max relative error %.3g, want <= 6e-8", worst)
 	}
@@ -238,17 +220,7 @@ func TestGeluFastTables(t *testing.T) {
 // TestExp8 checks expScaled64's cubic of exp over |r| <= ln2/16 and its
 // table of 2^(j/8)*2^64, and that c8hi + c8lo is ln2/8.
 func TestExp8(t *testing.T) {
-	c := exp8Coeffs()
-	worst := 0.0
-	for i := -1000; i <= 1000; i++ {
-		r := 0.0435 * float64(i) / 1000
-		p := float64(float32(c[exp8Deg]))
-		for j := exp8Deg - 1; j >= 0; j-- {
-			p = p*r + float64(float32(c[j]))
-		}
-		worst = max(worst, abs(p/math.Exp(r)-1))
-	}
-	if worst > 6e-8 {
+	if worst := polyRelErr(exp8Coeffs(), math.Exp, 0.0435); worst > 6e-8 {
 		t.Fatalf("exp cubic: max relative error %.3g, want <= 6e-8", worst)
 	}
 	for j, v := range exp8Table() {
@@ -260,4 +232,20 @@ func TestExp8(t *testing.T) {
 	if d := abs(float64(constValues["c8hi"]) + float64(constValues["c8lo"]) - math.Ln2/8); d > 1e-15 {
 		t.Errorf("c8hi + c8lo is %.3g from ln2/8", d)
 	}
+}
+
+// polyRelErr is the largest relative error against f of the polynomial with
+// coefficients c (in increasing powers, each rounded to float32, evaluated
+// in float64) over 2001 points of [-r, r].
+func polyRelErr(c []float64, f func(float64) float64, r float64) float64 {
+	worst := 0.0
+	for i := -1000; i <= 1000; i++ {
+		x := r * float64(i) / 1000
+		p := 0.0
+		for j := len(c) - 1; j >= 0; j-- {
+			p = p*x + float64(float32(c[j]))
+		}
+		worst = max(worst, abs(p/f(x)-1))
+	}
+	return worst
 }
