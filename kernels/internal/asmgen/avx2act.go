@@ -190,7 +190,7 @@ func (e *ew) expScaled64(dst, z string) {
 	for j := exp8Deg - 1; j >= 0; j-- {
 		e.ins("VFMADD213PS %s, %s, %s", e.c(exp8CoeffName(j)), t[2], t[1])
 	}
-	e.ins("VPERMPS %s, %s, %s", e.f.table("e8t", exp8Table()), t[0], t[2])
+	e.ins("VPERMPS %s, %s, %s", e.f.table("e8t", exp8TableSet), t[0], t[2])
 	e.ins("VPSLLD $20, %s, %s", t[0], t[0])
 	e.ins("VPADDD %s, %s, %s", t[2], t[0], t[0]) // 2^(k/8) * 2^64
 	e.ins("VMULPS %s, %s, %s", t[0], t[1], dst)
@@ -204,12 +204,16 @@ func exp8Coeffs() []float64 { return chebFit(math.Exp, -0.0435, 0.0435, exp8Deg)
 
 func exp8CoeffName(j int) string { return "e8" + string(rune('0'+j)) }
 
-// exp8Table is expScaled64's table: entry j holds 2^(j/8) * 2^64 with
-// j<<20 taken off its bits.
-func exp8Table() []float32 {
+// exp8Table is expScaled64's table: 2^(j/8) * 2^64 (see pow8Table).
+func exp8Table() []float32 { return pow8Table(64) }
+
+// pow8Table returns the 8 entries 2^(j/8 + b) with j<<20 taken off their
+// bits: a VPERMPS of it by the low bits of k + 1.5*2^23, plus those bits
+// shifted left by 20, is 2^(k/8 + b).
+func pow8Table(b float64) []float32 {
 	t := make([]float32, 8)
 	for j := range t {
-		t[j] = math.Float32frombits(math.Float32bits(float32(math.Exp2(float64(j)/8+64))) - uint32(j)<<20)
+		t[j] = math.Float32frombits(math.Float32bits(float32(math.Exp2(float64(j)/8+b))) - uint32(j)<<20)
 	}
 	return t
 }
@@ -348,7 +352,7 @@ func geluLnName(j int) string { return "gl" + string(rune('0'+j)) }
 
 var (
 	swish2Consts   = append([]string{"signmask", "swlo", "m64", "one", "exphi"}, expConsts8...)
-	gelu2Consts    = append(append([]string{"absmask", "gclamp", "magic", "one", "mhalf", "m64"}, without(expConsts2, "magic")...), "gfk", "gfguard", "gfe0", "gfe1", "gfe2", "gfe3")
+	gelu2Consts    = append([]string{"absmask", "gclamp", "magic", "one", "mhalf", "m64"}, without(expConsts2, "magic")...)
 	geluLnTableSet = geluLnTables()
 )
 
@@ -433,9 +437,10 @@ func geluFastCentre(lo, hi float64) (c float32, K float64) {
 // subtracted from its bits, which the shifted km adds back).
 func geluFastTables() map[string][]float32 {
 	m := map[string][]float32{}
-	for _, name := range []string{"gfc", "gfm", "gft"} {
+	for _, name := range []string{"gfc", "gfm"} {
 		m[name] = make([]float32, 8)
 	}
+	m["gft"] = pow8Table(0)
 	for i := 0; i <= geluFastDeg; i++ {
 		m[geluFastName(i)] = make([]float32, 8)
 	}
@@ -450,7 +455,6 @@ func geluFastTables() map[string][]float32 {
 		}
 		m["gfc"][j] = c
 		m["gfm"][j] = float32(12582912 + K)
-		m["gft"][j] = math.Float32frombits(math.Float32bits(float32(math.Exp2(float64(j)/8))) - uint32(j)<<20)
 	}
 	return m
 }
@@ -464,14 +468,9 @@ func geluFastExpCoeffs() []float64 {
 
 func geluFastExpName(j int) string { return "gfe" + string(rune('0'+j)) }
 
-// geluGuardMark separates geluFastAVX2's head, after which t1 holds
-// round(a*k) + 1.5*2^23 (a guard bit set where the fast path does not
-// hold), from the rest.
-const geluGuardMark = "// guard"
-
 // geluFastAVX2 writes the fast path for one vector (x and out memory
-// operands) as a head (a in t0, the entry in t1), the guard mark, and the
-// rest.
+// operands) as a head (a in t0; in t1 the entry plus 1.5*2^23, a guard bit
+// set where the fast path does not hold), fastGuardMark, and the rest.
 // Uses t0..t4.
 func (e *ew) geluFastAVX2(out, x string) {
 	t := e.t
@@ -479,7 +478,7 @@ func (e *ew) geluFastAVX2(out, x string) {
 	e.ins("VANDPS %s, %s, %s", x, e.c("absmask"), t[0]) // a
 	e.ins("VMOVUPS %s, %s", e.cmem("magic"), t[1])
 	e.ins("VFMADD231PS %s, %s, %s", e.cmem("gfk"), t[0], t[1]) // round(a*k) + magic: the entry
-	e.f.text.WriteString(geluGuardMark + "\n")
+	e.f.text.WriteString(fastGuardMark + "\n")
 	e.ins("VPERMPS %s, %s, %s", tab("gfc"), t[1], t[2])
 	e.ins("VSUBPS %s, %s, %s", t[2], t[0], t[2]) // u = a - c, exact
 	e.ins("VPERMPS %s, %s, %s", tab(geluFastName(geluFastDeg)), t[1], t[3])
@@ -506,4 +505,7 @@ func (e *ew) geluFastAVX2(out, x string) {
 	e.ins("VMOVUPS %s, %s", t[1], out)
 }
 
-var geluFastTableSet = geluFastTables()
+var (
+	geluFastTableSet = geluFastTables()
+	exp8TableSet     = exp8Table()
+)

@@ -35,7 +35,7 @@ type ewKernel struct {
 	// fastAVX2 (AVX2 streams only), when set, is tried first on each
 	// unrolled step: it writes one stream's fast path, a head after which
 	// t1 holds a value with none of the bits of the constant guard set
-	// where the fast path is valid, the line geluGuardMark, and the rest.
+	// where the fast path is valid, the line fastGuardMark, and the rest.
 	// A step where any stream's t1 has a guard bit runs body instead.
 	// fastUnroll vectors at a time, fastTemps scratch registers each; the
 	// fast path may keep only the first of consts in a register (e.cmem
@@ -82,12 +82,16 @@ func (e *ew) c(name string) string {
 	return op
 }
 
-// cmem returns a constant's memory operand, wherever it lives.
+// cmem returns a constant's memory operand, wherever it lives, and
+// registers its data.
 func (e *ew) cmem(name string) string {
 	if v, ok := constBits[name]; ok {
 		return e.f.constantBits("k"+name, v)
 	}
-	return e.f.constant("k"+name, constValues[name])
+	if v, ok := constValues[name]; ok {
+		return e.f.constant("k"+name, v)
+	}
+	panic(fmt.Sprintf("%s: unknown constant %s", e.k.name, name))
 }
 
 // cr returns a constant in a register, loading it into scratch if needed.
@@ -289,13 +293,7 @@ func genEW(f *file, s *isa, k *ewKernel) {
 		if _, dup := e.cst[c]; dup {
 			panic(fmt.Sprintf("%s: constant %s listed twice", k.name, c))
 		}
-		if v, ok := constBits[c]; ok {
-			mem = f.constantBits("k"+c, v)
-		} else if v, ok := constValues[c]; ok {
-			mem = f.constant("k"+c, v)
-		} else {
-			panic(fmt.Sprintf("%s: unknown constant %s", k.name, c))
-		}
+		mem = e.cmem(c)
 		if next < s.nregs {
 			r := alloc()
 			f.ins("VMOVUPS %s, %s", mem, r)
@@ -330,15 +328,21 @@ func genEW(f *file, s *isa, k *ewKernel) {
 		}
 		f.ins("SUBQ $%d, CX", elems)
 	}
+	// streamOps are a stream's memory operands at byte offset base: its
+	// inputs and its output.
+	streamOps := func(base int) ([]string, string) {
+		in := make([]string, len(k.ins))
+		for j, p := range k.ins {
+			in[j] = fmt.Sprintf("%d(%s)", base, ptrReg[p])
+		}
+		return in, fmt.Sprintf("%d(%s)", base, ptrReg[k.out])
+	}
 	if streams {
 		// The body sees memory operands and stores its own result.
 		step = func(u, base int) {
-			in := make([]string, len(k.ins))
-			for j, p := range k.ins {
-				in[j] = fmt.Sprintf("%d(%s)", base, ptrReg[p])
-			}
+			in, out := streamOps(base)
 			e.t = streamTemps[u]
-			k.body(e, in, fmt.Sprintf("%d(%s)", base, ptrReg[k.out]), u)
+			k.body(e, in, out, u)
 		}
 	}
 	U := k.unroll
@@ -375,7 +379,11 @@ func genEW(f *file, s *isa, k *ewKernel) {
 		f.label(name + "_loopF")
 		f.ins("CMPQ CX, $%d", FU*s.w)
 		f.ins("JB %s_tail", name)
-		fastStep(f, e, k, fastTemps, FU, s, ptrReg, name)
+		fastStep(f, e, k, fastTemps, name, func(u int) {
+			in, out := streamOps(u * s.bytes)
+			e.t = fastTemps[u]
+			k.fastAVX2(e, in, out)
+		})
 		advance(FU * s.w)
 		f.ins("JMP %s_loopF", name)
 		f.label(name + "_slowF")
@@ -558,37 +566,50 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// fastStep writes an unrolled step of k's fast path: the streams' heads
-// interleaved, the guard (to name_slowF when any stream's t1 has a bit of
-// k.guard), then the rest interleaved.
-func fastStep(f *file, e *ew, k *ewKernel, streamTemps [][]string, U int, s *isa, ptrReg map[string]string, name string) {
+// fastGuardMark separates a fast path's head from its rest (ewKernel.fastAVX2).
+const fastGuardMark = "// guard"
+
+// fastStep writes an unrolled step of k's fast path, gen(u) writing stream
+// u's: the streams' heads interleaved, the guard (to name_slowF when any
+// stream's t1 has a bit of k.guard), then the rest interleaved.
+func fastStep(f *file, e *ew, k *ewKernel, temps [][]string, name string, gen func(u int)) {
 	var heads, tails [][]string
-	saved := f.text
-	for u := 0; u < U; u++ {
-		f.text = bytes.Buffer{}
-		e.t = streamTemps[u]
-		in := make([]string, len(k.ins))
-		for j, p := range k.ins {
-			in[j] = fmt.Sprintf("%d(%s)", u*s.bytes, ptrReg[p])
-		}
-		k.fastAVX2(e, in, fmt.Sprintf("%d(%s)", u*s.bytes, ptrReg[k.out]))
-		head, tail, ok := strings.Cut(f.text.String(), geluGuardMark+"\n")
+	for _, text := range captureStreams(f, len(temps), gen) {
+		head, tail, ok := strings.Cut(text, fastGuardMark+"\n")
 		if !ok {
 			panic(k.name + ": fast path without the guard mark")
 		}
-		heads = append(heads, strings.SplitAfter(strings.TrimSuffix(head, "\n"), "\n"))
-		tails = append(tails, strings.SplitAfter(strings.TrimSuffix(tail, "\n"), "\n"))
+		heads = append(heads, lines(head))
+		tails = append(tails, lines(tail))
 	}
-	f.text = saved
 	writeInterleaved(f, heads)
-	acc := streamTemps[0][2]
-	f.ins("VPOR %s, %s, %s", streamTemps[0][1], streamTemps[1][1], acc)
-	for u := 2; u < U; u++ {
-		f.ins("VPOR %s, %s, %s", streamTemps[u][1], acc, acc)
+	acc := temps[0][2]
+	f.ins("VPOR %s, %s, %s", temps[0][1], temps[1][1], acc)
+	for _, t := range temps[2:] {
+		f.ins("VPOR %s, %s, %s", t[1], acc, acc)
 	}
 	f.ins("VPTEST %s, %s", e.cmem(k.guard), acc)
 	f.ins("JNZ %s_slowF", name)
 	writeInterleaved(f, tails)
+}
+
+// captureStreams returns the text gen(u) writes for each of n streams,
+// leaving f's text as it was.
+func captureStreams(f *file, n int, gen func(u int)) []string {
+	saved := f.text
+	texts := make([]string, n)
+	for u := range texts {
+		f.text = bytes.Buffer{}
+		gen(u)
+		texts[u] = f.text.String()
+	}
+	f.text = saved
+	return texts
+}
+
+// lines splits instruction text into its lines, each with its newline.
+func lines(text string) []string {
+	return strings.SplitAfter(strings.TrimSuffix(text, "\n"), "\n")
 }
 
 // writeInterleaved writes the streams' lines round-robin.
@@ -610,13 +631,9 @@ func writeInterleaved(f *file, lines [][]string) {
 // interleave writes the instructions of n independent streams, each
 // generated by gen(u), round-robin one instruction at a time.
 func interleave(f *file, n int, gen func(u int)) {
-	saved := f.text
-	var lines [][]string
-	for u := 0; u < n; u++ {
-		f.text = bytes.Buffer{}
-		gen(u)
-		lines = append(lines, strings.SplitAfter(strings.TrimSuffix(f.text.String(), "\n"), "\n"))
+	var ls [][]string
+	for _, text := range captureStreams(f, n, gen) {
+		ls = append(ls, lines(text))
 	}
-	f.text = saved
-	writeInterleaved(f, lines)
+	writeInterleaved(f, ls)
 }

@@ -407,7 +407,7 @@ func ewKernels() []*ewKernel {
 				e.cmpBlend(out, cmpGT, x, e.c("zero"), t[1], t[0], t[2])
 			}},
 		{name: "sigmoid", doc: "dst[i] = 1/(1+exp(-x[i]))", out: "dst", ins: []string{"x"},
-			consts: swish2Consts, consts512: swishConsts, temps: 5, temps512: 6, unroll: 2, unroll512: 2, streams: true,
+			consts: swish2Consts, consts512: swishConsts, temps: 5, temps512: 6, unroll: 2, streams: true,
 			body: func(e *ew, in []string, out string, u int) {
 				if e.is512() {
 					e.sigmoidCore(out, in[0])
@@ -441,7 +441,7 @@ func ewKernels() []*ewKernel {
 				e.ins("VMULPS %s, %s, %s", dy, t[0], out)
 			}},
 		{name: "swish", doc: "dst[i] = x[i]*sigmoid(x[i])", out: "dst", ins: []string{"x"},
-			consts: swish2Consts, consts512: swishConsts, temps: 5, temps512: 7, unroll: 2, unroll512: 2, streams: true,
+			consts: swish2Consts, consts512: swishConsts, temps: 5, temps512: 7, unroll: 2, streams: true,
 			body: func(e *ew, in []string, out string, u int) {
 				if !e.is512() {
 					e.swishAVX2(out, in[0])
